@@ -1,0 +1,219 @@
+"""`dba-admin`: the terminal face of the core (run the app, migrate, health, tables, sql, db-url).
+
+Every sub-command goes through the same bootstrap and DatabaseManager the app uses, so cron jobs and CI
+see exactly what the browser sees. Errors print one clear line on stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+import os
+import subprocess  # noqa: S404 - starts Streamlit with a fixed argument list
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dba_admin.config import Settings, load_settings
+from dba_admin.errors import DbaAdminError
+
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Result objects (dataclasses, DataFrames, enums, dates) as plain JSON values."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return [{str(k): to_jsonable(v) for k, v in row.items()} for row in value.to_dict(orient="records")]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal | uuid.UUID | Path):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return None
+    return value
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str))
+
+
+def _manager(settings: Settings, *, quiet: bool = False) -> Any:
+    from dba_admin.bootstrap import prepare_database
+    from dba_admin.database import DatabaseManager
+
+    prepared = prepare_database(settings)
+    if prepared.first_admin and not quiet:
+        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+    return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
+
+
+def _announce_admin(username: str, password: str) -> None:
+    print(
+        "\n  First admin created (shown only this once; it is stored only as a bcrypt hash):\n"
+        f"    username: {username}\n    password: {password}\n",
+        file=sys.stderr,
+    )
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from dba_admin.bootstrap import prepare_database
+
+    prepared = prepare_database(settings)
+    if prepared.first_admin:
+        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+    applied = prepared.schema.migrations
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
+    return 0
+
+
+def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.embedded:
+        print(settings.database_url)
+        return 0
+    from dba_admin.bootstrap import embedded_server
+
+    server = embedded_server(settings)
+    server.ensure_running()
+    print(server.readonly_dsn() if args.read_only else server.dsn())
+    return 0
+
+
+def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    with _manager(settings) as db:
+        health = db.health()
+    if args.json:
+        _print_json(health)
+    else:
+        for key, value in to_jsonable(health).items():
+            print(f"{key:>22}: {value}")
+    return 0 if health.ok else 1
+
+
+def cmd_tables(settings: Settings, args: argparse.Namespace) -> int:
+    with _manager(settings) as db:
+        tables = db.get_tables()
+    if args.json:
+        _print_json(tables)
+    else:
+        for table in tables:
+            print(f"{table.schema}.{table.name}\t{table.kind}\t{table.estimated_rows}\t{table.total_bytes}")
+    return 0
+
+
+def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    with _manager(settings) as db:
+        results = db.execute_query(text, read_only=args.read_only, timeout_ms=args.timeout_ms, max_rows=args.max_rows)
+    failed = any(r.error is not None for r in results)
+    if args.json:
+        _print_json(results)
+    else:
+        for result in results:
+            if result.error is not None:
+                print(f"ERROR {result.error.sqlstate}: {result.error.message}", file=sys.stderr)
+            elif result.rows is not None and len(result.columns):
+                print(result.rows.to_string(index=False))
+            else:
+                print(f"OK ({result.rowcount} row(s))")
+    return 1 if failed else 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from dba_admin.bootstrap import prepare_database
+
+    prepared = prepare_database(settings)
+    where = "embedded PostgreSQL in " + str(settings.data_dir) if prepared.embedded else "DATABASE_URL"
+    print(f"database ready ({where}); migrations applied this start: {len(prepared.schema.migrations)}")
+    if prepared.first_admin:
+        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+    url = f"http://{args.address}:{args.port}"
+    print(f"\n  DBA Admin: {url}\n", flush=True)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        "--server.port", str(args.port),
+        "--server.address", args.address,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    env = dict(os.environ, DBA_ADMIN_DATA_DIR=str(settings.data_dir))
+    return subprocess.call(command, env=env)  # noqa: S603 - fixed argument list
+
+
+def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.embedded:
+        print("DATABASE_URL is set: there is no embedded server to stop", file=sys.stderr)
+        return 1
+    from dba_admin.bootstrap import embedded_server
+
+    embedded_server(settings).stop()
+    print("embedded PostgreSQL stopped")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dba-admin", description="DBA Admin: a workbench for your Supabase/PostgreSQL.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the web app (embedded PostgreSQL unless DATABASE_URL is set)")
+    run.add_argument("--port", type=int, default=8501)
+    run.add_argument("--address", default="127.0.0.1")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+
+    db_url = sub.add_parser("db-url", help="print a connection string psql accepts")
+    db_url.add_argument("--read-only", action="store_true", help="the read-only login role's DSN")
+    db_url.set_defaults(func=cmd_db_url)
+
+    health = sub.add_parser("health", help="database, migrations and read-only role status")
+    health.add_argument("--json", action="store_true")
+    health.set_defaults(func=cmd_health)
+
+    tables = sub.add_parser("tables", help="list tables, views, materialized views and foreign tables")
+    tables.add_argument("--json", action="store_true")
+    tables.set_defaults(func=cmd_tables)
+
+    run_sql = sub.add_parser("sql", help="run SQL text ('-' reads standard input)")
+    run_sql.add_argument("text")
+    run_sql.add_argument("--read-only", action="store_true", help="run on the read-only login role")
+    run_sql.add_argument("--json", action="store_true")
+    run_sql.add_argument("--timeout-ms", type=int, default=None)
+    run_sql.add_argument("--max-rows", type=int, default=None)
+    run_sql.set_defaults(func=cmd_sql)
+
+    sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[Settings, argparse.Namespace], int] = args.func
+    try:
+        return func(load_settings(), args)
+    except DbaAdminError as exc:
+        print(f"dba-admin: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Settings in one typed place: environment variables > .streamlit/secrets.toml > defaults.
+
+Every other module receives a ``Settings`` object instead of reading the environment itself, so a
+test can build one explicitly and two app servers configured the same way behave the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from dba_admin.errors import ConfigError
+
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("dba-admin", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app can be told. Env var names are the field names upper-cased."""
+
+    database_url: str | None = None
+    readonly_database_url: str | None = None
+    data_dir: Path = field(default_factory=_default_data_dir)
+    statement_timeout_ms: int = 30_000
+    lock_timeout_ms: int = 5_000
+    max_rows: int = 10_000
+    pool_max_size: int = 10
+    exposed_schemas: tuple[str, ...] = ("public",)
+    gemini_api_key: str | None = None
+    gemini_model: str = DEFAULT_GEMINI_MODEL
+    assistant_token_budget: int = 8_000
+    assistant_daily_token_limit: int = 200_000
+    assistant_send_samples: bool = False
+    supabase_url: str | None = None
+    supabase_anon_key: str | None = None
+    cookie_key: str | None = None
+    cookie_expiry_days: float = 1.0
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    load_demo: bool = True
+
+    @property
+    def embedded(self) -> bool:
+        """True when no DATABASE_URL is set and the app runs its own PostgreSQL."""
+        return not self.database_url
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    """Turn a string from the environment into the type of the field's default."""
+    if raw is None:
+        return None
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(str(raw)).expanduser()
+        if isinstance(default, tuple):
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+    except ValueError as exc:
+        raise ConfigError(f"setting {name.upper()}={raw!r} is not a valid {type(default).__name__}") from exc
+    return str(raw) if raw != "" else None
+
+
+def read_secrets_file(path: Path | None = None) -> dict[str, Any]:
+    """The flat top-level keys of Streamlit's secrets.toml, if the file exists."""
+    path = path or Path(os.environ.get("DBA_ADMIN_SECRETS_FILE", SECRETS_FILE))
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return {key.upper(): value for key, value in data.items() if not isinstance(value, dict)}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build settings from the environment, then the secrets file, then the defaults."""
+    env = os.environ if env is None else env
+    secrets = read_secrets_file() if secrets is None else secrets
+    base = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = f.name.upper()
+        prefixed = f"DBA_ADMIN_{key}"
+        raw: Any = None
+        for source in (env, secrets):
+            for candidate in (key, prefixed):
+                if candidate in source and source[candidate] not in (None, ""):
+                    raw = source[candidate]
+                    break
+            if raw is not None:
+                break
+        if raw is not None:
+            values[f.name] = _coerce(f.name, raw, getattr(base, f.name))
+    settings = replace(base, **values)
+    if settings.max_rows <= 0 or settings.statement_timeout_ms <= 0:
+        raise ConfigError("MAX_ROWS and STATEMENT_TIMEOUT_MS must be positive")
+    if settings.cookie_key is not None and len(settings.cookie_key.encode()) < 32:
+        raise ConfigError("COOKIE_KEY must be at least 32 bytes; generate one with `python -c 'import secrets;print(secrets.token_urlsafe(48))'`")
+    return settings

@@ -1,0 +1,489 @@
+"""The embedded default: a local PostgreSQL kept in the data dir, started on first use and reused.
+
+Why it is written by hand rather than through pgserver's Python API: pgserver, when run as root, adds
+o+rx to every parent folder of its data dir, and a server left behind by a killed process is never
+stopped by a later one. Here we only borrow binaries (an installed PostgreSQL first, because it ships
+contrib and pg_stat_statements; pgserver's bundled build when pip is all there is) and manage the
+cluster ourselves:
+
+* as root, PostgreSQL runs as an unprivileged OS user (``postgres`` when it exists), and the cluster
+  lives in the data dir only when that user can already reach it; otherwise it lives under
+  ``/var/lib/dba-admin`` — no permissions of unrelated folders are changed;
+* the server listens on a Unix socket inside its own folder only, so there is no TCP port to clash;
+* a server left behind by a killed run is found through ``postmaster.pid`` and reused when it answers,
+  stopped and restarted when it does not;
+* a file lock serialises concurrent starts (the CLI and the app starting together).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import subprocess  # noqa: S404 - we run PostgreSQL's own binaries with argument lists, never a shell
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from dba_admin.errors import EmbeddedServerError
+
+log = logging.getLogger(__name__)
+
+SUPERUSER = "postgres"
+READONLY_ROLE = "dba_admin_readonly"
+DEFAULT_PORT = 5432
+SERVICE_USER_FALLBACK = "dba-admin-pg"
+ROOT_CLUSTER_HOME = Path("/var/lib/dba-admin")
+_MAX_SOCKET_PATH = 100  # the kernel's sun_path limit is 108 bytes including ".s.PGSQL.5432"
+
+
+@dataclass(frozen=True)
+class PgBinaries:
+    """Where the PostgreSQL programs are and what they can do."""
+
+    bin_dir: Path
+    source: str  # "system" or "pgserver"
+    has_pg_stat_statements: bool
+
+    def tool(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+
+def _system_bin_dirs() -> list[Path]:
+    """Installed PostgreSQL servers, newest first (Debian keeps them under /usr/lib/postgresql/N/bin)."""
+    found: list[Path] = []
+    explicit = os.environ.get("DBA_ADMIN_PG_BIN")
+    if explicit:
+        found.append(Path(explicit))
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    found.extend(debian)
+    on_path = shutil.which("postgres")
+    if on_path:
+        found.append(Path(on_path).resolve().parent)
+    return [d for d in found if (d / "postgres").is_file() and (d / "initdb").is_file()]
+
+
+def _pgserver_bin_dir() -> Path | None:
+    try:
+        import pgserver  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        return None
+    candidate = Path(pgserver.__file__).resolve().parent / "pginstall" / "bin"
+    return candidate if (candidate / "postgres").is_file() else None
+
+
+def _has_pg_stat_statements(bin_dir: Path) -> bool:
+    """True when the extension's library and control file are both installed next to these binaries."""
+    pg_config = bin_dir / "pg_config"
+    lib_dirs: list[Path] = [bin_dir.parent / "lib", bin_dir.parent / "lib" / "postgresql"]
+    share_dirs: list[Path] = [bin_dir.parent / "share", bin_dir.parent / "share" / "postgresql"]
+    if pg_config.is_file():
+        try:
+            out = subprocess.run(  # noqa: S603 - fixed argument list
+                [str(pg_config), "--pkglibdir", "--sharedir"], capture_output=True, text=True, check=True
+            ).stdout.split()
+            lib_dirs.insert(0, Path(out[0]))
+            share_dirs.insert(0, Path(out[1]))
+        except (OSError, subprocess.CalledProcessError, IndexError):
+            pass
+    has_lib = any((d / "pg_stat_statements.so").is_file() for d in lib_dirs)
+    has_control = any((d / "extension" / "pg_stat_statements.control").is_file() for d in share_dirs)
+    return has_lib and has_control
+
+
+def find_binaries() -> PgBinaries:
+    """Prefer an installed PostgreSQL (contrib, pg_stat_statements); fall back to pgserver's bundle."""
+    for bin_dir in _system_bin_dirs():
+        return PgBinaries(bin_dir, "system", _has_pg_stat_statements(bin_dir))
+    bundled = _pgserver_bin_dir()
+    if bundled:
+        return PgBinaries(bundled, "pgserver", _has_pg_stat_statements(bundled))
+    raise EmbeddedServerError(
+        "No PostgreSQL found: install the 'pgserver' package (pip install pgserver) or a PostgreSQL server, "
+        "or set DATABASE_URL to use an existing database."
+    )
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _service_user() -> pwd.struct_passwd:
+    """The unprivileged OS user that runs PostgreSQL when we are root (PostgreSQL refuses root)."""
+    for name in (os.environ.get("DBA_ADMIN_PG_OS_USER"), "postgres", SERVICE_USER_FALLBACK):
+        if not name:
+            continue
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    subprocess.run(  # noqa: S603 - fixed argument list
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER_FALLBACK],
+        check=True,
+        capture_output=True,
+    )
+    return pwd.getpwnam(SERVICE_USER_FALLBACK)
+
+
+def _can_reach(user: pwd.struct_passwd, path: Path) -> bool:
+    """Whether ``user`` can traverse every folder down to ``path`` (checked as that user, not guessed)."""
+    result = subprocess.run(  # noqa: S603 - fixed argument list
+        ["runuser", "-u", user.pw_name, "--", "test", "-x", str(path)], capture_output=True
+    )
+    return result.returncode == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pid_is_postgres(pid: int) -> bool:
+    """A live, non-zombie postgres process (containers often leave killed servers as zombies)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _pid_alive(pid)
+    if "\nState:\tZ" in status:
+        return False
+    return b"postgres" in cmdline or b"postmaster" in cmdline
+
+
+class EmbeddedPostgres:
+    """One local PostgreSQL cluster belonging to one data dir."""
+
+    def __init__(self, data_dir: Path, *, fast: bool = False, binaries: PgBinaries | None = None) -> None:
+        """``fast`` turns off fsync for throwaway test servers; never use it for data you keep."""
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.fast = fast
+        self._binaries = binaries
+        self.secrets_dir = self.data_dir / "secrets"
+        self.state_file = self.data_dir / "embedded.json"
+
+    # ---- locations -------------------------------------------------------------------------------
+    @property
+    def binaries(self) -> PgBinaries:
+        if self._binaries is None:
+            self._binaries = find_binaries()
+        return self._binaries
+
+    def _state(self) -> dict[str, str]:
+        if self.state_file.is_file():
+            data: dict[str, str] = json.loads(self.state_file.read_text())
+            return data
+        return {}
+
+    @property
+    def cluster_dir(self) -> Path:
+        """Where PGDATA lives: recorded at init so a later run finds the same cluster."""
+        state = self._state()
+        if "cluster_dir" in state:
+            return Path(state["cluster_dir"])
+        return self._choose_cluster_dir()
+
+    @property
+    def socket_dir(self) -> Path:
+        state = self._state()
+        if "socket_dir" in state:
+            return Path(state["socket_dir"])
+        return self._choose_socket_dir(self.cluster_dir)
+
+    def _choose_cluster_dir(self) -> Path:
+        inside = self.data_dir / "pg"
+        if not _is_root():
+            return inside
+        user = _service_user()
+        if _can_reach(user, self.data_dir):
+            return inside
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+        return ROOT_CLUSTER_HOME / "clusters" / digest
+
+    def _choose_socket_dir(self, cluster_dir: Path) -> Path:
+        if len(str(cluster_dir)) + len("/.s.PGSQL.5432") < _MAX_SOCKET_PATH:
+            return cluster_dir
+        digest = hashlib.sha256(str(cluster_dir).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"dba-admin-{digest}"  # noqa: S108 - a private 0700 folder for a socket
+
+    @property
+    def superuser_password_file(self) -> Path:
+        return self.secrets_dir / "superuser.password"
+
+    @property
+    def readonly_password_file(self) -> Path:
+        return self.secrets_dir / "readonly.password"
+
+    # ---- running commands --------------------------------------------------------------------------
+    def _run_as_owner(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run a PostgreSQL program as the cluster's owner (the service user when we are root)."""
+        command = args
+        if _is_root():
+            command = ["runuser", "-u", _service_user().pw_name, "--", *args]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        try:
+            return subprocess.run(  # noqa: S603 - argument list built here, no shell
+                command, capture_output=True, text=True, check=check, timeout=timeout, env=env
+            )
+        except subprocess.CalledProcessError as exc:
+            raise EmbeddedServerError(
+                f"{Path(args[0]).name} failed (exit {exc.returncode}): {(exc.stderr or exc.stdout).strip()}"
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise EmbeddedServerError(f"{Path(args[0]).name} did not finish within {timeout:.0f} s") from exc
+        except OSError as exc:
+            raise EmbeddedServerError(f"{Path(args[0]).name} failed: {exc}") from exc
+
+    def _make_owned_dir(self, path: Path) -> None:
+        """Create a folder for the cluster owner, mode 0700, without touching its parents' modes."""
+        path.mkdir(parents=True, exist_ok=True)
+        if _is_root():
+            user = _service_user()
+            os.chown(path, user.pw_uid, user.pw_gid)
+        path.chmod(0o700)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Serialise starts and stops of this cluster between processes."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with (self.data_dir / ".embedded.lock").open("a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ---- life cycle --------------------------------------------------------------------------------
+    def dsn(self, *, user: str = SUPERUSER, password: str | None = None, dbname: str = "postgres") -> str:
+        """A libpq connection string (psql accepts it as is)."""
+        if password is None and user == SUPERUSER:
+            password = self.superuser_password_file.read_text().strip()
+        return make_conninfo(
+            host=str(self.socket_dir), port=str(DEFAULT_PORT), user=user, password=password or "", dbname=dbname
+        )
+
+    def is_initialized(self) -> bool:
+        return self.state_file.is_file() and (self.cluster_dir / "PG_VERSION").exists()
+
+    def ensure_running(self, *, timeout: float = 60.0) -> str:
+        """Start the cluster (creating it first if needed) or reuse a running one; return the superuser DSN."""
+        with self._lock():
+            if not self.is_initialized():
+                self._init_cluster()
+            if self._answers():
+                return self.dsn()
+            self._recover_stale_server()
+            self._start(timeout)
+            return self.dsn()
+
+    def stop(self, *, mode: str = "fast") -> None:
+        """Stop the server if it runs; a no-op otherwise."""
+        with self._lock():
+            if not self.is_initialized():
+                return
+            self._stop(mode)
+
+    def status(self) -> str:
+        """"running", "stopped" or "not initialized"."""
+        if not self.is_initialized():
+            return "not initialized"
+        return "running" if self._answers() else "stopped"
+
+    def _answers(self) -> bool:
+        try:
+            with psycopg.connect(self.dsn(), connect_timeout=3, autocommit=True) as conn:
+                conn.execute("select 1 /* dba_admin */")
+            return True
+        except psycopg.Error:
+            return False
+
+    def _init_cluster(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        cluster_dir = self._choose_cluster_dir()
+        socket_dir = self._choose_socket_dir(cluster_dir)
+        if cluster_dir.exists() and any(cluster_dir.iterdir()):
+            if not (cluster_dir / "PG_VERSION").exists():
+                raise EmbeddedServerError(f"{cluster_dir} exists, is not empty and is not a PostgreSQL cluster")
+        else:
+            self._make_owned_dir(cluster_dir)
+            password = secrets.token_urlsafe(24)
+            _write_secret(self.superuser_password_file, password)
+            # initdb reads the password from a file the cluster owner can read; it is removed right after.
+            pwfile = cluster_dir.parent / f".pw-{secrets.token_hex(6)}"
+            _write_secret(pwfile, password)
+            if _is_root():
+                user = _service_user()
+                os.chown(pwfile, user.pw_uid, user.pw_gid)
+            try:
+                self._run_as_owner(
+                    [
+                        self.binaries.tool("initdb"),
+                        "-D", str(cluster_dir),
+                        "-U", SUPERUSER,
+                        "--pwfile", str(pwfile),
+                        "--auth=scram-sha-256",
+                        "-E", "UTF8",
+                        "--no-locale",
+                    ]
+                )
+            finally:
+                pwfile.unlink(missing_ok=True)
+        if socket_dir != cluster_dir:
+            self._make_owned_dir(socket_dir)
+        self._write_config(cluster_dir, socket_dir)
+        self.state_file.write_text(
+            json.dumps(
+                {
+                    "cluster_dir": str(cluster_dir),
+                    "socket_dir": str(socket_dir),
+                    "bin_dir": str(self.binaries.bin_dir),
+                    "source": self.binaries.source,
+                },
+                indent=2,
+            )
+        )
+
+    def _write_config(self, cluster_dir: Path, socket_dir: Path) -> None:
+        """Our settings go in one included file, so postgresql.conf stays the stock one."""
+        lines = [
+            "# written by dba-admin; edit postgresql.conf, not this file",
+            "listen_addresses = ''",
+            f"unix_socket_directories = '{socket_dir}'",
+            "unix_socket_permissions = 0700",
+            f"port = {DEFAULT_PORT}",
+            "max_connections = 100",
+            "shared_buffers = '128MB'",
+            "log_min_messages = warning",
+            "track_io_timing = on",
+        ]
+        if self.binaries.has_pg_stat_statements:
+            lines += ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = top"]
+        if self.fast:
+            lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        conf = "\n".join(lines) + "\n"
+        include_name = "dba_admin.conf"
+        self._write_as_owner(cluster_dir / include_name, conf)
+        main_conf = cluster_dir / "postgresql.conf"
+        text = main_conf.read_text()
+        directive = f"include = '{include_name}'"
+        if directive not in text:
+            self._write_as_owner(main_conf, text.rstrip("\n") + f"\n{directive}\n")
+        hba = "# written by dba-admin: Unix socket only, passwords required\nlocal all all scram-sha-256\n"
+        self._write_as_owner(cluster_dir / "pg_hba.conf", hba)
+
+    def _write_as_owner(self, path: Path, text: str) -> None:
+        path.write_text(text)
+        if _is_root():
+            user = _service_user()
+            os.chown(path, user.pw_uid, user.pw_gid)
+        path.chmod(0o600)
+
+    def _pid_file_pid(self) -> int | None:
+        pid_file = self.cluster_dir / "postmaster.pid"
+        try:
+            first = pid_file.read_text().splitlines()[0]
+            return int(first)
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def _recover_stale_server(self) -> None:
+        """A server from a killed run: wait briefly if it is starting, else stop it or clear its pid file."""
+        pid = self._pid_file_pid()
+        if pid is None:
+            return
+        if _pid_alive(pid) and _pid_is_postgres(pid):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if self._answers():
+                    return
+                time.sleep(0.25)
+            log.warning("embedded PostgreSQL (pid %s) does not answer; stopping it", pid)
+            self._stop("fast")
+            if _pid_alive(pid):
+                self._stop("immediate")
+        else:
+            # The pid in postmaster.pid is dead, a zombie, or now another program: the lock files are stale.
+            (self.cluster_dir / "postmaster.pid").unlink(missing_ok=True)
+            (self.socket_dir / f".s.PGSQL.{DEFAULT_PORT}.lock").unlink(missing_ok=True)
+            (self.socket_dir / f".s.PGSQL.{DEFAULT_PORT}").unlink(missing_ok=True)
+
+    def _start(self, timeout: float) -> None:
+        if self._answers():
+            return
+        log_file = self.cluster_dir / "server.log"
+        started = self._run_as_owner(
+            [
+                self.binaries.tool("pg_ctl"),
+                "-D", str(self.cluster_dir),
+                "-l", str(log_file),
+                "-w", "-t", str(int(timeout)),
+                "start",
+            ],
+            check=False,
+            timeout=timeout + 10,
+        )
+        deadline = time.monotonic() + (timeout if started.returncode == 0 else 2)
+        while time.monotonic() < deadline:
+            if self._answers():
+                return
+            time.sleep(0.2)
+        tail = ""
+        with contextlib.suppress(OSError):
+            tail = "\n".join(log_file.read_text().splitlines()[-15:])
+        raise EmbeddedServerError(f"embedded PostgreSQL did not start within {timeout:.0f} s. Server log:\n{tail}")
+
+    def _stop(self, mode: str) -> None:
+        if self._pid_file_pid() is None:
+            return
+        self._run_as_owner(
+            [self.binaries.tool("pg_ctl"), "-D", str(self.cluster_dir), "-m", mode, "-w", "-t", "30", "stop"],
+            check=False,
+            timeout=45,
+        )
+
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster and the data dir (tests and `dba-admin reset` only)."""
+        cluster_dir = self.cluster_dir
+        socket_dir = self.socket_dir
+        self.stop(mode="immediate")
+        shutil.rmtree(cluster_dir, ignore_errors=True)
+        if socket_dir != cluster_dir:
+            shutil.rmtree(socket_dir, ignore_errors=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # ---- the read-only login ----------------------------------------------------------------------
+    def readonly_password(self) -> str:
+        """The read-only role's password, generated once and kept in the data dir (mode 0600)."""
+        if not self.readonly_password_file.is_file():
+            self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _write_secret(self.readonly_password_file, secrets.token_urlsafe(24))
+        return self.readonly_password_file.read_text().strip()
+
+    def readonly_dsn(self, dbname: str = "postgres") -> str:
+        return self.dsn(user=READONLY_ROLE, password=self.readonly_password(), dbname=dbname)
+
+
+def _write_secret(path: Path, value: str) -> None:
+    """Write a secret readable by its owner only (created 0600, never briefly world-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    path.chmod(0o600)

@@ -1,0 +1,105 @@
+"""The suite starts its own PostgreSQL (the same embedded default the app uses) — nothing is mocked.
+
+`pg_server` is one throwaway cluster for the whole session; `app_db` is that cluster made ready by the
+app's own bootstrap (compat layer, migrations, read-only login, demo data, first admin); `empty_db_dsn`
+gives a test a brand-new empty database of its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from dba_admin.bootstrap import PreparedDatabase, prepare_database
+from dba_admin.config import Settings
+from dba_admin.local_pg import EmbeddedPostgres
+
+
+@dataclass
+class TestServer:
+    """Handle on the suite's PostgreSQL."""
+
+    __test__ = False
+    server: EmbeddedPostgres
+    data_dir: Path
+
+    @property
+    def dsn(self) -> str:
+        return self.server.dsn()
+
+    def restart(self) -> None:
+        """Stop and start the server, as a crash-and-recover or a maintenance restart would."""
+        self.server.stop(mode="fast")
+        self.server.ensure_running()
+
+
+@dataclass
+class AppDatabase:
+    """A database as the app sees it after its bootstrap."""
+
+    settings: Settings
+    prepared: PreparedDatabase
+
+    @property
+    def dsn(self) -> str:
+        return self.prepared.dsn
+
+    @property
+    def readonly_dsn(self) -> str:
+        assert self.prepared.readonly_dsn is not None
+        return self.prepared.readonly_dsn
+
+
+def with_dbname(dsn: str, dbname: str) -> str:
+    params = conninfo_to_dict(dsn)
+    params["dbname"] = dbname
+    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+
+
+@pytest.fixture(scope="session")
+def test_root() -> Iterator[Path]:
+    # mkdtemp makes a 0700 folder of our own; 0711 lets the unprivileged PostgreSQL user (when the suite
+    # runs as root) reach the cluster inside without listing it. No other folder's mode is touched.
+    root = Path(tempfile.mkdtemp(prefix="dba-admin-test-"))
+    root.chmod(0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(test_root: Path) -> Iterator[TestServer]:
+    data_dir = test_root / "data"
+    server = EmbeddedPostgres(data_dir, fast=True)
+    server.ensure_running()
+    yield TestServer(server=server, data_dir=data_dir)
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def app_settings(pg_server: TestServer) -> Settings:
+    return Settings(data_dir=pg_server.data_dir, load_demo=True)
+
+
+@pytest.fixture(scope="session")
+def app_db(pg_server: TestServer, app_settings: Settings) -> AppDatabase:
+    prepared = prepare_database(app_settings)
+    return AppDatabase(settings=app_settings, prepared=prepared)
+
+
+@pytest.fixture
+def empty_db_dsn(pg_server: TestServer) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    yield with_dbname(pg_server.dsn, name)
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

@@ -1,0 +1,76 @@
+"""The whole test command: every quality gate in one run, the same on a laptop and in CI.
+
+Run from the repository root inside the venv: `python tools/check.py` (the README's test command
+creates the venv and installs the dev extras first). Gates run in order and all of them run even
+after a failure, so one run shows everything that is wrong; the exit code is non-zero if any failed.
+`--fast` skips the browser tests (pytest -m "not browser").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def ensure_chromium() -> str | None:
+    """Debian's chromium for the browser test (Playwright cannot download its own browser here)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return None
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "chromium is not installed and cannot be installed here (needs root and apt-get)"
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603
+        if result.returncode != 0:
+            return f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}"
+    return None
+
+
+def gate(name: str, command: list[str]) -> bool:
+    print(f"\n=== {name}: {' '.join(command)}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT)  # noqa: S603 - our own fixed tool invocations
+    verdict = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
+    print(f"=== {name}: {verdict} in {time.monotonic() - started:.1f} s", flush=True)
+    return result.returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fast", action="store_true", help="skip the real-browser tests")
+    parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    args = parser.parse_args()
+
+    results: dict[str, bool] = {}
+    results["ruff check"] = gate("lint", [str(BIN / "ruff"), "check", "."])
+    results["ruff format"] = gate("format", [str(BIN / "ruff"), "format", "--check", "."])
+    results["mypy"] = gate("types", [str(BIN / "mypy")])
+    results["bandit"] = gate("security scan", [str(BIN / "bandit"), "-q", "-c", "pyproject.toml", "-r", "dba_admin"])
+
+    pytest_cmd = [str(BIN / "python"), "-m", "pytest", "--cov", "--cov-report=term-missing"]
+    if args.fast:
+        pytest_cmd += ["-m", "not browser"]
+    else:
+        problem = ensure_chromium()
+        if problem:
+            print(f"browser tests cannot run: {problem}", file=sys.stderr)
+            results["chromium"] = False
+    results["pytest"] = gate("tests + coverage", pytest_cmd + args.pytest_args)
+
+    print("\nQuality gates:")
+    for name, ok in results.items():
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    return 0 if all(results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

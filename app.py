@@ -1,54 +1,44 @@
-"""Streamlit entry point: settings, the database (embedded or DATABASE_URL), and the health view.
+"""Streamlit entry point: the login gate, then the pages the user's role allows, grouped by section.
 
-Login, navigation by role and the workbench pages arrive with the next issues; this page proves the
-core end to end: the database is reachable, migrated, and the read-only role works.
+Navigation is drawn from dba_admin.access. Every page is registered so that a page opened by URL without the
+role says so (its own guard) instead of silently falling back to the home page; the sidebar lists only the
+allowed ones.
 """
 
 from __future__ import annotations
 
-import sys
-
 import streamlit as st
 
-from dba_admin.bootstrap import prepare_database
-from dba_admin.config import Settings, load_settings
-from dba_admin.database import DatabaseManager
+from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
+from ui.login import login_gate, logout
+from ui.session import get_services
 
+st.set_page_config(page_title="DBA Admin", page_icon="🛢️", layout="wide")
 
-@st.cache_resource(show_spinner="Starting the database…")
-def get_database(settings: Settings) -> DatabaseManager:
-    """One pool per app server process, shared by every session (Streamlit's cache_resource)."""
-    prepared = prepare_database(settings)
-    if prepared.first_admin:
-        # Printed once in the server's terminal, never shown in the browser nor stored in clear.
-        print(
-            f"First admin created: username {prepared.first_admin.username} password {prepared.first_admin.password}",
-            file=sys.stderr,
-        )
-    return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
-
-
-def main() -> None:
-    st.set_page_config(page_title="DBA Admin", page_icon="🛢️", layout="wide")
+try:
+    services = get_services()
+except DbaAdminError as exc:
     st.title("DBA Admin")
-    try:
-        settings = load_settings()
-        db = get_database(settings)
-        health = db.health()
-    except DbaAdminError as exc:
-        st.error(f"The database is not ready: {exc}")
-        st.info("Set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded default.")
-        return
-    cols = st.columns(4)
-    cols[0].metric("Database", "reachable" if health.ok else "down", f"{health.latency_ms:.1f} ms")
-    cols[1].metric("Mode", "embedded" if health.embedded else "remote")
-    cols[2].metric("Migrations pending", len(health.migrations_pending))
-    cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")
-    if not health.ok:
-        st.error(health.message or "The database did not answer.")
-    with st.expander("Details"):
-        st.json({"server_version": health.server_version, "applied": health.migrations_applied})
+    st.error(f"The database is not ready: {exc}")
+    st.info("Set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded default, then reload.")
+    st.stop()
 
+user, authenticator = login_gate(services)
 
-main()
+registered = {spec.key: st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default) for spec in PAGES}
+current = st.navigation(list(registered.values()), position="hidden")
+
+with st.sidebar:
+    st.markdown("### 🛢️ DBA Admin")
+    for section, specs in pages_by_section(user.role).items():
+        st.caption(section.upper())
+        for spec in specs:
+            st.page_link(registered[spec.key], label=spec.title, icon=spec.icon)
+    st.divider()
+    st.markdown(f"**{user.name or user.username}**  \n`{user.role}` · {user.email}")
+    st.caption(f"Database: {services.database_label}")
+    if st.button("Log out", key="logout", use_container_width=True):
+        logout(services, authenticator, user)
+
+current.run()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
+from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 APP_INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
@@ -45,3 +49,47 @@ def record(
         " values (%s, %s, %s, %s, %s) /* dba_admin */",
         (actor, action, target, Jsonb(redact(details or {})), APP_INSTANCE),
     )
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters for the audit page and its CSV export; every one optional."""
+
+    actor: str | None = None
+    action_prefix: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 1000
+
+
+def search(conn: psycopg.Connection[Any], query: AuditQuery) -> pd.DataFrame:
+    """Audit rows matching the filters, newest first, as a DataFrame (the page shows it and exports CSV)."""
+    clauses = [sql.SQL("true")]
+    params: list[Any] = []
+    if query.actor:
+        clauses.append(sql.SQL("actor ilike %s"))
+        params.append(f"%{query.actor}%")
+    if query.action_prefix:
+        clauses.append(sql.SQL("action like %s"))
+        params.append(query.action_prefix.replace("%", r"\%").replace("_", r"\_") + "%")
+    if query.since:
+        clauses.append(sql.SQL("at >= %s"))
+        params.append(query.since)
+    if query.until:
+        clauses.append(sql.SQL("at < %s"))
+        params.append(query.until)
+    params.append(max(1, min(query.limit, 100_000)))
+    statement = sql.SQL(
+        "select id, at, actor, action, target, details::text as details, app_instance"
+        " from dba_admin.audit_log where {} order by id desc limit %s /* dba_admin */"
+    ).format(sql.SQL(" and ").join(clauses))
+    with conn.cursor() as cur:
+        cur.execute(statement, params)
+        columns = [c.name for c in cur.description or []]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def actions(conn: psycopg.Connection[Any]) -> list[str]:
+    """The distinct actions recorded so far, for the filter's choices."""
+    rows = conn.execute("select distinct action from dba_admin.audit_log order by 1 /* dba_admin */").fetchall()
+    return [r[0] for r in rows]

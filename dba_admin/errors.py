@@ -65,3 +65,76 @@ class QueryRefused(QueryError):
 
 class NotFound(DbaAdminError):
     """The named object (table, project, script, user) does not exist or is not visible to the caller."""
+
+
+class PermissionDenied(DbaAdminError):
+    """The caller's role or the database's policies do not allow this action."""
+
+
+class ConflictError(DbaAdminError):
+    """Someone else changed the thing since the caller read it; nothing was overwritten."""
+
+
+class AuthError(DbaAdminError):
+    """A login or user-administration request was refused; the message is safe to show."""
+
+
+class AccountLocked(AuthError):
+    """Too many failed logins: the account is locked until ``until``."""
+
+    def __init__(self, username: str, until: object) -> None:
+        self.username = username
+        self.until = until
+        super().__init__(f"account {username!r} is locked until {until} after repeated failed logins")
+
+
+class LastAdminError(AuthError):
+    """The change would leave the app without an active admin."""
+
+
+class PermissionDenied(DbaAdminError):
+    """The caller may see the object but not do this to it (e.g. a member deleting the owner's project)."""
+
+
+class ConflictError(DbaAdminError):
+    """The change clashes with the current state (a name already taken, someone saved since, an archived project)."""
+
+
+@dataclass(frozen=True)
+class ConcurrentChange:
+    """The other person's save that a refused save would have overwritten, as the UI shows it."""
+
+    version: int
+    author: str
+    saved_at: Any  # datetime of the other save
+    sql: str
+    diff: str  # unified diff from their text (saved) to the caller's text (refused)
+
+
+class SaveConflict(ConflictError):
+    """A save named a base version that is no longer the latest: someone saved since. Nothing was written."""
+
+    def __init__(self, script_id: Any, base_version: int, theirs: ConcurrentChange) -> None:
+        self.script_id = script_id
+        self.base_version = base_version
+        self.theirs = theirs
+        super().__init__(
+            f"the script was saved by {theirs.author} as version {theirs.version} since you opened version "
+            f"{base_version}; nothing was saved. Review their change, merge it into your text and save again."
+        )
+
+
+class ImportClash(ConflictError):
+    """An import would reuse script names that exist in the target project, and no clash policy was chosen."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = sorted(names)
+        super().__init__(
+            f"{len(self.names)} script name(s) already exist in the project: {', '.join(self.names)}. "
+            "Nothing was imported; choose whether to skip them, import them under new names, or save them as "
+            "new versions of the existing scripts."
+        )
+
+
+class InvalidArchive(DbaAdminError):
+    """An uploaded project archive is not one the app can import safely (bad zip, manifest, size or path)."""

@@ -325,10 +325,10 @@ class EmbeddedPostgres:
         else:
             self._make_owned_dir(cluster_dir)
             password = secrets.token_urlsafe(24)
-            _write_secret(self.superuser_password_file, password)
+            write_secret(self.superuser_password_file, password)
             # initdb reads the password from a file the cluster owner can read; it is removed right after.
             pwfile = cluster_dir.parent / f".pw-{secrets.token_hex(6)}"
-            _write_secret(pwfile, password)
+            write_secret(pwfile, password)
             if _is_root():
                 user = _service_user()
                 os.chown(pwfile, user.pw_uid, user.pw_gid)
@@ -474,14 +474,14 @@ class EmbeddedPostgres:
         """The read-only role's password, generated once and kept in the data dir (mode 0600)."""
         if not self.readonly_password_file.is_file():
             self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write_secret(self.readonly_password_file, secrets.token_urlsafe(24))
+            write_secret(self.readonly_password_file, secrets.token_urlsafe(24))
         return self.readonly_password_file.read_text().strip()
 
     def readonly_dsn(self, dbname: str = "postgres") -> str:
         return self.dsn(user=READONLY_ROLE, password=self.readonly_password(), dbname=dbname)
 
 
-def _write_secret(path: Path, value: str) -> None:
+def write_secret(path: Path, value: str) -> None:
     """Write a secret readable by its owner only (created 0600, never briefly world-readable)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

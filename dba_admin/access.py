@@ -1,0 +1,59 @@
+"""Which role may open which page: one table, used by the navigation and by each page's own guard.
+
+Kept in the core (not in app.py) so the rule is testable without Streamlit and cannot drift between the
+sidebar and the page a person opens by URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_ROLES = frozenset({"admin", "dba", "analyst", "viewer"})
+DBA_ROLES = frozenset({"admin", "dba"})
+ADMIN_ONLY = frozenset({"admin"})
+SECTIONS = ("Workbench", "Projects", "Assistant", "Monitor", "Admin")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the app: its file under pages/, where it sits in the navigation, and who may open it."""
+
+    key: str
+    title: str
+    section: str
+    icon: str
+    roles: frozenset[str]
+    default: bool = False
+
+    @property
+    def file(self) -> str:
+        return f"pages/{self.key}.py"
+
+    @property
+    def url_path(self) -> str:
+        return self.key
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("home", "Home", "Workbench", ":material/home:", ALL_ROLES, default=True),
+    PageSpec("users", "Users", "Admin", ":material/group:", ADMIN_ONLY),
+    PageSpec("audit", "Audit log", "Admin", ":material/policy:", ADMIN_ONLY),
+)
+
+
+def allowed(role: str | None, page: PageSpec) -> bool:
+    return role is not None and role in page.roles
+
+
+def pages_by_section(role: str | None, pages: tuple[PageSpec, ...] = PAGES) -> dict[str, list[PageSpec]]:
+    """The pages a role may open, grouped in the navigation's section order."""
+    grouped: dict[str, list[PageSpec]] = {}
+    for section in SECTIONS:
+        visible = [p for p in pages if p.section == section and allowed(role, p)]
+        if visible:
+            grouped[section] = visible
+    return grouped
+
+
+def required_roles_text(page: PageSpec) -> str:
+    return ", ".join(sorted(page.roles))

@@ -1,0 +1,65 @@
+"""The per-server services and the per-session user, as Streamlit sees them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dba_admin.access import PAGES, PageSpec, allowed, required_roles_text
+from dba_admin.auth import AppUser
+from dba_admin.config import load_settings
+from dba_admin.errors import DbaAdminError, QueryError
+from dba_admin.services import Services
+
+USER_KEY = "dba_user"
+
+
+@st.cache_resource(show_spinner="Starting the database…")
+def get_services() -> Services:
+    """One pool and one set of managers per app server process, shared by all sessions."""
+    services = Services.build(load_settings())
+    if services.first_admin:
+        # Printed once in the server's terminal; never shown in a browser, stored only as a bcrypt hash.
+        print(
+            f"\n  First admin created: username {services.first_admin.username} "
+            f"password {services.first_admin.password}\n",
+            flush=True,
+        )
+    return services
+
+
+def current_user() -> AppUser | None:
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, AppUser) else None
+
+
+def page_spec(key: str) -> PageSpec:
+    return next(p for p in PAGES if p.key == key)
+
+
+def require_page(key: str) -> AppUser:
+    """Stop the page with a plain message when nobody is logged in or the role may not open it."""
+    user = current_user()
+    spec = page_spec(key)
+    if user is None:
+        st.warning("Please log in first.")
+        st.stop()
+    if not allowed(user.role, spec):
+        st.error(f"**{spec.title}** needs the role {required_roles_text(spec)}; you are logged in as {user.role}.")
+        st.stop()
+    return user
+
+
+def show_error(exc: Exception, *, action: str = "This action") -> None:
+    """A failure as a message with what to do next, never a traceback."""
+    if isinstance(exc, QueryError):
+        info = exc.info
+        text = f"{action} failed: {info.message}"
+        if info.sqlstate:
+            text += f" (SQLSTATE {info.sqlstate})"
+        st.error(text)
+        if info.hint:
+            st.caption(f"Hint: {info.hint}")
+    elif isinstance(exc, DbaAdminError):
+        st.error(f"{action} failed: {exc}")
+    else:
+        st.error(f"{action} failed unexpectedly ({type(exc).__name__}). Try again; if it persists, tell an admin.")

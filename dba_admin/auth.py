@@ -16,6 +16,7 @@ from typing import Any
 
 import bcrypt
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin import audit
@@ -83,7 +84,7 @@ class AppUser:
         return UserClaims(sub=self.id, email=self.email, app_role=self.role)
 
 
-_USER_COLUMNS = (
+_USER_COLUMNS = sql.SQL(
     "id, username, email, name, role, auth_source, is_active, failed_attempts, locked_until, last_login_at, created_at"
 )
 
@@ -121,13 +122,13 @@ class UserStore:
     # ---- reading ---------------------------------------------------------------------------------------
     def list_users(self) -> list[AppUser]:
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(f"select {_USER_COLUMNS} from dba_admin.users order by username /* dba_admin */")  # noqa: S608 - constant column list
+            cur.execute(sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS))
             return [_user(row) for row in cur.fetchall()]
 
     def get(self, username: str) -> AppUser:
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                f"select {_USER_COLUMNS} from dba_admin.users where username = %s /* dba_admin */",  # noqa: S608
+                sql.SQL("select {} from dba_admin.users where username = %s /* dba_admin */").format(_USER_COLUMNS),
                 (username.strip().lower(),),
             )
             row = cur.fetchone()
@@ -138,7 +139,7 @@ class UserStore:
     def get_by_email(self, email: str) -> AppUser | None:
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                f"select {_USER_COLUMNS} from dba_admin.users where email = %s /* dba_admin */",  # noqa: S608
+                sql.SQL("select {} from dba_admin.users where email = %s /* dba_admin */").format(_USER_COLUMNS),
                 (email.strip().lower(),),
             )
             row = cur.fetchone()
@@ -188,8 +189,9 @@ class UserStore:
         with self.conn.transaction():  # the audit row commits even when the login is refused
             with self.conn.cursor(row_factory=dict_row) as cur:
                 cur.execute(
-                    f"select {_USER_COLUMNS}, password_hash from dba_admin.users"  # noqa: S608 - constant columns
-                    " where username = %s for update /* dba_admin */",
+                    sql.SQL(
+                        "select {}, password_hash from dba_admin.users where username = %s for update /* dba_admin */"
+                    ).format(_USER_COLUMNS),
                     (username,),
                 )
                 row = cur.fetchone()

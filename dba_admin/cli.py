@@ -159,6 +159,47 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)  # noqa: S603 - fixed argument list
 
 
+def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
+    """User administration from a terminal; the same rules (and audit rows) as the Users page."""
+    import psycopg
+
+    from dba_admin.auth import UserStore
+    from dba_admin.bootstrap import prepare_database
+
+    prepared = prepare_database(settings)
+    if prepared.first_admin:
+        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    with psycopg.connect(prepared.dsn, autocommit=True) as conn:
+        store = UserStore(conn, max_failures=settings.login_max_failures, lockout_minutes=settings.login_lockout_minutes)
+        if args.user_command == "list":
+            users = store.list_users()
+            if args.json:
+                _print_json(users)
+            else:
+                for u in users:
+                    state = "inactive" if not u.is_active else ("locked" if u.is_locked() else "active")
+                    print(f"{u.username}\t{u.email}\t{u.role}\t{u.auth_source}\t{state}")
+        elif args.user_command == "add":
+            user, generated = store.create_user(
+                actor=actor, username=args.username, email=args.email, role=args.role, name=args.name,
+                auth_source="supabase" if args.supabase else "local",
+            )
+            print(f"created {user.username} ({user.role})")
+            if generated:
+                print(f"password (shown once): {generated}")
+        elif args.user_command == "set-role":
+            user = store.set_role(actor=actor, username=args.username, role=args.role)
+            print(f"{user.username} is now {user.role}")
+        elif args.user_command == "reset-password":
+            new_password = store.reset_password(actor=actor, username=args.username)
+            print(f"new password for {args.username} (shown once): {new_password}")
+        elif args.user_command == "unlock":
+            store.unlock(actor=actor, username=args.username)
+            print(f"{args.username} unlocked")
+    return 0
+
+
 def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.embedded:
         print("DATABASE_URL is set: there is no embedded server to stop", file=sys.stderr)
@@ -202,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     run_sql.set_defaults(func=cmd_sql)
 
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+
+    from dba_admin.auth import ROLES
+
+    user = sub.add_parser("user", help="manage users: add, set-role, reset-password, unlock, list")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_list = user_sub.add_parser("list")
+    user_list.add_argument("--json", action="store_true")
+    add = user_sub.add_parser("add")
+    add.add_argument("username")
+    add.add_argument("email")
+    add.add_argument("--role", choices=ROLES, default="analyst")
+    add.add_argument("--name")
+    add.add_argument("--supabase", action="store_true", help="the user logs in with Supabase Auth")
+    set_role = user_sub.add_parser("set-role")
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=ROLES)
+    user_sub.add_parser("reset-password").add_argument("username")
+    user_sub.add_parser("unlock").add_argument("username")
+    user.set_defaults(func=cmd_user)
     return parser
 
 

@@ -92,14 +92,6 @@ class LastAdminError(AuthError):
     """The change would leave the app without an active admin."""
 
 
-class PermissionDenied(DbaAdminError):
-    """The caller may see the object but not do this to it (e.g. a member deleting the owner's project)."""
-
-
-class ConflictError(DbaAdminError):
-    """The change clashes with the current state (a name already taken, someone saved since, an archived project)."""
-
-
 @dataclass(frozen=True)
 class ConcurrentChange:
     """The other person's save that a refused save would have overwritten, as the UI shows it."""

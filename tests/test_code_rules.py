@@ -29,19 +29,32 @@ def _is_built_string(node: ast.AST) -> bool:
     return False
 
 
+def _scope_nodes(scope: ast.AST) -> list[ast.AST]:
+    """The nodes of one scope: a function's own body, not the bodies of functions defined inside it."""
+    found: list[ast.AST] = []
+    todo = list(ast.iter_child_nodes(scope))
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def find_unsafe_sql(source: str, filename: str = "<string>") -> list[str]:
     """Every execute-like call in ``source`` whose SQL is built with string formatting."""
     tree = ast.parse(source, filename)
     problems: list[str] = []
     for func in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Module)]:
         built: set[str] = set()
-        for node in ast.walk(func):
+        nodes = _scope_nodes(func)
+        for node in nodes:
             if isinstance(node, ast.Assign) and _is_built_string(node.value):
                 built.update(t.id for t in node.targets if isinstance(t, ast.Name))
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add):
                 if isinstance(node.value, ast.JoinedStr) and _is_built_string(node.value):
                     built.add(node.target.id)
-        for node in ast.walk(func):
+        for node in nodes:
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
             if node.func.attr not in EXECUTE_NAMES or not node.args:

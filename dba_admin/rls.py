@@ -1,0 +1,101 @@
+"""The per-user RLS transaction: act as Supabase's API does, so the database's policies decide.
+
+Inside ``user_transaction`` the connection runs ``SET LOCAL ROLE authenticated`` and publishes the user's
+claims in ``request.jwt.claims`` (transaction-local), exactly what PostgREST does for a request with a JWT.
+``auth.email()``, ``auth.uid()`` and ``auth.jwt()`` then return this user, and the policies of
+sql/migrations/*_rls_policies.sql filter every read and write. Nothing here filters rows in Python.
+
+Only the app may open such a transaction, on its own owner connection and with SQL it wrote itself: the claims
+are an ordinary settable GUC, so SQL typed by users never runs here (it runs on the read-only role instead).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import pq, sql
+
+from dba_admin.errors import DbaAdminError
+
+APP_ROLES = ("admin", "dba", "analyst", "viewer")
+DB_ROLE = "authenticated"
+
+# Claim settings that older PostgREST versions set one by one; auth.*() read them before request.jwt.claims,
+# so they are blanked inside the transaction in case anything left them set on a pooled session.
+_LEGACY_CLAIM_SETTINGS = (
+    "request.jwt.claim",
+    "request.jwt.claim.sub",
+    "request.jwt.claim.email",
+    "request.jwt.claim.role",
+)
+
+
+@dataclass(frozen=True)
+class UserClaims:
+    """Who the database should believe the current user is: the claims of a Supabase-style JWT."""
+
+    sub: uuid.UUID
+    email: str
+    app_role: str
+
+    def __post_init__(self) -> None:
+        if self.app_role not in APP_ROLES:
+            raise ValueError(f"app_role must be one of {', '.join(APP_ROLES)}, not {self.app_role!r}")
+        if "@" not in self.email:
+            raise ValueError(f"email {self.email!r} is not an email address")
+
+    @property
+    def normalized_email(self) -> str:
+        """Emails are stored lower-case in the app tables; the policies compare them exactly."""
+        return self.email.strip().lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sub": str(self.sub),
+            "email": self.normalized_email,
+            "role": DB_ROLE,
+            "aud": DB_ROLE,
+            "app_role": self.app_role,
+        }
+
+    def to_json(self) -> str:
+        """The value for ``request.jwt.claims``; the policies read ``email`` and ``app_role`` from it."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+
+@contextmanager
+def user_transaction(
+    conn: psycopg.Connection[Any],
+    claims: UserClaims,
+    *,
+    statement_timeout_ms: int | None = None,
+) -> Iterator[psycopg.Cursor[Any]]:
+    """A transaction running as ``authenticated`` with ``claims``; commits on success, rolls back on error.
+
+    The connection must have no transaction open: ``SET LOCAL`` inside a savepoint would outlive the block
+    and leave the role and claims on the caller's outer transaction.
+    """
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise DbaAdminError(
+            "user_transaction needs a connection with no open transaction "
+            "(otherwise the role and claims would leak past the block)"
+        )
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(sql.SQL("/* dba_admin */ set local role {}").format(sql.Identifier(DB_ROLE)))
+        settings: list[tuple[str, str]] = [(name, "") for name in _LEGACY_CLAIM_SETTINGS]
+        settings.append(("request.jwt.claims", claims.to_json()))
+        if statement_timeout_ms is not None:
+            settings.append(("statement_timeout", str(int(statement_timeout_ms))))
+        names, values = zip(*settings, strict=True)
+        cur.execute(
+            "/* dba_admin */ select pg_catalog.set_config(name, value, true)"
+            " from unnest(%s::text[], %s::text[]) as s(name, value)",
+            (list(names), list(values)),
+        )
+        yield cur

@@ -45,6 +45,7 @@ class Services:
     settings: Settings
     db: DatabaseManager
     embedded: bool
+    dsn: str = field(repr=False, default="")
     first_admin: NewCredentials | None = None
     _cookie_key: str | None = field(default=None, repr=False)
 
@@ -54,12 +55,12 @@ class Services:
 
         prepared = prepare_database(settings)
         db = DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
-        return cls(settings=settings, db=db, embedded=prepared.embedded, first_admin=prepared.first_admin)
+        return cls(settings=settings, db=db, embedded=prepared.embedded, dsn=prepared.dsn, first_admin=prepared.first_admin)
 
     @property
     def database_label(self) -> str:
         kind = "embedded" if self.embedded else "remote"
-        return f"{kind} · {mask_dsn(self.db.dsn)}"
+        return f"{kind} · {mask_dsn(self.dsn)}"
 
     @contextmanager
     def users(self) -> Iterator[UserStore]:

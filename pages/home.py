@@ -16,12 +16,12 @@ with st.spinner("Checking the database…"):
     health = services.db.health()
 
 cols = st.columns(4)
-cols[0].metric("Database", "reachable" if health.ok else "down", f"{health.latency_ms:.1f} ms" if health.latency_ms else None)
+cols[0].metric("Database", "reachable" if health.ok else "down", f"{health.connect_ms:.1f} ms" if health.connect_ms is not None else None)
 cols[1].metric("Mode", "embedded" if health.embedded else "remote")
 cols[2].metric("Migrations pending", len(health.migrations_pending))
 cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")
 if not health.ok:
-    st.error(health.message or "The database did not answer. Check that it runs, then reload.")
+    st.error(health.message + ". Check that the database runs, then reload.")
 elif health.migrations_pending:
     st.warning("Some migrations are pending: run `dba-admin migrate`.")
 with st.expander("Details"):

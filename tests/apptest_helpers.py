@@ -1,0 +1,48 @@
+"""Helpers for AppTest tests: start from app.py, log in through the real form, switch pages."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from streamlit.testing.v1 import AppTest
+
+from dba_admin.auth import UserStore
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def make_user(dsn: str, role: str, password: str = "test-password-1") -> tuple[str, str]:
+    """A fresh user of ``role``; returns (username, password)."""
+    username = f"{role}{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        UserStore(conn).create_user(
+            actor="tests", username=username, email=f"{username}@example.com", role=role, password=password
+        )
+    return username, password
+
+
+def logged_in_app(dsn: str, role: str, *, timeout: float = 60) -> tuple[AppTest, str]:
+    username, password = make_user(dsn, role)
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    assert not at.exception, at.exception
+    login(at, username, password)
+    return at, username
+
+
+def login(at: AppTest, username: str, password: str) -> None:
+    inputs = at.text_input
+    inputs[0].input(username)
+    inputs[1].input(password)
+    at.button[0].click().run()
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of text the page shows, for 'says so' assertions."""
+    parts: list[Any] = []
+    for kind in ("markdown", "error", "warning", "info", "success", "caption", "title", "header", "subheader"):
+        parts += [getattr(e, "value", "") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,87 @@
+"""The app from app.py through AppTest: login gate, lockout message, role-based navigation, admin pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apptest_helpers import APP, logged_in_app, login, make_user, texts
+
+
+@pytest.fixture(autouse=True)
+def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DBA_ADMIN_DATA_DIR", str(app_db.settings.data_dir))
+
+
+def test_login_form_then_home(app_db: Any) -> None:
+    at, username = logged_in_app(app_db.dsn, "analyst")
+    assert not at.exception
+    shown = texts(at)
+    assert username in shown
+    assert not any(t.label == "Username" for t in at.text_input), "the login form is gone"
+    assert any(m.label == "Database" for m in at.metric)
+
+
+def test_wrong_password_is_refused_and_audited(app_db: Any) -> None:
+    username, _ = make_user(app_db.dsn, "viewer")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    login(at, username, "not-the-password")
+    assert not at.exception
+    assert "Wrong username or password" in texts(at)
+    with psycopg.connect(app_db.dsn) as conn:
+        row = conn.execute(
+            "select count(*) from dba_admin.audit_log where actor = %s and action = 'login.failed'", (username,)
+        ).fetchone()
+    assert row == (1,)
+
+
+def test_lockout_after_repeated_failures(app_db: Any) -> None:
+    username, password = make_user(app_db.dsn, "viewer")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    for _ in range(app_db.settings.login_max_failures):
+        login(at, username, "nope-nope")
+    login(at, username, password)
+    assert "locked" in texts(at).lower()
+    with psycopg.connect(app_db.dsn) as conn:
+        locked = conn.execute("select locked_until > now() from dba_admin.users where username = %s", (username,)).fetchone()
+    assert locked == (True,)
+
+
+def test_navigation_shows_only_allowed_pages(app_db: Any) -> None:
+    at, _ = logged_in_app(app_db.dsn, "viewer")
+    links = [link.label for link in at.get("page_link")]
+    assert "Home" in links and "Users" not in links and "Audit log" not in links
+    admin_at, _ = logged_in_app(app_db.dsn, "admin")
+    admin_links = [link.label for link in admin_at.get("page_link")]
+    assert {"Home", "Users", "Audit log"} <= set(admin_links)
+
+
+def test_page_opened_without_role_says_so(app_db: Any) -> None:
+    at, _ = logged_in_app(app_db.dsn, "analyst")
+    at.switch_page("pages/users.py").run()
+    assert not at.exception
+    assert "needs the role admin" in texts(at)
+    assert not at.dataframe, "nothing else of the page is shown"
+
+
+def test_admin_creates_user_and_reads_audit(app_db: Any) -> None:
+    at, admin = logged_in_app(app_db.dsn, "admin")
+    at.switch_page("pages/users.py").run()
+    assert not at.exception
+    at.text_input(key="users_new_username").input("created-by-apptest")
+    at.text_input(key="users_new_email").input("created-by-apptest@example.com")
+    at.selectbox(key="users_new_role").select("dba")
+    next(b for b in at.button if b.label == "Create user").click().run()
+    assert not at.exception
+    assert "Created created-by-apptest" in texts(at)
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception
+    at.text_input(key="audit_actor").input(admin).run()
+    frame = at.dataframe[0].value
+    assert "user.create" in set(frame["action"])

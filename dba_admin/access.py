@@ -24,6 +24,7 @@ class PageSpec:
     icon: str
     roles: frozenset[str]
     default: bool = False
+    in_sidebar: bool = True  # detail pages (one project, one script) are reached by links, not the sidebar
 
     @property
     def file(self) -> str:
@@ -36,6 +37,16 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "Home", "Workbench", ":material/home:", ALL_ROLES, default=True),
+    PageSpec("dashboard", "Dashboard", "Workbench", ":material/monitoring:", DBA_ROLES),
+    PageSpec("explorer", "Table explorer", "Workbench", ":material/table_view:", ALL_ROLES),
+    PageSpec("sql_editor", "SQL editor", "Workbench", ":material/code:", ALL_ROLES),
+    PageSpec("projects", "Projects", "Projects", ":material/folder:", ALL_ROLES),
+    PageSpec("project", "Project", "Projects", ":material/folder_open:", ALL_ROLES, in_sidebar=False),
+    PageSpec("script", "Script", "Projects", ":material/description:", ALL_ROLES, in_sidebar=False),
+    PageSpec("history", "My history", "Projects", ":material/history:", ALL_ROLES),
+    PageSpec("assistant", "Assistant", "Assistant", ":material/smart_toy:", ALL_ROLES),
+    PageSpec("activity", "Activity", "Monitor", ":material/bolt:", DBA_ROLES),
+    PageSpec("advisors", "Advisors", "Monitor", ":material/health_and_safety:", DBA_ROLES),
     PageSpec("users", "Users", "Admin", ":material/group:", ADMIN_ONLY),
     PageSpec("audit", "Audit log", "Admin", ":material/policy:", ADMIN_ONLY),
 )
@@ -49,7 +60,7 @@ def pages_by_section(role: str | None, pages: tuple[PageSpec, ...] = PAGES) -> d
     """The pages a role may open, grouped in the navigation's section order."""
     grouped: dict[str, list[PageSpec]] = {}
     for section in SECTIONS:
-        visible = [p for p in pages if p.section == section and allowed(role, p)]
+        visible = [p for p in pages if p.section == section and p.in_sidebar and allowed(role, p)]
         if visible:
             grouped[section] = visible
     return grouped

@@ -46,3 +46,13 @@ def texts(at: AppTest) -> str:
     for kind in ("markdown", "error", "warning", "info", "success", "caption", "title", "header", "subheader"):
         parts += [getattr(e, "value", "") for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def rerun_app(at: AppTest) -> AppTest:
+    """Run again from app.py, as a browser rerun does.
+
+    AppTest 1.67 re-runs only the page a multipage app finished on, skipping the entrypoint (and so the login
+    gate and sidebar); clearing the finished page makes it start from app.py again.
+    """
+    at._finished_page_script_hash = ""
+    return at.run()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import APP, logged_in_app, login, make_user, texts
+from apptest_helpers import APP, logged_in_app, login, make_user, rerun_app, texts
+from gotrue_stub import ANON_KEY, GoTrue, gotrue  # noqa: F401 - gotrue is a fixture
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +87,41 @@ def test_admin_creates_user_and_reads_audit(app_db: Any) -> None:
     at.text_input(key="audit_actor").input(admin).run()
     frame = at.dataframe[0].value
     assert "user.create" in set(frame["action"])
+
+
+def test_deactivated_user_loses_the_session(app_db: Any) -> None:
+    at, username = logged_in_app(app_db.dsn, "analyst")
+    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+        conn.execute("update dba_admin.users set is_active = false where username = %s", (username,))
+    rerun_app(at)
+    assert not at.exception
+    assert "deactivated or locked" in texts(at)
+    assert not at.metric, "no page content after the session ended"
+
+
+def test_logout_returns_to_the_form_and_is_audited(app_db: Any) -> None:
+    at, username = logged_in_app(app_db.dsn, "viewer")
+    at.button(key="sidebar_logout").click()
+    rerun_app(at)
+    assert "You are logged out" in texts(at)
+    rerun_app(at)
+    assert not at.exception
+    assert any(t.label == "Username" for t in at.text_input)
+    with psycopg.connect(app_db.dsn) as conn:
+        row = conn.execute("select count(*) from dba_admin.audit_log where actor = %s and action = 'logout'", (username,)).fetchone()
+    assert row == (1,)
+
+
+def test_supabase_login_through_the_form(app_db: Any, gotrue: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    email = f"supa{uuid.uuid4().hex[:8]}@example.com"
+    GoTrue.accounts = {email: ("supabase-pass", {"app_role": "analyst"})}
+    monkeypatch.setenv("SUPABASE_URL", gotrue)
+    monkeypatch.setenv("SUPABASE_ANON_KEY", ANON_KEY)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    email_input = next(t for t in at.text_input if t.label == "Email")
+    email_input.input(email)
+    next(t for t in at.text_input if t.label == "Supabase password").input("supabase-pass")
+    next(b for b in at.button if b.label == "Log in with Supabase").click().run()
+    assert not at.exception
+    assert email in texts(at)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import psycopg
@@ -16,7 +13,7 @@ from dba_admin.auth import UserStore, ensure_first_admin, hash_password, verify_
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
 from dba_admin.supabase_auth import login_with_supabase, sign_in
 
-ANON_KEY = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.c2lnbmF0dXJl"
+from gotrue_stub import ANON_KEY, GoTrue, gotrue  # noqa: F401 - gotrue is a fixture
 
 
 @pytest.fixture
@@ -150,54 +147,6 @@ def test_reset_password_returns_new_one_once(store: UserStore) -> None:
 
 
 # ---- Supabase Auth, with the real supabase client against a local GoTrue-speaking server ----------------------
-
-
-class GoTrue(BaseHTTPRequestHandler):
-    accounts: dict[str, tuple[str, dict[str, Any]]] = {}
-    fail_with: int | None = None
-
-    def log_message(self, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        assert self.path.startswith("/auth/v1/token?grant_type=password"), self.path
-        assert self.headers.get("apikey") == ANON_KEY
-        if self.fail_with:
-            return self._send(self.fail_with, {"code": self.fail_with, "msg": "boom"})
-        account = self.accounts.get(body.get("email", ""))
-        if account is None or account[0] != body.get("password"):
-            return self._send(400, {"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"})
-        user = {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["email"])),
-            "aud": "authenticated",
-            "role": "authenticated",
-            "email": body["email"],
-            "app_metadata": account[1],
-            "user_metadata": {},
-            "created_at": "2026-01-01T00:00:00Z",
-        }
-        self._send(200, {"access_token": "a.b.c", "token_type": "bearer", "expires_in": 3600, "expires_at": 4102444800,
-                         "refresh_token": "r", "user": user})
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def gotrue() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GoTrue)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    GoTrue.fail_with = None
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_supabase_sign_in_reads_app_role(gotrue: str) -> None:

@@ -49,8 +49,11 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
         credentials = store.authenticator_credentials()
     authenticator = _authenticator(services, credentials)
     before = {name: entry["failed_login_attempts"] for name, entry in credentials["usernames"].items()}
+    form_area = st.empty()  # emptied after a successful login, so the app draws without a rerun
+    form_box = form_area.container()
     try:
-        authenticator.login(location="main", max_login_attempts=services.settings.login_max_failures)
+        with form_box:
+            authenticator.login(location="main", max_login_attempts=services.settings.login_max_failures)
     except stauth.LoginError as exc:
         locked = "attempts" in str(exc)
         st.error(
@@ -66,30 +69,34 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
                 until = store.record_failure(username)
                 if until:
                     st.error("Too many failed logins: this account is now locked for a while.")
-    if st.session_state.get("authentication_status") is False and not failed:
-        st.error("Wrong username or password.")
-    elif st.session_state.get("authentication_status") is False:
+    if st.session_state.get("authentication_status") is False:
         st.error("Wrong username or password.")
 
     username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
     user: AppUser | None = st.session_state.get(USER_KEY)
-    if username and (user is None or user.username != username):
+    if user is not None and user.auth_source == "local" and user.username != username:
+        user = None  # the form's session ended (logout elsewhere in this session): so does ours
+    if user is None and username:
         with services.users() as store:
-            user = store.session_user(username)
-            if user is not None:
-                user = store.record_success(username)
-    elif user is not None and user.auth_source == "local":
-        with services.users() as store:
-            user = store.session_user(user.username)  # deactivated or locked since: the session ends
-    if user is None and not username:
-        user = _supabase_form(services) or st.session_state.get(USER_KEY)
-    if user is None:
-        if username:  # a valid cookie or password for a user who is now deactivated or locked
+            fresh = store.session_user(username)
+            user = store.record_success(username) if fresh is not None else None
+        if user is None:  # a valid cookie or password for a user who is now deactivated or locked
             authenticator.logout(location="unrendered")
-            st.session_state.pop(USER_KEY, None)
             st.error("Your account is deactivated or locked. Ask an admin.")
+    elif user is not None:
+        with services.users() as store:
+            user = store.session_user(user.username)  # deactivated or locked since: the session ends now
+        if user is None:
+            authenticator.logout(location="unrendered")
+            st.error("Your account is deactivated or locked. Ask an admin.")
+    if user is None:
+        st.session_state.pop(USER_KEY, None)
+        with form_box:
+            user = _supabase_form(services)
+    if user is None:
         st.caption("DBA Admin · log in to continue")
         st.stop()
+    form_area.empty()
     st.session_state[USER_KEY] = user
     return user, authenticator
 
@@ -100,4 +107,6 @@ def logout(services: Services, authenticator: Any, user: AppUser) -> None:
         store.record_logout(user.username)
     authenticator.logout(location="unrendered")
     st.session_state.pop(USER_KEY, None)
-    st.rerun()
+    st.success("You are logged out.")
+    st.button("Log in again", key="login_again")  # any interaction reruns into the login form
+    st.stop()

@@ -6,17 +6,21 @@ import streamlit as st
 
 from dba_admin.access import PAGES, PageSpec, allowed, required_roles_text
 from dba_admin.auth import AppUser
-from dba_admin.config import load_settings
+from dba_admin.config import Settings, load_settings
 from dba_admin.errors import DbaAdminError, QueryError
 from dba_admin.services import Services
 
 USER_KEY = "dba_user"
 
 
-@st.cache_resource(show_spinner="Starting the database…")
 def get_services() -> Services:
-    """One pool and one set of managers per app server process, shared by all sessions."""
-    services = Services.build(load_settings())
+    """One pool and one set of managers per app server process (and per configuration), shared by all sessions."""
+    return _services_for(load_settings())
+
+
+@st.cache_resource(show_spinner="Starting the database…", hash_funcs={Settings: repr})
+def _services_for(settings: Settings) -> Services:
+    services = Services.build(settings)
     if services.first_admin:
         # Printed once in the server's terminal; never shown in a browser, stored only as a bcrypt hash.
         print(

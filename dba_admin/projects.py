@@ -1,0 +1,1539 @@
+"""ProjectManager: SQL projects shared with named members, versioned scripts, recorded runs.
+
+Every read and write runs as the user, inside ``rls.user_transaction`` (``SET LOCAL ROLE authenticated`` plus
+the user's JWT claims), so the policies of sql/migrations/*_rls_policies.sql decide who sees and changes what;
+nothing here filters rows by owner or member in Python. When the database says "0 rows", a second look as
+the same user tells "not visible" (NotFound) from "visible but not yours to change" (PermissionDenied).
+
+The audit row of a change is written in the SAME transaction, after the user's work: ``RESET ROLE`` gives the
+owner connection its own rights back for the last statement (the claims setting is transaction-local and dies
+with the commit), because no API role may insert into dba_admin.audit_log. The change and its audit row commit
+or roll back together. That helper lives here, not in rls.py, because it is only correct as the LAST statement
+of a transaction whose SQL the app wrote itself; ``_audit_and_finish`` documents that contract at its one use.
+
+Runs are different: the user's SQL goes through DatabaseManager.execute_query (its own connection, read-only
+role for analysts and viewers), and the run is recorded afterwards in a transaction of its own, so a failed
+statement can never take its history row down with it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import re
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import zip_longest
+from pathlib import PurePosixPath
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+
+from dba_admin import audit
+from dba_admin.database import DatabaseManager, StatementResult
+from dba_admin.errors import (
+    ConcurrentChange,
+    ConflictError,
+    DbaAdminError,
+    ImportClash,
+    InvalidArchive,
+    NotFound,
+    PermissionDenied,
+    QueryError,
+    QueryRefused,
+    SaveConflict,
+    SqlErrorInfo,
+)
+from dba_admin.rls import UserClaims, user_transaction
+from dba_admin.sql_text import Kind, split_statements
+
+__all__ = [
+    "ClashPolicy",
+    "Diff",
+    "DiffRow",
+    "Execution",
+    "ImportReport",
+    "Project",
+    "ProjectManager",
+    "RunOutcome",
+    "SaveResult",
+    "Script",
+    "SearchHit",
+    "Version",
+    "diff_texts",
+    "safe_file_name",
+]
+
+# App roles whose SQL may write (after confirming destructive statements); everyone else runs read-only.
+WRITE_ROLES = frozenset({"admin", "dba"})
+NAME_MAX = 200
+MESSAGE_MAX = 500
+DESCRIPTION_MAX = 5_000
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+# Export / import limits: an archive is read whole into memory, so bound every dimension of it.
+MANIFEST_NAME = "manifest.json"
+ARCHIVE_FORMAT = "dba-admin-project"
+ARCHIVE_FORMAT_VERSION = 1
+MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 2_000
+
+
+class ClashPolicy(StrEnum):
+    """What an import does with a script whose name the target project already uses."""
+
+    SKIP = "skip"  # keep the existing script, ignore the imported one
+    RENAME = "rename"  # import under a new name: "name (imported)", "name (imported 2)", ...
+    NEW_VERSION = "new_version"  # save the imported SQL as a new version of the existing script
+
+
+# --- result objects -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project as the user sees it, with the counts the list page shows."""
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    owner: str
+    members: tuple[str, ...]
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    script_count: int = 0
+    run_count: int = 0
+    last_run_at: datetime | None = None
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    def is_owner(self, claims: UserClaims) -> bool:
+        """For the UI only (which buttons to show); the policies enforce it in the database."""
+        return self.owner == claims.normalized_email
+
+
+@dataclass(frozen=True)
+class Script:
+    """The current text of a script and the number of its latest version."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    name: str
+    sql: str
+    version: int
+    created_by: str
+    updated_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Version:
+    """One immutable saved version of a script."""
+
+    id: int
+    script_id: uuid.UUID
+    number: int
+    sql: str
+    message: str | None
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """The script after a save; ``version`` is None when the text was unchanged and nothing was written."""
+
+    script: Script
+    version: Version | None
+
+    @property
+    def changed(self) -> bool:
+        return self.version is not None
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One row of a side-by-side diff: line numbers are 1-based, None where that side has no line."""
+
+    left_no: int | None
+    left: str | None
+    right_no: int | None
+    right: str | None
+    tag: str  # equal | replace | delete | insert
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A line diff as unified text (copy, download) and as side-by-side rows (the UI's two columns)."""
+
+    left_label: str
+    right_label: str
+    unified: str
+    rows: tuple[DiffRow, ...]
+
+    @property
+    def changed(self) -> bool:
+        return any(row.tag != "equal" for row in self.rows)
+
+    @property
+    def added(self) -> int:
+        return sum(1 for row in self.rows if row.right is not None and row.tag in ("insert", "replace"))
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for row in self.rows if row.left is not None and row.tag in ("delete", "replace"))
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One recorded run (script or ad-hoc), as visible to the user under RLS."""
+
+    id: int
+    script_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    version: int | None
+    sql: str
+    executed_by: str
+    status: str  # success | error | timeout | cancelled
+    rows: int | None
+    duration_ms: float | None
+    error: str | None
+    sqlstate: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    script_name: str | None = None
+    project_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run did. With ``needs_confirmation`` nothing ran and nothing was recorded."""
+
+    status: str  # success | error | timeout | cancelled | needs_confirmation
+    read_only: bool
+    results: tuple[StatementResult, ...] = ()
+    execution: Execution | None = None
+    error: SqlErrorInfo | None = None
+    destructive_reasons: tuple[str, ...] = ()
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.status == "needs_confirmation"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A script matching a search, with its project's name and a relevance score (higher first)."""
+
+    script: Script
+    project_name: str
+    rank: float
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did, script by script name."""
+
+    project: Project
+    created: tuple[str, ...]
+    renamed: tuple[tuple[str, str], ...]  # (name in the archive, name given)
+    skipped: tuple[str, ...]
+    new_versions: tuple[str, ...]
+    unchanged: tuple[str, ...]  # NEW_VERSION with the same SQL: nothing to save
+
+
+@dataclass(frozen=True)
+class _ArchivedScript:
+    name: str
+    file: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class _Archive:
+    name: str
+    description: str | None
+    scripts: tuple[_ArchivedScript, ...]
+
+
+# --- pure helpers ---------------------------------------------------------------------------------------------
+
+
+def diff_texts(
+    left: str, right: str, *, left_label: str = "left", right_label: str = "right", context: int = 3
+) -> Diff:
+    """Line diff of two texts: unified text plus aligned side-by-side rows (difflib's opcodes)."""
+    a = left.splitlines()
+    b = right.splitlines()
+    unified = "\n".join(difflib.unified_diff(a, b, fromfile=left_label, tofile=right_label, n=context, lineterm=""))
+    rows: list[DiffRow] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows.extend(
+                DiffRow(i + 1, a[i], j + 1, b[j], "equal") for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            )
+        elif tag == "delete":
+            rows.extend(DiffRow(i + 1, a[i], None, None, "delete") for i in range(i1, i2))
+        elif tag == "insert":
+            rows.extend(DiffRow(None, None, j + 1, b[j], "insert") for j in range(j1, j2))
+        else:
+            for i, j in zip_longest(range(i1, i2), range(j1, j2)):
+                rows.append(
+                    DiffRow(
+                        None if i is None else i + 1,
+                        None if i is None else a[i],
+                        None if j is None else j + 1,
+                        None if j is None else b[j],
+                        "replace",
+                    )
+                )
+    return Diff(left_label=left_label, right_label=right_label, unified=unified, rows=tuple(rows))
+
+
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(name: str, taken: set[str] | None = None, *, suffix: str = ".sql") -> str:
+    """A portable file name for a script name: ASCII letters, digits, . _ -, no leading dot, unique in ``taken``."""
+    stem = _UNSAFE_FILE_CHARS.sub("_", name).strip("._-")[:80] or "script"
+    candidate = stem + suffix
+    n = 2
+    while taken is not None and candidate.lower() in taken:
+        candidate = f"{stem}-{n}{suffix}"
+        n += 1
+    if taken is not None:
+        taken.add(candidate.lower())
+    return candidate
+
+
+def _clean_name(name: str, what: str = "name") -> str:
+    clean = (name or "").strip()
+    if not clean:
+        raise ValueError(f"the {what} must not be empty")
+    if len(clean) > NAME_MAX:
+        raise ValueError(f"the {what} is {len(clean)} characters long; at most {NAME_MAX} are allowed")
+    return clean
+
+
+def _clean_message(message: str | None) -> str | None:
+    if message is None or not message.strip():
+        return None
+    clean = message.strip()
+    if len(clean) > MESSAGE_MAX:
+        raise ValueError(f"the message is {len(clean)} characters long; at most {MESSAGE_MAX} are allowed")
+    return clean
+
+
+def _clean_description(description: str | None) -> str | None:
+    if description is None or not description.strip():
+        return None
+    clean = description.strip()
+    if len(clean) > DESCRIPTION_MAX:
+        raise ValueError(f"the description is {len(clean)} characters long; at most {DESCRIPTION_MAX} are allowed")
+    return clean
+
+
+def _clean_email(email: str) -> str:
+    clean = (email or "").strip().lower()
+    if not _EMAIL_RE.match(clean):
+        raise ValueError(f"{email!r} is not an email address")
+    return clean
+
+
+def _like_pattern(text: str) -> str:
+    """``%text%`` for ILIKE with the LIKE wildcards in ``text`` escaped (backslash is the default escape)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _prefix_query(text: str) -> str | None:
+    """A to_tsquery text matching every word of ``text`` as a prefix ('ord cust' → 'ord:* & cust:*').
+
+    A word typed with a leading ``-`` stays excluded ('!word:*'), as in the websearch query. Quoted phrases
+    and OR are left to websearch_to_tsquery alone (None here). Only \\w runs are kept, so no tsquery
+    operator typed by the user reaches to_tsquery.
+    """
+    tokens = text.split()
+    if '"' in text or any(token.lower() == "or" for token in tokens):
+        return None
+    terms: list[str] = []
+    for token in tokens:
+        negate = token.startswith("-")
+        terms += [("!" if negate else "") + word.lower() + ":*" for word in _WORD_RE.findall(token)]
+    if not any(not term.startswith("!") for term in terms):
+        return None
+    return " & ".join(terms[:16])
+
+
+def _status_for(error: SqlErrorInfo | None) -> str:
+    """success / error / timeout / cancelled, from the first error of a run (57014 is query_canceled)."""
+    if error is None:
+        return "success"
+    if error.sqlstate == "57014":
+        return "timeout" if "statement timeout" in error.message.lower() else "cancelled"
+    return "error"
+
+
+def _rows_for(results: Sequence[StatementResult]) -> int:
+    """Rows of a run: those of the last row-returning statement, else the total of rows affected."""
+    done = [r for r in results if r.ok]
+    returning = [r for r in done if r.returns_rows]
+    if returning:
+        return max(0, returning[-1].rowcount)
+    return sum(max(0, r.rowcount) for r in done)
+
+
+def _error_info(exc: psycopg.Error) -> SqlErrorInfo:
+    diag = exc.diag
+    position = int(diag.statement_position) if diag.statement_position else None
+    return SqlErrorInfo(
+        sqlstate=exc.sqlstate,
+        message=(diag.message_primary or str(exc)).strip(),
+        position=position,
+        hint=diag.message_hint,
+        detail=diag.message_detail,
+        context=diag.context,
+    )
+
+
+# --- row → object -----------------------------------------------------------------------------------------------
+
+
+def _project(row: dict[str, Any]) -> Project:
+    return Project(
+        id=row["id"],
+        name=row["nome"],
+        description=row["descricao"],
+        owner=row["created_by"],
+        members=tuple(row["membros"] or ()),
+        archived_at=row["arquivado_em"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        script_count=int(row.get("script_count") or 0),
+        run_count=int(row.get("run_count") or 0),
+        last_run_at=row.get("last_run_at"),
+    )
+
+
+def _script(row: dict[str, Any]) -> Script:
+    return Script(
+        id=row["id"],
+        project_id=row["projeto_id"],
+        name=row["nome"],
+        sql=row["sql"],
+        version=row["versao_atual"],
+        created_by=row["created_by"],
+        updated_by=row["updated_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _version(row: dict[str, Any]) -> Version:
+    return Version(
+        id=row["id"],
+        script_id=row["script_id"],
+        number=row["versao"],
+        sql=row["sql"],
+        message=row["mensagem"],
+        author=row["autor"],
+        created_at=row["created_at"],
+    )
+
+
+def _execution(row: dict[str, Any]) -> Execution:
+    duration = row["duracao_ms"]
+    return Execution(
+        id=row["id"],
+        script_id=row["script_id"],
+        project_id=row["projeto_id"],
+        version=row["versao"],
+        sql=row["sql_executado"],
+        executed_by=row["executado_por"],
+        status=row["status"],
+        rows=row["linhas"],
+        duration_ms=None if duration is None else float(duration),
+        error=row["erro"],
+        sqlstate=row["sqlstate"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        script_name=row.get("script_name"),
+        project_name=row.get("project_name"),
+    )
+
+
+def _one(cur: psycopg.Cursor[Any]) -> dict[str, Any]:
+    row = cur.fetchone()
+    if row is None:  # pragma: no cover - only after a RETURNING that the caller proved will return
+        raise DbaAdminError("the database returned no row where one was expected")
+    return dict(row)
+
+
+# --- the manager --------------------------------------------------------------------------------------------------
+
+
+class ProjectManager:
+    """Projects, members, scripts, versions, runs, search, export/import — every call as the given user."""
+
+    def __init__(self, db: DatabaseManager) -> None:
+        self._db = db
+        self._settings = db.settings
+
+    # -- transactions ------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _as_user(self, claims: UserClaims, *, unique_message: str | None = None) -> Iterator[psycopg.Cursor[Any]]:
+        """One transaction as the user on a pooled owner connection, rows as dicts, driver errors named.
+
+        RLS refusing a write (42501) becomes PermissionDenied; a unique violation a ConflictError (with
+        ``unique_message`` when the caller knows which name clashed); any other driver error a QueryError.
+        """
+        try:
+            with (
+                self._db.connection() as conn,
+                user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
+            ):
+                cur.execute(
+                    "/* dba_admin */ select pg_catalog.set_config('lock_timeout', %s, true)",
+                    (str(int(self._settings.lock_timeout_ms)),),
+                )
+                cur.row_factory = dict_row
+                yield cur
+        except pg_errors.InsufficientPrivilege as exc:
+            raise PermissionDenied(
+                f"the database refused this for {claims.normalized_email}: {exc.diag.message_primary or exc}"
+            ) from exc
+        except pg_errors.UniqueViolation as exc:
+            raise ConflictError(
+                unique_message or f"that name is already taken: {exc.diag.message_detail or exc}"
+            ) from exc
+        except psycopg.Error as exc:
+            raise QueryError(_error_info(exc)) from exc
+
+    @staticmethod
+    def _audit_and_finish(
+        cur: psycopg.Cursor[Any],
+        claims: UserClaims,
+        action: str,
+        target: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Leave the user's role and append the audit row: MUST be the last statement of the transaction.
+
+        After RESET ROLE the connection has the owner's rights again, which is what inserting into the private
+        audit log needs; nothing of the user's may run after it, so callers call this last, just before the
+        ``with`` block commits the change and its audit row together.
+        """
+        cur.execute("/* dba_admin */ reset role")
+        audit.record(cur.connection, action, actor=claims.normalized_email, target=target, details=details or {})
+
+    # -- look-ups that turn "0 rows" into the right error ----------------------------------------------------
+
+    @staticmethod
+    def _project_denied_or_missing(cur: psycopg.Cursor[Any], project_id: uuid.UUID, doing: str) -> DbaAdminError:
+        cur.execute("/* dba_admin */ select created_by from public.projetos_analytics where id = %s", (project_id,))
+        row = cur.fetchone()
+        if row is None:
+            return NotFound(f"project {project_id} does not exist or you are not one of its members")
+        return PermissionDenied(f"only the project's owner ({row['created_by']}) can {doing}")
+
+    @staticmethod
+    def _script_denied_or_missing(cur: psycopg.Cursor[Any], script_id: uuid.UUID) -> DbaAdminError:
+        cur.execute("/* dba_admin */ select id from public.scripts_projetos where id = %s", (script_id,))
+        if cur.fetchone() is None:
+            return NotFound(f"script {script_id} does not exist or is not in a project you are a member of")
+        return PermissionDenied("you can read this script but only members of its project can change it")
+
+    def _lock_project(self, cur: psycopg.Cursor[Any], project_id: uuid.UUID, doing: str) -> dict[str, Any]:
+        """Lock a project row the user may change (FOR UPDATE applies the owner-only UPDATE policy)."""
+        cur.execute(
+            "/* dba_admin */ select id, nome, descricao, created_by, membros, arquivado_em, created_at, updated_at"
+            " from public.projetos_analytics where id = %s for update",
+            (project_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise self._project_denied_or_missing(cur, project_id, doing)
+        return dict(row)
+
+    @staticmethod
+    def _writable_project(cur: psycopg.Cursor[Any], project_id: uuid.UUID) -> dict[str, Any]:
+        """A project the user sees and that is not archived (archived projects are read-only)."""
+        cur.execute(
+            "/* dba_admin */ select id, nome, arquivado_em from public.projetos_analytics where id = %s",
+            (project_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+        if row["arquivado_em"] is not None:
+            raise ConflictError(f"project {row['nome']!r} is archived; its owner must unarchive it before changes")
+        return dict(row)
+
+    def _lock_script(self, cur: psycopg.Cursor[Any], script_id: uuid.UUID) -> dict[str, Any]:
+        """Lock a script row the user may change; refuses scripts of archived projects."""
+        cur.execute(
+            "/* dba_admin */ select s.id, s.projeto_id, s.nome, s.sql, s.versao_atual, s.created_by, s.updated_by,"
+            " s.created_at, s.updated_at, p.nome as project_name, p.arquivado_em"
+            " from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id"
+            " where s.id = %s for update of s",
+            (script_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise self._script_denied_or_missing(cur, script_id)
+        if row["arquivado_em"] is not None:
+            raise ConflictError(
+                f"project {row['project_name']!r} is archived; its owner must unarchive it before changes"
+            )
+        return dict(row)
+
+    # -- projects ------------------------------------------------------------------------------------------------
+
+    def create_project(
+        self, claims: UserClaims, name: str, description: str | None = None, members: Sequence[str] = ()
+    ) -> Project:
+        """A new project owned by the user (created_by comes from the claims, as the policy demands)."""
+        clean_name = _clean_name(name, "project name")
+        clean_members = sorted({_clean_email(m) for m in members})
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ insert into public.projetos_analytics (nome, descricao, membros)"
+                " values (%s, %s, %s)"
+                " returning id, nome, descricao, created_by, membros, arquivado_em, created_at, updated_at",
+                (clean_name, _clean_description(description), clean_members),
+            )
+            project = _project(_one(cur))
+            self._audit_and_finish(
+                cur,
+                claims,
+                "project.create",
+                f"project:{project.id}",
+                {"name": project.name, "members": list(project.members)},
+            )
+        return project
+
+    def get_project(self, claims: UserClaims, project_id: uuid.UUID) -> Project:
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select p.id, p.nome, p.descricao, p.created_by, p.membros, p.arquivado_em,"
+                " p.created_at, p.updated_at,"
+                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id) as script_count,"
+                " r.run_count, r.last_run_at"
+                " from public.projetos_analytics p"
+                " left join lateral (select count(*) as run_count, max(e.started_at) as last_run_at"
+                "   from public.execucoes_scripts e where e.projeto_id = p.id) r on true"
+                " where p.id = %s",
+                (project_id,),
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+        return _project(dict(row))
+
+    def list_projects(
+        self, claims: UserClaims, *, include_archived: bool = True, search: str | None = None
+    ) -> list[Project]:
+        """Every project the user may see (RLS), active first, with script and run counts: one query."""
+        text = (search or "").strip() or None
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select p.id, p.nome, p.descricao, p.created_by, p.membros, p.arquivado_em,"
+                " p.created_at, p.updated_at, coalesce(sc.n, 0) as script_count,"
+                " coalesce(r.n, 0) as run_count, r.last_run_at"
+                " from public.projetos_analytics p"
+                " left join lateral (select count(*) as n from public.scripts_projetos s"
+                "   where s.projeto_id = p.id) sc on true"
+                " left join lateral (select count(*) as n, max(e.started_at) as last_run_at"
+                "   from public.execucoes_scripts e where e.projeto_id = p.id) r on true"
+                " where (%(all)s or p.arquivado_em is null)"
+                "   and (%(text)s::text is null or p.nome ilike %(pattern)s or p.descricao ilike %(pattern)s)"
+                " order by p.arquivado_em is not null, lower(p.nome), p.id",
+                {"all": include_archived, "text": text, "pattern": _like_pattern(text or "")},
+            )
+            rows = cur.fetchall()
+        return [_project(dict(r)) for r in rows]
+
+    def _update_project(
+        self,
+        claims: UserClaims,
+        project_id: uuid.UUID,
+        *,
+        doing: str,
+        action: str,
+        change: Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]] | None],
+    ) -> Project:
+        """Owner-only update, atomic: lock the row, let ``change`` compute the new values from it, write, audit.
+
+        ``change`` gets the locked row and returns (column assignments, audit details), or None for "nothing
+        to do" (no write, no audit row). Deciding on the locked row is what keeps two owners' tabs adding
+        two members at once from losing one of them.
+        """
+        with self._as_user(claims) as cur:
+            before = self._lock_project(cur, project_id, doing)
+            decided = change(before)
+            if decided is None:
+                unchanged: Project | None = _project(before)
+            else:
+                unchanged = None
+                assignments, details = decided
+                if not set(assignments) <= {"nome", "descricao", "membros", "arquivado_em"}:
+                    raise ValueError(f"not a column a project update may set: {sorted(assignments)}")
+                cur.execute(
+                    "/* dba_admin */ update public.projetos_analytics set"
+                    " nome = case when %(set_nome)s then %(nome)s else nome end,"
+                    " descricao = case when %(set_descricao)s then %(descricao)s else descricao end,"
+                    " membros = case when %(set_membros)s then %(membros)s::text[] else membros end,"
+                    " arquivado_em = case when %(set_arquivado)s then %(arquivado)s::timestamptz"
+                    "   else arquivado_em end"
+                    " where id = %(id)s"
+                    " returning id, nome, descricao, created_by, membros, arquivado_em, created_at, updated_at",
+                    {
+                        "id": project_id,
+                        "set_nome": "nome" in assignments,
+                        "nome": assignments.get("nome"),
+                        "set_descricao": "descricao" in assignments,
+                        "descricao": assignments.get("descricao"),
+                        "set_membros": "membros" in assignments,
+                        "membros": assignments.get("membros"),
+                        "set_arquivado": "arquivado_em" in assignments,
+                        "arquivado": assignments.get("arquivado_em"),
+                    },
+                )
+                row = cur.fetchone()
+                if row is None:  # the policy's WITH CHECK, or a concurrent delete
+                    raise self._project_denied_or_missing(cur, project_id, doing)
+                project = _project(dict(row))
+                self._audit_and_finish(
+                    cur, claims, action, f"project:{project_id}", {"name": before["nome"], **details}
+                )
+        if unchanged is not None:
+            return self.get_project(claims, project_id)
+        return project
+
+    def rename_project(self, claims: UserClaims, project_id: uuid.UUID, name: str) -> Project:
+        clean = _clean_name(name, "project name")
+        return self._update_project(
+            claims,
+            project_id,
+            doing="rename the project",
+            action="project.rename",
+            change=lambda row: None if row["nome"] == clean else ({"nome": clean}, {"new_name": clean}),
+        )
+
+    def describe_project(self, claims: UserClaims, project_id: uuid.UUID, description: str | None) -> Project:
+        clean = _clean_description(description)
+        return self._update_project(
+            claims,
+            project_id,
+            doing="change the description",
+            action="project.describe",
+            change=lambda row: None if row["descricao"] == clean else ({"descricao": clean}, {"description": clean}),
+        )
+
+    def archive_project(self, claims: UserClaims, project_id: uuid.UUID) -> Project:
+        """Archived projects stay visible and exportable, but their scripts are read-only until unarchived."""
+        return self._update_project(
+            claims,
+            project_id,
+            doing="archive the project",
+            action="project.archive",
+            change=lambda row: None if row["arquivado_em"] else ({"arquivado_em": datetime.now(UTC)}, {}),
+        )
+
+    def unarchive_project(self, claims: UserClaims, project_id: uuid.UUID) -> Project:
+        return self._update_project(
+            claims,
+            project_id,
+            doing="unarchive the project",
+            action="project.unarchive",
+            change=lambda row: ({"arquivado_em": None}, {}) if row["arquivado_em"] else None,
+        )
+
+    def add_member(self, claims: UserClaims, project_id: uuid.UUID, email: str) -> Project:
+        """Owner only. Adding someone already in the project changes nothing and is not audited."""
+        member = _clean_email(email)
+
+        def change(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            if member == row["created_by"]:
+                raise ValueError(f"{member} owns the project; the owner is always a member")
+            if member in (row["membros"] or []):
+                return None
+            return {"membros": sorted({*(row["membros"] or []), member})}, {"member": member}
+
+        return self._update_project(claims, project_id, doing="add members", action="project.member_add", change=change)
+
+    def remove_member(self, claims: UserClaims, project_id: uuid.UUID, email: str) -> Project:
+        """Owner only. The removed member loses sight of the project at once (RLS), its runs included."""
+        member = _clean_email(email)
+
+        def change(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            if member not in (row["membros"] or []):
+                raise NotFound(f"{member} is not a member of project {row['nome']!r}")
+            return {"membros": [m for m in row["membros"] if m != member]}, {"member": member}
+
+        return self._update_project(
+            claims, project_id, doing="remove members", action="project.member_remove", change=change
+        )
+
+    def delete_project(self, claims: UserClaims, project_id: uuid.UUID) -> None:
+        """Owner only. Scripts and versions go with it; run history stays, detached from the project."""
+        with self._as_user(claims) as cur:
+            before = self._lock_project(cur, project_id, "delete the project")
+            cur.execute(
+                "/* dba_admin */ select count(*) as n from public.scripts_projetos where projeto_id = %s", (project_id,)
+            )
+            scripts = int(_one(cur)["n"])
+            cur.execute("/* dba_admin */ delete from public.projetos_analytics where id = %s", (project_id,))
+            if cur.rowcount != 1:
+                raise self._project_denied_or_missing(cur, project_id, "delete the project")
+            self._audit_and_finish(
+                cur, claims, "project.delete", f"project:{project_id}", {"name": before["nome"], "scripts": scripts}
+            )
+
+    # -- scripts -------------------------------------------------------------------------------------------------
+
+    def list_scripts(self, claims: UserClaims, project_id: uuid.UUID) -> list[Script]:
+        with self._as_user(claims) as cur:
+            cur.execute("/* dba_admin */ select 1 from public.projetos_analytics where id = %s", (project_id,))
+            if cur.fetchone() is None:
+                raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+            cur.execute(
+                "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
+                " created_at, updated_at from public.scripts_projetos where projeto_id = %s order by lower(nome), id",
+                (project_id,),
+            )
+            rows = cur.fetchall()
+        return [_script(dict(r)) for r in rows]
+
+    def get_script(self, claims: UserClaims, script_id: uuid.UUID) -> Script:
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
+                " created_at, updated_at from public.scripts_projetos where id = %s",
+                (script_id,),
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"script {script_id} does not exist or is not in a project you are a member of")
+        return _script(dict(row))
+
+    @staticmethod
+    def _insert_script(
+        cur: psycopg.Cursor[Any], project_id: uuid.UUID, name: str, sql_text: str, message: str | None
+    ) -> tuple[Script, Version]:
+        cur.execute(
+            "/* dba_admin */ insert into public.scripts_projetos (projeto_id, nome, sql, versao_atual)"
+            " values (%s, %s, %s, 1)"
+            " returning id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at, updated_at",
+            (project_id, name, sql_text),
+        )
+        script = _script(_one(cur))
+        cur.execute(
+            "/* dba_admin */ insert into public.scripts_projetos_versoes (script_id, versao, sql, mensagem)"
+            " values (%s, 1, %s, %s) returning id, script_id, versao, sql, mensagem, autor, created_at",
+            (script.id, sql_text, message),
+        )
+        return script, _version(_one(cur))
+
+    def create_script(
+        self, claims: UserClaims, project_id: uuid.UUID, name: str, sql: str = "", *, message: str | None = None
+    ) -> Script:
+        """A new script and its version 1, in a project the user is a member of."""
+        clean = _clean_name(name, "script name")
+        with self._as_user(claims, unique_message=f"a script named {clean!r} already exists in this project") as cur:
+            self._writable_project(cur, project_id)
+            script, _ = self._insert_script(cur, project_id, clean, sql, _clean_message(message))
+            self._audit_and_finish(
+                cur, claims, "script.create", f"script:{script.id}", {"name": clean, "project_id": str(project_id)}
+            )
+        return script
+
+    def _save_locked(
+        self,
+        cur: psycopg.Cursor[Any],
+        row: dict[str, Any],
+        sql_text: str,
+        *,
+        base_version: int | None,
+        message: str | None,
+    ) -> SaveResult:
+        """The save rule on a locked script row: conflict if someone saved since base, no version if unchanged."""
+        current = int(row["versao_atual"])
+        if base_version is not None and base_version != current:
+            if row["sql"] == sql_text:  # they saved exactly this text: nothing of the caller's is lost
+                return SaveResult(_script(row), None)
+            cur.execute(
+                "/* dba_admin */ select versao, autor, created_at, sql from public.scripts_projetos_versoes"
+                " where script_id = %s and versao = %s",
+                (row["id"], current),
+            )
+            theirs = cur.fetchone()
+            their_sql = theirs["sql"] if theirs else row["sql"]
+            raise SaveConflict(
+                row["id"],
+                base_version,
+                ConcurrentChange(
+                    version=current,
+                    author=theirs["autor"] if theirs else (row["updated_by"] or row["created_by"]),
+                    saved_at=theirs["created_at"] if theirs else row["updated_at"],
+                    sql=their_sql,
+                    diff=diff_texts(
+                        their_sql, sql_text, left_label=f"v{current} (saved)", right_label="your text"
+                    ).unified,
+                ),
+            )
+        if row["sql"] == sql_text:
+            return SaveResult(_script(row), None)
+        new_version = current + 1
+        cur.execute(
+            "/* dba_admin */ update public.scripts_projetos set sql = %s, versao_atual = %s"
+            " where id = %s and versao_atual = %s"
+            " returning id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at, updated_at",
+            (sql_text, new_version, row["id"], current),
+        )
+        updated = cur.fetchone()
+        if updated is None:  # pragma: no cover - the row is locked FOR UPDATE; kept as the last line of defence
+            raise ConflictError("the script changed while saving; reload it and save again")
+        cur.execute(
+            "/* dba_admin */ insert into public.scripts_projetos_versoes (script_id, versao, sql, mensagem)"
+            " values (%s, %s, %s, %s) returning id, script_id, versao, sql, mensagem, autor, created_at",
+            (row["id"], new_version, sql_text, message),
+        )
+        return SaveResult(_script(dict(updated)), _version(_one(cur)))
+
+    def save_script(
+        self,
+        claims: UserClaims,
+        script_id: uuid.UUID,
+        sql: str,
+        *,
+        base_version: int,
+        message: str | None = None,
+    ) -> SaveResult:
+        """Save the editor's text, edited from ``base_version``; SaveConflict if someone saved since.
+
+        The script row is locked FOR UPDATE before the version check, so concurrent saves from one base
+        serialize: the first writes base+1, every other one then sees base+1 and gets the conflict.
+        """
+        clean_message = _clean_message(message)
+        with self._as_user(claims) as cur:
+            row = self._lock_script(cur, script_id)
+            result = self._save_locked(cur, row, sql, base_version=base_version, message=clean_message)
+            if result.version is None:
+                return result
+            self._audit_and_finish(
+                cur,
+                claims,
+                "script.save",
+                f"script:{script_id}",
+                {"version": result.version.number, "base_version": base_version, "message": clean_message},
+            )
+        return result
+
+    def rename_script(self, claims: UserClaims, script_id: uuid.UUID, name: str) -> Script:
+        clean = _clean_name(name, "script name")
+        with self._as_user(claims, unique_message=f"a script named {clean!r} already exists in this project") as cur:
+            before = self._lock_script(cur, script_id)
+            cur.execute(
+                "/* dba_admin */ update public.scripts_projetos set nome = %s where id = %s"
+                " returning id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at, updated_at",
+                (clean, script_id),
+            )
+            script = _script(_one(cur))
+            self._audit_and_finish(
+                cur, claims, "script.rename", f"script:{script_id}", {"name": before["nome"], "new_name": clean}
+            )
+        return script
+
+    def move_script(self, claims: UserClaims, script_id: uuid.UUID, project_id: uuid.UUID) -> Script:
+        """Move to another project; the policies require membership of both (USING and WITH CHECK)."""
+        with self._as_user(claims) as cur:
+            before = self._lock_script(cur, script_id)
+            if before["projeto_id"] == project_id:
+                return _script(before)
+            target = self._writable_project(cur, project_id)
+            try:
+                cur.execute(
+                    "/* dba_admin */ update public.scripts_projetos set projeto_id = %s where id = %s returning id,"
+                    " projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at, updated_at",
+                    (project_id, script_id),
+                )
+            except pg_errors.UniqueViolation as exc:
+                raise ConflictError(
+                    f"project {target['nome']!r} already has a script named {before['nome']!r}; rename one first"
+                ) from exc
+            script = _script(_one(cur))
+            self._audit_and_finish(
+                cur,
+                claims,
+                "script.move",
+                f"script:{script_id}",
+                {"name": before["nome"], "from_project": str(before["projeto_id"]), "to_project": str(project_id)},
+            )
+        return script
+
+    def delete_script(self, claims: UserClaims, script_id: uuid.UUID) -> None:
+        """Any member may delete; its versions go with it, its runs stay in the history without it."""
+        with self._as_user(claims) as cur:
+            before = self._lock_script(cur, script_id)
+            cur.execute("/* dba_admin */ delete from public.scripts_projetos where id = %s", (script_id,))
+            if cur.rowcount != 1:
+                raise self._script_denied_or_missing(cur, script_id)
+            self._audit_and_finish(
+                cur,
+                claims,
+                "script.delete",
+                f"script:{script_id}",
+                {"name": before["nome"], "project_id": str(before["projeto_id"]), "version": before["versao_atual"]},
+            )
+
+    # -- versions --------------------------------------------------------------------------------------------------
+
+    def list_versions(self, claims: UserClaims, script_id: uuid.UUID) -> list[Version]:
+        """Newest first."""
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select id, script_id, versao, sql, mensagem, autor, created_at"
+                " from public.scripts_projetos_versoes where script_id = %s order by versao desc",
+                (script_id,),
+            )
+            rows = cur.fetchall()
+        if not rows:
+            raise NotFound(f"script {script_id} does not exist or is not in a project you are a member of")
+        return [_version(dict(r)) for r in rows]
+
+    def get_version(self, claims: UserClaims, script_id: uuid.UUID, number: int) -> Version:
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select id, script_id, versao, sql, mensagem, autor, created_at"
+                " from public.scripts_projetos_versoes where script_id = %s and versao = %s",
+                (script_id, number),
+            )
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"version {number} of script {script_id} does not exist or is not visible to you")
+        return _version(dict(row))
+
+    def diff_versions(self, claims: UserClaims, script_id: uuid.UUID, left: int, right: int) -> Diff:
+        """Line diff of any two versions (older on the left by convention, but any order works)."""
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select versao, sql from public.scripts_projetos_versoes"
+                " where script_id = %s and versao = any(%s)",
+                (script_id, [left, right]),
+            )
+            texts = {r["versao"]: r["sql"] for r in cur.fetchall()}
+        missing = [n for n in (left, right) if n not in texts]
+        if missing:
+            raise NotFound(f"version {missing[0]} of script {script_id} does not exist or is not visible to you")
+        return diff_texts(texts[left], texts[right], left_label=f"v{left}", right_label=f"v{right}")
+
+    def restore_version(
+        self, claims: UserClaims, script_id: uuid.UUID, number: int, *, base_version: int | None = None
+    ) -> SaveResult:
+        """Make version ``number``'s text current again, as a NEW version ("restored from vN"): history only grows.
+
+        With ``base_version`` the restore is refused like a save if someone saved since the user looked.
+        """
+        message = f"restored from v{number}"
+        with self._as_user(claims) as cur:
+            row = self._lock_script(cur, script_id)
+            cur.execute(
+                "/* dba_admin */ select sql from public.scripts_projetos_versoes where script_id = %s and versao = %s",
+                (script_id, number),
+            )
+            old = cur.fetchone()
+            if old is None:
+                raise NotFound(f"version {number} of script {script_id} does not exist")
+            result = self._save_locked(cur, row, old["sql"], base_version=base_version, message=message)
+            if result.version is None:
+                return result
+            self._audit_and_finish(
+                cur,
+                claims,
+                "script.restore",
+                f"script:{script_id}",
+                {"restored": number, "version": result.version.number},
+            )
+        return result
+
+    # -- executions --------------------------------------------------------------------------------------------------
+
+    def run_script(
+        self,
+        claims: UserClaims,
+        script_id: uuid.UUID,
+        *,
+        confirm_destructive: bool = False,
+        timeout_ms: int | None = None,
+        max_rows: int | None = None,
+    ) -> RunOutcome:
+        """Run the script's current saved text and record the run against its project and version."""
+        script = self.get_script(claims, script_id)
+        return self._run(
+            claims,
+            script.sql,
+            script=script,
+            confirm_destructive=confirm_destructive,
+            timeout_ms=timeout_ms,
+            max_rows=max_rows,
+        )
+
+    def run_adhoc(
+        self,
+        claims: UserClaims,
+        sql: str,
+        *,
+        confirm_destructive: bool = False,
+        timeout_ms: int | None = None,
+        max_rows: int | None = None,
+    ) -> RunOutcome:
+        """Run SQL typed in the editor; recorded in the history with no script."""
+        return self._run(
+            claims, sql, script=None, confirm_destructive=confirm_destructive, timeout_ms=timeout_ms, max_rows=max_rows
+        )
+
+    def _run(
+        self,
+        claims: UserClaims,
+        sql_text: str,
+        *,
+        script: Script | None,
+        confirm_destructive: bool,
+        timeout_ms: int | None,
+        max_rows: int | None,
+    ) -> RunOutcome:
+        read_only = claims.app_role not in WRITE_ROLES
+        statements = split_statements(sql_text)
+        if not statements:
+            raise QueryRefused(SqlErrorInfo(sqlstate=None, message="nothing to run: the text has no SQL statement"))
+        if not read_only:
+            reasons = tuple(
+                f"{s.command or s.kind.value}: {s.destructive_reason or 'destructive'}"
+                for s in statements
+                if s.kind == Kind.DESTRUCTIVE
+            )
+            if reasons and not confirm_destructive:
+                return RunOutcome(status="needs_confirmation", read_only=read_only, destructive_reasons=reasons)
+        started_at = datetime.now(UTC)
+        clock = time.perf_counter()
+        results: tuple[StatementResult, ...] = ()
+        error: SqlErrorInfo | None
+        try:
+            results = tuple(
+                self._db.execute_query(
+                    sql_text, read_only=read_only, timeout_ms=timeout_ms, max_rows=max_rows, claims=claims
+                )
+            )
+            error = next((r.error for r in results if r.error is not None), None)
+        except QueryError as exc:  # refused before it ran, or the connection failed: still a run to record
+            error = exc.info
+        duration_ms = (time.perf_counter() - clock) * 1000.0
+        status = _status_for(error)
+        execution = self._record_run(
+            claims,
+            sql_text=sql_text,
+            script=script,
+            status=status,
+            rows=_rows_for(results),
+            duration_ms=duration_ms,
+            error=error,
+            started_at=started_at,
+        )
+        return RunOutcome(status=status, read_only=read_only, results=results, execution=execution, error=error)
+
+    def _record_run(
+        self,
+        claims: UserClaims,
+        *,
+        sql_text: str,
+        script: Script | None,
+        status: str,
+        rows: int,
+        duration_ms: float,
+        error: SqlErrorInfo | None,
+        started_at: datetime,
+    ) -> Execution:
+        """One execucoes_scripts row plus its audit row, in a transaction of their own after the run."""
+        sqlstate = error.sqlstate if error and error.sqlstate and re.fullmatch(r"[0-9A-Z]{5}", error.sqlstate) else None
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
+                " status, linhas, duracao_ms, erro, sqlstate, started_at, finished_at)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+                " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
+                " duracao_ms, erro, sqlstate, started_at, finished_at",
+                (
+                    script.id if script else None,
+                    script.project_id if script else None,
+                    script.version if script else None,
+                    sql_text,
+                    status,
+                    rows,
+                    round(duration_ms, 3),
+                    error.message if error else None,
+                    sqlstate,
+                    started_at,
+                ),
+            )
+            execution = _execution(_one(cur))
+            self._audit_and_finish(
+                cur,
+                claims,
+                "script.run" if script else "sql.run",
+                f"script:{script.id}" if script else f"execution:{execution.id}",
+                {
+                    "execution_id": execution.id,
+                    "status": status,
+                    "rows": rows,
+                    "duration_ms": round(duration_ms, 3),
+                    "sqlstate": sqlstate,
+                    "version": script.version if script else None,
+                    "project_id": str(script.project_id) if script else None,
+                },
+            )
+        return execution
+
+    def history(
+        self,
+        claims: UserClaims,
+        *,
+        script_id: uuid.UUID | None = None,
+        project_id: uuid.UUID | None = None,
+        status: str | None = None,
+        mine_only: bool = False,
+        limit: int = 200,
+    ) -> list[Execution]:
+        """Runs the user may see (their own, and their projects' scripts'), newest first.
+
+        ``mine_only`` is a view filter ("My history"), not a security one: RLS already hides everyone else's.
+        """
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select e.id, e.script_id, e.projeto_id, e.versao, e.sql_executado, e.executado_por,"
+                " e.status, e.linhas, e.duracao_ms, e.erro, e.sqlstate, e.started_at, e.finished_at,"
+                " s.nome as script_name, p.nome as project_name"
+                " from public.execucoes_scripts e"
+                " left join public.scripts_projetos s on s.id = e.script_id"
+                " left join public.projetos_analytics p on p.id = e.projeto_id"
+                " where (%(script)s::uuid is null or e.script_id = %(script)s)"
+                "   and (%(project)s::uuid is null or e.projeto_id = %(project)s)"
+                "   and (%(status)s::text is null or e.status = %(status)s)"
+                "   and (not %(mine)s or e.executado_por = (select auth.email()))"
+                " order by e.started_at desc, e.id desc limit %(limit)s",
+                {
+                    "script": script_id,
+                    "project": project_id,
+                    "status": status,
+                    "mine": mine_only,
+                    "limit": max(1, min(int(limit), 10_000)),
+                },
+            )
+            rows = cur.fetchall()
+        return [_execution(dict(r)) for r in rows]
+
+    # -- search -------------------------------------------------------------------------------------------------------
+
+    def search_scripts(self, claims: UserClaims, text: str, *, limit: int = 50) -> list[SearchHit]:
+        """Scripts of visible projects whose name or SQL matches, best first.
+
+        Full-text (GIN index on ``busca``) with the user's words as typed (websearch syntax: quotes, OR, -)
+        and as prefixes, so a fragment such as "cust" still finds "customers"; plus ILIKE on the name for
+        fragments inside a word. Name matches rank above SQL-text matches.
+        """
+        query = (text or "").strip()
+        if not query:
+            return []
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ with q as (select websearch_to_tsquery('simple', %(text)s) as web,"
+                "   coalesce(to_tsquery('simple', %(prefix)s), ''::tsquery) as pre)"
+                " select s.id, s.projeto_id, s.nome, s.sql, s.versao_atual, s.created_by, s.updated_by,"
+                " s.created_at, s.updated_at, p.nome as project_name,"
+                " (2 * ts_rank(s.busca, q.web) + ts_rank(s.busca, q.pre)"
+                "  + case when lower(s.nome) = lower(%(text)s) then 3"
+                "         when s.nome ilike %(pattern)s then 1 else 0 end)::float8 as rank"
+                " from public.scripts_projetos s"
+                " join public.projetos_analytics p on p.id = s.projeto_id"
+                " cross join q"
+                " where s.busca @@ q.web or s.busca @@ q.pre or s.nome ilike %(pattern)s"
+                " order by rank desc, s.updated_at desc, s.id limit %(limit)s",
+                {
+                    "text": query,
+                    "prefix": _prefix_query(query),
+                    "pattern": _like_pattern(query),
+                    "limit": max(1, min(int(limit), 500)),
+                },
+            )
+            rows = cur.fetchall()
+        return [SearchHit(script=_script(dict(r)), project_name=r["project_name"], rank=float(r["rank"])) for r in rows]
+
+    # -- export / import ----------------------------------------------------------------------------------------------
+
+    def export_project(self, claims: UserClaims, project_id: uuid.UUID) -> bytes:
+        """A zip of one .sql file per script plus manifest.json; audited."""
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select id, nome, descricao from public.projetos_analytics where id = %s",
+                (project_id,),
+            )
+            project = cur.fetchone()
+            if project is None:
+                raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+            cur.execute(
+                "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
+                " created_at, updated_at from public.scripts_projetos where projeto_id = %s order by lower(nome), id",
+                (project_id,),
+            )
+            scripts = [_script(dict(r)) for r in cur.fetchall()]
+            exported_at = datetime.now(UTC)
+            taken: set[str] = set()
+            entries = []
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for script in scripts:
+                    file_name = "scripts/" + safe_file_name(script.name, taken)
+                    zf.writestr(file_name, script.sql.encode("utf-8"))
+                    entries.append(
+                        {
+                            "name": script.name,
+                            "file": file_name,
+                            "version": script.version,
+                            "updated_at": script.updated_at.isoformat(),
+                            "updated_by": script.updated_by,
+                        }
+                    )
+                manifest = {
+                    "format": ARCHIVE_FORMAT,
+                    "format_version": ARCHIVE_FORMAT_VERSION,
+                    "project": {"name": project["nome"], "description": project["descricao"]},
+                    "scripts": entries,
+                    "exported_at": exported_at.isoformat(),
+                    "exported_by": claims.normalized_email,
+                }
+                zf.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+            self._audit_and_finish(
+                cur,
+                claims,
+                "project.export",
+                f"project:{project_id}",
+                {"name": project["nome"], "scripts": len(scripts)},
+            )
+        return buffer.getvalue()
+
+    def import_project(
+        self,
+        claims: UserClaims,
+        data: bytes,
+        *,
+        project_id: uuid.UUID | None = None,
+        project_name: str | None = None,
+        policy: ClashPolicy | None = None,
+    ) -> ImportReport:
+        """Import an exported zip into an existing project (``project_id``) or a new one.
+
+        Names that already exist in the target are never overwritten silently: with no ``policy`` the import
+        raises ImportClash listing them and writes nothing; otherwise they are skipped, renamed or saved as
+        new versions of the existing scripts. All of it is one transaction.
+        """
+        archive = _read_archive(data)
+        created: list[str] = []
+        renamed: list[tuple[str, str]] = []
+        skipped: list[str] = []
+        new_versions: list[str] = []
+        unchanged: list[str] = []
+        with self._as_user(claims) as cur:
+            if project_id is None:
+                cur.execute(
+                    "/* dba_admin */ insert into public.projetos_analytics (nome, descricao) values (%s, %s)"
+                    " returning id",
+                    (_clean_name(project_name or archive.name, "project name"), archive.description),
+                )
+                target_id = _one(cur)["id"]
+            else:
+                target_id = self._writable_project(cur, project_id)["id"]
+            cur.execute(
+                "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
+                " created_at, updated_at from public.scripts_projetos where projeto_id = %s order by id for update",
+                (target_id,),
+            )
+            existing = {r["nome"]: dict(r) for r in cur.fetchall()}
+            clashes = [s.name for s in archive.scripts if s.name in existing]
+            if clashes and policy is None:
+                raise ImportClash(clashes)
+            used = set(existing)
+            for item in archive.scripts:
+                message = f"imported from {item.file}"
+                if item.name not in existing:
+                    self._insert_script(cur, target_id, item.name, item.sql, message)
+                    created.append(item.name)
+                elif policy == ClashPolicy.SKIP:
+                    skipped.append(item.name)
+                elif policy == ClashPolicy.RENAME:
+                    new_name = _free_name(item.name, used)
+                    self._insert_script(cur, target_id, new_name, item.sql, message)
+                    renamed.append((item.name, new_name))
+                else:
+                    result = self._save_locked(cur, existing[item.name], item.sql, base_version=None, message=message)
+                    (new_versions if result.changed else unchanged).append(item.name)
+                used.add(item.name)
+            cur.execute(
+                "/* dba_admin */ select id, nome, descricao, created_by, membros, arquivado_em, created_at, updated_at,"
+                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id) as script_count"
+                " from public.projetos_analytics p where id = %s",
+                (target_id,),
+            )
+            project = _project(_one(cur))
+            self._audit_and_finish(
+                cur,
+                claims,
+                "project.import",
+                f"project:{target_id}",
+                {
+                    "name": project.name,
+                    "new_project": project_id is None,
+                    "policy": policy.value if policy else None,
+                    "created": len(created),
+                    "renamed": len(renamed),
+                    "skipped": len(skipped),
+                    "new_versions": len(new_versions),
+                },
+            )
+        return ImportReport(
+            project=project,
+            created=tuple(created),
+            renamed=tuple(renamed),
+            skipped=tuple(skipped),
+            new_versions=tuple(new_versions),
+            unchanged=tuple(unchanged),
+        )
+
+
+# --- archive reading ----------------------------------------------------------------------------------------------
+
+
+def _free_name(name: str, used: set[str]) -> str:
+    """``name (imported)``, ``name (imported 2)``... the first one not in ``used`` (which it joins)."""
+    n = 1
+    while True:
+        suffix = " (imported)" if n == 1 else f" (imported {n})"
+        candidate = name[: NAME_MAX - len(suffix)] + suffix
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+        n += 1
+
+
+def _check_member_name(name: str) -> None:
+    """Refuse names that could escape a folder if someone unpacked the archive: absolute, .., backslash, drive."""
+    path = PurePosixPath(name)
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or "\x00" in name
+        or ".." in path.parts
+        or (path.parts and ":" in path.parts[0])
+    ):
+        raise InvalidArchive(f"the archive holds an unsafe path: {name!r}")
+
+
+def _read_archive(data: bytes) -> _Archive:
+    """Validate and read an exported project: sizes, paths, manifest, every referenced file present and UTF-8."""
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise InvalidArchive(f"the archive is {len(data)} bytes; at most {MAX_ARCHIVE_BYTES} are accepted")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InvalidArchive(f"not a zip archive: {exc}") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ARCHIVE_ENTRIES:
+            raise InvalidArchive(f"the archive has {len(infos)} entries; at most {MAX_ARCHIVE_ENTRIES} are accepted")
+        for info in infos:
+            _check_member_name(info.filename)
+        if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
+            raise InvalidArchive(f"the archive unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
+        by_name = {info.filename: info for info in infos if not info.is_dir()}
+
+        def read(name: str) -> bytes:
+            # Read at most the limit + 1 byte: a header can understate the real size (zip bomb).
+            try:
+                with zf.open(by_name[name]) as handle:
+                    content = handle.read(MAX_FILE_BYTES + 1)
+            except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
+                raise InvalidArchive(f"cannot read {name!r} from the archive: {exc}") from exc
+            if len(content) > MAX_FILE_BYTES:
+                raise InvalidArchive(f"{name!r} is larger than {MAX_FILE_BYTES} bytes")
+            return content
+
+        if MANIFEST_NAME not in by_name:
+            raise InvalidArchive(f"the archive has no {MANIFEST_NAME}; export a project from DBA Admin to get one")
+        try:
+            manifest = json.loads(read(MANIFEST_NAME).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidArchive(f"{MANIFEST_NAME} is not valid UTF-8 JSON: {exc}") from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
+            raise InvalidArchive(f"{MANIFEST_NAME} is not a DBA Admin project manifest (format {ARCHIVE_FORMAT!r})")
+        if not isinstance(manifest.get("format_version"), int) or manifest["format_version"] > ARCHIVE_FORMAT_VERSION:
+            raise InvalidArchive(f"unsupported manifest format_version {manifest.get('format_version')!r}")
+        project = manifest.get("project")
+        entries = manifest.get("scripts")
+        if not isinstance(project, dict) or not isinstance(project.get("name"), str) or not isinstance(entries, list):
+            raise InvalidArchive(f"{MANIFEST_NAME} must hold project.name and a scripts list")
+        description = project.get("description")
+        scripts: list[_ArchivedScript] = []
+        seen: set[str] = set()
+        for position, entry in enumerate(entries, start=1):
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("name"), str)
+                or not isinstance(entry.get("file"), str)
+            ):
+                raise InvalidArchive(f"script entry {position} of {MANIFEST_NAME} needs a name and a file")
+            try:
+                name = _clean_name(entry["name"], "script name")
+            except ValueError as exc:
+                raise InvalidArchive(f"script entry {position}: {exc}") from exc
+            if name in seen:
+                raise InvalidArchive(f"the manifest lists the script name {name!r} twice")
+            seen.add(name)
+            file_name = entry["file"]
+            _check_member_name(file_name)
+            if file_name not in by_name:
+                raise InvalidArchive(f"the manifest refers to {file_name!r}, which is not in the archive")
+            try:
+                text = read(file_name).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidArchive(f"{file_name!r} is not UTF-8 text") from exc
+            scripts.append(_ArchivedScript(name=name, file=file_name, sql=text))
+    try:
+        clean_project_name = _clean_name(project["name"], "project name")
+    except ValueError as exc:
+        raise InvalidArchive(str(exc)) from exc
+    return _Archive(
+        name=clean_project_name,
+        description=description if isinstance(description, str) and description.strip() else None,
+        scripts=tuple(scripts),
+    )

@@ -32,6 +32,8 @@ def to_jsonable(value: Any) -> Any:
 
     if isinstance(value, pd.DataFrame):
         return [{str(k): to_jsonable(v) for k, v in row.items()} for row in value.to_dict(orient="records")]
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # NamedTuple rows such as catalog.TableInfo
+        return to_jsonable(value._asdict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

@@ -35,7 +35,7 @@ class SqlErrorInfo:
 
     sqlstate: str | None
     message: str
-    position: int | None = None  # 1-based character offset into the statement text, as PostgreSQL reports it
+    position: int | None = None  # 1-based character offset into the full submitted text (all statements)
     hint: str | None = None
     detail: str | None = None
     context: str | None = None

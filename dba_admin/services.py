@@ -22,6 +22,7 @@ from dba_admin.local_pg import write_secret
 
 if TYPE_CHECKING:
     from dba_admin.database import DatabaseManager
+    from dba_admin.projects import ProjectManager
 
 COOKIE_NAME = "dba_admin_auth"
 
@@ -98,6 +99,13 @@ class Services:
             assert row is not None  # noqa: S101 - inserted just above
             self._cookie_key = str(row[0])
         return self._cookie_key
+
+    @property
+    def projects(self) -> ProjectManager:
+        """Stateless apart from the shared pool: every call names the user whose RLS claims it runs under."""
+        from dba_admin.projects import ProjectManager
+
+        return ProjectManager(self.db)
 
     def close(self) -> None:
         self.db.close()

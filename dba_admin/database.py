@@ -1,0 +1,1447 @@
+"""DatabaseManager: the one class that runs SQL for the app and returns small result objects.
+
+Pages never touch psycopg; they call this class and get dataclasses and DataFrames back, with driver
+errors already turned into :class:`~dba_admin.errors.QueryError` / :class:`SqlErrorInfo` (datasette's
+pattern). What it guarantees, and why:
+
+* One ``psycopg_pool`` pool for the main DSN, connections checked before use (``check_connection``), so a
+  PostgreSQL restart costs no failed call (a dead connection is replaced when borrowed). Prepared
+  statements are off (``prepare_threshold=None``): Supabase's transaction pooler cannot keep them.
+* SQL typed by users is split by :mod:`dba_admin.sql_text`, and every statement is sent ALONE over the
+  extended protocol (server-side cursor, ``stream()`` or a one-statement pipeline), where PostgreSQL
+  itself refuses a second command. So even a statement boundary the splitter missed cannot smuggle a
+  ``COMMIT`` or ``SET ROLE`` past the read-only checks.
+* Read-only SQL runs on a separate least-privilege login (``READONLY_DATABASE_URL``), inside
+  ``BEGIN READ ONLY`` that is always rolled back; never on the main login with ``SET ROLE``, which a
+  ``RESET ROLE`` would undo.
+* Row-returning queries are read through a server-side cursor (``DECLARE``/``FETCH max_rows+1``), so at
+  most ``max_rows`` rows ever reach the app whatever the query returns.
+* Every admin query carries the ``/* dba_admin */`` tag and runs with a statement and a lock timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+import psycopg
+import psycopg.adapt
+from psycopg import pq, sql
+from psycopg.adapt import Loader
+from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from dba_admin.config import Settings
+from dba_admin.errors import ConfigError, NotFound, QueryError, QueryRefused, SqlErrorInfo
+from dba_admin.sql_text import Kind, Statement, is_read_only_escape, split_statements, unsupported_reason
+
+if TYPE_CHECKING:
+    from dba_admin.catalog import Filter, PreviewPage, TableDetail, TableInfo
+
+__all__ = [
+    "BackupResult",
+    "ColumnMeta",
+    "DatabaseManager",
+    "Health",
+    "Metrics",
+    "StatementResult",
+    "TableSize",
+    "TopStatement",
+]
+
+log = logging.getLogger(__name__)
+
+TAG = "/* dba_admin */"
+APPLICATION_NAME = "dba_admin"
+# How long a call waits for a pooled connection before it reports the database as unreachable.
+POOL_WAIT_SECONDS = 15.0
+CONNECT_TIMEOUT_SECONDS = 10
+HEALTH_CONNECT_TIMEOUT_SECONDS = 5
+# Name of the server-side cursor used for user queries (one at a time per connection).
+_CURSOR_NAME = "dba_admin_result"
+# What psycopg's ServerCursor puts in front of the query; error positions are shifted by its length.
+_DECLARE_PREFIX = f'DECLARE "{_CURSOR_NAME}" CURSOR FOR '
+# Rows per network chunk when streaming a row-returning write (INSERT ... RETURNING).
+_STREAM_CHUNK = 1000
+_SQL_ROWS_PER_INSERT = 100
+
+PG_STAT_STATEMENTS_HINT = (
+    "pg_stat_statements is not enabled: add it to shared_preload_libraries in postgresql.conf, restart "
+    "PostgreSQL, then run CREATE EXTENSION pg_stat_statements (on Supabase: Database > Extensions)."
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Result objects
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnMeta:
+    """A result column as the UI shows it: name and PostgreSQL type (with modifiers, e.g. numeric(10,2))."""
+
+    name: str
+    type_name: str
+    type_oid: int
+
+
+StatementStatus = Literal["ok", "error", "not_run"]
+
+
+@dataclass
+class StatementResult:
+    """What one statement of a text did.
+
+    ``status`` is ``"ok"``, ``"error"`` (see ``error``), or ``"not_run"``: statements run in order and
+    the run stops at the first error, so every statement after a failed one is reported ``not_run``
+    with no rows and no error.
+    """
+
+    index: int  # 0-based position of the statement in the text
+    statement: str
+    start: int  # 0-based offset of the statement in the full text
+    kind: Kind
+    command: str = ""
+    destructive_reason: str | None = None
+    status: StatementStatus = "not_run"
+    columns: list[ColumnMeta] = field(default_factory=list)
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    affected_rows: int | None = None  # rows inserted/updated/deleted/copied, when PostgreSQL reports it
+    command_tag: str | None = None  # PostgreSQL's command status, e.g. "UPDATE 3"
+    duration_ms: float = 0.0
+    notices: list[str] = field(default_factory=list)
+    truncated: bool = False  # more rows existed than max_rows; ``rows`` holds exactly max_rows
+    error: SqlErrorInfo | None = None  # error.position is 1-based into the FULL text
+    error_line: int | None = None  # 1-based line of error.position in the full text
+    error_column: int | None = None  # 1-based column of error.position on that line
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def returns_rows(self) -> bool:
+        return bool(self.columns)
+
+    @property
+    def row_count(self) -> int:
+        """Rows held in ``rows`` (at most max_rows)."""
+        return len(self.rows.index)
+
+    @property
+    def rowcount(self) -> int:
+        """Rows returned for a query, else rows affected; -1 when PostgreSQL does not say."""
+        if self.columns:
+            return self.row_count
+        return -1 if self.affected_rows is None else self.affected_rows
+
+
+@dataclass(frozen=True)
+class TableSize:
+    schema: str
+    name: str
+    kind: str  # "table" or "materialized view"
+    total_bytes: int
+    table_bytes: int
+    index_bytes: int
+    estimated_rows: int
+
+
+@dataclass(frozen=True)
+class TopStatement:
+    queryid: int | None
+    query: str
+    calls: int
+    total_ms: float
+    mean_ms: float
+    rows: int
+    cache_hit_ratio: float | None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A snapshot of the server for the dashboard; counters are cumulative since the last stats reset."""
+
+    collected_at: datetime
+    server_version: str
+    server_version_num: int
+    started_at: datetime
+    uptime_seconds: float
+    database: str
+    database_size_bytes: int
+    max_connections: int
+    connections_by_state: dict[str, int]
+    cache_hit_ratio: float | None
+    commits: int
+    rollbacks: int
+    deadlocks: int
+    temp_files: int
+    temp_bytes: int
+    largest_tables: list[TableSize]
+    statements_available: bool
+    top_statements: list[TopStatement]
+    statements_hint: str | None = None
+
+    @property
+    def total_connections(self) -> int:
+        return sum(self.connections_by_state.values())
+
+
+@dataclass(frozen=True)
+class Health:
+    """Is the app able to do its job? Never raised: problems are in ``messages``."""
+
+    ok: bool
+    reachable: bool
+    embedded: bool
+    connect_ms: float | None = None
+    server_version: str | None = None
+    migrations_applied: list[str] = field(default_factory=list)
+    migrations_pending: list[str] = field(default_factory=list)
+    migrations_modified: list[str] = field(default_factory=list)
+    readonly_ok: bool = False
+    readonly_user: str | None = None
+    readonly_message: str = ""
+    messages: list[str] = field(default_factory=list)
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.messages) if self.messages else "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "reachable": self.reachable,
+            "embedded": self.embedded,
+            "connect_ms": self.connect_ms,
+            "server_version": self.server_version,
+            "migrations_applied": list(self.migrations_applied),
+            "migrations_pending": list(self.migrations_pending),
+            "migrations_modified": list(self.migrations_modified),
+            "readonly_ok": self.readonly_ok,
+            "readonly_user": self.readonly_user,
+            "readonly_message": self.readonly_message,
+            "messages": list(self.messages),
+            "checked_at": self.checked_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    rows: int
+    bytes: int
+    fmt: Literal["csv", "sql"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Value conversion for user results
+# ---------------------------------------------------------------------------------------------------
+
+
+class _TextLoader(Loader):
+    """Keep PostgreSQL's own text: bytea stays ``\\x..`` hex (display, not bytes), interval stays
+    ``1 mon 2 days`` (a timedelta would turn a month into 30 days)."""
+
+    def load(self, data: Any) -> str:
+        return bytes(data).decode("utf-8", "replace")
+
+
+@functools.cache
+def _lenient_loader(base: type[Loader]) -> type[Loader]:
+    """Wrap a date/time loader so 'infinity', BC dates and years past 9999 show as text instead of
+    failing the whole result (Python's datetime cannot hold them)."""
+
+    class Lenient(Loader):
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self._load = base(oid, context).load
+
+        def load(self, data: Any) -> Any:
+            try:
+                return self._load(data)
+            except (psycopg.DataError, ValueError, OverflowError):
+                return bytes(data).decode("utf-8", "replace")
+
+    return Lenient
+
+
+def _install_result_loaders(cur: psycopg.Cursor[Any], *, lenient: bool = True) -> None:
+    """Per-cursor loaders (never on the connection: other modules share pooled connections).
+
+    ``lenient=False`` keeps psycopg's C date/time loaders (a Python wrapper costs ~10% on a
+    timestamp-heavy 200,000-row result); the caller then retries a failed load with the lenient ones.
+    """
+    adapters = cur.adapters
+    for name in ("bytea", "interval"):
+        adapters.register_loader(name, _TextLoader)
+    if lenient:
+        _install_lenient_loaders(cur)
+
+
+def _install_lenient_loaders(cur: psycopg.Cursor[Any]) -> None:
+    adapters = cur.adapters
+    for name in ("date", "timestamp", "timestamptz"):
+        base = adapters.get_loader(adapters.types[name].oid, pq.Format.TEXT)
+        if base is not None:
+            adapters.register_loader(name, _lenient_loader(base))
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    """DataFrame column names must be unique for Arrow/Streamlit: ``?column?``, ``?column? (2)``..."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            candidate = f"{name} ({seen[name]})"
+            while candidate in seen:
+                seen[name] += 1
+                candidate = f"{name} ({seen[name]})"
+            seen[candidate] = 1
+            out.append(candidate)
+        else:
+            seen[name] = 1
+            out.append(name)
+    return out
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a 1-based character position."""
+    index = max(0, min(position - 1, len(text)))
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def _format_notice(diag: psycopg.errors.Diagnostic) -> str:
+    text = f"{diag.severity or 'NOTICE'}: {diag.message_primary or ''}"
+    if diag.message_detail:
+        text += f" DETAIL: {diag.message_detail}"
+    if diag.message_hint:
+        text += f" HINT: {diag.message_hint}"
+    return text
+
+
+def _claims_json(claims: Any) -> str | None:
+    if claims is None:
+        return None
+    if hasattr(claims, "to_json"):
+        return str(claims.to_json())
+    if isinstance(claims, Mapping):
+        return json.dumps(dict(claims), separators=(",", ":"), sort_keys=True, default=str)
+    if isinstance(claims, str):
+        return claims
+    raise TypeError("claims must be a UserClaims, a mapping or a JSON string")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------------
+
+_TIMEOUT_HINT = (
+    "The statement ran longer than the statement timeout ({ms} ms) and was cancelled; nothing it did was kept. "
+    "Narrow it (a WHERE clause, a LIMIT, an index), check its plan with EXPLAIN, or run it with a longer timeout."
+)
+_LOCK_HINT = (
+    "Another session holds a lock this statement needs, and the lock timeout ({ms} ms) passed. See who holds it "
+    "on the activity page (pg_locks / pg_stat_activity), then retry."
+)
+_READ_ONLY_HINT = "This SQL runs read-only, on the read-only role. Ask a DBA to run changes, or use a SELECT."
+
+
+def _error_info(
+    exc: BaseException,
+    *,
+    stmt: Statement | None = None,
+    full_text: str | None = None,
+    prefix_len: int = 0,
+    timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
+) -> SqlErrorInfo:
+    """A driver error as the UI shows it, with the position mapped into the full text the user typed."""
+    if not isinstance(exc, psycopg.Error):
+        return SqlErrorInfo(sqlstate=None, message=str(exc))
+    diag = exc.diag
+    sqlstate = exc.sqlstate or diag.sqlstate
+    text = str(exc).strip()
+    message = diag.message_primary or (text.splitlines()[0] if text else type(exc).__name__)
+    hint = diag.message_hint
+    position: int | None = None
+    raw_pos = diag.statement_position
+    if raw_pos and stmt is not None:
+        try:
+            in_stmt = int(raw_pos) - prefix_len  # 1-based inside the statement text
+        except ValueError:
+            in_stmt = 1
+        in_stmt = max(1, min(in_stmt, len(stmt.text) + 1))
+        position = stmt.start + in_stmt
+    elif raw_pos:
+        with contextlib.suppress(ValueError):
+            position = int(raw_pos)
+    if sqlstate == "57014" and "statement timeout" in (message or ""):
+        message = f"{message} (limit {timeout_ms} ms)" if timeout_ms else message
+        hint = hint or _TIMEOUT_HINT.format(ms=timeout_ms)
+    elif sqlstate == "55P03":
+        hint = hint or _LOCK_HINT.format(ms=lock_timeout_ms)
+    elif sqlstate == "25006":
+        hint = hint or _READ_ONLY_HINT
+    elif sqlstate is None and isinstance(exc, psycopg.OperationalError):
+        message = f"the connection to the database was lost: {message}"
+        hint = hint or "PostgreSQL may have restarted or the network dropped; run it again."
+    return SqlErrorInfo(
+        sqlstate=sqlstate,
+        message=message,
+        position=position,
+        hint=hint,
+        detail=diag.message_detail,
+        context=diag.context,
+    )
+
+
+def _query_error(exc: psycopg.Error, **kwargs: Any) -> QueryError:
+    return QueryError(_error_info(exc, **kwargs))
+
+
+def _unreachable(exc: BaseException) -> QueryError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return QueryError(
+        SqlErrorInfo(
+            sqlstate="08006",
+            message=f"cannot get a database connection: {text}",
+            hint="Check that PostgreSQL is running and reachable (`dba-admin health`).",
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The manager
+# ---------------------------------------------------------------------------------------------------
+
+
+class DatabaseManager:
+    """All database work of the app; one per process (Streamlit keeps it in ``st.cache_resource``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dsn: str,
+        readonly_dsn: str | None = None,
+        *,
+        pool_timeout: float = POOL_WAIT_SECONDS,
+    ) -> None:
+        self._settings = settings
+        self._pool_timeout = pool_timeout
+        self._dsn = dsn
+        self._readonly_dsn = readonly_dsn
+        self._lock = threading.Lock()
+        # Connections whose session state user SQL may have changed (SET, temp tables, prepared
+        # statements, LISTEN, cursors WITH HOLD): DISCARD ALL before the next borrower gets them.
+        self._dirty: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+        self._type_names: dict[int, str] = {}
+        self._pool = self._make_pool(dsn, "dba_admin", min_size=1, max_size=max(1, settings.pool_max_size))
+        self._ro_pool: ConnectionPool | None = None
+        self._closed = False
+
+    # -- pools -------------------------------------------------------------------------------------
+
+    def _make_pool(self, dsn: str, name: str, *, min_size: int, max_size: int) -> ConnectionPool:
+        return ConnectionPool(
+            conninfo=dsn,
+            min_size=min_size,
+            max_size=max_size,
+            name=name,
+            kwargs={
+                "application_name": APPLICATION_NAME,
+                "prepare_threshold": None,
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            },
+            check=ConnectionPool.check_connection,
+            reset=self._reset_connection,
+            timeout=self._pool_timeout,
+            open=True,
+        )
+
+    def _reset_connection(self, conn: psycopg.Connection[Any]) -> None:
+        """Give the next borrower a clean session: no leftover SETs, temp tables or autocommit."""
+        with self._lock:
+            dirty = conn in self._dirty
+            self._dirty.discard(conn)
+        if dirty:
+            conn.autocommit = True
+            conn.execute("DISCARD ALL /* dba_admin */")
+        conn.autocommit = False
+
+    def _mark_dirty(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            self._dirty.add(conn)
+
+    def _readonly_pool(self) -> ConnectionPool:
+        if not self._readonly_dsn:
+            raise ConfigError(
+                "read-only SQL needs a least-privilege login: set READONLY_DATABASE_URL (the embedded default "
+                "creates one). It is never run on the main login with SET ROLE, which RESET ROLE would undo."
+            )
+        with self._lock:
+            if self._ro_pool is None:
+                size = max(2, self._settings.pool_max_size // 2)
+                self._ro_pool = self._make_pool(self._readonly_dsn, "dba_admin_readonly", min_size=0, max_size=size)
+            return self._ro_pool
+
+    @contextlib.contextmanager
+    def _borrow(self, pool: ConnectionPool) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; failing to get one is a QueryError that says the database is unreachable."""
+        if self._closed:
+            raise QueryError(SqlErrorInfo(sqlstate=None, message="the DatabaseManager is closed"))
+        entered = False
+        try:
+            with pool.connection() as conn:
+                entered = True
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            if entered:
+                raise
+            raise _unreachable(exc) from exc
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a pooled main connection (not autocommit): committed at the end of the block,
+        rolled back if it raises. For other core modules (ProjectManager, auth)."""
+        with self._borrow(self._pool) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _admin_tx(self, *, lock_timeout_ms: int | None = None) -> Iterator[psycopg.Connection[Any]]:
+        """A rolled-back transaction with the app's timeouts, for the app's own reads."""
+        with self._borrow(self._pool) as conn:
+            try:
+                with conn.transaction(force_rollback=True):
+                    self._set_limits(
+                        conn,
+                        self._settings.statement_timeout_ms,
+                        lock_timeout_ms if lock_timeout_ms is not None else self._settings.lock_timeout_ms,
+                        local=True,
+                    )
+                    yield conn
+            except psycopg.Error as exc:
+                raise _query_error(exc) from exc
+
+    @staticmethod
+    def _set_limits(
+        conn: psycopg.Connection[Any],
+        statement_timeout_ms: int,
+        lock_timeout_ms: int,
+        *,
+        local: bool,
+        claims_json: str | None = None,
+        begin: Literal["BEGIN", "BEGIN READ ONLY"] | None = None,
+    ) -> None:
+        """The timeouts (and the caller's claims) for the transaction, or the session when not ``local``.
+
+        SET commands, not ``SELECT set_config()``: a SELECT takes the transaction's snapshot, after which
+        a DBA's own ``SET TRANSACTION ISOLATION LEVEL`` right after BEGIN would be refused. Sent with the
+        optional BEGIN in one round trip. bytea_output=hex: the loaders show bytea as PostgreSQL's text.
+        """
+        scope = sql.SQL("SET LOCAL " if local else "SET ")
+        settings: list[tuple[str, str]] = [
+            ("statement_timeout", str(statement_timeout_ms)),
+            ("lock_timeout", str(lock_timeout_ms)),
+            ("bytea_output", "hex"),
+        ]
+        if claims_json is not None:
+            settings.append(("request.jwt.claims", claims_json))
+        parts: list[sql.Composable] = [sql.SQL(begin)] if begin else []
+        parts += [scope + sql.SQL("{} = {}").format(sql.SQL(name), sql.Literal(value)) for name, value in settings]
+        conn.execute(sql.SQL("; ").join(parts) + sql.SQL(" /* dba_admin */"))
+
+    def close(self) -> None:
+        self._closed = True
+        self._pool.close()
+        if self._ro_pool is not None:
+            self._ro_pool.close()
+
+    def __enter__(self) -> DatabaseManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    # -- execute -----------------------------------------------------------------------------------
+
+    def execute_query(
+        self,
+        sql_text: str,
+        *,
+        read_only: bool,
+        timeout_ms: int | None = None,
+        max_rows: int | None = None,
+        claims: Any = None,
+    ) -> list[StatementResult]:
+        """Run every statement of ``sql_text`` in order; one result per statement.
+
+        Errors of a statement are returned in its result (the run stops there; later statements are
+        ``not_run``). Raised instead: :class:`QueryRefused` when a statement may not run at all (a
+        read-only escape, COPY FROM STDIN) - checked for every statement BEFORE anything runs, so a
+        refused text has no effect; :class:`ConfigError` for read-only SQL without a read-only login;
+        :class:`QueryError` when no connection can be had.
+
+        Read-only: the read-only login, one ``BEGIN READ ONLY`` transaction for the whole text, always
+        rolled back. Write (DBAs): psql's behaviour - each statement commits on its own (run in its own
+        transaction with ``SET LOCAL`` timeouts), a BEGIN typed by the user opens a transaction that
+        lasts until the user's COMMIT/ROLLBACK (one left open at the end is rolled back and said so in
+        the notices), and VACUUM / CREATE INDEX CONCURRENTLY / CREATE DATABASE run outside any
+        transaction. ``timeout_ms=0`` disables the statement timeout. ``claims`` (a ``UserClaims``) are
+        published as ``request.jwt.claims`` for the run, so RLS policies see the caller.
+        """
+        timeout = self._settings.statement_timeout_ms if timeout_ms is None else int(timeout_ms)
+        cap = self._settings.max_rows if max_rows is None else int(max_rows)
+        if timeout < 0 or cap < 1:
+            raise ValueError("timeout_ms must be >= 0 and max_rows >= 1")
+        statements = split_statements(sql_text)
+        if not statements:
+            return []
+        self._refuse(statements, sql_text, read_only=read_only)
+        results = [
+            StatementResult(
+                index=i,
+                statement=s.text,
+                start=s.start,
+                kind=s.kind,
+                command=s.command,
+                destructive_reason=s.destructive_reason,
+            )
+            for i, s in enumerate(statements)
+        ]
+        pool = self._readonly_pool() if read_only else self._pool
+        with self._borrow(pool) as conn:
+            run = _Run(self, conn, sql_text, timeout=timeout, cap=cap, claims_json=_claims_json(claims))
+            run.execute(statements, results, read_only=read_only)
+        return results
+
+    def _refuse(self, statements: Sequence[Statement], full_text: str, *, read_only: bool) -> None:
+        for i, stmt in enumerate(statements):
+            reason = unsupported_reason(stmt)
+            if reason is None and read_only:
+                reason = is_read_only_escape(stmt)
+            if reason is not None:
+                line, _col = _line_col(full_text, stmt.start + 1)
+                raise QueryRefused(
+                    SqlErrorInfo(
+                        sqlstate=None,
+                        message=f"statement {i + 1} (line {line}) was refused, nothing was run: {reason}",
+                        position=stmt.start + 1,
+                        hint=_READ_ONLY_HINT if read_only else None,
+                    )
+                )
+
+    def _resolve_type_names(self, conn: psycopg.Connection[Any], results: Sequence[StatementResult]) -> None:
+        """Name the types psycopg does not know (enums, domains, extension types) with one query."""
+        unknown = {
+            c.type_oid for r in results for c in r.columns if c.type_name == str(c.type_oid)
+        } - self._type_names.keys()
+        if (
+            unknown
+            and not conn.broken
+            and conn.info.transaction_status
+            in (
+                TransactionStatus.IDLE,
+                TransactionStatus.INTRANS,
+            )
+        ):
+            try:
+                rows = conn.execute(
+                    "SELECT oid::int8, pg_catalog.format_type(oid, NULL) FROM pg_catalog.pg_type"
+                    " WHERE oid = ANY(%s::oid[]) /* dba_admin */",
+                    (sorted(unknown),),
+                ).fetchall()
+                self._type_names.update({int(oid): str(name) for oid, name in rows})
+            except psycopg.Error:
+                log.debug("could not name result types %s", unknown, exc_info=True)
+        for r in results:
+            r.columns = [
+                ColumnMeta(c.name, self._type_names.get(c.type_oid, c.type_name), c.type_oid)
+                if c.type_name == str(c.type_oid)
+                else c
+                for c in r.columns
+            ]
+
+    # -- explain -----------------------------------------------------------------------------------
+
+    def explain(
+        self,
+        sql_text: str,
+        *,
+        analyze: bool = False,
+        read_only: bool = True,
+        timeout_ms: int | None = None,
+        claims: Any = None,
+    ) -> dict[str, Any]:
+        """The plan of ONE statement as PostgreSQL's JSON (the object with "Plan", "Planning Time"...).
+
+        With ``analyze`` the statement really runs (with BUFFERS), inside a transaction that is always
+        rolled back, so a DELETE's rows stay. Effects outside transactions (sequence values, dblink)
+        cannot be rolled back.
+        """
+        statements = split_statements(sql_text)
+        if len(statements) != 1:
+            raise QueryRefused(
+                SqlErrorInfo(
+                    sqlstate=None,
+                    message=f"EXPLAIN takes exactly one statement; the text has {len(statements)}.",
+                )
+            )
+        stmt = statements[0]
+        if stmt.command.startswith("EXPLAIN"):
+            raise QueryRefused(
+                SqlErrorInfo(sqlstate=None, message="give the statement without EXPLAIN; the options are added here")
+            )
+        self._refuse(statements, sql_text, read_only=read_only)
+        timeout = self._settings.statement_timeout_ms if timeout_ms is None else int(timeout_ms)
+        prefix = "EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else "EXPLAIN (FORMAT JSON) "
+        pool = self._readonly_pool() if read_only else self._pool
+        with self._borrow(pool) as conn:
+            self._mark_dirty(conn)
+            conn.autocommit = True
+            try:
+                self._set_limits(
+                    conn,
+                    timeout,
+                    self._settings.lock_timeout_ms,
+                    local=True,
+                    claims_json=_claims_json(claims),
+                    begin="BEGIN READ ONLY" if read_only else "BEGIN",
+                )
+                cur = conn.cursor()
+                # The user's statement is SQL by design; the pipeline forces the extended protocol, where
+                # PostgreSQL refuses a second statement whatever the text hides.
+                with conn.pipeline():
+                    cur.execute(sql.Composed([sql.SQL(prefix), sql.SQL(stmt.text)]))
+                row = cur.fetchone()
+            except psycopg.Error as exc:
+                raise _query_error(
+                    exc,
+                    stmt=stmt,
+                    full_text=sql_text,
+                    prefix_len=len(prefix),
+                    timeout_ms=timeout,
+                    lock_timeout_ms=self._settings.lock_timeout_ms,
+                ) from exc
+            finally:
+                if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+        plan = row[0] if row else None
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        if isinstance(plan, list) and plan:
+            plan = plan[0]
+        if not isinstance(plan, dict):
+            raise QueryError(SqlErrorInfo(sqlstate=None, message="PostgreSQL returned no plan"))
+        return plan
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    def get_metrics(self) -> Metrics:
+        """Server, database and (when pg_stat_statements is there) statement figures, in one transaction."""
+        with self._admin_tx() as conn:
+            cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+            server = cur.execute(
+                "SELECT pg_catalog.current_setting('server_version') AS version,"
+                " pg_catalog.current_setting('server_version_num')::int AS version_num,"
+                " pg_catalog.pg_postmaster_start_time() AS started_at,"
+                " extract(epoch FROM pg_catalog.now() - pg_catalog.pg_postmaster_start_time())::float8 AS uptime,"
+                " pg_catalog.current_database() AS database,"
+                " pg_catalog.pg_database_size(pg_catalog.current_database()) AS size,"
+                " pg_catalog.current_setting('max_connections')::int AS max_connections /* dba_admin */"
+            ).fetchone()
+            assert server is not None
+            connections = {
+                str(r["state"]): int(r["n"])
+                for r in cur.execute(
+                    "SELECT coalesce(state, 'unknown') AS state, count(*) AS n FROM pg_catalog.pg_stat_activity"
+                    " WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 2 DESC /* dba_admin */"
+                ).fetchall()
+            }
+            stats = cur.execute(
+                "SELECT xact_commit, xact_rollback, deadlocks, temp_files, temp_bytes,"
+                " CASE WHEN blks_hit + blks_read > 0 THEN blks_hit::float8 / (blks_hit + blks_read) END AS hit"
+                " FROM pg_catalog.pg_stat_database WHERE datname = pg_catalog.current_database() /* dba_admin */"
+            ).fetchone()
+            stats = stats or {}
+            largest = [
+                TableSize(
+                    schema=r["schema"],
+                    name=r["name"],
+                    kind="materialized view" if r["relkind"] == "m" else "table",
+                    total_bytes=int(r["total_bytes"] or 0),
+                    table_bytes=int(r["table_bytes"] or 0),
+                    index_bytes=int(r["index_bytes"] or 0),
+                    estimated_rows=int(r["estimated_rows"] or 0),
+                )
+                for r in cur.execute(
+                    "SELECT n.nspname AS schema, c.relname AS name, c.relkind,"
+                    " pg_catalog.pg_total_relation_size(c.oid) AS total_bytes,"
+                    " pg_catalog.pg_relation_size(c.oid) AS table_bytes,"
+                    " pg_catalog.pg_indexes_size(c.oid) AS index_bytes,"
+                    " greatest(c.reltuples, 0)::int8 AS estimated_rows"
+                    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'information_schema'"
+                    " AND n.nspname !~ '^pg_' ORDER BY total_bytes DESC NULLS LAST, 1, 2 LIMIT 10 /* dba_admin */"
+                ).fetchall()
+            ]
+            available, top, hint = self._top_statements(conn)
+        return Metrics(
+            collected_at=datetime.now(UTC),
+            server_version=str(server["version"]),
+            server_version_num=int(server["version_num"]),
+            started_at=server["started_at"],
+            uptime_seconds=float(server["uptime"]),
+            database=str(server["database"]),
+            database_size_bytes=int(server["size"]),
+            max_connections=int(server["max_connections"]),
+            connections_by_state=connections,
+            cache_hit_ratio=None if stats.get("hit") is None else float(stats["hit"]),
+            commits=int(stats.get("xact_commit") or 0),
+            rollbacks=int(stats.get("xact_rollback") or 0),
+            deadlocks=int(stats.get("deadlocks") or 0),
+            temp_files=int(stats.get("temp_files") or 0),
+            temp_bytes=int(stats.get("temp_bytes") or 0),
+            largest_tables=largest,
+            statements_available=available,
+            top_statements=top,
+            statements_hint=hint,
+        )
+
+    def _top_statements(
+        self, conn: psycopg.Connection[Any], limit: int = 10
+    ) -> tuple[bool, list[TopStatement], str | None]:
+        cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+        ext = cur.execute(
+            "SELECT n.nspname AS schema, c.oid IS NOT NULL AS has_view,"
+            " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid"
+            "   AND a.attname = 'total_exec_time') AS new_columns"
+            " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+            " LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'pg_stat_statements'"
+            " WHERE e.extname = 'pg_stat_statements' /* dba_admin */"
+        ).fetchone()
+        if ext is None or not ext["has_view"]:
+            return False, [], PG_STAT_STATEMENTS_HINT
+        total, mean = ("total_exec_time", "mean_exec_time") if ext["new_columns"] else ("total_time", "mean_time")
+        query = sql.SQL(
+            "SELECT s.queryid, s.query, s.calls, s.{total} AS total_ms, s.{mean} AS mean_ms, s.rows,"
+            " CASE WHEN s.shared_blks_hit + s.shared_blks_read > 0"
+            "   THEN s.shared_blks_hit::float8 / (s.shared_blks_hit + s.shared_blks_read) END AS hit"
+            " FROM {view} s"
+            " WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())"
+            " ORDER BY s.{total} DESC LIMIT {limit} /* dba_admin */"
+        ).format(
+            total=sql.Identifier(total),
+            mean=sql.Identifier(mean),
+            view=sql.Identifier(ext["schema"], "pg_stat_statements"),
+            limit=sql.Literal(limit),
+        )
+        try:
+            with conn.transaction():  # a savepoint: "must be loaded via shared_preload_libraries" is an error
+                rows = cur.execute(query).fetchall()
+        except psycopg.Error as exc:
+            reason = exc.diag.message_primary or str(exc)
+            if exc.sqlstate == "55000":
+                return (
+                    False,
+                    [],
+                    f"pg_stat_statements is installed but not loaded ({reason}). {PG_STAT_STATEMENTS_HINT}",
+                )
+            return False, [], f"pg_stat_statements cannot be read: {reason}"
+        top = [
+            TopStatement(
+                queryid=None if r["queryid"] is None else int(r["queryid"]),
+                query=str(r["query"] or ""),
+                calls=int(r["calls"] or 0),
+                total_ms=float(r["total_ms"] or 0.0),
+                mean_ms=float(r["mean_ms"] or 0.0),
+                rows=int(r["rows"] or 0),
+                cache_hit_ratio=None if r["hit"] is None else float(r["hit"]),
+            )
+            for r in rows
+        ]
+        return True, top, None
+
+    # -- health ------------------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        """Can the app work? Connect latency, version, migrations, read-only role. Never raises."""
+        embedded = self._settings.embedded
+        messages: list[str] = []
+        started = time.perf_counter()
+        try:
+            conn = psycopg.connect(
+                self._dsn,
+                connect_timeout=HEALTH_CONNECT_TIMEOUT_SECONDS,
+                application_name=APPLICATION_NAME,
+                prepare_threshold=None,
+                autocommit=True,
+            )
+        except Exception as exc:  # health reports every failure instead of raising
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return Health(ok=False, reachable=False, embedded=embedded, messages=[f"cannot connect: {first}"])
+        connect_ms = (time.perf_counter() - started) * 1000
+        version: str | None = None
+        applied: list[str] = []
+        pending: list[str] = []
+        modified: list[str] = []
+        migrations_read = False
+        try:
+            with conn:
+                with conn.transaction(force_rollback=True):
+                    self._set_limits(
+                        conn, self._settings.statement_timeout_ms, self._settings.lock_timeout_ms, local=True
+                    )
+                    row = conn.execute("SELECT pg_catalog.current_setting('server_version') /* dba_admin */").fetchone()
+                    version = str(row[0]) if row else None
+                try:
+                    from dba_admin.migrations import migration_status
+
+                    with conn.transaction(force_rollback=True):
+                        status = migration_status(conn)
+                    applied, pending = list(status.applied), list(status.pending)
+                    modified = list(getattr(status, "modified", []))
+                    migrations_read = True
+                    if pending:
+                        messages.append(f"{len(pending)} migration(s) pending: run `dba-admin migrate`")
+                    if modified:
+                        messages.append(f"applied migration file(s) edited since: {', '.join(modified)}")
+                except Exception as exc:
+                    messages.append(f"cannot read the migration status: {exc}")
+        except Exception as exc:
+            messages.append(f"database check failed: {exc}")
+            return Health(
+                ok=False,
+                reachable=True,
+                embedded=embedded,
+                connect_ms=connect_ms,
+                server_version=version,
+                messages=messages,
+            )
+        ro_ok, ro_user, ro_message = self._check_readonly()
+        if not ro_ok:
+            messages.append(f"read-only role: {ro_message}")
+        ok = migrations_read and not pending and ro_ok
+        return Health(
+            ok=ok,
+            reachable=True,
+            embedded=embedded,
+            connect_ms=round(connect_ms, 2),
+            server_version=version,
+            migrations_applied=applied,
+            migrations_pending=pending,
+            migrations_modified=modified,
+            readonly_ok=ro_ok,
+            readonly_user=ro_user,
+            readonly_message=ro_message,
+            messages=messages,
+        )
+
+    def _check_readonly(self) -> tuple[bool, str | None, str]:
+        """Connect as the read-only login and check it is what it must be."""
+        if not self._readonly_dsn:
+            return False, None, "not configured: set READONLY_DATABASE_URL"
+        try:
+            conn = psycopg.connect(
+                self._readonly_dsn,
+                connect_timeout=HEALTH_CONNECT_TIMEOUT_SECONDS,
+                application_name=APPLICATION_NAME,
+                prepare_threshold=None,
+                autocommit=True,
+            )
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return False, None, f"cannot connect: {first}"
+        problems: list[str] = []
+        user: str | None = None
+        try:
+            with conn:
+                row = conn.execute(
+                    "SELECT current_user, r.rolsuper, r.rolbypassrls,"
+                    " pg_catalog.current_setting('default_transaction_read_only')"
+                    " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user /* dba_admin */"
+                ).fetchone()
+                if row is None:
+                    return False, None, "cannot read its own role"
+                user, is_super, bypass_rls, default_ro = str(row[0]), bool(row[1]), bool(row[2]), str(row[3])
+                if is_super:
+                    problems.append(f"{user} is a superuser")
+                if bypass_rls:
+                    problems.append(f"{user} bypasses RLS")
+                if default_ro != "on":
+                    problems.append(f"default_transaction_read_only is {default_ro} for {user}")
+                try:
+                    with conn.transaction(force_rollback=True):
+                        conn.execute("SELECT 1 FROM dba_admin.users LIMIT 0 /* dba_admin */")
+                    problems.append(f"{user} can read dba_admin.users")
+                except psycopg.errors.InsufficientPrivilege:
+                    pass
+                except psycopg.errors.UndefinedTable:
+                    pass  # no app schema yet (migrations pending is reported separately)
+        except Exception as exc:
+            return False, user, f"check failed: {exc}"
+        if problems:
+            return False, user, "; ".join(problems)
+        return True, user, f"{user}: read-only, not superuser, no access to dba_admin.*"
+
+    # -- backup ------------------------------------------------------------------------------------
+
+    def backup_table(
+        self,
+        schema: str,
+        name: str,
+        fmt: Literal["csv", "sql"],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> BackupResult:
+        """Stream a table (or view) to ``settings.backups_dir`` as CSV (with header) or SQL INSERTs.
+
+        Generated columns are left out of both, as COPY and pg_dump do: a restore computes them.
+
+        One REPEATABLE READ, READ ONLY snapshot; COPY streams the rows, so memory stays flat whatever
+        the table size. The SQL literals are made by PostgreSQL itself (``quote_nullable``), the way
+        ``pg_dump --inserts`` does, so every type round-trips exactly. No statement timeout applies
+        (a big table takes the time it takes); the lock timeout does. ``progress`` receives the rows
+        written so far (for CSV counted by line ends, so a value with newlines counts more than once
+        until the final count). The file is written 0600 under a temporary name, then renamed.
+        """
+        if fmt not in ("csv", "sql"):
+            raise ValueError("fmt must be 'csv' or 'sql'")
+        backups = self._settings.backups_dir
+        backups.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._borrow(self._pool) as conn:
+            try:
+                with conn.transaction(force_rollback=True):
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY /* dba_admin */")
+                    self._set_limits(conn, 0, self._settings.lock_timeout_ms, local=True)
+                    found = conn.execute(
+                        "SELECT c.oid::int8, c.relkind FROM pg_catalog.pg_class c"
+                        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = %s AND c.relname = %s"
+                        " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') /* dba_admin */",
+                        (schema, name),
+                    ).fetchone()
+                    if found is None:
+                        raise NotFound(f"table {schema}.{name} does not exist (or is not a table or view)")
+                    oid, relkind = int(found[0]), str(found[1])
+                    attrs = conn.execute(
+                        "SELECT attname, attgenerated <> '' AS generated, attidentity = 'a' AS identity_always"
+                        " FROM pg_catalog.pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped"
+                        " ORDER BY attnum /* dba_admin */",
+                        (oid,),
+                    ).fetchall()
+                    target = _backup_path(backups, schema, name, fmt)
+                    partial = target.with_name(target.name + ".partial")
+                    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    try:
+                        with os.fdopen(fd, "wb") as out:
+                            if fmt == "csv":
+                                rows = _copy_csv(conn, schema, name, relkind, out, progress)
+                            else:
+                                rows = _copy_sql(conn, schema, name, relkind, attrs, out, progress)
+                        os.replace(partial, target)
+                    except BaseException:
+                        with contextlib.suppress(OSError):
+                            partial.unlink()
+                        raise
+            except psycopg.Error as exc:
+                raise _query_error(exc) from exc
+        return BackupResult(path=target, rows=rows, bytes=target.stat().st_size, fmt=fmt)
+
+    # -- catalog (delegated) -----------------------------------------------------------------------
+
+    def get_tables(self) -> list[TableInfo]:
+        """Every table/view of every non-system schema, with columns; see catalog.list_tables."""
+        from dba_admin import catalog
+
+        with self._borrow(self._pool) as conn:
+            return catalog.list_tables(
+                conn,
+                statement_timeout_ms=self._settings.statement_timeout_ms,
+                lock_timeout_ms=self._settings.lock_timeout_ms,
+            )
+
+    def describe_table(self, schema: str, name: str) -> TableDetail:
+        from dba_admin import catalog
+
+        with self._borrow(self._pool) as conn:
+            return catalog.describe_table(
+                conn,
+                schema,
+                name,
+                statement_timeout_ms=self._settings.statement_timeout_ms,
+                lock_timeout_ms=self._settings.lock_timeout_ms,
+            )
+
+    def preview_table(
+        self,
+        schema: str,
+        name: str,
+        *,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        page: int = 1,
+        page_size: int = 100,
+    ) -> PreviewPage:
+        from dba_admin import catalog
+
+        with self._borrow(self._pool) as conn:
+            return catalog.preview_table(
+                conn,
+                schema,
+                name,
+                filters=filters,
+                order_by=order_by,
+                page=page,
+                page_size=page_size,
+                statement_timeout_ms=self._settings.statement_timeout_ms,
+                lock_timeout_ms=self._settings.lock_timeout_ms,
+            )
+
+
+# ---------------------------------------------------------------------------------------------------
+# One execute_query run
+# ---------------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """The state of one execute_query call on one borrowed connection."""
+
+    def __init__(
+        self,
+        manager: DatabaseManager,
+        conn: psycopg.Connection[Any],
+        full_text: str,
+        *,
+        timeout: int,
+        cap: int,
+        claims_json: str | None,
+    ) -> None:
+        self.m = manager
+        self.conn = conn
+        self.full_text = full_text
+        self.timeout = timeout
+        self.lock_timeout = manager.settings.lock_timeout_ms
+        self.cap = cap
+        self.claims_json = claims_json
+        self.notices: list[str] = []
+
+    def _on_notice(self, diag: psycopg.errors.Diagnostic) -> None:
+        self.notices.append(_format_notice(diag))
+
+    def _limits(self, *, local: bool, begin: Literal["BEGIN", "BEGIN READ ONLY"] | None = None) -> None:
+        self.m._set_limits(
+            self.conn, self.timeout, self.lock_timeout, local=local, claims_json=self.claims_json, begin=begin
+        )
+
+    def execute(self, statements: Sequence[Statement], results: list[StatementResult], *, read_only: bool) -> None:
+        conn = self.conn
+        self.m._mark_dirty(conn)  # user SQL may change the session: DISCARD ALL when it goes back
+        conn.autocommit = True
+        conn.add_notice_handler(self._on_notice)
+        last_run: StatementResult | None = None
+        try:
+            if read_only:
+                self._limits(local=True, begin="BEGIN READ ONLY")
+            for stmt, res in zip(statements, results, strict=True):
+                self.notices = []
+                last_run = res
+                started = time.perf_counter()
+                try:
+                    if read_only:
+                        self._run_statement(stmt, res)
+                    else:
+                        self._run_write_mode(stmt, res)
+                    res.status = "ok"
+                except psycopg.Error as exc:
+                    info = _error_info(
+                        exc,
+                        stmt=stmt,
+                        full_text=self.full_text,
+                        prefix_len=self._prefix_for(stmt),
+                        timeout_ms=self.timeout,
+                        lock_timeout_ms=self.lock_timeout,
+                    )
+                    res.status = "error"
+                    res.error = info
+                    if info.position is not None:
+                        res.error_line, res.error_column = _line_col(self.full_text, info.position)
+                finally:
+                    res.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+                    res.notices = list(self.notices)
+                if res.status == "error":
+                    break
+            if not conn.broken:
+                self.m._resolve_type_names(conn, results)
+        finally:
+            self._finish(read_only=read_only, last=last_run)
+            if not conn.broken:
+                conn.remove_notice_handler(self._on_notice)
+
+    def _finish(self, *, read_only: bool, last: StatementResult | None) -> None:
+        conn = self.conn
+        if conn.broken or conn.closed:
+            return
+        status = conn.info.transaction_status
+        if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            if not read_only and last is not None and last.status == "ok":
+                last.notices.append(
+                    "WARNING: the text left a transaction open (BEGIN without COMMIT); it was rolled back. "
+                    "End it with COMMIT to keep its changes."
+                )
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error:
+                log.warning("rollback after a user run failed", exc_info=True)
+
+    @staticmethod
+    def _prefix_for(stmt: Statement) -> int:
+        return len(_DECLARE_PREFIX) if stmt.cursorable else 0
+
+    def _run_write_mode(self, stmt: Statement, res: StatementResult) -> None:
+        """psql's semantics on an autocommit connection, with the app's timeouts on every statement."""
+        conn = self.conn
+        in_user_tx = conn.info.transaction_status != TransactionStatus.IDLE
+        if in_user_tx or stmt.kind == Kind.TRANSACTION:
+            self._run_statement(stmt, res)
+            if not in_user_tx and conn.info.transaction_status == TransactionStatus.INTRANS:
+                self._limits(local=True)  # the user's BEGIN: limits for the transaction it opened
+            return
+        if stmt.needs_autocommit:
+            self._limits(local=False)  # session-level; DISCARD ALL resets it when the connection goes back
+            self._run_statement(stmt, res)
+            return
+        self._limits(local=True, begin="BEGIN")
+        try:
+            self._run_statement(stmt, res)
+        except BaseException:
+            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            raise
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.execute("COMMIT")
+
+    def _run_statement(self, stmt: Statement, res: StatementResult) -> None:
+        """Send one statement over the extended protocol and read at most cap+1 rows of its result."""
+        conn = self.conn
+        cap = self.cap
+        rows: list[Any]
+        description: list[psycopg.Column] | None
+        if stmt.cursorable:
+            # A plain query: a server-side cursor, so PostgreSQL produces only what is fetched.
+            scur = conn.cursor(name=_CURSOR_NAME)
+            _install_result_loaders(scur, lenient=False)
+            try:
+                scur.execute(stmt.text)
+                try:
+                    rows = scur.fetchmany(cap + 1)
+                except psycopg.DataError:
+                    # A value Python's datetime cannot hold ('infinity', BC, year 10000+): load the
+                    # fetched result again, with those shown as text.
+                    fetched = scur.pgresult
+                    if fetched is None:
+                        raise
+                    _install_lenient_loaders(scur)
+                    tx = psycopg.adapt.Transformer(scur)
+                    tx.set_pgresult(fetched)
+                    rows = tx.load_rows(0, fetched.ntuples, tuple)
+                description = scur.description
+            finally:
+                scur.close()
+            res.command_tag = stmt.command
+            res.affected_rows = None
+        elif (
+            stmt.returns_rows
+            and stmt.kind in (Kind.WRITE, Kind.DESTRUCTIVE)
+            and not stmt.command.startswith(("EXPLAIN", "CALL"))
+        ):
+            # INSERT/UPDATE/DELETE ... RETURNING cannot be DECLAREd. stream() reads the rows in chunks
+            # and we keep the first cap+1: memory stays bounded, while the statement runs to the end
+            # (a plain cursor's fetchmany would still receive the whole result into client memory,
+            # and stopping a stream early would cancel the write half done).
+            cur = conn.cursor()
+            _install_result_loaders(cur)
+            size = _STREAM_CHUNK if psycopg.capabilities.has_stream_chunked() else 1
+            rows = []
+            total = 0
+            description = None
+            try:
+                for row in cur.stream(stmt.text, size=size):
+                    total += 1
+                    if total <= cap + 1:
+                        rows.append(row)
+                description = cur.description
+            except psycopg.ProgrammingError as exc:
+                if exc.sqlstate is not None or conn.broken:
+                    raise
+                # It produced no rows after all (the classification guessed RETURNING wrong): it ran.
+            res.affected_rows = total
+            res.command_tag = f"{stmt.command} {total}"
+        else:
+            # Everything else (DDL, DML without RETURNING, SHOW, EXPLAIN, CALL, VACUUM...): a one-query
+            # pipeline forces the extended protocol. Results here are small (SHOW, EXPLAIN, CALL's OUT
+            # parameters); only cap+1 rows are converted.
+            cur = conn.cursor()
+            _install_result_loaders(cur)
+            with conn.pipeline():
+                cur.execute(stmt.text)
+            description = cur.description
+            rows = cur.fetchmany(cap + 1) if description else []
+            res.command_tag = cur.statusmessage
+            res.affected_rows = cur.rowcount if cur.rowcount >= 0 and not description else None
+            if description and cur.rowcount >= 0 and stmt.kind in (Kind.WRITE, Kind.DESTRUCTIVE):
+                res.affected_rows = cur.rowcount
+        if description:
+            res.truncated = len(rows) > cap
+            if res.truncated:
+                del rows[cap:]
+            names = [c.name for c in description]
+            res.columns = [ColumnMeta(c.name, c.type_display, int(c.type_code)) for c in description]
+            res.rows = pd.DataFrame(rows, columns=_unique_names(names))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Backup helpers
+# ---------------------------------------------------------------------------------------------------
+
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_stem(schema: str, name: str) -> str:
+    """A file name from a table name: no path separators, quotes or control characters."""
+    stem = _UNSAFE_FILE_CHARS.sub("_", f"{schema}.{name}").strip("._-")
+    return stem[:80] or "table"
+
+
+def _backup_path(directory: Path, schema: str, name: str, fmt: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    base = f"{_safe_stem(schema, name)}_{stamp}"
+    candidate = directory / f"{base}.{fmt}"
+    counter = 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".partial").exists():
+        counter += 1
+        candidate = directory / f"{base}_{counter}.{fmt}"
+    return candidate
+
+
+def _comment_safe(text: str) -> str:
+    """For a name inside a -- comment: no line breaks, so the name cannot end the comment."""
+    return re.sub(r"[\r\n\x00-\x1f]", " ", text)
+
+
+def _source(schema: str, name: str, relkind: str) -> sql.Composable:
+    table = sql.Identifier(schema, name)
+    if relkind == "r":
+        return table
+    # Views, materialized views, partitioned and foreign tables cannot be COPYed directly.
+    return sql.SQL("(SELECT * FROM {})").format(table)
+
+
+def _copy_csv(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    name: str,
+    relkind: str,
+    out: Any,
+    progress: Callable[[int], None] | None,
+) -> int:
+    query = sql.SQL("COPY {} TO STDOUT WITH (FORMAT csv, HEADER true) /* dba_admin */").format(
+        _source(schema, name, relkind)
+    )
+    cur = conn.cursor()
+    lines = 0
+    reported = 0
+    with cur.copy(query) as copy:
+        for data in copy:
+            out.write(data)
+            if progress is not None:
+                lines += bytes(data).count(b"\n")
+                if lines - reported >= 1000:
+                    reported = lines
+                    progress(max(0, lines - 1))
+    rows = max(0, cur.rowcount)
+    if progress is not None:
+        progress(rows)
+    return rows
+
+
+def _copy_sql(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    name: str,
+    relkind: str,
+    attrs: Sequence[tuple[Any, ...]],
+    out: Any,
+    progress: Callable[[int], None] | None,
+) -> int:
+    columns = [str(a[0]) for a in attrs if not a[1]]  # generated columns are computed, not inserted
+    overriding = any(a[2] for a in attrs if not a[1])
+    table = sql.Identifier(schema, name).as_string(conn)
+    if columns:
+        col_list = ", ".join(sql.Identifier(c).as_string(conn) for c in columns)
+        head = f"INSERT INTO {table} ({col_list})" + (" OVERRIDING SYSTEM VALUE" if overriding else "") + " VALUES\n"
+        literal = sql.SQL(" || ', ' || ").join(
+            sql.SQL("pg_catalog.quote_nullable({})").format(sql.Identifier(c)) for c in columns
+        )
+        query = sql.SQL("COPY (SELECT '(' || {} || ')' FROM {} ) TO STDOUT /* dba_admin */").format(
+            literal, _source(schema, name, relkind)
+        )
+    else:
+        head = ""
+        query = sql.SQL("COPY (SELECT '' FROM {}) TO STDOUT /* dba_admin */").format(_source(schema, name, relkind))
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    out.write(
+        (
+            f"-- DBA Admin backup of {_comment_safe(table)} ({when})\n"
+            f"-- Restore with psql -f, or paste into the SQL editor in write mode.\n"
+            "BEGIN;\n"
+        ).encode()
+    )
+    rows = 0
+    batch: list[str] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        if columns:
+            out.write((head + ",\n".join(batch) + ";\n").encode())
+        else:
+            out.write("".join(f"INSERT INTO {table} DEFAULT VALUES;\n" for _ in batch).encode())
+        batch.clear()
+
+    cur = conn.cursor()
+    with cur.copy(query) as copy:
+        copy.set_types(["text"])
+        for (values,) in copy.rows():
+            batch.append(values)
+            rows += 1
+            if len(batch) >= _SQL_ROWS_PER_INSERT:
+                flush()
+                if progress is not None and rows % 1000 == 0:
+                    progress(rows)
+    flush()
+    out.write(f"COMMIT;\n-- {rows} rows\n".encode())
+    if progress is not None:
+        progress(rows)
+    return rows

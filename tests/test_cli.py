@@ -1,0 +1,110 @@
+"""`dba-admin` sub-commands against the suite's database: JSON shapes, exit codes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dba_admin.cli import main
+
+
+@pytest.fixture
+def cli_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("READONLY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DBA_ADMIN_DATA_DIR", str(app_db.settings.data_dir))
+    return app_db.settings.data_dir
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_db_url_is_usable_by_psql(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "db-url")
+    assert code == 0
+    dsn = out.strip()
+    result = subprocess.run(["psql", dsn, "-Atc", "select current_user"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "postgres"
+    code, out, _ = run_cli(capsys, "db-url", "--read-only")
+    result = subprocess.run(["psql", out.strip(), "-Atc", "select current_user"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "dba_admin_readonly"
+
+
+def test_migrate_is_a_noop_when_up_to_date(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "migrate")
+    assert code == 0 and "up to date" in out
+
+
+def test_health_json(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "health", "--json")
+    health = json.loads(out)
+    assert code == 0
+    assert health["ok"] is True and health["embedded"] is True and health["readonly_ok"] is True
+    assert health["migrations_pending"] == []
+
+
+def test_tables_json_lists_demo_tables(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "tables", "--json")
+    tables = json.loads(out)
+    names = {(t["schema"], t["name"]) for t in tables}
+    assert code == 0
+    assert ("public", "user_profiles") in names and ("public", "projetos_analytics") in names
+    profiles = next(t for t in tables if t["name"] == "user_profiles")
+    assert any(c["name"] == "phone_number" for c in profiles["columns"])
+
+
+def test_sql_json_and_read_only(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "sql", "select 1 as one, 'é' as accent", "--json")
+    results = json.loads(out)
+    assert code == 0 and results[0]["rows"] == [{"one": 1, "accent": "é"}]
+    code, out, _ = run_cli(capsys, "sql", "create table cli_should_not_exist (v int)", "--read-only", "--json")
+    results = json.loads(out)
+    assert code == 1 and results[0]["error"]["sqlstate"] == "25006"
+
+
+def test_sql_syntax_error_exit_code(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "sql", "selec 1")
+    assert code == 1 and "42601" in err
+
+
+def test_user_commands(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"cli{uuid.uuid4().hex[:8]}"
+    code, out, _ = run_cli(capsys, "user", "add", name, f"{name}@example.com", "--role", "viewer")
+    assert code == 0 and "password (shown once)" in out
+    code, out, _ = run_cli(capsys, "user", "set-role", name, "dba")
+    assert code == 0 and "dba" in out
+    code, out, _ = run_cli(capsys, "user", "reset-password", name)
+    assert code == 0 and "new password" in out
+    code, out, _ = run_cli(capsys, "user", "list", "--json")
+    listed = {u["username"]: u for u in json.loads(out)}
+    assert listed[name]["role"] == "dba"
+    assert "password_hash" not in listed[name]
+    code, _, err = run_cli(capsys, "user", "add", name, f"{name}@example.com")
+    assert code == 2 and "already exists" in err
+
+
+def test_remote_database_that_is_down_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"host={tmp_path} port=1 dbname=x user=x connect_timeout=2")
+    code, _, err = run_cli(capsys, "migrate")
+    assert code == 2 and "cannot connect" in err
+
+
+def test_console_script_runs(cli_env: Path) -> None:
+    exe = Path(sys.executable).parent / "dba-admin"
+    result = subprocess.run(
+        [str(exe), "health", "--json"], capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True

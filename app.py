@@ -30,7 +30,9 @@ user, authenticator = login_gate(services)
 
 ROOT = Path(__file__).resolve().parent
 registered = {
-    spec.key: st.Page(str(ROOT / spec.file), title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default)
+    spec.key: st.Page(
+        str(ROOT / spec.file), title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default
+    )
     for spec in PAGES
     if (ROOT / spec.file).is_file()  # pages land issue by issue; tests/test_access.py lists any still missing
 }

@@ -71,7 +71,6 @@ def wide_rows(dsn: str, runs: int) -> list[tuple[str, float, str]]:
             return pd.DataFrame(rows, columns=[c.name for c in cur.description or []])
 
     import sqlalchemy
-
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(dsn)
@@ -162,7 +161,10 @@ def main() -> None:
         server = EmbeddedPostgres(root / "data", fast=True)
         dsn = server.ensure_running()
     try:
-        print(f"PostgreSQL: {psycopg.connect(dsn).execute('show server_version').fetchone()[0]}; medians of {args.runs} runs")
+        print(
+            f"PostgreSQL: {psycopg.connect(dsn).execute('show server_version').fetchone()[0]};"
+            f" medians of {args.runs} runs"
+        )
         print("\n200,000 rows x 5 columns")
         for label, ms, note in wide_rows(dsn, args.runs):
             print(f"  {label:<50} {ms:9.1f} ms   {note}")

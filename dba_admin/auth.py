@@ -95,7 +95,9 @@ def _user(row: dict[str, Any]) -> AppUser:
 
 def _validate(username: str | None = None, email: str | None = None, role: str | None = None) -> None:
     if username is not None and not _USERNAME.match(username):
-        raise AuthError("username: 2-64 characters, lower-case letters, digits and . _ @ - (starting with a letter or digit)")
+        raise AuthError(
+            "username: 2-64 characters, lower-case letters, digits and . _ @ - (starting with a letter or digit)"
+        )
     if email is not None and not _EMAIL.match(email):
         raise AuthError(f"{email!r} is not an email address")
     if role is not None and role not in ROLES:
@@ -122,7 +124,9 @@ class UserStore:
     # ---- reading ---------------------------------------------------------------------------------------
     def list_users(self) -> list[AppUser]:
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS))
+            cur.execute(
+                sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS)
+            )
             return [_user(row) for row in cur.fetchall()]
 
     def get(self, username: str) -> AppUser:
@@ -203,7 +207,7 @@ class UserStore:
                 refusal = AccountLocked(username, row["locked_until"])
         if refusal is not None:
             raise refusal
-        assert row is not None  # noqa: S101 - refusal covers the missing row
+        assert row is not None
         if not verify_password(password, row["password_hash"]):
             locked_until = self.record_failure(username)
             if locked_until:
@@ -220,12 +224,14 @@ class UserStore:
                 " where username = %s returning failed_attempts, locked_until /* dba_admin */",
                 (self.max_failures, self.lockout, username),
             ).fetchone()
-            audit.record(self.conn, "login.failed", actor=username, details={"failed_attempts": row[0] if row else None})
+            audit.record(
+                self.conn, "login.failed", actor=username, details={"failed_attempts": row[0] if row else None}
+            )
             if row and row[0] >= self.max_failures:
                 audit.record(
                     self.conn, "login.locked", actor=username, details={"until": row[1].isoformat(), "attempts": row[0]}
                 )
-                return row[1]  # type: ignore[no-any-return]
+                return row[1]
         return None
 
     def record_success(self, username: str) -> AppUser:
@@ -267,11 +273,14 @@ class UserStore:
         try:
             with self.conn.transaction():
                 self.conn.execute(
-                    "insert into dba_admin.users (username, email, name, role, password_hash, auth_source, password_changed_at)"
+                    "insert into dba_admin.users"
+                    " (username, email, name, role, password_hash, auth_source, password_changed_at)"
                     " values (%s, %s, %s, %s, %s, %s, now()) /* dba_admin */",
                     (username, email, name, role, password_hash, auth_source),
                 )
-                audit.record(self.conn, "user.create", actor=actor, target=username, details={"role": role, "email": email})
+                audit.record(
+                    self.conn, "user.create", actor=actor, target=username, details={"role": role, "email": email}
+                )
         except psycopg.errors.UniqueViolation as exc:
             raise AuthError(f"a user with username {username!r} or email {email!r} already exists") from exc
         return self.get(username), generated
@@ -280,7 +289,8 @@ class UserStore:
         """Refuse a change that would leave no active admin (called inside the change's transaction)."""
         self.conn.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_FIRST_ADMIN_LOCK,))
         row = self.conn.execute(
-            "select count(*) from dba_admin.users where role = 'admin' and is_active and username <> %s /* dba_admin */",
+            "select count(*) from dba_admin.users"
+            " where role = 'admin' and is_active and username <> %s /* dba_admin */",
             (username,),
         ).fetchone()
         if not row or row[0] == 0:
@@ -295,7 +305,9 @@ class UserStore:
             self.conn.execute(
                 "update dba_admin.users set role = %s where username = %s /* dba_admin */", (role, user.username)
             )
-            audit.record(self.conn, "user.set_role", actor=actor, target=user.username, details={"from": user.role, "to": role})
+            audit.record(
+                self.conn, "user.set_role", actor=actor, target=user.username, details={"from": user.role, "to": role}
+            )
         return self.get(username)
 
     def reset_password(self, *, actor: str | None, username: str, password: str | None = None) -> str | None:
@@ -333,7 +345,8 @@ class UserStore:
         user = self.get(username)
         with self.conn.transaction():
             self.conn.execute(
-                "update dba_admin.users set locked_until = null, failed_attempts = 0 where username = %s /* dba_admin */",
+                "update dba_admin.users set locked_until = null, failed_attempts = 0"
+                " where username = %s /* dba_admin */",
                 (user.username,),
             )
             audit.record(self.conn, "user.unlock", actor=actor, target=user.username)
@@ -368,5 +381,7 @@ def ensure_first_admin(conn: psycopg.Connection[Any]) -> NewCredentials | None:
             " values (%s, %s, %s, %s, 'admin', now()) /* dba_admin */",
             (FIRST_ADMIN_USERNAME, FIRST_ADMIN_EMAIL, "Administrator", hash_password(password)),
         )
-        audit.record(conn, "user.create", actor=None, target=FIRST_ADMIN_USERNAME, details={"role": "admin", "first_admin": True})
+        audit.record(
+            conn, "user.create", actor=None, target=FIRST_ADMIN_USERNAME, details={"role": "admin", "first_admin": True}
+        )
         return NewCredentials(FIRST_ADMIN_USERNAME, FIRST_ADMIN_EMAIL, password)

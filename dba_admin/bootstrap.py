@@ -61,12 +61,14 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         server = embedded_server(settings)
         dsn = server.ensure_running()
     else:
-        assert settings.database_url is not None  # noqa: S101 - guarded by settings.embedded
+        assert settings.database_url is not None
         dsn = settings.database_url
     try:
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10, application_name="dba_admin")
     except psycopg.OperationalError as exc:
-        raise ConfigError(f"cannot connect to the database: {exc}. Check DATABASE_URL and that the server runs.") from exc
+        raise ConfigError(
+            f"cannot connect to the database: {exc}. Check DATABASE_URL and that the server runs."
+        ) from exc
     with conn:
         schema = prepare_schema(conn)
         readonly_dsn = settings.readonly_database_url

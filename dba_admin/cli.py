@@ -13,7 +13,7 @@ import decimal
 import enum
 import json
 import os
-import subprocess  # noqa: S404 - starts Streamlit with a fixed argument list
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -101,14 +101,22 @@ def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    """Database, migrations, read-only role, pg_stat_statements and foreign servers, in one report."""
+    from dba_admin.advisors import extended_health
+
     with _manager(settings) as db:
         health = db.health()
+        extended = extended_health(db)
+    report = to_jsonable(health)
+    report["pg_stat_statements"] = extended["pg_stat_statements"]
+    report["foreign_servers"] = extended["foreign_servers"]
+    report["ok"] = bool(health.ok and extended["ok"])
     if args.json:
-        _print_json(health)
+        _print_json(report)
     else:
-        for key, value in to_jsonable(health).items():
+        for key, value in report.items():
             print(f"{key:>22}: {value}")
-    return 0 if health.ok else 1
+    return 0 if report["ok"] else 1
 
 
 def cmd_tables(settings: Settings, args: argparse.Namespace) -> int:
@@ -151,14 +159,22 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     url = f"http://{args.address}:{args.port}"
     print(f"\n  DBA Admin: {url}\n", flush=True)
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
-        "--server.port", str(args.port),
-        "--server.address", args.address,
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     env = dict(os.environ, DBA_ADMIN_DATA_DIR=str(settings.data_dir))
-    return subprocess.call(command, env=env)  # noqa: S603 - fixed argument list
+    return subprocess.call(command, env=env)  # fixed argument list  # noqa: S603  # nosec B603
 
 
 def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -173,7 +189,9 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
         _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     with psycopg.connect(prepared.dsn, autocommit=True) as conn:
-        store = UserStore(conn, max_failures=settings.login_max_failures, lockout_minutes=settings.login_lockout_minutes)
+        store = UserStore(
+            conn, max_failures=settings.login_max_failures, lockout_minutes=settings.login_lockout_minutes
+        )
         if args.user_command == "list":
             users = store.list_users()
             if args.json:
@@ -184,7 +202,11 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"{u.username}\t{u.email}\t{u.role}\t{u.auth_source}\t{state}")
         elif args.user_command == "add":
             user, generated = store.create_user(
-                actor=actor, username=args.username, email=args.email, role=args.role, name=args.name,
+                actor=actor,
+                username=args.username,
+                email=args.email,
+                role=args.role,
+                name=args.name,
                 auth_source="supabase" if args.supabase else "local",
             )
             print(f"created {user.username} ({user.role})")
@@ -214,7 +236,9 @@ def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dba-admin", description="DBA Admin: a workbench for your Supabase/PostgreSQL.")
+    parser = argparse.ArgumentParser(
+        prog="dba-admin", description="DBA Admin: a workbench for your Supabase/PostgreSQL."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start the web app (embedded PostgreSQL unless DATABASE_URL is set)")
@@ -245,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_sql.set_defaults(func=cmd_sql)
 
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+
+    from dba_admin.advisors_cli import register as register_advisors
+
+    register_advisors(sub)
 
     from dba_admin.auth import ROLES
 

@@ -99,9 +99,7 @@ def read_secrets_file(path: Path | None = None) -> dict[str, Any]:
     return {key.upper(): value for key, value in data.items() if not isinstance(value, dict)}
 
 
-def load_settings(
-    env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
-) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None) -> Settings:
     """Build settings from the environment, then the secrets file, then the defaults."""
     env = os.environ if env is None else env
     secrets = read_secrets_file() if secrets is None else secrets
@@ -124,5 +122,8 @@ def load_settings(
     if settings.max_rows <= 0 or settings.statement_timeout_ms <= 0:
         raise ConfigError("MAX_ROWS and STATEMENT_TIMEOUT_MS must be positive")
     if settings.cookie_key is not None and len(settings.cookie_key.encode()) < 32:
-        raise ConfigError("COOKIE_KEY must be at least 32 bytes; generate one with `python -c 'import secrets;print(secrets.token_urlsafe(48))'`")
+        raise ConfigError(
+            "COOKIE_KEY must be at least 32 bytes; generate one with"
+            " `python -c 'import secrets;print(secrets.token_urlsafe(48))'`"
+        )
     return settings

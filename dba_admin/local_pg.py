@@ -26,7 +26,7 @@ import os
 import pwd
 import secrets
 import shutil
-import subprocess  # noqa: S404 - we run PostgreSQL's own binaries with argument lists, never a shell
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,7 +93,7 @@ def _has_pg_stat_statements(bin_dir: Path) -> bool:
     share_dirs: list[Path] = [bin_dir.parent / "share", bin_dir.parent / "share" / "postgresql"]
     if pg_config.is_file():
         try:
-            out = subprocess.run(  # noqa: S603 - fixed argument list
+            out = subprocess.run(  # fixed argument list  # noqa: S603  # nosec B603
                 [str(pg_config), "--pkglibdir", "--sharedir"], capture_output=True, text=True, check=True
             ).stdout.split()
             lib_dirs.insert(0, Path(out[0]))
@@ -129,8 +129,9 @@ def _service_user() -> pwd.struct_passwd:
             continue
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
-    subprocess.run(  # noqa: S603 - fixed argument list
-        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER_FALLBACK],
+    command = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER_FALLBACK]
+    subprocess.run(  # fixed argument list; root's PATH finds the system's useradd  # noqa: S603  # nosec B603
+        command,
         check=True,
         capture_output=True,
     )
@@ -139,9 +140,8 @@ def _service_user() -> pwd.struct_passwd:
 
 def _can_reach(user: pwd.struct_passwd, path: Path) -> bool:
     """Whether ``user`` can traverse every folder down to ``path`` (checked as that user, not guessed)."""
-    result = subprocess.run(  # noqa: S603 - fixed argument list
-        ["runuser", "-u", user.pw_name, "--", "test", "-x", str(path)], capture_output=True
-    )
+    command = ["runuser", "-u", user.pw_name, "--", "test", "-x", str(path)]  # root's PATH finds runuser
+    result = subprocess.run(command, capture_output=True)  # fixed argument list  # noqa: S603  # nosec B603
     return result.returncode == 0
 
 
@@ -220,7 +220,7 @@ class EmbeddedPostgres:
         if len(str(cluster_dir)) + len("/.s.PGSQL.5432") < _MAX_SOCKET_PATH:
             return cluster_dir
         digest = hashlib.sha256(str(cluster_dir).encode()).hexdigest()[:12]
-        return Path("/tmp") / f"dba-admin-{digest}"  # noqa: S108 - a private 0700 folder for a socket
+        return Path("/tmp") / f"dba-admin-{digest}"  # a private 0700 folder for a socket  # noqa: S108  # nosec B108
 
     @property
     def superuser_password_file(self) -> Path:
@@ -231,7 +231,9 @@ class EmbeddedPostgres:
         return self.secrets_dir / "readonly.password"
 
     # ---- running commands --------------------------------------------------------------------------
-    def _run_as_owner(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def _run_as_owner(
+        self, args: list[str], *, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL program as the cluster's owner (the service user when we are root)."""
         command = args
         if _is_root():
@@ -239,7 +241,7 @@ class EmbeddedPostgres:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
         try:
-            return subprocess.run(  # noqa: S603 - argument list built here, no shell
+            return subprocess.run(  # argument list built here, no shell  # noqa: S603  # nosec B603
                 command, capture_output=True, text=True, check=check, timeout=timeout, env=env
             )
         except subprocess.CalledProcessError as exc:
@@ -301,7 +303,7 @@ class EmbeddedPostgres:
             self._stop(mode)
 
     def status(self) -> str:
-        """"running", "stopped" or "not initialized"."""
+        """ "running", "stopped" or "not initialized"."""
         if not self.is_initialized():
             return "not initialized"
         return "running" if self._answers() else "stopped"
@@ -336,11 +338,15 @@ class EmbeddedPostgres:
                 self._run_as_owner(
                     [
                         self.binaries.tool("initdb"),
-                        "-D", str(cluster_dir),
-                        "-U", SUPERUSER,
-                        "--pwfile", str(pwfile),
+                        "-D",
+                        str(cluster_dir),
+                        "-U",
+                        SUPERUSER,
+                        "--pwfile",
+                        str(pwfile),
                         "--auth=scram-sha-256",
-                        "-E", "UTF8",
+                        "-E",
+                        "UTF8",
                         "--no-locale",
                     ]
                 )
@@ -432,9 +438,13 @@ class EmbeddedPostgres:
         started = self._run_as_owner(
             [
                 self.binaries.tool("pg_ctl"),
-                "-D", str(self.cluster_dir),
-                "-l", str(log_file),
-                "-w", "-t", str(int(timeout)),
+                "-D",
+                str(self.cluster_dir),
+                "-l",
+                str(log_file),
+                "-w",
+                "-t",
+                str(int(timeout)),
                 "start",
             ],
             check=False,

@@ -88,7 +88,7 @@ def _applied(conn: psycopg.Connection) -> dict[str, str]:
     if not exists or exists[0] is None:
         return {}
     rows = conn.execute("select version, checksum from dba_admin.schema_migrations /* dba_admin */").fetchall()
-    return {version: checksum for version, checksum in rows}
+    return dict(rows)
 
 
 def migration_status(conn: psycopg.Connection, directory: Path | None = None) -> MigrationStatus:
@@ -137,7 +137,9 @@ def apply_local_compat(conn: psycopg.Connection, directory: Path | None = None) 
 def apply_migrations(conn: psycopg.Connection, directory: Path | None = None) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; returns the files applied."""
     if not conn.autocommit:
-        raise MigrationError("-", None, "apply_migrations needs an autocommit connection (it opens its own transactions)")
+        raise MigrationError(
+            "-", None, "apply_migrations needs an autocommit connection (it opens its own transactions)"
+        )
     _ensure_bookkeeping(conn)
     applied_now: list[str] = []
     for migration in discover_migrations(directory):

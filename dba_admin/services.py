@@ -56,7 +56,9 @@ class Services:
 
         prepared = prepare_database(settings)
         db = DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
-        return cls(settings=settings, db=db, embedded=prepared.embedded, dsn=prepared.dsn, first_admin=prepared.first_admin)
+        return cls(
+            settings=settings, db=db, embedded=prepared.embedded, dsn=prepared.dsn, first_admin=prepared.first_admin
+        )
 
     @property
     def database_label(self) -> str:
@@ -95,8 +97,10 @@ class Services:
                     " on conflict (key) do nothing /* dba_admin */",
                     (Jsonb(secrets.token_urlsafe(48)),),
                 )
-                row = conn.execute("select value from dba_admin.settings where key = 'cookie_key' /* dba_admin */").fetchone()
-            assert row is not None  # noqa: S101 - inserted just above
+                row = conn.execute(
+                    "select value from dba_admin.settings where key = 'cookie_key' /* dba_admin */"
+                ).fetchone()
+            assert row is not None
             self._cookie_key = str(row[0])
         return self._cookie_key
 

@@ -26,7 +26,6 @@ class SupabaseIdentity:
 def sign_in(url: str, anon_key: str, email: str, password: str, *, timeout_s: float = 10.0) -> SupabaseIdentity:
     """Check email and password with Supabase Auth (GoTrue); raises AuthError with a message safe to show."""
     from supabase import ClientOptions, create_client
-
     from supabase_auth.errors import AuthApiError, AuthRetryableError
 
     try:

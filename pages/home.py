@@ -16,7 +16,11 @@ with st.spinner("Checking the database…"):
     health = services.db.health()
 
 cols = st.columns(4)
-cols[0].metric("Database", "reachable" if health.ok else "down", f"{health.connect_ms:.1f} ms" if health.connect_ms is not None else None)
+cols[0].metric(
+    "Database",
+    "reachable" if health.ok else "down",
+    f"{health.connect_ms:.1f} ms" if health.connect_ms is not None else None,
+)
 cols[1].metric("Mode", "embedded" if health.embedded else "remote")
 cols[2].metric("Migrations pending", len(health.migrations_pending))
 cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")

@@ -48,7 +48,12 @@ with left, st.form("users_create", clear_on_submit=True):
         try:
             with services.users() as store:
                 _, generated = store.create_user(
-                    actor=admin.username, username=username, email=email, name=name or None, role=role, auth_source=source
+                    actor=admin.username,
+                    username=username,
+                    email=email,
+                    name=name or None,
+                    role=role,
+                    auth_source=source,
                 )
             st.success(f"Created {username}.")
             if generated:

@@ -14,7 +14,7 @@ from dba_admin.auth import UserStore
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-def make_user(dsn: str, role: str, password: str = "test-password-1") -> tuple[str, str]:
+def make_user(dsn: str, role: str, password: str = "test-password-1") -> tuple[str, str]:  # noqa: S107 - test login
     """A fresh user of ``role``; returns (username, password)."""
     username = f"{role}{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn, autocommit=True) as conn:

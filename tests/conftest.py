@@ -23,6 +23,8 @@ from dba_admin.bootstrap import PreparedDatabase, prepare_database
 from dba_admin.config import Settings
 from dba_admin.local_pg import EmbeddedPostgres
 
+pytest_plugins = ["gotrue_stub"]  # the local GoTrue server fixture, shared by the auth and app-shell tests
+
 
 @dataclass
 class TestServer:

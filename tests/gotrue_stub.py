@@ -30,7 +30,9 @@ class GoTrue(BaseHTTPRequestHandler):
             return self._send(self.fail_with, {"code": self.fail_with, "msg": "boom"})
         account = self.accounts.get(body.get("email", ""))
         if account is None or account[0] != body.get("password"):
-            return self._send(400, {"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"})
+            return self._send(
+                400, {"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"}
+            )
         user = {
             "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["email"])),
             "aud": "authenticated",
@@ -40,8 +42,17 @@ class GoTrue(BaseHTTPRequestHandler):
             "user_metadata": {},
             "created_at": "2026-01-01T00:00:00Z",
         }
-        self._send(200, {"access_token": "a.b.c", "token_type": "bearer", "expires_in": 3600, "expires_at": 4102444800,
-                         "refresh_token": "r", "user": user})
+        self._send(
+            200,
+            {
+                "access_token": "a.b.c",
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "expires_at": 4102444800,
+                "refresh_token": "r",
+                "user": user,
+            },
+        )
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()

@@ -7,10 +7,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from apptest_helpers import APP, logged_in_app, login, make_user, rerun_app, texts
-from gotrue_stub import ANON_KEY, GoTrue, gotrue  # noqa: F401 - gotrue is a fixture
+from gotrue_stub import ANON_KEY, GoTrue
+from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +50,9 @@ def test_lockout_after_repeated_failures(app_db: Any) -> None:
     login(at, username, password)
     assert "locked" in texts(at).lower()
     with psycopg.connect(app_db.dsn) as conn:
-        locked = conn.execute("select locked_until > now() from dba_admin.users where username = %s", (username,)).fetchone()
+        locked = conn.execute(
+            "select locked_until > now() from dba_admin.users where username = %s", (username,)
+        ).fetchone()
     assert locked == (True,)
 
 
@@ -108,7 +109,9 @@ def test_logout_returns_to_the_form_and_is_audited(app_db: Any) -> None:
     assert not at.exception
     assert any(t.label == "Username" for t in at.text_input)
     with psycopg.connect(app_db.dsn) as conn:
-        row = conn.execute("select count(*) from dba_admin.audit_log where actor = %s and action = 'logout'", (username,)).fetchone()
+        row = conn.execute(
+            "select count(*) from dba_admin.audit_log where actor = %s and action = 'logout'", (username,)
+        ).fetchone()
     assert row == (1,)
 
 

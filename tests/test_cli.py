@@ -36,7 +36,9 @@ def test_db_url_is_usable_by_psql(cli_env: Path, capsys: pytest.CaptureFixture[s
     result = subprocess.run(["psql", dsn, "-Atc", "select current_user"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "postgres"
     code, out, _ = run_cli(capsys, "db-url", "--read-only")
-    result = subprocess.run(["psql", out.strip(), "-Atc", "select current_user"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["psql", out.strip(), "-Atc", "select current_user"], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "dba_admin_readonly"
 
 
@@ -108,3 +110,20 @@ def test_console_script_runs(cli_env: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"] is True
+
+
+def test_advise_is_wired_and_fails_on_error(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The demo deliberately leaves public.campaign_recipients without RLS: an ERROR-level security finding.
+    code, out, _ = run_cli(capsys, "advise", "--json", "--category", "SECURITY", "--fail-on", "ERROR")
+    report = json.loads(out)
+    assert code == 1
+    names = {(f["name"], f["object"]) for f in report["findings"]}
+    assert ("rls_disabled_in_exposed_schema", "public.campaign_recipients") in names
+
+
+def test_health_reports_extensions_and_foreign_servers(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "health", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["pg_stat_statements"]["available"] is True
+    assert report["foreign_servers"] == []

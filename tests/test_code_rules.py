@@ -22,7 +22,7 @@ def _is_built_string(node: ast.AST) -> bool:
         return any(isinstance(v, ast.FormattedValue) for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
         return isinstance(node.left, ast.Constant | ast.JoinedStr | ast.BinOp) and (
-            isinstance(node.left, ast.Constant) and isinstance(node.left.value, str) or _is_built_string(node.left)
+            (isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)) or _is_built_string(node.left)
         )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)
@@ -51,9 +51,14 @@ def find_unsafe_sql(source: str, filename: str = "<string>") -> list[str]:
         for node in nodes:
             if isinstance(node, ast.Assign) and _is_built_string(node.value):
                 built.update(t.id for t in node.targets if isinstance(t, ast.Name))
-            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add):
-                if isinstance(node.value, ast.JoinedStr) and _is_built_string(node.value):
-                    built.add(node.target.id)
+            if (
+                isinstance(node, ast.AugAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(node.op, ast.Add)
+                and isinstance(node.value, ast.JoinedStr)
+                and _is_built_string(node.value)
+            ):
+                built.add(node.target.id)
         for node in nodes:
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
@@ -61,7 +66,9 @@ def find_unsafe_sql(source: str, filename: str = "<string>") -> list[str]:
                 continue
             first = node.args[0]
             if _is_built_string(first) or (isinstance(first, ast.Name) and first.id in built):
-                problems.append(f"{filename}:{node.lineno}: SQL built with string formatting passed to {node.func.attr}()")
+                problems.append(
+                    f"{filename}:{node.lineno}: SQL built with string formatting passed to {node.func.attr}()"
+                )
     return sorted(set(problems))
 
 
@@ -90,7 +97,8 @@ def test_the_rule_catches_each_pattern(snippet: str) -> None:
     "snippet",
     [
         "def f(cur, t):\n    cur.execute('select * from x where id = %s', (t,))\n",
-        "from psycopg import sql\ndef f(cur, t):\n    cur.execute(sql.SQL('select * from {}').format(sql.Identifier(t)))\n",
+        "from psycopg import sql\n"
+        "def f(cur, t):\n    cur.execute(sql.SQL('select * from {}').format(sql.Identifier(t)))\n",
         "def f(cur):\n    cur.execute('select 1')\n",
     ],
 )

@@ -110,7 +110,7 @@ def test_missing_binaries_give_a_clear_error(test_root: Path) -> None:
     broken = EmbeddedPostgres(
         test_root / "broken", binaries=PgBinaries(test_root / "nowhere", "system", has_pg_stat_statements=False)
     )
-    with pytest.raises(EmbeddedServerError, match="initdb failed|No such file|not"):
+    with pytest.raises(EmbeddedServerError, match=r"initdb failed|No such file|not"):
         broken.ensure_running()
     shutil.rmtree(test_root / "broken", ignore_errors=True)
 

@@ -38,7 +38,7 @@ def test_prepare_schema_applies_everything_once(empty_db_dsn: str) -> None:
         assert needs_local_compat(conn)
         first = prepare_schema(conn)
         assert first.local_compat, "plain PostgreSQL gets the Supabase compatibility layer"
-        assert [m for m in first.migrations] == [m.label for m in discover_migrations()]
+        assert list(first.migrations) == [m.label for m in discover_migrations()]
         again = prepare_schema(conn)
         assert again.local_compat == [] and again.migrations == []
         status = migration_status(conn)
@@ -73,7 +73,8 @@ def test_failed_migration_rolls_back_whole_and_names_file_and_line(empty_db_dsn:
     _write(
         tmp_path,
         "20260101000002_broken.sql",
-        "create table half_done (v int);\n-- a comment\ninsert into half_done values (1);\nselect nonexistent_column from half_done;\n",
+        "create table half_done (v int);\n-- a comment\ninsert into half_done values (1);\n"
+        "select nonexistent_column from half_done;\n",
     )
     with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
         with pytest.raises(MigrationError) as caught:

@@ -37,7 +37,9 @@ def _supabase_form(services: Services) -> AppUser | None:
         if st.form_submit_button("Log in with Supabase"):
             try:
                 with services.users() as store:
-                    return login_with_supabase(store, settings.supabase_url, settings.supabase_anon_key, email, password)
+                    return login_with_supabase(
+                        store, settings.supabase_url, settings.supabase_anon_key, email, password
+                    )
             except AuthError as exc:
                 st.error(str(exc))
     return None
@@ -62,7 +64,9 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
             else str(exc)
         )
     # The form only tells us "wrong"; which user failed shows as a raised counter in the dict we handed it.
-    failed = [n for n, entry in credentials["usernames"].items() if entry.get("failed_login_attempts", 0) > before.get(n, 0)]
+    failed = [
+        n for n, entry in credentials["usernames"].items() if entry.get("failed_login_attempts", 0) > before.get(n, 0)
+    ]
     if failed:
         with services.users() as store:
             for username in failed:

@@ -1,0 +1,937 @@
+"""Advisors: the checks in sql/checks/*.sql, muting, health beyond the basics, and metrics over time.
+
+Every check is one SQL file returning the same columns (name, title, level, category, object, detail,
+remediation, fix_sql, cache_key), like Supabase's splinter lints and PgHero's methods, so adding a check is
+adding a file. The runner gives each check its own read-only transaction with a statement and lock timeout,
+``search_path = ''`` (so deparsed policies and definitions name every schema), and its thresholds as
+transaction-local settings (``dba_admin.<name>``) — never formatted into the SQL text. A check that fails
+becomes one error entry in the report; it never sinks the run. fix_sql is shown, never applied here.
+
+Snapshots store sizes, row estimates, index usage and pg_stat_statements figures in ``dba_admin`` tables
+so the dashboard can chart growth and statement time over days; the query helpers return DataFrames.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from dba_admin import audit
+from dba_admin.errors import ConfigError, QueryError, SqlErrorInfo
+from dba_admin.paths import SQL_DIR
+
+if TYPE_CHECKING:
+    from dba_admin.config import Settings
+    from dba_admin.database import DatabaseManager
+
+log = logging.getLogger(__name__)
+
+CHECKS_DIR = SQL_DIR / "checks"
+TAG = "/* dba_admin */"
+LEVELS: tuple[str, ...] = ("INFO", "WARN", "ERROR")
+LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+CATEGORIES: tuple[str, ...] = ("SECURITY", "PERFORMANCE", "MAINTENANCE")
+COLUMNS: tuple[str, ...] = (
+    "name",
+    "title",
+    "level",
+    "category",
+    "object",
+    "detail",
+    "remediation",
+    "fix_sql",
+    "cache_key",
+)
+# A check should answer in well under a second; this bounds a pathological catalog, not a normal run.
+DEFAULT_CHECK_TIMEOUT_MS = 15_000
+DEFAULT_SNAPSHOT_MAX_AGE = timedelta(hours=1)
+DEFAULT_PROBE_TIMEOUT_MS = 3_000
+_SNAPSHOT_LOCK_KEY = 0x0DBA_AD02  # pg_advisory_xact_lock key: one snapshot at a time per database
+
+# Thresholds the checks read with current_setting('dba_admin.<name>', true). Each SQL file repeats its default
+# in a coalesce(...) so it also runs standalone in psql; a test keeps the two in step.
+THRESHOLD_DEFAULTS: dict[str, str] = {
+    "unused_index_min_bytes": "0",
+    "seq_scan_min_rows": "10000",
+    "seq_scan_max_index_pct": "95",
+    "bloat_min_pct": "50",
+    "bloat_min_bytes": "104857600",
+    "top_statements_limit": "5",
+    "top_statements_min_total_ms": "60000",
+    "n_plus_one_min_calls": "10000",
+    "n_plus_one_max_mean_ms": "1",
+    "xid_age_warn": "1000000000",
+    "xid_age_error": "1600000000",
+    "sequence_used_pct": "75",
+    "vacuum_min_dead_rows": "10000",
+    "analyze_min_changed_rows": "10000",
+    "idle_in_transaction_seconds": "60",
+    "connections_warn_pct": "80",
+}
+_THRESHOLD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_HEADER_FIELD = re.compile(r"^--\s*(check|category|requires):\s*(\S+)\s*$")
+
+PG_STAT_STATEMENTS = "pg_stat_statements"
+PG_STAT_STATEMENTS_HINT = (
+    "pg_stat_statements is not enabled: add it to shared_preload_libraries in postgresql.conf, restart "
+    "PostgreSQL, then run CREATE EXTENSION pg_stat_statements WITH SCHEMA extensions (on Supabase: Database > "
+    "Extensions)."
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checks and findings
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One sql/checks file: its name and category come from the header, so a failed run can still be filed."""
+
+    name: str
+    category: str
+    path: Path
+    text: str
+    requires: frozenset[str] = frozenset()
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of a check, plus whether a DBA muted it. ``check_failed`` marks the entry of a check that errored."""
+
+    name: str
+    title: str
+    level: str
+    category: str
+    object: str
+    detail: str
+    remediation: str
+    fix_sql: str | None
+    cache_key: str
+    muted: bool = False
+    muted_by: str | None = None
+    muted_at: datetime | None = None
+    mute_reason: str | None = None
+    check_failed: bool = False
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_RANK.get(self.level, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["muted_at"] = self.muted_at.isoformat() if self.muted_at else None
+        return data
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """How one check went: ``ok``, ``error`` (message says why) or ``not_available`` (e.g. no pg_stat_statements)."""
+
+    name: str
+    category: str
+    status: str
+    duration_ms: float
+    findings: int = 0
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class AdvisorReport:
+    """Everything one run found, muted findings included (flagged), and how each check went."""
+
+    findings: list[Finding]
+    runs: list[CheckRun]
+    ran_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.muted]
+
+    @property
+    def muted(self) -> list[Finding]:
+        return [f for f in self.findings if f.muted]
+
+    @property
+    def failed_checks(self) -> list[CheckRun]:
+        return [r for r in self.runs if r.status == "error"]
+
+    @property
+    def unavailable_checks(self) -> list[CheckRun]:
+        return [r for r in self.runs if r.status == "not_available"]
+
+    def counts(self) -> dict[str, int]:
+        """Unmuted findings per level, every level present (the page's counters)."""
+        counts = dict.fromkeys(LEVELS, 0)
+        for finding in self.active:
+            counts[finding.level] = counts.get(finding.level, 0) + 1
+        return counts
+
+    def counts_by_category(self) -> dict[str, dict[str, int]]:
+        table = {category: dict.fromkeys(LEVELS, 0) for category in CATEGORIES}
+        for finding in self.active:
+            table.setdefault(finding.category, dict.fromkeys(LEVELS, 0))[finding.level] += 1
+        return table
+
+    def fails_at(self, level: str) -> bool:
+        """True when an unmuted finding at ``level`` or above exists (the CLI's --fail-on)."""
+        threshold = _level(level)
+        return any(f.rank >= LEVEL_RANK[threshold] for f in self.active)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ran_at": self.ran_at.isoformat(),
+            "counts": self.counts(),
+            "findings": [f.to_dict() for f in self.findings],
+            "checks": [asdict(r) for r in self.runs],
+        }
+
+
+def _level(level: str) -> str:
+    value = level.strip().upper()
+    if value not in LEVEL_RANK:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    return value
+
+
+def _category(category: str) -> str:
+    value = category.strip().upper()
+    if value not in CATEGORIES:
+        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}, not {category!r}")
+    return value
+
+
+def filter_findings(
+    findings: Iterable[Finding],
+    *,
+    categories: Iterable[str] | None = None,
+    min_level: str | None = None,
+    levels: Iterable[str] | None = None,
+    include_muted: bool = True,
+) -> list[Finding]:
+    """The findings the page or CLI asked for: by category, by level (exact or at least), muted or not."""
+    wanted_categories = {_category(c) for c in categories} if categories else None
+    wanted_levels = {_level(v) for v in levels} if levels else None
+    floor = LEVEL_RANK[_level(min_level)] if min_level else 0
+    return [
+        f
+        for f in findings
+        if (wanted_categories is None or f.category in wanted_categories)
+        and (wanted_levels is None or f.level in wanted_levels)
+        and f.rank >= floor
+        and (include_muted or not f.muted)
+    ]
+
+
+def load_checks(directory: Path | None = None) -> list[Check]:
+    """Every check file, sorted by name; a file without its header fields is an error, not silently skipped."""
+    directory = directory or CHECKS_DIR
+    checks: list[Check] = []
+    for path in sorted(directory.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        fields: dict[str, list[str]] = {}
+        summary: list[str] = []
+        for line in text.splitlines():
+            if not line.startswith("--"):
+                break
+            match = _HEADER_FIELD.match(line)
+            if match:
+                fields.setdefault(match[1], []).append(match[2])
+            else:
+                summary.append(line.lstrip("-").strip())
+        name = (fields.get("check") or [path.stem])[0]
+        category = (fields.get("category") or [""])[0].upper()
+        if name != path.stem or category not in CATEGORIES:
+            raise ConfigError(f"{path.name}: the header must say '-- check: {path.stem}' and a valid '-- category:'")
+        if TAG not in text:
+            raise ConfigError(f"{path.name}: every check carries the {TAG} tag")
+        checks.append(
+            Check(
+                name=name,
+                category=category,
+                path=path,
+                text=text.strip().rstrip(";"),
+                requires=frozenset(fields.get("requires", [])),
+                summary=" ".join(s for s in summary if s),
+            )
+        )
+    return checks
+
+
+# ---------------------------------------------------------------------------------------------------
+# pg_stat_statements
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementsStatus:
+    """Whether pg_stat_statements can be read in this database, where it lives, and if not, why not."""
+
+    available: bool
+    schema: str | None
+    message: str
+
+
+def pg_stat_statements_status(conn: psycopg.Connection[Any]) -> StatementsStatus:
+    """Probe the extension inside a savepoint: "must be loaded via shared_preload_libraries" is an error."""
+    row = conn.execute(
+        "SELECT n.nspname, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c"
+        " ON c.oid = a.attrelid WHERE c.relnamespace = n.oid AND c.relname = 'pg_stat_statements'"
+        " AND a.attname = 'total_exec_time')"
+        " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'pg_stat_statements' /* dba_admin */"
+    ).fetchone()
+    if row is None:
+        return StatementsStatus(False, None, f"not installed in this database. {PG_STAT_STATEMENTS_HINT}")
+    schema, current = str(row[0]), bool(row[1])
+    if not current:
+        return StatementsStatus(
+            False, schema, "installed but older than version 1.8: run ALTER EXTENSION pg_stat_statements UPDATE"
+        )
+    probe = sql.SQL("SELECT 1 FROM {} LIMIT 1 /* dba_admin */").format(sql.Identifier(schema, PG_STAT_STATEMENTS))
+    try:
+        with conn.transaction():
+            conn.execute(probe)
+    except psycopg.Error as exc:
+        reason = (exc.diag.message_primary if exc.diag else None) or str(exc)
+        return StatementsStatus(False, schema, f"installed but cannot be read ({reason}). {PG_STAT_STATEMENTS_HINT}")
+    return StatementsStatus(True, schema, f"available in schema {schema}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running checks
+# ---------------------------------------------------------------------------------------------------
+
+
+def default_thresholds(settings: Settings | None = None) -> dict[str, str]:
+    """The settings every check run gets; exposed schemas come from Settings (EXPOSED_SCHEMAS)."""
+    values = dict(THRESHOLD_DEFAULTS)
+    schemas = settings.exposed_schemas if settings is not None else ("public",)
+    values["exposed_schemas"] = ",".join(s.strip() for s in schemas if s.strip()) or "public"
+    return values
+
+
+def _thresholds(settings: Settings | None, overrides: Mapping[str, Any] | None) -> dict[str, str]:
+    values = default_thresholds(settings)
+    for key, value in (overrides or {}).items():
+        if not _THRESHOLD_NAME.match(key):
+            raise ValueError(f"threshold name {key!r} must be lower_case_with_underscores")
+        if isinstance(value, list | tuple):
+            values[key] = ",".join(str(v) for v in value)
+        else:
+            values[key] = str(value)
+    return values
+
+
+def _error_message(exc: BaseException) -> tuple[str | None, str]:
+    if isinstance(exc, psycopg.Error):
+        message = (exc.diag.message_primary if exc.diag else None) or str(exc).strip() or type(exc).__name__
+        return exc.sqlstate, message
+    return None, str(exc) or type(exc).__name__
+
+
+def _failed_finding(check: Check, sqlstate: str | None, message: str) -> Finding:
+    return Finding(
+        name=check.name,
+        title=f"Check {check.name} could not run",
+        level="ERROR",
+        category=check.category,
+        object=f"check.{check.name}",
+        detail=f"The check failed{f' (SQLSTATE {sqlstate})' if sqlstate else ''}: {message}",
+        remediation="Nothing was verified by this check. If it timed out, run it again when the database is "
+        "quieter; otherwise report the error. Other checks are not affected.",
+        fix_sql=None,
+        cache_key=f"check_failed_{check.name}",
+        check_failed=True,
+    )
+
+
+def _row_to_finding(check: Check, row: Mapping[str, Any]) -> Finding:
+    values = {column: row.get(column) for column in COLUMNS}
+    if values["name"] != check.name or values["level"] not in LEVEL_RANK or values["category"] not in CATEGORIES:
+        raise ValueError(
+            f"check {check.name} returned a malformed row (name={values['name']!r}, level={values['level']!r},"
+            f" category={values['category']!r})"
+        )
+    if not values["cache_key"] or not values["object"]:
+        raise ValueError(f"check {check.name} returned a row without object or cache_key")
+    return Finding(
+        name=str(values["name"]),
+        title=str(values["title"] or check.name),
+        level=str(values["level"]),
+        category=str(values["category"]),
+        object=str(values["object"]),
+        detail=str(values["detail"] or ""),
+        remediation=str(values["remediation"] or ""),
+        fix_sql=None if values["fix_sql"] is None else str(values["fix_sql"]),
+        cache_key=str(values["cache_key"]),
+    )
+
+
+def _run_one(
+    conn: psycopg.Connection[Any],
+    check: Check,
+    thresholds: Mapping[str, str],
+    *,
+    timeout_ms: int,
+    lock_timeout_ms: int,
+    statements_schema: str | None,
+) -> list[Finding]:
+    """One check in its own read-only transaction, always rolled back.
+
+    search_path is empty (deparsed expressions then name every schema), or only pg_stat_statements' schema
+    for the checks that read it.
+    """
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET TRANSACTION READ ONLY /* dba_admin */")
+        conn.execute(
+            "SELECT pg_catalog.set_config('statement_timeout', %s, true),"
+            " pg_catalog.set_config('lock_timeout', %s, true),"
+            " pg_catalog.set_config('search_path', coalesce(pg_catalog.quote_ident(%s::text), ''), true)"
+            " /* dba_admin */",
+            (str(timeout_ms), str(lock_timeout_ms), statements_schema),
+        )
+        for key, value in thresholds.items():
+            conn.execute("SELECT pg_catalog.set_config('dba_admin.' || %s, %s, true) /* dba_admin */", (key, value))
+        with conn.cursor(row_factory=dict_row) as cur:
+            # The text is a trusted file from sql/checks (not user input); thresholds were set above as values.
+            cur.execute(check.text)
+            rows = cur.fetchall()
+    return [_row_to_finding(check, row) for row in rows]
+
+
+def _load_mutes(conn: psycopg.Connection[Any]) -> dict[str, dict[str, Any]]:
+    with conn.transaction():
+        exists = conn.execute("SELECT to_regclass('dba_admin.muted_findings') IS NOT NULL /* dba_admin */").fetchone()
+        if not exists or not exists[0]:
+            return {}
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SELECT cache_key, muted_by, muted_at, reason FROM dba_admin.muted_findings /* dba_admin */")
+            return {str(r["cache_key"]): r for r in cur.fetchall()}
+
+
+def run_checks_on(
+    conn: psycopg.Connection[Any],
+    *,
+    settings: Settings | None = None,
+    categories: Iterable[str] | None = None,
+    names: Iterable[str] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    timeout_ms: int | None = None,
+    checks: Sequence[Check] | None = None,
+) -> AdvisorReport:
+    """Run the checks on an owner connection (not autocommit); see :func:`run_checks`."""
+    wanted_categories = {_category(c) for c in categories} if categories else None
+    wanted_names = set(names) if names else None
+    selected = [
+        c
+        for c in (checks if checks is not None else load_checks())
+        if (wanted_categories is None or c.category in wanted_categories)
+        and (wanted_names is None or c.name in wanted_names)
+    ]
+    values = _thresholds(settings, thresholds)
+    limit = timeout_ms or min(
+        settings.statement_timeout_ms if settings else DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS
+    )
+    lock_limit = settings.lock_timeout_ms if settings else 5_000
+    statements: StatementsStatus | None = None
+    findings: list[Finding] = []
+    runs: list[CheckRun] = []
+    for check in selected:
+        started = time.perf_counter()
+        schema: str | None = None
+        if PG_STAT_STATEMENTS in check.requires:
+            if statements is None:
+                with conn.transaction():
+                    statements = pg_stat_statements_status(conn)
+            if not statements.available or statements.schema is None:
+                runs.append(
+                    CheckRun(
+                        check.name, check.category, "not_available", 0.0, 0, f"pg_stat_statements {statements.message}"
+                    )
+                )
+                continue
+            schema = statements.schema
+        try:
+            found = _run_one(
+                conn, check, values, timeout_ms=limit, lock_timeout_ms=lock_limit, statements_schema=schema
+            )
+        except (psycopg.Error, ValueError) as exc:
+            if isinstance(exc, psycopg.OperationalError) and conn.closed:
+                raise QueryError(SqlErrorInfo(sqlstate="08006", message=f"the connection was lost: {exc}")) from exc
+            sqlstate, message = _error_message(exc)
+            log.warning("advisor check %s failed: %s", check.name, message)
+            findings.append(_failed_finding(check, sqlstate, message))
+            runs.append(
+                CheckRun(
+                    check.name, check.category, "error", round((time.perf_counter() - started) * 1000, 2), 1, message
+                )
+            )
+            continue
+        findings.extend(found)
+        runs.append(
+            CheckRun(check.name, check.category, "ok", round((time.perf_counter() - started) * 1000, 2), len(found))
+        )
+    mutes = _load_mutes(conn)
+    if mutes:
+        findings = [
+            Finding(
+                **{
+                    **asdict(f),
+                    "muted": True,
+                    "muted_by": mutes[f.cache_key]["muted_by"],
+                    "muted_at": mutes[f.cache_key]["muted_at"],
+                    "mute_reason": mutes[f.cache_key]["reason"],
+                }
+            )
+            if f.cache_key in mutes
+            else f
+            for f in findings
+        ]
+    findings.sort(key=lambda f: (-f.rank, CATEGORIES.index(f.category), f.name, f.object))
+    return AdvisorReport(findings=findings, runs=runs)
+
+
+def run_checks(
+    db: DatabaseManager,
+    *,
+    categories: Iterable[str] | None = None,
+    names: Iterable[str] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    timeout_ms: int | None = None,
+) -> AdvisorReport:
+    """Run every check (or those of ``categories`` / ``names``) on the database behind ``db``.
+
+    ``thresholds`` override :data:`THRESHOLD_DEFAULTS` (and ``exposed_schemas``) for this run only.
+    """
+    with db.connection() as conn:
+        return run_checks_on(
+            conn,
+            settings=db.settings,
+            categories=categories,
+            names=names,
+            thresholds=thresholds,
+            timeout_ms=timeout_ms,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Muting
+# ---------------------------------------------------------------------------------------------------
+
+
+def _require_mutes_table(conn: psycopg.Connection[Any]) -> None:
+    row = conn.execute("SELECT to_regclass('dba_admin.muted_findings') IS NOT NULL /* dba_admin */").fetchone()
+    if not row or not row[0]:
+        raise ConfigError("dba_admin.muted_findings does not exist: run `dba-admin migrate` first")
+
+
+def mute(
+    db: DatabaseManager,
+    cache_key: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    name: str | None = None,
+    object_name: str | None = None,
+) -> None:
+    """Mute a finding in this database (by cache_key); audited with the change, in one transaction."""
+    if not cache_key.strip():
+        raise ValueError("cache_key must not be empty")
+    with db.connection() as conn:
+        _require_mutes_table(conn)
+        conn.execute(
+            "INSERT INTO dba_admin.muted_findings (cache_key, check_name, object, muted_by, reason)"
+            " VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (cache_key) DO UPDATE SET muted_by = excluded.muted_by, muted_at = now(),"
+            " reason = excluded.reason, check_name = coalesce(excluded.check_name, muted_findings.check_name),"
+            " object = coalesce(excluded.object, muted_findings.object) /* dba_admin */",
+            (cache_key, name, object_name, actor, reason),
+        )
+        audit.record(
+            conn,
+            "advisor.mute",
+            actor=actor,
+            target=cache_key,
+            details={"check": name, "object": object_name, "reason": reason},
+        )
+
+
+def mute_finding(db: DatabaseManager, finding: Finding, *, actor: str, reason: str | None = None) -> None:
+    mute(db, finding.cache_key, actor=actor, reason=reason, name=finding.name, object_name=finding.object)
+
+
+def unmute(db: DatabaseManager, cache_key: str, *, actor: str) -> bool:
+    """Unmute; returns False when it was not muted (nothing audited then)."""
+    with db.connection() as conn:
+        _require_mutes_table(conn)
+        row = conn.execute(
+            "DELETE FROM dba_admin.muted_findings WHERE cache_key = %s RETURNING check_name, object /* dba_admin */",
+            (cache_key,),
+        ).fetchone()
+        if row is None:
+            return False
+        audit.record(conn, "advisor.unmute", actor=actor, target=cache_key, details={"check": row[0], "object": row[1]})
+        return True
+
+
+def muted_findings(db: DatabaseManager) -> pd.DataFrame:
+    """Every mute of this database, newest first (also those whose finding no longer fires)."""
+    with db.connection() as conn:
+        _require_mutes_table(conn)
+        return _frame(
+            conn,
+            sql.SQL(
+                "SELECT cache_key, check_name, object, muted_by, muted_at, reason FROM dba_admin.muted_findings"
+                " ORDER BY muted_at DESC, cache_key /* dba_admin */"
+            ),
+            (),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Health beyond the basics
+# ---------------------------------------------------------------------------------------------------
+
+
+def extended_health(db: DatabaseManager, *, probe_timeout_ms: int = DEFAULT_PROBE_TIMEOUT_MS) -> dict[str, Any]:
+    """pg_stat_statements availability and, per foreign server, a timed ``SELECT 1`` through one foreign table.
+
+    Never raises for a broken server: it is reported with its error. (The connect phase of postgres_fdw is
+    bounded by the server's own connect_timeout option; the statement by ``probe_timeout_ms``.)
+    """
+    result: dict[str, Any] = {"pg_stat_statements": {}, "foreign_servers": [], "ok": True}
+    try:
+        with db.connection() as conn:
+            with conn.transaction(force_rollback=True):
+                status = pg_stat_statements_status(conn)
+                servers = conn.execute(
+                    "SELECT s.srvname, w.fdwname, ft.nspname, ft.relname"
+                    " FROM pg_catalog.pg_foreign_server s"
+                    " JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw"
+                    " LEFT JOIN LATERAL (SELECT n.nspname, c.relname FROM pg_catalog.pg_foreign_table f"
+                    "   JOIN pg_catalog.pg_class c ON c.oid = f.ftrelid"
+                    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                    "   WHERE f.ftserver = s.oid ORDER BY c.oid LIMIT 1) ft ON true"
+                    " ORDER BY s.srvname /* dba_admin */"
+                ).fetchall()
+            result["pg_stat_statements"] = {
+                "available": status.available,
+                "schema": status.schema,
+                "message": status.message,
+            }
+            for server, wrapper, schema, table in servers:
+                entry: dict[str, Any] = {
+                    "server": server,
+                    "wrapper": wrapper,
+                    "table": f"{schema}.{table}" if table else None,
+                    "reachable": None,
+                    "ms": None,
+                    "error": None,
+                }
+                if table is None:
+                    entry["error"] = "no foreign table uses this server, nothing to probe"
+                    result["foreign_servers"].append(entry)
+                    continue
+                started = time.perf_counter()
+                try:
+                    with conn.transaction(force_rollback=True):
+                        conn.execute(
+                            "SELECT pg_catalog.set_config('statement_timeout', %s, true) /* dba_admin */",
+                            (str(probe_timeout_ms),),
+                        )
+                        conn.execute(
+                            sql.SQL("SELECT 1 FROM {} LIMIT 1 /* dba_admin */").format(sql.Identifier(schema, table))
+                        )
+                    entry["reachable"] = True
+                except psycopg.Error as exc:
+                    if conn.closed:
+                        raise
+                    sqlstate, message = _error_message(exc)
+                    entry["reachable"] = False
+                    entry["error"] = f"{sqlstate}: {message}" if sqlstate else message
+                    result["ok"] = False
+                entry["ms"] = round((time.perf_counter() - started) * 1000, 2)
+                result["foreign_servers"].append(entry)
+    except (psycopg.Error, QueryError) as exc:
+        _, message = _error_message(exc) if isinstance(exc, psycopg.Error) else (None, str(exc))
+        result["ok"] = False
+        result["error"] = message
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# Snapshots (metrics over time)
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotSummary:
+    id: int
+    taken_at: datetime
+    database_size_bytes: int
+    tables: int
+    indexes: int
+    statements: int
+    statements_available: bool
+
+
+def _take(
+    conn: psycopg.Connection[Any],
+    *,
+    actor: str | None,
+    table_limit: int,
+    index_limit: int,
+    statement_limit: int,
+    retention_days: int | None,
+) -> SnapshotSummary:
+    status = pg_stat_statements_status(conn)
+    row = conn.execute(
+        "INSERT INTO dba_admin.snapshots (database_name, database_size_bytes, server_version, connections,"
+        " xact_commit, xact_rollback, cache_hit_ratio, statements_available, taken_by)"
+        " SELECT pg_catalog.current_database(), pg_catalog.pg_database_size(pg_catalog.current_database()),"
+        " pg_catalog.current_setting('server_version'),"
+        " (SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'client backend'"
+        "   AND a.datname = pg_catalog.current_database()),"
+        " d.xact_commit, d.xact_rollback,"
+        " CASE WHEN d.blks_hit + d.blks_read > 0 THEN d.blks_hit::float8 / (d.blks_hit + d.blks_read) END,"
+        " %s, %s"
+        " FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database()"
+        " RETURNING id, taken_at, database_size_bytes /* dba_admin */",
+        (status.available, actor),
+    ).fetchone()
+    assert row is not None  # pg_stat_database always has the current database
+    snapshot_id, taken_at, size = int(row[0]), row[1], int(row[2])
+    tables = conn.execute(
+        "INSERT INTO dba_admin.snapshot_tables (snapshot_id, schema_name, table_name, kind, total_bytes, table_bytes,"
+        " index_bytes, estimated_rows, seq_scan, idx_scan, n_live_tup, n_dead_tup)"
+        " SELECT %(id)s, n.nspname, c.relname,"
+        " CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'p' THEN 'partitioned table' ELSE 'table' END,"
+        " pg_catalog.pg_total_relation_size(c.oid), pg_catalog.pg_relation_size(c.oid),"
+        " pg_catalog.pg_indexes_size(c.oid), greatest(c.reltuples, 0)::int8,"
+        " s.seq_scan, s.idx_scan, s.n_live_tup, s.n_dead_tup"
+        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+        " WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'"
+        " ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, n.nspname, c.relname LIMIT %(limit)s"
+        " /* dba_admin */",
+        {"id": snapshot_id, "limit": table_limit},
+    ).rowcount
+    indexes = conn.execute(
+        "INSERT INTO dba_admin.snapshot_indexes (snapshot_id, schema_name, index_name, table_name, index_bytes,"
+        " idx_scan, idx_tup_read)"
+        " SELECT %(id)s, s.schemaname, s.indexrelname, s.relname, pg_catalog.pg_relation_size(s.indexrelid),"
+        " s.idx_scan, s.idx_tup_read"
+        " FROM pg_catalog.pg_stat_all_indexes s"
+        " WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema') AND s.schemaname !~ '^pg_(toast|temp_)'"
+        " ORDER BY pg_catalog.pg_relation_size(s.indexrelid) DESC, s.schemaname, s.indexrelname LIMIT %(limit)s"
+        " /* dba_admin */",
+        {"id": snapshot_id, "limit": index_limit},
+    ).rowcount
+    statements = 0
+    stats_ok = status.available
+    if status.available and status.schema:
+        try:
+            with conn.transaction():
+                statements = conn.execute(
+                    sql.SQL(
+                        "INSERT INTO dba_admin.snapshot_statements (snapshot_id, queryid, query, calls, total_exec_ms,"
+                        " mean_exec_ms, rows, shared_blks_hit, shared_blks_read)"
+                        " SELECT %(id)s, s.queryid, min(s.query), sum(s.calls), sum(s.total_exec_time),"
+                        " coalesce(sum(s.total_exec_time) / nullif(sum(s.calls), 0), 0), sum(s.rows),"
+                        " sum(s.shared_blks_hit), sum(s.shared_blks_read)"
+                        " FROM {view} s"
+                        " WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database"
+                        "   WHERE datname = pg_catalog.current_database()) AND s.queryid IS NOT NULL"
+                        " GROUP BY s.queryid ORDER BY sum(s.total_exec_time) DESC LIMIT %(limit)s /* dba_admin */"
+                    ).format(view=sql.Identifier(status.schema, PG_STAT_STATEMENTS)),
+                    {"id": snapshot_id, "limit": statement_limit},
+                ).rowcount
+        except psycopg.Error as exc:  # the snapshot is still worth keeping without statements
+            log.warning("snapshot without statement stats: %s", _error_message(exc)[1])
+            stats_ok = False
+            conn.execute(
+                "UPDATE dba_admin.snapshots SET statements_available = false WHERE id = %s /* dba_admin */",
+                (snapshot_id,),
+            )
+    if retention_days is not None and retention_days > 0:
+        conn.execute(
+            "DELETE FROM dba_admin.snapshots WHERE taken_at < now() - make_interval(days => %s) /* dba_admin */",
+            (retention_days,),
+        )
+    return SnapshotSummary(
+        id=snapshot_id,
+        taken_at=taken_at,
+        database_size_bytes=size,
+        tables=max(tables, 0),
+        indexes=max(indexes, 0),
+        statements=max(statements, 0),
+        statements_available=stats_ok,
+    )
+
+
+def _snapshot_tx(conn: psycopg.Connection[Any], timeout_ms: int) -> None:
+    conn.execute(
+        "SELECT pg_catalog.set_config('statement_timeout', %s, true), pg_advisory_xact_lock(%s) /* dba_admin */",
+        (str(timeout_ms), _SNAPSHOT_LOCK_KEY),
+    )
+
+
+def take_snapshot(
+    db: DatabaseManager,
+    *,
+    actor: str | None = None,
+    table_limit: int = 500,
+    index_limit: int = 500,
+    statement_limit: int = 100,
+    retention_days: int | None = 90,
+) -> SnapshotSummary:
+    """Store sizes, row estimates, index usage and top statement stats now (cron: `dba-admin snapshot`).
+
+    Snapshots older than ``retention_days`` are deleted in the same transaction, so the tables stay small.
+    """
+    with db.connection() as conn, conn.transaction():
+        _require_snapshot_tables(conn)
+        _snapshot_tx(conn, db.settings.statement_timeout_ms)
+        return _take(
+            conn,
+            actor=actor,
+            table_limit=table_limit,
+            index_limit=index_limit,
+            statement_limit=statement_limit,
+            retention_days=retention_days,
+        )
+
+
+def _require_snapshot_tables(conn: psycopg.Connection[Any]) -> None:
+    row = conn.execute("SELECT to_regclass('dba_admin.snapshots') IS NOT NULL /* dba_admin */").fetchone()
+    if not row or not row[0]:
+        raise ConfigError("dba_admin.snapshots does not exist: run `dba-admin migrate` first")
+
+
+def _latest(conn: psycopg.Connection[Any]) -> datetime | None:
+    row = conn.execute("SELECT max(taken_at) FROM dba_admin.snapshots /* dba_admin */").fetchone()
+    return row[0] if row else None
+
+
+def latest_snapshot_at(db: DatabaseManager) -> datetime | None:
+    with db.connection() as conn:
+        _require_snapshot_tables(conn)
+        return _latest(conn)
+
+
+def snapshot_due(db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_AGE) -> bool:
+    """True when there is no snapshot yet or the newest is older than ``max_age`` (the dashboard's rule)."""
+    latest = latest_snapshot_at(db)
+    return latest is None or datetime.now(UTC) - latest > max_age
+
+
+def take_snapshot_if_due(
+    db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_AGE, *, actor: str | None = None
+) -> SnapshotSummary | None:
+    """Take a snapshot only when due; the check and the insert share one locked transaction, so two app
+    servers opening the dashboard together take one snapshot, not two."""
+    with db.connection() as conn, conn.transaction():
+        _require_snapshot_tables(conn)
+        _snapshot_tx(conn, db.settings.statement_timeout_ms)
+        latest = _latest(conn)
+        if latest is not None and datetime.now(UTC) - latest <= max_age:
+            return None
+        return _take(conn, actor=actor, table_limit=500, index_limit=500, statement_limit=100, retention_days=90)
+
+
+def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] | Mapping[str, Any]) -> pd.DataFrame:
+    """Run a fixed query and return its rows as a DataFrame (the charts' input)."""
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        columns = [c.name for c in cur.description or []]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
+    """taken_at, database_size_bytes: the database's growth (one point per snapshot)."""
+    with db.connection() as conn:
+        _require_snapshot_tables(conn)
+        return _frame(
+            conn,
+            sql.SQL(
+                "SELECT taken_at, database_size_bytes FROM dba_admin.snapshots"
+                " WHERE taken_at >= now() - make_interval(days => %s) ORDER BY taken_at /* dba_admin */"
+            ),
+            (days,),
+        )
+
+
+def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd.DataFrame:
+    """taken_at, schema_name, table_name, table, total_bytes, estimated_rows for the ``top`` biggest tables
+    of the newest snapshot, at every snapshot of the last ``days``."""
+    with db.connection() as conn:
+        _require_snapshot_tables(conn)
+        return _frame(
+            conn,
+            sql.SQL(
+                "WITH latest AS (SELECT id FROM dba_admin.snapshots ORDER BY taken_at DESC, id DESC LIMIT 1),"
+                " top_tables AS (SELECT schema_name, table_name FROM dba_admin.snapshot_tables"
+                "   WHERE snapshot_id = (SELECT id FROM latest) ORDER BY total_bytes DESC, schema_name, table_name"
+                "   LIMIT %(top)s)"
+                " SELECT s.taken_at, t.schema_name, t.table_name, t.schema_name || '.' || t.table_name AS \"table\","
+                " t.total_bytes, t.estimated_rows"
+                " FROM dba_admin.snapshot_tables t"
+                " JOIN dba_admin.snapshots s ON s.id = t.snapshot_id"
+                " JOIN top_tables USING (schema_name, table_name)"
+                " WHERE s.taken_at >= now() - make_interval(days => %(days)s)"
+                " ORDER BY s.taken_at, t.total_bytes DESC /* dba_admin */"
+            ),
+            {"top": top, "days": days},
+        )
+
+
+def statement_time_by_day(db: DatabaseManager, days: int = 30, top: int = 10) -> pd.DataFrame:
+    """day, queryid, query, calls, total_exec_ms: statement time spent per day, for the ``top`` statements of
+    the period (the rest summed as queryid NULL, "other statements").
+
+    pg_stat_statements counters are cumulative, so each value is the difference from the previous snapshot
+    of that statement; a drop means the stats were reset, and the new value counts whole. A statement first
+    seen after the oldest snapshot of the period counts whole too (it is new, or just reached the top list);
+    the oldest snapshot itself is only the baseline.
+    """
+    with db.connection() as conn:
+        _require_snapshot_tables(conn)
+        return _frame(
+            conn,
+            sql.SQL(
+                "WITH snaps AS (SELECT id, taken_at FROM dba_admin.snapshots WHERE statements_available"
+                "  AND taken_at >= now() - make_interval(days => %(days)s + 1)),"
+                " series AS ("
+                "  SELECT s.id, s.taken_at, st.queryid, st.query, st.calls, st.total_exec_ms,"
+                "   lag(st.calls) OVER w AS prev_calls, lag(st.total_exec_ms) OVER w AS prev_ms"
+                "  FROM dba_admin.snapshot_statements st JOIN snaps s ON s.id = st.snapshot_id"
+                "  WINDOW w AS (PARTITION BY st.queryid ORDER BY s.taken_at, s.id)),"
+                " deltas AS ("
+                "  SELECT date_trunc('day', taken_at) AS day, queryid, query,"
+                "   CASE WHEN calls >= prev_calls THEN calls - prev_calls ELSE calls END AS calls,"
+                "   CASE WHEN total_exec_ms >= prev_ms THEN total_exec_ms - prev_ms ELSE total_exec_ms END AS ms"
+                "  FROM series WHERE (prev_ms IS NOT NULL OR id > (SELECT min(id) FROM snaps))"
+                "   AND taken_at >= now() - make_interval(days => %(days)s)),"
+                " ranked AS (SELECT queryid FROM deltas GROUP BY queryid HAVING sum(ms) > 0"
+                "   ORDER BY sum(ms) DESC, queryid LIMIT %(top)s)"
+                " SELECT d.day, r.queryid, coalesce(min(d.query) FILTER (WHERE r.queryid IS NOT NULL),"
+                "   '(other statements)') AS query, sum(d.calls)::int8 AS calls, sum(d.ms) AS total_exec_ms"
+                " FROM deltas d LEFT JOIN ranked r ON r.queryid = d.queryid"
+                " GROUP BY d.day, r.queryid ORDER BY d.day, total_exec_ms DESC /* dba_admin */"
+            ),
+            {"days": days, "top": top},
+        )

@@ -1,0 +1,31 @@
+-- check: rls_disabled_in_exposed_schema
+-- category: SECURITY
+-- Finds: tables in an exposed schema (Supabase exposes `public` through its API; setting EXPOSED_SCHEMAS,
+-- passed to this query as dba_admin.exposed_schemas) on which row level security is not enabled.
+-- Why it matters: without RLS every row is readable (and, with the usual grants, writable) by anyone holding the
+-- project's public anon key. Supabase's splinter lint 0013.
+with exposed as (
+    select btrim(s) as nspname
+    from unnest(string_to_array(coalesce(nullif(current_setting('dba_admin.exposed_schemas', true), ''), 'public'), ',')) as s
+)
+select
+    'rls_disabled_in_exposed_schema' as name,
+    'RLS disabled in an exposed schema' as title,
+    'ERROR' as level,
+    'SECURITY' as category,
+    format('%s.%s', n.nspname, c.relname) as object,
+    format('Table %I.%I is in the exposed schema %I but row level security is not enabled: every row is visible '
+           'to anyone who may select from it through the API.', n.nspname, c.relname, n.nspname) as detail,
+    'Enable row level security and write policies for the roles that need access (anon, authenticated). '
+        'Until a policy exists, only the owner and BYPASSRLS roles see rows.' as remediation,
+    format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY;', n.nspname, c.relname) as fix_sql,
+    format('rls_disabled_in_exposed_schema_%s_%s', n.nspname, c.relname) as cache_key
+from pg_catalog.pg_class c
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+left join pg_catalog.pg_depend dep on dep.objid = c.oid and dep.classid = 'pg_catalog.pg_class'::regclass and dep.deptype = 'e'
+where c.relkind in ('r', 'p')
+  and not c.relrowsecurity
+  and n.nspname in (select nspname from exposed)
+  and dep.objid is null -- tables owned by an extension are the extension's business
+order by n.nspname, c.relname
+/* dba_admin */

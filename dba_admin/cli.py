@@ -274,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_advisors(sub)
 
+    from dba_admin.assistant.cli import register as register_ask
+
+    register_ask(sub)
+
     from dba_admin.auth import ROLES
 
     user = sub.add_parser("user", help="manage users: add, set-role, reset-password, unlock, list")

@@ -39,6 +39,8 @@ class Settings:
     exposed_schemas: tuple[str, ...] = ("public",)
     gemini_api_key: str | None = None
     gemini_model: str = DEFAULT_GEMINI_MODEL
+    gemini_base_url: str | None = None  # only for a proxy or a test server; the SDK's default otherwise
+    gemini_timeout_s: float = 30.0
     assistant_token_budget: int = 8_000
     assistant_daily_token_limit: int = 200_000
     assistant_send_samples: bool = False

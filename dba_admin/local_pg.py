@@ -111,6 +111,8 @@ def find_binaries() -> PgBinaries:
         return PgBinaries(bin_dir, "system", _has_pg_stat_statements(bin_dir))
     bundled = _pgserver_bin_dir()
     if bundled:
+        if _is_root():
+            bundled = _reachable_copy(bundled)
         return PgBinaries(bundled, "pgserver", _has_pg_stat_statements(bundled))
     raise EmbeddedServerError(
         "No PostgreSQL found: install the 'pgserver' package (pip install pgserver) or a PostgreSQL server, "
@@ -143,6 +145,29 @@ def _can_reach(user: pwd.struct_passwd, path: Path) -> bool:
     command = ["runuser", "-u", user.pw_name, "--", "test", "-x", str(path)]  # root's PATH finds runuser
     result = subprocess.run(command, capture_output=True)  # fixed argument list  # noqa: S603  # nosec B603
     return result.returncode == 0
+
+
+def _reachable_copy(bin_dir: Path) -> Path:
+    """pgserver's binaries where the unprivileged server user can run them.
+
+    A venv under /root is out of that user's reach; rather than opening /root up (pgserver's own approach), the
+    bundle (about 34 MB) is copied once under /var/lib/dba-admin, readable by all, keyed by its source path.
+    """
+    user = _service_user()
+    if _can_reach(user, bin_dir / "postgres"):
+        return bin_dir
+    install = bin_dir.parent
+    digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
+    target = ROOT_CLUSTER_HOME / f"pgserver-{digest}"
+    if not (target / "bin" / "postgres").is_file():
+        staging = target.with_name(target.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(install, staging, symlinks=True)
+        for folder in [ROOT_CLUSTER_HOME, *staging.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o755)
+        staging.rename(target)
+    return target / "bin"
 
 
 def _pid_alive(pid: int) -> bool:

@@ -121,3 +121,22 @@ def test_stop_is_idempotent(own_server: EmbeddedPostgres) -> None:
     own_server.stop()
     own_server.stop()
     assert own_server.status() == "stopped"
+
+
+def test_pip_only_fallback_runs_pgserver_bundle(test_root: Path) -> None:
+    """With no installed PostgreSQL, pgserver's bundled server runs (as the unprivileged user when root)."""
+    from dba_admin.local_pg import _has_pg_stat_statements, _pgserver_bin_dir, _reachable_copy
+
+    bundled = _pgserver_bin_dir()
+    if bundled is None:
+        pytest.skip("pgserver has no wheel for this Python")  # pyproject installs it on 3.11/3.12
+    if os.geteuid() == 0:
+        bundled = _reachable_copy(bundled)
+    binaries = PgBinaries(bundled, "pgserver", _has_pg_stat_statements(bundled))
+    server = EmbeddedPostgres(test_root / "pip-only", fast=True, binaries=binaries)
+    try:
+        with psycopg.connect(server.ensure_running()) as conn:
+            version = conn.execute("show server_version").fetchone()
+        assert version is not None and version[0].startswith("16")
+    finally:
+        server.destroy()

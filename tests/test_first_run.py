@@ -1,0 +1,78 @@
+"""The README's first command on a fresh data dir: `dba-admin run` creates everything and prints URL and admin."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dba_admin.auth import verify_password
+from dba_admin.local_pg import EmbeddedPostgres
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_run_on_a_fresh_data_dir(test_root: Path) -> None:
+    data_dir = test_root / "fresh-run"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "READONLY_DATABASE_URL"}}
+    env["DBA_ADMIN_DATA_DIR"] = str(data_dir)
+    exe = Path(sys.executable).parent / "dba-admin"
+    proc = subprocess.Popen(
+        [str(exe), "run", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    output = ""
+    try:
+        deadline = time.monotonic() + 240
+        assert proc.stdout is not None
+        while time.monotonic() < deadline and f"http://127.0.0.1:{port}" not in output:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            output += line
+        assert f"http://127.0.0.1:{port}" in output, output
+        match = re.search(r"username: (\S+)\s+password: (\S+)", output)
+        assert match, output
+        username, password = match.groups()
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the app never answered /_stcore/health")
+        server = EmbeddedPostgres(data_dir)
+        with psycopg.connect(server.dsn()) as conn:
+            row = conn.execute("select password_hash from dba_admin.users where username = %s", (username,)).fetchone()
+            demo = conn.execute("select count(*) from public.user_profiles").fetchone()
+        assert row is not None and verify_password(password, row[0]), "the printed password is the admin's"
+        assert password not in row[0], "stored only as a hash"
+        assert demo is not None and demo[0] > 0, "the demo database is loaded on the first start"
+        for secret_file in (data_dir / "secrets").iterdir():
+            assert password not in secret_file.read_text(), "the admin password is never written to disk"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        EmbeddedPostgres(data_dir).destroy()

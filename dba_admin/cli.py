@@ -174,7 +174,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         "false",
     ]
     env = dict(os.environ, DBA_ADMIN_DATA_DIR=str(settings.data_dir))
-    return subprocess.call(command, env=env)  # fixed argument list  # noqa: S603  # nosec B603
+    return subprocess.call(command, env=env, cwd=APP_FILE.parent)  # fixed argument list  # noqa: S603  # nosec B603
 
 
 def cmd_user(settings: Settings, args: argparse.Namespace) -> int:

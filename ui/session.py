@@ -63,7 +63,7 @@ def show_error(exc: Exception, *, action: str = "This action") -> None:
         st.error(text)
         if info.hint:
             st.caption(f"Hint: {info.hint}")
-    elif isinstance(exc, DbaAdminError):
+    elif isinstance(exc, DbaAdminError | ValueError):  # the core raises ValueError for bad input it names
         st.error(f"{action} failed: {exc}")
     else:
         st.error(f"{action} failed unexpectedly ({type(exc).__name__}). Try again; if it persists, tell an admin.")

@@ -1,0 +1,178 @@
+"""Advisors: what is wrong with the database before users notice, and the SQL that fixes each finding.
+
+The checks run when the page opens and on "Run checks"; the report is kept for the session so that filtering
+and expanding findings do not query the database again. fix_sql is shown (with a copy button) and can be
+opened in the SQL editor; nothing is ever applied from here. Muting is per database and audited by the core;
+a muted finding stays listed under "Muted" so it can be unmuted.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from dba_admin.advisors import CATEGORIES, AdvisorReport, Finding, filter_findings, mute_finding, run_checks, unmute
+from ui.assistant import open_in_sql_editor
+from ui.session import get_services, require_page, show_error
+
+REPORT = "advisors_report"  # the last AdvisorReport of this session
+FLASH = "advisors_flash"  # a message for the next run (after a mute or unmute)
+LEVEL_ORDER = ("ERROR", "WARN", "INFO")
+LEVEL_ICONS = {"ERROR": ":material/error:", "WARN": ":material/warning:", "INFO": ":material/info:"}
+LEVEL_TITLES = {"ERROR": "Errors", "WARN": "Warnings", "INFO": "Info"}
+
+user = require_page("advisors")
+services = get_services()
+
+st.title("Advisors")
+st.caption(
+    "Security, performance and maintenance checks, in the spirit of Supabase's advisors and PgHero. Every "
+    "finding says how to fix it; fix SQL is shown for you to review and run — never applied from here."
+)
+
+
+def _run() -> AdvisorReport | None:
+    try:
+        with st.spinner("Running the checks…"):
+            report = run_checks(services.db)
+    except Exception as exc:  # the core lets driver errors (a lost connection) through: a message, not a traceback
+        show_error(exc, action="Running the checks")
+        return None
+    st.session_state[REPORT] = report
+    return report
+
+
+run_clicked = st.button("Run checks", key="advisors_run", icon=":material/refresh:", type="primary")
+if run_clicked or REPORT not in st.session_state:  # a DBA opens the page to see findings: run on arrival
+    _run()
+report: AdvisorReport | None = st.session_state.get(REPORT)
+if report is None:
+    st.stop()
+
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash)
+
+findings = [f for f in report.findings if not f.check_failed]  # failed checks are listed on their own below
+active = [f for f in findings if not f.muted]
+muted = [f for f in findings if f.muted]
+not_run = report.failed_checks + report.unavailable_checks
+st.caption(f"Last run {report.ran_at:%Y-%m-%d %H:%M:%S} UTC · {len(report.runs)} checks")
+
+cols = st.columns(5)
+for column, level in zip(cols, LEVEL_ORDER, strict=False):
+    column.metric(level, sum(1 for f in active if f.level == level))
+cols[3].metric("Muted", len(muted))
+cols[4].metric("Checks not run", len(not_run))
+
+left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+categories = left.multiselect(
+    "Category", CATEGORIES, default=list(CATEGORIES), key="advisors_categories", format_func=str.title
+)
+levels = middle.multiselect("Level", LEVEL_ORDER, default=list(LEVEL_ORDER), key="advisors_levels")
+show_muted = right.toggle("Show muted", value=True, key="advisors_show_muted")
+
+if categories and levels:
+    visible = filter_findings(findings, categories=categories, levels=levels)
+else:
+    visible = []
+    st.info("Choose at least one category and one level.")
+
+used_keys: set[str] = set()
+
+
+def _widget_key(finding: Finding) -> str:
+    """A widget key per finding that survives filtering (cache_key), made unique if two findings share one."""
+    base = re.sub(r"\W+", "_", finding.cache_key)[:120]
+    key, n = base, 1
+    while key in used_keys:
+        n += 1
+        key = f"{base}_{n}"
+    used_keys.add(key)
+    return key
+
+
+def _refresh(message: str) -> None:
+    if _run() is not None:
+        st.session_state[FLASH] = message
+        st.rerun()
+
+
+def _show(finding: Finding) -> None:
+    key = _widget_key(finding)
+    label = f"{finding.title} — {finding.object}"
+    with st.expander(label, expanded=finding.level == "ERROR" and not finding.muted, icon=LEVEL_ICONS[finding.level]):
+        st.markdown(finding.detail)
+        st.markdown(f"**How to fix it.** {finding.remediation}")
+        if finding.fix_sql:
+            st.code(finding.fix_sql, language="sql")
+            if user.is_dba:
+                st.caption("Copy it (top-right of the block) or open it in the SQL editor to review and run it there.")
+                if st.button("Open in SQL editor", key=f"advisors_open_{key}", icon=":material/open_in_new:"):
+                    open_in_sql_editor(finding.fix_sql)
+        st.caption(f"{finding.level} · {finding.category.title()} · check `{finding.name}` · key `{finding.cache_key}`")
+        if finding.muted:
+            when = f" on {finding.muted_at:%Y-%m-%d %H:%M} UTC" if finding.muted_at else ""
+            st.caption(f"Muted by {finding.muted_by or 'someone'}{when}: {finding.mute_reason or 'no reason given'}")
+            if st.button("Unmute", key=f"advisors_unmute_{key}", icon=":material/notifications_active:"):
+                try:
+                    unmute(services.db, finding.cache_key, actor=user.username)
+                except Exception as exc:  # DbaAdminError or a driver error: a message either way
+                    show_error(exc, action="Unmuting")
+                else:
+                    _refresh(f"Unmuted: {finding.title} — {finding.object}.")
+            return
+        reason = st.text_input(
+            "Reason to mute",
+            key=f"advisors_reason_{key}",
+            placeholder="e.g. accepted: the table is only read by the service role",
+        )
+        if st.button("Mute", key=f"advisors_mute_{key}", icon=":material/notifications_off:"):
+            if not reason.strip():
+                st.warning("Say why it is muted: the reason is kept with the mute and in the audit log.")
+                return
+            try:
+                mute_finding(services.db, finding, actor=user.username, reason=reason.strip())
+            except Exception as exc:  # DbaAdminError or a driver error: a message either way
+                show_error(exc, action="Muting")
+            else:
+                _refresh(f"Muted: {finding.title} — {finding.object}. It stays listed under Muted.")
+
+
+shown_active = [f for f in visible if not f.muted]
+if not active:
+    st.success("No open findings: every check that ran came out clean (or its findings are muted).")
+elif not shown_active and categories and levels:
+    st.info("No open findings match the filters.")
+
+for level in LEVEL_ORDER:
+    group = [f for f in shown_active if f.level == level]
+    if not group:
+        continue
+    st.subheader(f"{LEVEL_TITLES[level]} · {len(group)}")
+    for category in CATEGORIES:
+        in_category = [f for f in group if f.category == category]
+        if not in_category:
+            continue
+        st.markdown(f"**{category.title()}** · {len(in_category)}")
+        for finding in in_category:
+            _show(finding)
+
+shown_muted = [f for f in visible if f.muted]
+if muted and show_muted:
+    st.subheader(f"Muted · {len(shown_muted)}")
+    if not shown_muted:
+        st.caption("No muted finding matches the filters.")
+    for finding in shown_muted:
+        _show(finding)
+elif muted:
+    st.caption(f"{len(muted)} muted finding(s) hidden; turn on “Show muted” to see them.")
+
+if not_run:
+    st.subheader(f"Checks that did not run · {len(not_run)}")
+    st.caption("Nothing was verified by these checks; the others are not affected.")
+    for run in report.failed_checks:
+        st.error(f"**{run.name}** ({run.category.title()}) failed: {run.message or 'unknown error'}")
+    for run in report.unavailable_checks:
+        st.info(f"**{run.name}** ({run.category.title()}) is not available: {run.message or 'not available'}")

@@ -1,0 +1,255 @@
+"""Assistant: ask about the schema in plain words (English or Portuguese); SQL in answers is checked, never run.
+
+The chat shows one conversation at a time; the sidebar lists the user's own past conversations (RLS decides
+what is theirs) to reopen or delete. With Gemini on, answers stream as they are written; the checked answer
+then replaces the streamed text (a repaired query may differ from the first draft). A conversation can also
+be opened by link (``?conversation=<id>``): someone else's id opens nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import streamlit as st
+
+from dba_admin.assistant.assistant import Answer
+from dba_admin.errors import DbaAdminError
+from ui.assistant import ChatEntry, example_questions, get_assistant, render_entry, render_status_badge
+from ui.session import get_services, require_page, show_error
+
+CONV = "assistant_conversation"  # id (str) of the open conversation; None starts a new one
+TURNS = "assistant_turns"  # list[ChatEntry] of the open conversation; None means "load it"
+OWNER = "assistant_owner"  # whose chat the two keys above hold (a new login in the same browser starts over)
+PENDING = "assistant_pending"  # an example question clicked, asked on this run
+CONFIRM = "assistant_confirm_delete"  # the conversation waiting for "Delete" to be confirmed
+OFFLINE = "assistant_offline"  # the user's "offline only" toggle
+NOT_FOUND = "assistant_not_found"  # a linked conversation that is not this user's (said once)
+QUERY_PARAM = "conversation"
+
+user = require_page("assistant")
+services = get_services()
+assistant = get_assistant(services)
+claims = user.claims
+
+if st.session_state.get(OWNER) != user.username:
+    for stale in (CONV, TURNS, PENDING, CONFIRM, NOT_FOUND):
+        st.session_state.pop(stale, None)
+    st.session_state[OWNER] = user.username
+st.session_state.setdefault(CONV, None)
+st.session_state.setdefault(TURNS, [])
+
+
+def _start_new() -> None:
+    st.query_params.pop(QUERY_PARAM, None)
+    st.session_state[CONV] = None
+    st.session_state[TURNS] = []
+    st.session_state.pop(CONFIRM, None)
+
+
+def _reopen(conversation_id: str) -> None:
+    st.query_params[QUERY_PARAM] = conversation_id
+    st.session_state[CONV] = conversation_id
+    st.session_state[TURNS] = None
+    st.session_state.pop(CONFIRM, None)
+
+
+def _ask_example(question: str) -> None:
+    st.session_state[PENDING] = question
+
+
+def _valid_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+# A link to a conversation: only loaded once per id, so a new question does not jump back to it.
+linked = st.query_params.get(QUERY_PARAM)
+if linked and linked != st.session_state[CONV]:
+    linked_id = _valid_uuid(str(linked))
+    if linked_id is None:
+        st.session_state[NOT_FOUND] = True
+        del st.query_params[QUERY_PARAM]
+    else:
+        _reopen(linked_id)
+
+if st.session_state[TURNS] is None:
+    conversation = st.session_state[CONV]
+    try:
+        turns = assistant.load_conversation(claims, conversation) if conversation else []
+    except DbaAdminError as exc:
+        show_error(exc, action="Opening the conversation")
+        turns = []
+    if conversation and not turns:
+        # Not found, or someone else's (RLS returns nothing): say no more than that.
+        st.session_state[NOT_FOUND] = True
+        _start_new()
+    else:
+        explain = services.db.explain
+        st.session_state[TURNS] = [ChatEntry.from_turn(t, explain) for t in turns]
+
+# Keep the address bar on the open conversation, so the link reopens it.
+if st.session_state[CONV]:
+    if st.query_params.get(QUERY_PARAM) != st.session_state[CONV]:
+        st.query_params[QUERY_PARAM] = st.session_state[CONV]
+elif QUERY_PARAM in st.query_params:
+    del st.query_params[QUERY_PARAM]
+
+# --- header: title and mode badge ------------------------------------------------------------------------
+
+status = assistant.status()
+head, badge = st.columns([3, 2], vertical_alignment="center")
+head.title("Assistant")
+with badge:
+    render_status_badge(status)
+if status.mode == "gemini":
+    st.toggle(
+        "Offline answers only",
+        key=OFFLINE,
+        help="Answer from the catalog alone; nothing is sent to Gemini.",
+    )
+    limit = status.daily_token_limit
+    if limit > 0:
+        used: int | None
+        try:
+            used = assistant.tokens_used_today(claims)
+        except DbaAdminError:
+            used = None
+        if used is not None and used >= limit:
+            st.warning(
+                f"Daily Gemini limit reached ({used:,} of {limit:,} tokens today, UTC): answers come from the "
+                "offline assistant until midnight UTC. An admin can raise ASSISTANT_DAILY_TOKEN_LIMIT."
+            )
+        elif used is not None:
+            st.caption(f"Gemini tokens used today: {used:,} of {limit:,}.")
+else:
+    st.caption(
+        "Offline mode: answers come from the live catalog only (table and column names, comments, keys, "
+        "policies). Set GEMINI_API_KEY to answer with Gemini."
+    )
+
+if st.session_state.pop(NOT_FOUND, False):
+    st.warning("That conversation is not one of yours (or no longer exists); a new conversation was started.")
+
+# --- the conversation ------------------------------------------------------------------------------------
+
+entries: list[ChatEntry] = st.session_state[TURNS]
+for number, entry in enumerate(entries):
+    with st.chat_message("user"):
+        st.markdown(entry.question)
+    with st.chat_message("assistant"):
+        render_entry(entry, f"assistant_turn_{number}")
+
+typed = st.chat_input("Ask about your database (English or Português)…", key="assistant_input")
+question = (typed or st.session_state.pop(PENDING, None) or "").strip()
+
+if not entries and not question:
+    st.markdown(
+        "Ask where data lives, how tables join, or why a query fails. Answers are grounded in the live "
+        "schema, and every SQL they propose is checked with EXPLAIN — never run. Open a valid query in the "
+        "SQL editor to run it yourself."
+    )
+    for (language, questions), column in zip(example_questions(), st.columns(2), strict=True):
+        with column:
+            st.caption(language)
+            for i, example in enumerate(questions):
+                st.button(
+                    example,
+                    key=f"assistant_example_{language[:2].lower()}_{i}",
+                    on_click=_ask_example,
+                    args=(example,),
+                    use_container_width=True,
+                )
+
+if question:
+    with st.chat_message("user"):
+        st.markdown(question)
+    offline = bool(st.session_state.get(OFFLINE, False))
+    streaming = status.mode == "gemini" and status.breaker != "open" and not offline
+    number = len(entries)
+    with st.chat_message("assistant"):
+        holder = st.empty()
+        answer: Answer | None = None
+        try:
+            if streaming:
+                finals: list[Answer] = []
+
+                def _chunks() -> Iterator[str]:
+                    for item in assistant.ask_stream(
+                        claims, question, conversation_id=st.session_state[CONV], offline=offline
+                    ):
+                        if isinstance(item, Answer):
+                            finals.append(item)
+                        else:
+                            yield item
+
+                with holder.container():
+                    st.write_stream(_chunks())
+                answer = finals[-1] if finals else None
+            else:
+                with holder.container(), st.spinner("Looking through the schema…"):
+                    answer = assistant.ask(claims, question, conversation_id=st.session_state[CONV], offline=offline)
+        except DbaAdminError as exc:
+            with holder.container():
+                show_error(exc, action="Answering")
+        if answer is not None:
+            entry = ChatEntry.from_answer(question, answer)
+            entries.append(entry)
+            st.session_state[CONV] = str(answer.conversation_id)
+            if st.query_params.get(QUERY_PARAM) != st.session_state[CONV]:
+                st.query_params[QUERY_PARAM] = st.session_state[CONV]
+            with holder.container():
+                render_entry(entry, f"assistant_turn_{number}")
+
+# --- the sidebar: this user's conversations (drawn last, so a conversation started above is listed) -------
+
+with st.sidebar:
+    st.divider()
+    st.caption("CONVERSATIONS")
+    st.button(
+        "New conversation",
+        key="assistant_new",
+        icon=":material/add_comment:",
+        on_click=_start_new,
+        use_container_width=True,
+    )
+    try:
+        conversations = assistant.list_conversations(claims, limit=30)
+    except DbaAdminError as exc:
+        show_error(exc, action="Listing your conversations")
+        conversations = []
+    if not conversations:
+        st.caption("No conversations yet.")
+    for conv in conversations:
+        conv_id = str(conv.id)
+        is_open = conv_id == st.session_state[CONV]
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.button(
+            conv.title or "(untitled)",
+            key=f"assistant_open_{conv_id}",
+            type="primary" if is_open else "secondary",
+            on_click=_reopen,
+            args=(conv_id,),
+            use_container_width=True,
+            help=f"{conv.turns} question(s) · last {conv.last_at:%Y-%m-%d %H:%M} UTC · {conv.tokens:,} tokens",
+        )
+        if right.button("", key=f"assistant_delete_{conv_id}", icon=":material/delete:", help="Delete"):
+            st.session_state[CONFIRM] = conv_id
+        if st.session_state.get(CONFIRM) == conv_id:
+            st.warning(f"Delete “{conv.title}” and its {conv.turns} question(s)? This cannot be undone.")
+            yes, no = st.columns(2)
+            if yes.button("Delete", key=f"assistant_confirm_{conv_id}", type="primary"):
+                try:
+                    assistant.delete_conversation(claims, conv_id)
+                except DbaAdminError as exc:
+                    show_error(exc, action="Deleting the conversation")
+                else:
+                    if is_open:
+                        _start_new()
+                    st.session_state.pop(CONFIRM, None)
+                    st.rerun()
+            if no.button("Keep", key=f"assistant_keep_{conv_id}"):
+                st.session_state.pop(CONFIRM, None)
+                st.rerun()

@@ -1,0 +1,120 @@
+"""My history: every run of mine (script runs and ad-hoc SQL), filtered, and re-opened in an editor.
+
+``mine_only`` is a view filter; the database already hides every run the user may not see. The text and
+date filters narrow the rows already fetched, so they never widen what the user sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dba_admin.errors import DbaAdminError, NotFound
+from ui.session import get_services, require_page
+from ui.widgets import (
+    STATUS_ICONS,
+    executions_frame,
+    first_line,
+    fmt_time,
+    open_script,
+    page_exists,
+    show_failure,
+    what_ran,
+)
+
+FETCH_LIMIT = 2000
+SQL_EDITOR_PAGE = "pages/sql_editor.py"
+
+user = require_page("history")
+claims = user.claims
+manager = get_services().projects
+
+st.title("My history")
+
+c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
+status_choice = c1.selectbox("Status", ["(any)", "success", "error", "timeout", "cancelled"], key="history_status")
+text_filter = c2.text_input("SQL, script or project contains", key="history_text")
+today = dt.date.today()
+since = c3.date_input("From (UTC)", today - dt.timedelta(days=30), key="history_since")
+until = c4.date_input("To (UTC, inclusive)", today, key="history_until")
+
+try:
+    with st.spinner("Loading your runs…"):
+        runs = manager.history(
+            claims, mine_only=True, status=None if status_choice == "(any)" else status_choice, limit=FETCH_LIMIT
+        )
+except DbaAdminError as exc:
+    show_failure(exc, action="Loading your history")
+    st.stop()
+
+if not runs and status_choice == "(any)":
+    st.info("No runs yet — run a script from one of your projects, or SQL in the SQL editor, and it shows up here.")
+    st.stop()
+
+start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC) if isinstance(since, dt.date) else None
+end = (
+    dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    if isinstance(until, dt.date)
+    else None
+)
+needle = text_filter.strip().lower()
+shown = [
+    r
+    for r in runs
+    if (start is None or r.started_at >= start)
+    and (end is None or r.started_at < end)
+    and (
+        not needle
+        or needle in r.sql.lower()
+        or needle in (r.script_name or "").lower()
+        or needle in (r.project_name or "").lower()
+    )
+]
+
+if not shown:
+    st.info("No run of yours matches these filters.")
+    st.stop()
+
+counts = {status: sum(1 for r in shown if r.status == status) for status in STATUS_ICONS}
+m = st.columns(len(counts) + 1)
+m[0].metric("Runs", len(shown))
+for column, (status, count) in zip(m[1:], counts.items(), strict=True):
+    column.metric(status, count)
+if len(runs) >= FETCH_LIMIT:
+    st.caption(f"Showing matches among your latest {FETCH_LIMIT} runs.")
+st.dataframe(executions_frame(shown, with_script=True).drop(columns=["by"]), hide_index=True)
+
+st.subheader("Re-open a run")
+by_id = {r.id: r for r in shown}
+
+
+def run_label(run_id: int) -> str:
+    r = by_id[run_id]
+    what = f"{r.project_name} / {r.script_name}" if r.script_name else what_ran(r)
+    return f"#{r.id} · {fmt_time(r.started_at)} · {what} · {r.status} · {first_line(r.sql, 60)}"
+
+
+chosen_id = st.selectbox("Run", list(by_id), format_func=run_label, key="history_run")
+if chosen_id is not None:
+    run = by_id[chosen_id]
+    st.code(run.sql, language="sql")
+    if run.error:
+        st.caption(f"Error: {run.error}" + (f" (SQLSTATE {run.sqlstate})" if run.sqlstate else ""))
+    if run.script_id is not None and run.script_name is not None:
+        note = "" if run.version is None else f" (this run used v{run.version})"
+        if st.button(f"Open the script {run.script_name}{note}", key="history_open_script"):
+            try:
+                script = manager.get_script(claims, run.script_id)
+            except NotFound:
+                st.warning("That script no longer exists or is not visible to you; copy the SQL above instead.")
+            except DbaAdminError as exc:
+                show_failure(exc, action="Opening the script")
+            else:
+                open_script(script.id)
+    if page_exists(SQL_EDITOR_PAGE):
+        if st.button("Open this SQL in the SQL editor", key="history_open_editor"):
+            st.session_state["sql_editor_text"] = run.sql
+            st.switch_page(SQL_EDITOR_PAGE)
+    elif run.script_id is None or run.script_name is None:
+        st.caption("The SQL editor page is not installed yet: copy the SQL with the button at the block's corner.")

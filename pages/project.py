@@ -1,0 +1,332 @@
+"""One project: its scripts, its recent runs, its members, its settings, export and import.
+
+The owner-only actions are shown to the owner; the database refuses them to anyone else anyway, and the
+message it gives is what this page shows when it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from dba_admin.errors import DbaAdminError, ImportClash, NotFound
+from dba_admin.projects import ClashPolicy, Project, safe_file_name
+from ui.session import get_services, require_page
+from ui.widgets import PROJECT_KEY, PROJECTS_PAGE, executions_frame, fmt_time, open_script, selected_id, show_failure
+
+user = require_page("project")
+claims = user.claims
+manager = get_services().projects
+
+project_id = selected_id(PROJECT_KEY)
+if project_id is None:
+    st.title("Project")
+    st.info("No project selected — pick one on the Projects page.")
+    st.page_link(PROJECTS_PAGE, label="Go to Projects", icon=":material/folder:")
+    st.stop()
+
+try:
+    project = manager.get_project(claims, project_id)
+except NotFound:
+    st.title("Project")
+    st.error("This project does not exist, or you are not one of its members. Ask its owner to add you.")
+    st.page_link(PROJECTS_PAGE, label="Back to Projects", icon=":material/folder:")
+    st.stop()
+except DbaAdminError as exc:
+    show_failure(exc, action="Loading the project")
+    st.stop()
+
+is_owner = project.is_owner(claims)
+FLASH_KEY = "project_flash"
+
+
+def done(message: str) -> None:
+    """Show ``message`` after the rerun that redraws the page with the change."""
+    st.session_state[FLASH_KEY] = message
+    st.rerun()
+
+
+st.page_link(PROJECTS_PAGE, label="All projects", icon=":material/arrow_back:")
+st.title(project.name + ("  (archived)" if project.archived else ""))
+if project.description:
+    st.markdown(project.description)
+st.caption(
+    f"Owner {project.owner} · {len(project.members)} other member(s) · created {fmt_time(project.created_at)}"
+    f" · updated {fmt_time(project.updated_at)}"
+)
+flash = st.session_state.pop(FLASH_KEY, None)
+if flash:
+    st.success(flash)
+if project.archived:
+    st.info("This project is archived: its scripts are read-only until the owner unarchives it.")
+
+m1, m2, m3 = st.columns(3)
+m1.metric("Scripts", project.script_count)
+m2.metric("Runs", project.run_count)
+m3.metric(
+    "Last run (UTC)",
+    project.last_run_at.astimezone(dt.UTC).strftime("%b %d, %H:%M") if project.last_run_at else "never",
+    help=fmt_time(project.last_run_at) if project.last_run_at else None,
+)
+
+tab_scripts, tab_runs, tab_members, tab_settings, tab_transfer = st.tabs(
+    ["Scripts", "Recent runs", "Members", "Settings", "Export / import"]
+)
+
+# --- scripts ---------------------------------------------------------------------------------------------------------
+with tab_scripts:
+    try:
+        scripts = manager.list_scripts(claims, project.id)
+    except DbaAdminError as exc:
+        show_failure(exc, action="Loading the scripts")
+        scripts = []
+    if not scripts:
+        st.info("No scripts yet — create the first one below.")
+    for script in scripts:
+        s1, s2, s3 = st.columns([4, 3, 1], vertical_alignment="center")
+        s1.markdown(f"**{script.name}**  \n`v{script.version}`")
+        s2.caption(f"updated {fmt_time(script.updated_at)} by {script.updated_by or script.created_by}")
+        if s3.button("Open", key=f"project_open_{script.id}"):
+            open_script(script.id)
+
+    if not project.archived:
+        with st.form("project_new_script", clear_on_submit=True):
+            st.markdown("**New script**")
+            new_name = st.text_input("Script name", key="project_new_script_name")
+            new_sql = st.text_area("SQL (optional)", key="project_new_script_sql", height=120)
+            create_script = st.form_submit_button("Create script", type="primary")
+        if create_script:
+            try:
+                script = manager.create_script(claims, project.id, new_name, new_sql, message="created")
+            except (DbaAdminError, ValueError) as exc:
+                show_failure(exc, action="Creating the script")
+            else:
+                open_script(script.id)
+
+    if scripts and not project.archived:
+        with st.expander("Rename, move or delete a script"):
+            by_label = {f"{s.name} (v{s.version})": s for s in scripts}
+            picked = by_label[st.selectbox("Script", list(by_label), key="project_manage_script")]
+            r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+            new_script_name = r1.text_input("New name", value=picked.name, key=f"project_rename_{picked.id}")
+            if r2.button("Rename", key="project_rename_script"):
+                try:
+                    manager.rename_script(claims, picked.id, new_script_name)
+                except (DbaAdminError, ValueError) as exc:
+                    show_failure(exc, action="Renaming the script")
+                else:
+                    done(f"Renamed {picked.name} to {new_script_name.strip()}.")
+
+            try:
+                targets = [p for p in manager.list_projects(claims, include_archived=False) if p.id != project.id]
+            except DbaAdminError as exc:
+                show_failure(exc, action="Loading the other projects")
+                targets = []
+            if targets:
+                t1, t2 = st.columns([3, 1], vertical_alignment="bottom")
+                target_by_id: dict[uuid.UUID, Project] = {p.id: p for p in targets}
+                target = t1.selectbox(
+                    "Move to project",
+                    list(target_by_id),
+                    format_func=lambda pid: f"{target_by_id[pid].name} · {target_by_id[pid].owner}",
+                    key="project_move_target",
+                )
+                if t2.button("Move", key="project_move_script") and target is not None:
+                    try:
+                        manager.move_script(claims, picked.id, target)
+                    except DbaAdminError as exc:
+                        show_failure(exc, action="Moving the script")
+                    else:
+                        done(f"Moved {picked.name} to {target_by_id[target].name}.")
+            else:
+                st.caption("No other project to move it to.")
+
+            pending = st.session_state.get("project_delete_script")
+            if pending != str(picked.id):
+                if st.button(f"Delete {picked.name}…", key="project_delete_script_ask"):
+                    st.session_state["project_delete_script"] = str(picked.id)
+                    st.rerun()
+            else:
+                st.warning(
+                    f"Delete **{picked.name}** and all {picked.version} of its versions? Its runs stay in the history."
+                )
+                d1, d2 = st.columns(2)
+                if d1.button("Yes, delete it", key="project_delete_script_yes", type="primary"):
+                    st.session_state.pop("project_delete_script", None)
+                    try:
+                        manager.delete_script(claims, picked.id)
+                    except DbaAdminError as exc:
+                        show_failure(exc, action="Deleting the script")
+                    else:
+                        done(f"Deleted {picked.name}.")
+                if d2.button("Cancel", key="project_delete_script_no"):
+                    st.session_state.pop("project_delete_script", None)
+                    st.rerun()
+
+# --- recent runs -----------------------------------------------------------------------------------------------------
+with tab_runs:
+    try:
+        runs = manager.history(claims, project_id=project.id, limit=100)
+    except DbaAdminError as exc:
+        show_failure(exc, action="Loading the runs")
+        runs = []
+    if not runs:
+        st.info("No runs yet — open a script and run it.")
+    else:
+        st.caption(f"The last {len(runs)} run(s) of this project's scripts, newest first.")
+        st.dataframe(executions_frame(runs, with_script=True).drop(columns=["project"]), hide_index=True)
+
+# --- members ---------------------------------------------------------------------------------------------------------
+with tab_members:
+    st.markdown(f"**Owner:** {project.owner}")
+    if project.members:
+        st.dataframe(pd.DataFrame({"member": list(project.members)}), hide_index=True)
+    else:
+        st.info("No other members yet." + (" Add one by email below." if is_owner else ""))
+    if not is_owner:
+        st.caption(f"Only the owner ({project.owner}) can add or remove members.")
+    else:
+        a1, a2 = st.columns([3, 1], vertical_alignment="bottom")
+        new_member = a1.text_input("Add a member by email", key="project_add_member_email")
+        if a2.button("Add member", key="project_add_member"):
+            try:
+                manager.add_member(claims, project.id, new_member)
+            except (DbaAdminError, ValueError) as exc:
+                show_failure(exc, action="Adding the member")
+            else:
+                done(f"{new_member.strip().lower()} is now a member.")
+        if project.members:
+            b1, b2 = st.columns([3, 1], vertical_alignment="bottom")
+            leaving = b1.selectbox("Remove a member", list(project.members), key="project_remove_member_email")
+            if b2.button("Remove member", key="project_remove_member") and leaving:
+                try:
+                    manager.remove_member(claims, project.id, leaving)
+                except (DbaAdminError, ValueError) as exc:
+                    show_failure(exc, action="Removing the member")
+                else:
+                    done(f"{leaving} no longer sees this project.")
+
+# --- settings (owner) ------------------------------------------------------------------------------------------------
+with tab_settings:
+    if not is_owner:
+        st.info(f"Only the owner ({project.owner}) can rename, describe, archive or delete this project.")
+    else:
+        with st.form("project_settings"):
+            name_value = st.text_input("Name", value=project.name, key="project_settings_name")
+            description_value = st.text_area(
+                "Description", value=project.description or "", key="project_settings_description", height=100
+            )
+            save_settings = st.form_submit_button("Save name and description")
+        if save_settings:
+            try:
+                if name_value.strip() != project.name:
+                    manager.rename_project(claims, project.id, name_value)
+                if (description_value.strip() or None) != project.description:
+                    manager.describe_project(claims, project.id, description_value or None)
+            except (DbaAdminError, ValueError) as exc:
+                show_failure(exc, action="Saving the project")
+            else:
+                done("Project saved.")
+
+        if project.archived:
+            if st.button("Unarchive", key="project_unarchive"):
+                try:
+                    manager.unarchive_project(claims, project.id)
+                except DbaAdminError as exc:
+                    show_failure(exc, action="Unarchiving the project")
+                else:
+                    done("Project unarchived: its scripts can be changed again.")
+        elif st.button("Archive", key="project_archive", help="Archived projects stay visible but read-only."):
+            try:
+                manager.archive_project(claims, project.id)
+            except DbaAdminError as exc:
+                show_failure(exc, action="Archiving the project")
+            else:
+                done("Project archived.")
+
+        st.divider()
+        st.markdown("**Delete the project**")
+        st.caption("Its scripts and their versions are deleted; the run history stays, detached from the project.")
+        confirm_name = st.text_input(
+            f"Type the project name ({project.name}) to confirm", key=f"project_delete_confirm_{project.id}"
+        )
+        if st.button("Delete project", key="project_delete", type="primary"):
+            if confirm_name.strip() != project.name:
+                st.error(f"Type the project name ({project.name}) exactly to confirm; nothing was deleted.")
+            else:
+                try:
+                    manager.delete_project(claims, project.id)
+                except DbaAdminError as exc:
+                    show_failure(exc, action="Deleting the project")
+                else:
+                    st.session_state.pop(PROJECT_KEY, None)
+                    st.session_state["projects_flash"] = f"Deleted project {project.name}."
+                    st.query_params.clear()
+                    st.switch_page(PROJECTS_PAGE)
+
+# --- export / import -------------------------------------------------------------------------------------------------
+with tab_transfer:
+    st.markdown("**Export** — a zip of one `.sql` file per script plus a manifest.")
+    export_key = f"project_export_{project.id}"
+    if st.button("Prepare export", key="project_export"):
+        try:
+            with st.spinner("Packing the scripts…"):
+                st.session_state[export_key] = manager.export_project(claims, project.id)
+        except DbaAdminError as exc:
+            show_failure(exc, action="Exporting the project")
+    if export_key in st.session_state:
+        st.download_button(
+            "Download zip",
+            st.session_state[export_key],
+            file_name=safe_file_name(project.name, suffix=".zip"),
+            mime="application/zip",
+            key="project_export_download",
+        )
+
+    st.divider()
+    st.markdown("**Import** — scripts from an exported zip into this project.")
+    if project.archived:
+        st.caption("Unarchive the project to import into it.")
+    else:
+        policies = {
+            "Ask me if a name already exists": None,
+            "Skip scripts whose name exists": ClashPolicy.SKIP,
+            "Import them under a new name": ClashPolicy.RENAME,
+            "Save them as a new version of the existing script": ClashPolicy.NEW_VERSION,
+        }
+        upload = st.file_uploader("Project zip", type=["zip"], key="project_import_file")
+        policy_label = st.radio("When a script name already exists", list(policies), key="project_import_policy")
+        clash_key = f"project_import_clash_{project.id}"
+        if st.button("Import", key="project_import", disabled=upload is None) and upload is not None:
+            try:
+                with st.spinner("Importing…"):
+                    report = manager.import_project(
+                        claims, upload.getvalue(), project_id=project.id, policy=policies[policy_label]
+                    )
+            except ImportClash as exc:
+                st.session_state[clash_key] = exc.names
+            except (DbaAdminError, ValueError) as exc:
+                show_failure(exc, action="Importing")
+            else:
+                st.session_state.pop(clash_key, None)
+                parts = [f"{len(report.created)} created"]
+                if report.renamed:
+                    parts.append("renamed: " + ", ".join(f"{a} → {b}" for a, b in report.renamed))
+                if report.skipped:
+                    parts.append("skipped: " + ", ".join(report.skipped))
+                if report.new_versions:
+                    parts.append("new versions of: " + ", ".join(report.new_versions))
+                if report.unchanged:
+                    parts.append("unchanged: " + ", ".join(report.unchanged))
+                done("Imported — " + "; ".join(parts) + ".")
+        clashes = st.session_state.get(clash_key)
+        if clashes:
+            st.warning(
+                "Nothing was imported: these script names already exist here — "
+                + ", ".join(clashes)
+                + ". Choose above whether to skip them, import them under new names or save them as new versions,"
+                " then press Import again."
+            )

@@ -1,0 +1,136 @@
+"""Projects: the projects I own or am a member of, a new project, and a search across every script I can see.
+
+Which projects appear is decided by the database (RLS as the logged-in user), not by this page.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dba_admin.errors import DbaAdminError, ImportClash
+from dba_admin.projects import ClashPolicy
+from ui.session import get_services, require_page
+from ui.widgets import fmt_time, open_project, open_script, show_failure
+
+user = require_page("projects")
+claims = user.claims
+manager = get_services().projects
+
+st.title("Projects")
+flash = st.session_state.pop("projects_flash", None)
+if flash:
+    st.success(flash)
+
+left, right = st.columns([1, 2], gap="large")
+
+with left:
+    st.subheader("New project")
+    with st.form("projects_create", clear_on_submit=True):
+        name = st.text_input("Name", key="projects_new_name")
+        description = st.text_area("Description (optional)", key="projects_new_description", height=80)
+        members_text = st.text_input(
+            "Members (emails, comma-separated)",
+            key="projects_new_members",
+            help="You are the owner and always a member.",
+        )
+        created = st.form_submit_button("Create project", type="primary")
+    if created:
+        members = [m.strip() for m in members_text.replace(";", ",").split(",") if m.strip()]
+        try:
+            project = manager.create_project(claims, name, description or None, members)
+        except (DbaAdminError, ValueError) as exc:
+            show_failure(exc, action="Creating the project")
+        else:
+            st.session_state["projects_flash"] = f"Created project {project.name}."
+            st.rerun()
+
+    with st.expander("Import a project from a zip"):
+        upload = st.file_uploader("Exported project (.zip)", type=["zip"], key="projects_import_file")
+        import_name = st.text_input("Name of the new project (optional)", key="projects_import_name")
+        if st.button("Import as a new project", key="projects_import", disabled=upload is None) and upload is not None:
+            try:
+                with st.spinner("Importing…"):
+                    report = manager.import_project(
+                        claims, upload.getvalue(), project_name=import_name or None, policy=ClashPolicy.RENAME
+                    )
+            except (DbaAdminError, ValueError) as exc:
+                if isinstance(exc, ImportClash):  # a brand-new project has no names to clash with; defensive
+                    st.warning(str(exc))
+                else:
+                    show_failure(exc, action="Importing the project")
+            else:
+                st.session_state["projects_flash"] = (
+                    f"Imported {len(report.created)} script(s) into the new project {report.project.name}."
+                )
+                st.rerun()
+
+with right:
+    c1, c2 = st.columns([3, 1])
+    search = c1.text_input("Filter projects by name or description", key="projects_filter")
+    show_archived = c2.toggle("Show archived", key="projects_archived")
+    try:
+        projects = manager.list_projects(claims, include_archived=show_archived, search=search or None)
+    except DbaAdminError as exc:
+        show_failure(exc, action="Loading your projects")
+        st.stop()
+
+    if not projects:
+        if search:
+            st.info(f"No project matches {search!r}.")
+        else:
+            st.info("No projects yet — create one on the left, or ask a project's owner to add you as a member.")
+    else:
+        table = pd.DataFrame(
+            [
+                {
+                    "name": p.name,
+                    "description": p.description or "",
+                    "owner": p.owner,
+                    "members": ", ".join(p.members),
+                    "scripts": p.script_count,
+                    "runs": p.run_count,
+                    "last run": fmt_time(p.last_run_at) if p.last_run_at else "never",
+                    "archived": p.archived,
+                    "link": f"project?id={p.id}",
+                }
+                for p in projects
+            ]
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={"link": st.column_config.LinkColumn("link", display_text="open ↗")},
+        )
+        choice_labels = {p.id: f"{p.name}  ·  {p.owner}" + ("  (archived)" if p.archived else "") for p in projects}
+        o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = o1.selectbox(
+            "Project",
+            list(choice_labels),
+            format_func=choice_labels.__getitem__,
+            key="projects_choice",
+        )
+        if o2.button("Open project", key="projects_open", type="primary") and chosen is not None:
+            open_project(chosen)
+
+    st.divider()
+    st.subheader("Search scripts")
+    query = st.text_input(
+        "Name or SQL text, across all your projects",
+        key="projects_search",
+        placeholder='e.g. customers, "order by", join -draft',
+    )
+    if query.strip():
+        try:
+            hits = manager.search_scripts(claims, query)
+        except DbaAdminError as exc:
+            show_failure(exc, action="Searching the scripts")
+            hits = []
+        if not hits:
+            st.info(f"No script in your projects matches {query!r}.")
+        for hit in hits:
+            h1, h2 = st.columns([5, 1], vertical_alignment="center")
+            h1.markdown(f"**{hit.script.name}** · {hit.project_name} · v{hit.script.version}")
+            h1.code(hit.script.sql[:400] + ("\n…" if len(hit.script.sql) > 400 else ""), language="sql")
+            if h2.button("Open", key=f"projects_hit_{hit.script.id}"):
+                open_script(hit.script.id)

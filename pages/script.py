@@ -1,0 +1,370 @@
+"""One script: edit and save (every change a version), run it, see the results, its versions and its runs.
+
+A save carries the version the text was edited from; when someone saved since, the core refuses it and this
+page shows their change next to yours, so nothing is lost on either side. A run that the core says needs
+confirmation (a DBA's destructive statement) runs only from the confirmation button, once.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConflict
+from dba_admin.projects import RunOutcome, Script, diff_texts
+from ui.session import get_services, require_page
+from ui.widgets import (
+    PROJECT_KEY,
+    PROJECT_PAGE,
+    PROJECTS_PAGE,
+    SCRIPT_KEY,
+    executions_frame,
+    fmt_time,
+    selected_id,
+    show_diff,
+    show_failure,
+    show_run_outcome,
+)
+
+user = require_page("script")
+claims = user.claims
+manager = get_services().projects
+
+script_id = selected_id(SCRIPT_KEY)
+if script_id is None:
+    st.title("Script")
+    st.info("No script selected — open one from a project or from the script search on the Projects page.")
+    st.page_link(PROJECTS_PAGE, label="Go to Projects", icon=":material/folder:")
+    st.stop()
+
+try:
+    script = manager.get_script(claims, script_id)
+    project = manager.get_project(claims, script.project_id)
+except NotFound:
+    st.title("Script")
+    st.error("This script does not exist, or it is in a project you are not a member of.")
+    st.page_link(PROJECTS_PAGE, label="Back to Projects", icon=":material/folder:")
+    st.stop()
+except DbaAdminError as exc:
+    show_failure(exc, action="Loading the script")
+    st.stop()
+
+sid = script.id
+EDITOR = f"script_editor_{sid}"
+BASE = f"script_base_{sid}"  # the version the editor's text was loaded from or last saved as
+MESSAGE = f"script_message_{sid}"
+PENDING = f"script_pending_{sid}"  # editor reset asked for by the previous run (widgets take new values before drawing)
+CONFLICT = f"script_conflict_{sid}"
+OUTCOME = f"script_outcome_{sid}"
+CONFIRM = f"script_confirm_{sid}"
+USED_TOKENS = "script_used_tokens"
+FLASH = "script_flash"
+
+
+def reload_editor(text: str, version: int, message: str | None = None) -> None:
+    """Put ``text`` (saved as ``version``) in the editor on the next run, with an optional note, and rerun."""
+    st.session_state[PENDING] = (text, version)
+    if message:
+        st.session_state[FLASH] = message
+    st.rerun()
+
+
+def saved(result_script: Script, message: str) -> None:
+    """After a successful save: the editor keeps its text, the base moves on, the message field clears."""
+    st.session_state.pop(CONFLICT, None)
+    reload_editor(result_script.sql, result_script.version, message)
+
+
+pending = st.session_state.pop(PENDING, None)
+if pending is not None:
+    st.session_state[EDITOR], st.session_state[BASE] = pending
+    st.session_state[MESSAGE] = ""
+if EDITOR not in st.session_state or BASE not in st.session_state:
+    st.session_state[EDITOR] = script.sql
+    st.session_state[BASE] = script.version
+base: int = st.session_state[BASE]
+
+# --- header -----------------------------------------------------------------------------------------------------------
+st.session_state[PROJECT_KEY] = str(project.id)
+st.page_link(PROJECT_PAGE, label=project.name, icon=":material/arrow_back:", query_params={"id": str(project.id)})
+st.title(script.name)
+st.caption(
+    f"v{script.version} · saved {fmt_time(script.updated_at)} by {script.updated_by or script.created_by}"
+    f" · created by {script.created_by}"
+)
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash)
+read_only_project = project.archived
+if read_only_project:
+    st.info("The project is archived: this script is read-only until the owner unarchives the project.")
+stale_box = st.empty()  # filled after the save button is handled, so a conflict is not announced twice
+
+# --- editor -----------------------------------------------------------------------------------------------------------
+text = st.text_area("SQL", key=EDITOR, height=320, disabled=read_only_project)
+message = st.text_input(
+    "Message for this version (optional)", key=MESSAGE, placeholder="what changed and why", disabled=read_only_project
+)
+dirty = text != script.sql
+b1, b2, b3 = st.columns([1, 1, 5], vertical_alignment="center")
+save_clicked = b1.button("Save", key="script_save", type="primary", disabled=read_only_project)
+run_clicked = b2.button("Run", key="script_run", help="Runs the text in the editor and records the run.")
+if dirty:
+    b3.caption(
+        "Unsaved changes: Run runs the editor's text as ad-hoc SQL (in your history, not the script's). "
+        "Save first to record the run against the script."
+    )
+else:
+    b3.caption(
+        f"Run runs the saved v{script.version}. "
+        + (
+            "Analysts and viewers run read-only."
+            if user.role not in ("admin", "dba")
+            else "You may write; destructive statements ask for confirmation."
+        )
+    )
+
+if save_clicked:
+    try:
+        result = manager.save_script(claims, sid, text, base_version=base, message=message or None)
+    except SaveConflict as exc:
+        st.session_state[CONFLICT] = exc.theirs
+    except (DbaAdminError, ValueError) as exc:
+        show_failure(exc, action="Saving")
+    else:
+        if result.version is not None:
+            saved(result.script, f"Saved as v{result.version.number}.")
+        elif result.script.version != base:
+            reload_editor(result.script.sql, result.script.version, f"v{result.script.version} already has this text.")
+        else:
+            st.info("Nothing to save: the text is the same as the saved version.")
+
+if script.version > base and CONFLICT not in st.session_state:
+    with stale_box.container():
+        st.warning(
+            f"{script.updated_by or 'Someone'} saved v{script.version} since you opened v{base}. "
+            "Load it, or keep editing: saving will show you their change first."
+        )
+        if st.button(f"Load v{script.version}", key="script_load_latest"):
+            reload_editor(script.sql, script.version, f"Loaded v{script.version}.")
+
+theirs: ConcurrentChange | None = st.session_state.get(CONFLICT)
+if theirs is not None:
+    with st.container(border=True):
+        st.error(
+            f"Not saved: {theirs.author} saved v{theirs.version} at {fmt_time(theirs.saved_at)}, after you opened "
+            f"v{base}. Nothing of yours or theirs was overwritten. Compare the two texts below."
+        )
+        show_diff(
+            diff_texts(
+                theirs.sql, text, left_label=f"v{theirs.version} by {theirs.author} (theirs)", right_label="your text"
+            ),
+            key="script_conflict_diff",
+        )
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Load theirs (drop my edits)", key="script_conflict_load"):
+            st.session_state.pop(CONFLICT, None)
+            reload_editor(theirs.sql, theirs.version, f"Loaded v{theirs.version} by {theirs.author}.")
+        if c2.button(f"Keep mine: save on top of v{theirs.version}", key="script_conflict_keep", type="primary"):
+            try:
+                result = manager.save_script(claims, sid, text, base_version=theirs.version, message=message or None)
+            except SaveConflict as exc:
+                st.session_state[CONFLICT] = exc.theirs
+                st.rerun()
+            except (DbaAdminError, ValueError) as exc:
+                show_failure(exc, action="Saving")
+            else:
+                saved(result.script, f"Saved your text as v{result.script.version}, on top of v{theirs.version}.")
+        if c3.button("Dismiss", key="script_conflict_dismiss"):
+            st.session_state.pop(CONFLICT, None)
+            st.rerun()
+
+# --- run --------------------------------------------------------------------------------------------------------------
+
+
+def run_now(adhoc_sql: str | None, *, confirmed: bool) -> RunOutcome | None:
+    """Run the saved script (``adhoc_sql`` None) or unsaved text (recorded as ad-hoc SQL); None if it failed."""
+    try:
+        if adhoc_sql is None:
+            with st.spinner(f"Running v{script.version}…"):
+                return manager.run_script(claims, sid, confirm_destructive=confirmed)
+        with st.spinner("Running your unsaved text…"):
+            return manager.run_adhoc(claims, adhoc_sql, confirm_destructive=confirmed)
+    except DbaAdminError as exc:
+        show_failure(exc, action="Running")
+        return None
+
+
+def ran_label(adhoc_sql: str | None, version: int) -> str:
+    return "your unsaved text (recorded as ad-hoc SQL)" if adhoc_sql is not None else f"v{version}"
+
+
+if run_clicked:
+    st.session_state.pop(CONFIRM, None)
+    adhoc_text = text if dirty else None  # what the user sees is what runs
+    outcome = run_now(adhoc_text, confirmed=False)
+    if outcome is not None and outcome.needs_confirmation:
+        st.session_state.pop(OUTCOME, None)
+        st.session_state[CONFIRM] = {
+            "token": uuid.uuid4().hex,
+            "version": script.version,
+            "reasons": outcome.destructive_reasons,
+            "adhoc_sql": adhoc_text,
+        }
+    elif outcome is not None:
+        st.session_state[OUTCOME] = (ran_label(adhoc_text, script.version), outcome)
+
+confirm = st.session_state.get(CONFIRM)
+if confirm is not None:
+    reviewed = ran_label(confirm["adhoc_sql"], confirm["version"])
+    confirm_box = st.empty()
+    with confirm_box.container(border=True):
+        st.warning(
+            f"{reviewed[:1].upper() + reviewed[1:]} contains destructive statements. Nothing has run yet.\n\n"
+            + "\n".join(f"- {reason}" for reason in confirm["reasons"])
+        )
+        k1, k2 = st.columns(2)
+        go = k1.button("Confirm and run", key=f"script_confirm_run_{confirm['token']}", type="primary")
+        cancel = k2.button("Cancel", key=f"script_confirm_cancel_{confirm['token']}")
+    if cancel:
+        st.session_state.pop(CONFIRM, None)
+        st.rerun()
+    if go:
+        # The token is spent before the run starts: a rerun, a second click or a second tab cannot run it again.
+        st.session_state.pop(CONFIRM, None)
+        confirm_box.empty()
+        used: set[str] = st.session_state.setdefault(USED_TOKENS, set())
+        if confirm["token"] in used:
+            st.info("That confirmation was already used; press Run again to review the script.")
+        else:
+            used.add(confirm["token"])
+            current_version: int | None
+            try:
+                current_version = manager.get_script(claims, sid).version
+            except DbaAdminError as exc:
+                show_failure(exc, action="Running")
+                current_version = None
+            if confirm["adhoc_sql"] is None and current_version is not None and current_version != confirm["version"]:
+                # run_script runs the latest saved text: never one the user did not review.
+                st.warning(
+                    f"The script changed (now v{current_version}) since you reviewed v{confirm['version']}; "
+                    "nothing ran. Press Run again to review it."
+                )
+            elif current_version is not None:
+                outcome = run_now(confirm["adhoc_sql"], confirmed=True)
+                if outcome is not None:
+                    st.session_state[OUTCOME] = (reviewed, outcome)
+
+last = st.session_state.get(OUTCOME)
+if last is not None:
+    last_label, last_outcome = last
+    st.subheader(f"Results of {last_label}")
+    show_run_outcome(last_outcome)
+
+# --- versions and runs ------------------------------------------------------------------------------------------------
+tab_versions, tab_runs = st.tabs(["Versions", "Run history"])
+
+with tab_versions:
+    try:
+        versions = manager.list_versions(claims, sid)
+    except DbaAdminError as exc:
+        show_failure(exc, action="Loading the versions")
+        versions = []
+    if versions:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"version": v.number, "author": v.author, "saved": v.created_at, "message": v.message or ""}
+                    for v in versions
+                ]
+            ),
+            hide_index=True,
+        )
+    if len(versions) < 2:
+        st.info("Only one version so far — every save that changes the text adds one, and you can compare them here.")
+    else:
+        numbers = [v.number for v in versions]  # newest first
+        by_number = {v.number: v for v in versions}
+
+        def label(number: int) -> str:
+            v = by_number[number]
+            return f"v{number} · {v.author} · {fmt_time(v.created_at)}" + (f" · {v.message}" if v.message else "")
+
+        d1, d2 = st.columns(2)
+        left_no = d1.selectbox(
+            "Compare", numbers, index=1, format_func=label, key=f"script_diff_left_{sid}_{numbers[0]}"
+        )
+        right_no = d2.selectbox(
+            "with", numbers, index=0, format_func=label, key=f"script_diff_right_{sid}_{numbers[0]}"
+        )
+        if left_no is not None and right_no is not None:
+            try:
+                show_diff(manager.diff_versions(claims, sid, left_no, right_no), key="script_versions_diff")
+            except DbaAdminError as exc:
+                show_failure(exc, action="Comparing the versions")
+
+        if not read_only_project:
+            st.markdown("**Restore an older version**")
+            older = [n for n in numbers if n != script.version]
+            r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+            restore_no = r1.selectbox(
+                "Version", older, format_func=label, key=f"script_restore_choice_{sid}_{numbers[0]}"
+            )
+            restore_clicked = r2.button("Restore", key="script_restore")
+            st.caption("A restore saves that text as a new version; the editor's unsaved edits are replaced.")
+            if restore_clicked and restore_no is not None:
+                try:
+                    restored = manager.restore_version(claims, sid, restore_no, base_version=base)
+                except SaveConflict as exc:
+                    st.session_state[CONFLICT] = exc.theirs
+                    st.rerun()
+                except DbaAdminError as exc:
+                    show_failure(exc, action="Restoring")
+                else:
+                    if restored.version is None:
+                        st.info(f"v{restore_no} has the same text as the current version: nothing to restore.")
+                    else:
+                        st.session_state.pop(CONFLICT, None)
+                        reload_editor(
+                            restored.script.sql,
+                            restored.script.version,
+                            f"Restored v{restore_no} as v{restored.script.version}.",
+                        )
+
+with tab_runs:
+    try:
+        runs = manager.history(claims, script_id=sid, limit=500)
+    except DbaAdminError as exc:
+        show_failure(exc, action="Loading the runs")
+        runs = []
+    if not runs:
+        st.info("No runs yet — press Run to run the saved version.")
+    else:
+        chart_data = pd.DataFrame(
+            [
+                {
+                    "started": r.started_at,
+                    "duration (ms)": r.duration_ms or 0.0,
+                    "status": r.status,
+                    "version": r.version,
+                    "rows": r.rows,
+                    "by": r.executed_by,
+                }
+                for r in runs
+            ]
+        )
+        figure = px.scatter(
+            chart_data,
+            x="started",
+            y="duration (ms)",
+            color="status",
+            hover_data=["version", "rows", "by"],
+            color_discrete_map={"success": "#2ca02c", "error": "#d62728", "timeout": "#ff7f0e", "cancelled": "#7f7f7f"},
+            title="Duration and status of each run",
+        )
+        figure.update_traces(marker={"size": 10})
+        st.plotly_chart(figure, key=f"script_runs_chart_{sid}")
+        st.dataframe(executions_frame(runs, with_script=False), hide_index=True)

@@ -1,0 +1,140 @@
+"""Growth over time for the dashboard: database size, the biggest tables, statement time per day (Plotly).
+
+Opening the dashboard takes a snapshot when the newest is over an hour old (the core's rule, safe with several
+app servers), so the charts fill up even without cron; cron (`dba-admin snapshot`) makes the points regular.
+Every chart has an empty state that says what it is waiting for, because the first days of a new install
+have one snapshot or none, and a blank chart reads like a failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dba_admin.advisors import database_size_history, statement_time_by_day, table_size_history, take_snapshot_if_due
+from dba_admin.errors import ConfigError
+from ui.session import show_error
+
+KEY = "dashboard_growth"  # session keys of this block (it lives on the dashboard page)
+PERIODS = {"7 days": 7, "30 days": 30, "90 days": 90}
+CRON_HINT = "run `dba-admin snapshot` from cron (e.g. hourly) for regular points"
+MB = 1024 * 1024
+
+
+def render_growth_charts(services: Any, *, actor: str | None = None, take_snapshot: bool = True) -> None:
+    """Take a snapshot when one is due, then draw the three growth charts (or say why one is empty).
+
+    ``services`` needs only ``.db`` (a DatabaseManager). ``take_snapshot=False`` draws what is stored without
+    adding a point.
+    """
+    db = services.db
+    st.subheader("Growth over time")
+    if take_snapshot:
+        try:
+            taken = take_snapshot_if_due(db, actor=actor)
+        except ConfigError as exc:
+            st.info(f"Growth charts need the snapshot tables: {exc}")
+            return
+        except Exception as exc:  # the snapshot helpers let driver errors through; the charts still draw
+            show_error(exc, action="Taking a snapshot")
+            taken = None
+        if taken is not None:
+            st.caption(f"Snapshot taken now ({taken.tables} tables, {taken.statements} statements recorded).")
+    period = st.segmented_control(
+        "Period", list(PERIODS), default="30 days", key=f"{KEY}_period", label_visibility="collapsed"
+    )
+    days = PERIODS.get(period or "30 days", 30)
+    try:
+        sizes = database_size_history(db, days=days)
+        tables = table_size_history(db, days=days, top=10)
+        statements = statement_time_by_day(db, days=days, top=8)
+    except ConfigError as exc:
+        st.info(f"Growth charts need the snapshot tables: {exc}")
+        return
+    except Exception as exc:  # driver errors included: a message, never a traceback on the dashboard
+        show_error(exc, action="Reading the snapshots")
+        return
+    _database_size(sizes)
+    _biggest_tables(tables, len(sizes))
+    _statement_time(statements, len(sizes))
+
+
+def _database_size(sizes: pd.DataFrame) -> None:
+    st.markdown("**Database size**")
+    if sizes.empty:
+        st.info(f"No snapshot yet in this period: the first one is taken when the dashboard opens; {CRON_HINT}.")
+        return
+    frame = sizes.assign(size_mb=sizes["database_size_bytes"].astype(float) / MB)
+    if len(frame) == 1:
+        st.metric("Database size now", f"{frame['size_mb'].iloc[-1]:,.1f} MB")
+        st.info(f"One snapshot so far — growth appears after the next one; {CRON_HINT}.")
+        return
+    first, last = frame["size_mb"].iloc[0], frame["size_mb"].iloc[-1]
+    st.metric("Database size now", f"{last:,.1f} MB", f"{last - first:+,.1f} MB in the period")
+    figure = px.line(frame, x="taken_at", y="size_mb", markers=True, labels={"taken_at": "", "size_mb": "MB"})
+    figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_database")
+
+
+def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
+    st.markdown("**Biggest tables**")
+    if tables.empty:
+        st.info("No table sizes recorded yet: they come with the first snapshot.")
+        return
+    frame = tables.assign(size_mb=tables["total_bytes"].astype(float) / MB)
+    if snapshots < 2 or frame["taken_at"].nunique() < 2:
+        latest = frame[frame["taken_at"] == frame["taken_at"].max()].sort_values("size_mb")
+        figure = px.bar(latest, x="size_mb", y="table", orientation="h", labels={"size_mb": "MB", "table": ""})
+        figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_tables")
+        st.caption("Sizes at the only snapshot so far; their growth appears after the next snapshot.")
+        return
+    figure = px.line(
+        frame,
+        x="taken_at",
+        y="size_mb",
+        color="table",
+        markers=True,
+        labels={"taken_at": "", "size_mb": "MB", "table": "table"},
+        hover_data={"estimated_rows": ":,"},
+    )
+    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_tables")
+
+
+def _statement_time(statements: pd.DataFrame, snapshots: int) -> None:
+    st.markdown("**Statement time per day**")
+    if statements.empty:
+        if snapshots < 2:
+            st.info(
+                "Statement time needs two snapshots with pg_stat_statements (the first is the baseline the "
+                f"next is compared with); {CRON_HINT}."
+            )
+        else:
+            st.info(
+                "No statement time recorded: pg_stat_statements is not available in this database, or nothing "
+                "ran between the snapshots. The Advisors page says how to enable pg_stat_statements."
+            )
+        return
+    frame = statements.assign(
+        seconds=statements["total_exec_ms"].astype(float) / 1000,
+        statement=statements["query"].map(_short),
+    )
+    figure = px.bar(
+        frame,
+        x="day",
+        y="seconds",
+        color="statement",
+        labels={"day": "", "seconds": "seconds", "statement": "statement"},
+        hover_data={"calls": ":,"},
+    )
+    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"font": {"size": 10}})
+    st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_statements")
+
+
+def _short(query: object, width: int = 60) -> str:
+    text = " ".join(str(query or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"

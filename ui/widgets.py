@@ -1,0 +1,264 @@
+"""Small UI pieces the Projects pages share: navigation to one project or script, run results, diffs, run tables.
+
+Kept out of the pages so the project, script and history pages show a run, a diff and a history the same way,
+and so the SQL editor page (issue 4) can reuse the result view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dba_admin.database import StatementResult
+from dba_admin.errors import SqlErrorInfo
+from dba_admin.projects import Diff, Execution, RunOutcome
+from ui.session import show_error
+
+PROJECT_KEY = "project_id"  # the project page's selection, shared with the pages that link to it
+SCRIPT_KEY = "script_id"  # the script page's selection
+PROJECT_PAGE = "pages/project.py"
+SCRIPT_PAGE = "pages/script.py"
+PROJECTS_PAGE = "pages/projects.py"
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+
+STATUS_ICONS = {"success": "✅", "error": "❌", "timeout": "⏱️", "cancelled": "🚫"}
+
+
+def selected_id(session_key: str) -> uuid.UUID | None:
+    """The id a detail page shows: ``?id=`` first (a shared link), else what the previous page chose.
+
+    The choice is written back to both places, so the URL in the address bar can be copied and shared and a
+    rerun without the parameter keeps the same object.
+    """
+    raw = st.query_params.get("id")
+    chosen: uuid.UUID | None = None
+    if raw:
+        try:
+            chosen = uuid.UUID(str(raw))
+        except ValueError:
+            st.warning(f"The link's id {raw!r} is not valid; showing your last selection instead.")
+    if chosen is None:
+        remembered = st.session_state.get(session_key)
+        if remembered:
+            try:
+                chosen = uuid.UUID(str(remembered))
+            except ValueError:
+                chosen = None
+    if chosen is not None:
+        st.session_state[session_key] = str(chosen)
+        if st.query_params.get("id") != str(chosen):
+            st.query_params["id"] = str(chosen)
+    return chosen
+
+
+def page_exists(page: str) -> bool:
+    """Whether a page file (relative to app.py) is installed: pages land issue by issue."""
+    return (APP_ROOT / page).is_file()
+
+
+def open_project(project_id: uuid.UUID) -> None:
+    """Go to the project page for one project (and put its id in the URL)."""
+    st.session_state[PROJECT_KEY] = str(project_id)
+    st.switch_page(PROJECT_PAGE, query_params={"id": str(project_id)})
+
+
+def open_script(script_id: uuid.UUID) -> None:
+    """Go to the script page for one script (and put its id in the URL)."""
+    st.session_state[SCRIPT_KEY] = str(script_id)
+    st.switch_page(SCRIPT_PAGE, query_params={"id": str(script_id)})
+
+
+def show_failure(exc: Exception, *, action: str) -> None:
+    """show_error, plus the core's input checks: its ValueErrors say what is wrong with the input, so show them."""
+    if isinstance(exc, ValueError):
+        st.error(f"{action} failed: {exc}")
+    else:
+        show_error(exc, action=action)
+
+
+def what_ran(run: Execution) -> str:
+    """A run's script as people name it; runs keep their history when their script or project is deleted."""
+    if run.script_name:
+        return run.script_name
+    if run.script_id is None and run.project_id is None and run.version is None:
+        return "ad-hoc SQL"
+    return "(deleted script)"
+
+
+def fmt_time(value: dt.datetime | None) -> str:
+    """A timestamp as people read it in a table cell: UTC, to the second."""
+    if value is None:
+        return "—"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.1f} ms"
+
+
+def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> pd.DataFrame:
+    """Runs as a table: newest first, one row each, the SQL shortened to its first line."""
+    records = []
+    for run in runs:
+        record: dict[str, object] = {
+            "run": run.id,
+            "when": run.started_at,
+            "status": f"{STATUS_ICONS.get(run.status, '')} {run.status}".strip(),
+            "rows": run.rows,
+            "duration ms": None if run.duration_ms is None else round(run.duration_ms, 1),
+            "by": run.executed_by,
+        }
+        if with_script:
+            record["project"] = run.project_name or "—"
+            record["script"] = what_ran(run)
+        record["version"] = run.version
+        record["SQL"] = first_line(run.sql)
+        record["error"] = run.error or ""
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def first_line(text: str, width: int = 100) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def show_sql_error(info: SqlErrorInfo, *, line: int | None = None, column: int | None = None) -> None:
+    """A failed statement the way the design asks: message, SQLSTATE, where, hint; never a traceback."""
+    text = info.message
+    if info.sqlstate:
+        text += f" (SQLSTATE {info.sqlstate})"
+    where = []
+    if line is not None:
+        where.append(f"line {line}" + (f", column {column}" if column is not None else ""))
+    if info.position is not None:
+        where.append(f"character {info.position}")
+    if where:
+        text += " — at " + ", ".join(where)
+    st.error(text)
+    if info.detail:
+        st.caption(f"Detail: {info.detail}")
+    if info.hint:
+        st.caption(f"Hint: {info.hint}")
+
+
+def _display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Duplicate column names (``select 1, 1``) are legal SQL but not a valid Arrow table: number them."""
+    if frame.columns.is_unique:
+        return frame
+    seen: dict[str, int] = {}
+    names = []
+    for name in map(str, frame.columns):
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    renamed = frame.copy()
+    renamed.columns = names
+    return renamed
+
+
+def show_statement(result: StatementResult, *, many: bool) -> None:
+    """One statement's outcome: its rows, or what it did, or its error."""
+    label = result.command or result.kind.value
+    if many:
+        st.markdown(f"**Statement {result.index + 1}** · `{label}` · {fmt_ms(result.duration_ms)}")
+    if result.status == "not_run":
+        st.caption("Not run: an earlier statement failed.")
+        return
+    if result.error is not None:
+        show_sql_error(result.error, line=result.error_line, column=result.error_column)
+        return
+    if result.returns_rows:
+        st.dataframe(_display_frame(result.rows), hide_index=True)
+        text = f"{result.row_count} row(s)"
+        if result.truncated:
+            st.warning(f"Showing the first {result.row_count} rows only: the result was cut at the row cap.")
+            text += " (cut at the row cap)"
+        st.caption(text)
+    else:
+        st.caption(
+            result.command_tag or (f"{result.affected_rows} row(s) affected" if result.affected_rows else "Done.")
+        )
+    for notice in result.notices:
+        st.caption(f"Notice: {notice}")
+
+
+def show_run_outcome(outcome: RunOutcome) -> None:
+    """A run's results: a summary line, then one block per statement."""
+    execution = outcome.execution
+    mode = "read-only" if outcome.read_only else "read-write"
+    summary = f"{STATUS_ICONS.get(outcome.status, '')} **{outcome.status}** · {mode}"
+    if execution is not None:
+        summary += f" · {fmt_ms(execution.duration_ms)} · run #{execution.id}"
+        if execution.rows is not None:
+            summary += f" · {execution.rows} row(s)"
+    st.markdown(summary)
+    if outcome.error is not None and not any(r.error is not None for r in outcome.results):
+        show_sql_error(outcome.error)  # refused before it ran, or no connection: no statement carries it
+    many = len(outcome.results) > 1
+    for result in outcome.results:
+        show_statement(result, many=many)
+
+
+_DIFF_COLOURS = {
+    "delete": "rgba(248, 81, 73, 0.18)",
+    "insert": "rgba(46, 160, 67, 0.18)",
+    "replace": "rgba(210, 153, 34, 0.18)",
+}
+
+
+def _diff_side_html(diff: Diff, side: str) -> str:
+    """One side of a side-by-side diff as escaped HTML lines, the changed ones coloured."""
+    lines = []
+    for row in diff.rows:
+        number = row.left_no if side == "left" else row.right_no
+        text = row.left if side == "left" else row.right
+        colour = ""
+        if row.tag != "equal" and text is not None:
+            tag = row.tag
+            if row.tag == "replace":
+                tag = "delete" if side == "left" else "insert"
+            colour = _DIFF_COLOURS[tag]
+        elif text is None:
+            colour = "rgba(128, 128, 128, 0.08)"
+        marker = " "
+        if text is not None and row.tag != "equal":
+            marker = "-" if side == "left" else "+"
+        gutter = f"{number:>4}" if number is not None else "    "
+        body = html.escape(text if text is not None else "")
+        lines.append(
+            f'<div style="background:{colour or "transparent"};white-space:pre;min-height:1.3em">'
+            f'<span style="opacity:.5">{gutter} {marker} </span>{body}</div>'
+        )
+    return (
+        '<div style="font-family:monospace;font-size:0.85em;overflow-x:auto;border:1px solid rgba(128,128,128,.3);'
+        'border-radius:4px;padding:4px">' + "".join(lines) + "</div>"
+    )
+
+
+def show_diff(diff: Diff, *, key: str) -> None:
+    """Two aligned columns (removed lines red on the left, added green on the right) and the unified text."""
+    if not diff.changed:
+        st.info(f"{diff.left_label} and {diff.right_label} have the same text.")
+        return
+    st.caption(f"{diff.added} line(s) added, {diff.removed} line(s) removed")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{diff.left_label}**")
+        st.html(_diff_side_html(diff, "left"))
+    with right:
+        st.markdown(f"**{diff.right_label}**")
+        st.html(_diff_side_html(diff, "right"))
+    with st.expander("Unified diff"):
+        st.code(diff.unified, language="diff")
+        st.download_button("Download .diff", diff.unified.encode("utf-8"), "changes.diff", "text/x-diff", key=key)

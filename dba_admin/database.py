@@ -1243,6 +1243,17 @@ class _Run:
             conn.execute("COMMIT")
 
     def _run_statement(self, stmt: Statement, res: StatementResult) -> None:
+        """Register the statement for the Activity page (which otherwise sees only the cursor's FETCH), then run it."""
+        from dba_admin.activity import RUNS  # local import: activity imports this module
+
+        user = None
+        if self.claims_json:
+            with contextlib.suppress(ValueError, AttributeError):
+                user = json.loads(self.claims_json).get("email")
+        with RUNS.running(self.conn.info.backend_pid, stmt.text, user=user):
+            self._send_statement(stmt, res)
+
+    def _send_statement(self, stmt: Statement, res: StatementResult) -> None:
         """Send one statement over the extended protocol and read at most cap+1 rows of its result."""
         conn = self.conn
         cap = self.cap

@@ -21,14 +21,18 @@ BIN = Path(sys.executable).parent
 
 
 def ensure_chromium() -> str | None:
-    """Debian's chromium for the browser test (Playwright cannot download its own browser here)."""
+    """Debian's chromium and an emoji font (for screenshots) for the browser test: Playwright cannot fetch its own."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
+    emoji_font = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf").is_file()
+    if found and emoji_font:
         return None
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return "chromium is not installed and cannot be installed here (needs root and apt-get)"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-color-emoji"],
+    ):
         result = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603
         if result.returncode != 0:
             return f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}"

@@ -33,7 +33,8 @@ def _services_for(settings: Settings) -> Services:
 
 def current_user() -> AppUser | None:
     user = st.session_state.get(USER_KEY)
-    return user if isinstance(user, AppUser) else None
+    # By name as well: a dev server that reloads an edited module holds objects of the old class.
+    return user if isinstance(user, AppUser) or type(user).__name__ == "AppUser" else None
 
 
 def page_spec(key: str) -> PageSpec:

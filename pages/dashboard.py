@@ -1,0 +1,324 @@
+"""Workbench · Dashboard: is the database healthy, how big, how busy, and which statements cost the most.
+
+All figures come from one DatabaseManager.get_metrics() call (one transaction under the statement timeout)
+and one health() check, cached for a few seconds so several people watching the same server cost one read.
+The live part is a fragment: the chosen interval reruns only it, not the whole page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from dba_admin.database import Health, Metrics
+from ui.growth_charts import render_growth_charts
+from ui.session import get_services, require_page, show_error
+
+METRICS_TTL_S = 5
+HEALTH_TTL_S = 15
+MAX_SAMPLES = 360
+INTERVALS: dict[str, int | None] = {"Off": None, "10 s": 10, "30 s": 30, "1 min": 60, "5 min": 300}
+
+user = require_page("dashboard")
+services = get_services()
+
+
+@st.cache_data(ttl=METRICS_TTL_S, show_spinner=False)
+def load_metrics(db_key: str) -> Metrics:
+    """Cached per database (the key), not per manager object: st.cache_data hashes arguments."""
+    return get_services().db.get_metrics()
+
+
+@st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
+def load_health(db_key: str) -> Health:
+    return get_services().db.health()
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(value) < 1024 or unit == "TB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TB"
+
+
+def fmt_duration(seconds: float) -> str:
+    delta = dt.timedelta(seconds=int(seconds))
+    days, rest = delta.days, delta.seconds
+    return f"{days} d {rest // 3600} h" if days else f"{rest // 3600} h {(rest % 3600) // 60} min"
+
+
+def short_sql(text: str, width: int = 60) -> str:
+    """A chart label for a statement: comments dropped, whitespace folded, cut to ``width``."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
+    text = " ".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    text = " ".join(text.split()) or "(comment only)"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def small_layout(fig: go.Figure, height: int = 300) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def remember(metrics: Metrics) -> list[dict[str, Any]]:
+    """Keep this session's samples of the cumulative counters, so rates can be drawn while the page is open."""
+    samples: list[dict[str, Any]] = st.session_state.setdefault("dashboard_samples", [])
+    if not samples or samples[-1]["at"] != metrics.collected_at:
+        samples.append(
+            {
+                "at": metrics.collected_at,
+                "commits": metrics.commits,
+                "rollbacks": metrics.rollbacks,
+                "deadlocks": metrics.deadlocks,
+                "temp_files": metrics.temp_files,
+            }
+        )
+        del samples[:-MAX_SAMPLES]
+    return samples
+
+
+def health_strip(health: Health) -> None:
+    cols = st.columns(5)
+    cols[0].metric(
+        "Database",
+        "reachable" if health.reachable else "down",
+        f"{health.connect_ms:.1f} ms to connect" if health.connect_ms is not None else None,
+        delta_color="off",
+        delta_arrow="off",
+    )
+    cols[1].metric(
+        "Mode", "embedded" if health.embedded else "remote", health.server_version, delta_color="off", delta_arrow="off"
+    )
+    pending = len(health.migrations_pending)
+    cols[2].metric(
+        "Migrations",
+        f"{len(health.migrations_applied)} applied",
+        f"{pending} pending" if pending else "up to date",
+        delta_color="inverse" if pending else "off",
+        delta_arrow="off",
+    )
+    cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")
+    cols[4].metric("Assistant", "Gemini" if services.settings.gemini_api_key else "offline")
+    if not health.ok:
+        st.warning(health.message)
+
+
+def size_and_tables(metrics: Metrics) -> None:
+    st.subheader("Size")
+    st.metric(
+        "Database size", fmt_bytes(metrics.database_size_bytes), metrics.database, delta_color="off", delta_arrow="off"
+    )
+    if not metrics.largest_tables:
+        st.info("No tables yet.")
+        return
+    rows = []
+    for t in metrics.largest_tables:
+        label = f"{t.schema}.{t.name}"
+        other = max(0, t.total_bytes - t.table_bytes - t.index_bytes)
+        rows += [
+            {"table": label, "part": "table", "bytes": t.table_bytes, "size": fmt_bytes(t.table_bytes)},
+            {"table": label, "part": "indexes", "bytes": t.index_bytes, "size": fmt_bytes(t.index_bytes)},
+            {"table": label, "part": "toast / other", "bytes": other, "size": fmt_bytes(other)},
+        ]
+    frame = pd.DataFrame(rows)
+    fig = px.bar(
+        frame,
+        x="bytes",
+        y="table",
+        color="part",
+        orientation="h",
+        hover_data={"size": True, "bytes": False},
+        title="Largest tables",
+    )
+    fig.update_yaxes(categoryorder="total ascending", title=None)
+    fig.update_xaxes(title="bytes")
+    st.plotly_chart(small_layout(fig, 340), key="dashboard_largest")
+
+
+def connections(metrics: Metrics) -> None:
+    st.subheader("Connections")
+    total = metrics.total_connections
+    st.metric(
+        "Client connections",
+        f"{total} / {metrics.max_connections}",
+        f"{total / metrics.max_connections:.0%} of max" if metrics.max_connections else None,
+        delta_color="off",
+        delta_arrow="off",
+    )
+    states = metrics.connections_by_state
+    if not states:
+        st.info("No client connections besides this one.")
+        return
+    fig = px.pie(names=list(states), values=list(states.values()), hole=0.5, title="By state")
+    st.plotly_chart(small_layout(fig), key="dashboard_connections")
+
+
+def cache_hit(metrics: Metrics) -> None:
+    st.subheader("Cache hit ratio")
+    ratio = metrics.cache_hit_ratio
+    if ratio is None:
+        st.info("No block reads yet since the last statistics reset.")
+        return
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=round(ratio * 100, 2),
+            number={"suffix": " %"},
+            gauge={
+                "axis": {"range": [0, 100]},
+                "bar": {"color": "#3d6fb6"},
+                "steps": [{"range": [0, 90], "color": "#fde2e1"}, {"range": [90, 99], "color": "#fff4ce"}],
+                "threshold": {"line": {"color": "green", "width": 3}, "value": 99},
+            },
+        )
+    )
+    st.plotly_chart(small_layout(fig), key="dashboard_cache_hit")
+    if ratio < 0.99:
+        st.caption("Below 99 %: the working set may not fit in shared_buffers, or large scans evict it.")
+
+
+def transactions(metrics: Metrics, samples: list[dict[str, Any]]) -> None:
+    st.subheader("Commits and rollbacks")
+    total = metrics.commits + metrics.rollbacks
+    share = metrics.rollbacks / total if total else 0.0
+    st.caption(
+        f"Since the statistics reset: {metrics.commits:,} commits, {metrics.rollbacks:,} rollbacks ({share:.1%})."
+    )
+    if len(samples) >= 2:
+        frame = pd.DataFrame(samples)
+        seconds = frame["at"].diff().dt.total_seconds()
+        rates = pd.DataFrame(
+            {
+                "at": frame["at"],
+                "commits/s": frame["commits"].diff() / seconds,
+                "rollbacks/s": frame["rollbacks"].diff() / seconds,
+            }
+        ).dropna()
+        fig = px.line(rates, x="at", y=["commits/s", "rollbacks/s"], title="While this page is open")
+    else:
+        fig = px.bar(
+            x=["commits", "rollbacks"],
+            y=[metrics.commits, metrics.rollbacks],
+            title="Totals",
+            labels={"x": "", "y": "transactions"},
+        )
+        fig.update_traces(marker_color=["#3d6fb6", "#d9534f"])
+    st.plotly_chart(small_layout(fig), key="dashboard_xacts")
+
+
+def trouble(metrics: Metrics) -> None:
+    st.subheader("Deadlocks and temp files")
+    c1, c2 = st.columns(2)
+    c1.metric("Deadlocks", f"{metrics.deadlocks:,}")
+    c2.metric(
+        "Temp files", f"{metrics.temp_files:,}", fmt_bytes(metrics.temp_bytes), delta_color="off", delta_arrow="off"
+    )
+    fig = px.bar(
+        x=["deadlocks", "temp files"],
+        y=[metrics.deadlocks, metrics.temp_files],
+        title="Since the statistics reset",
+        labels={"x": "", "y": "count"},
+    )
+    st.plotly_chart(small_layout(fig, 240), key="dashboard_trouble")
+    if metrics.temp_files:
+        st.caption("Temp files mean sorts or hashes spilled to disk: check work_mem and the statements below.")
+
+
+def top_statements(metrics: Metrics) -> None:
+    st.subheader("Top statements by total time")
+    if not metrics.statements_available:
+        st.info(metrics.statements_hint or "pg_stat_statements is not available.")
+        return
+    if not metrics.top_statements:
+        st.info("pg_stat_statements has recorded no statements yet.")
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "query": s.query,
+                "calls": s.calls,
+                "total_ms": round(s.total_ms, 1),
+                "mean_ms": round(s.mean_ms, 2),
+                "rows": s.rows,
+                "cache_hit": s.cache_hit_ratio,
+            }
+            for s in metrics.top_statements
+        ]
+    )
+    frame["label"] = [f"#{i + 1} {short_sql(q)}" for i, q in enumerate(frame["query"])]
+    frame["query"] = [" ".join(q.split()) for q in frame["query"]]
+    fig = px.bar(frame, x="total_ms", y="label", orientation="h", hover_data=["calls", "mean_ms"], title=None)
+    fig.update_yaxes(categoryorder="total ascending", title=None)
+    st.plotly_chart(small_layout(fig, 320), key="dashboard_top_chart")
+    st.dataframe(
+        frame.drop(columns=["label"]),
+        hide_index=True,
+        column_config={
+            "query": st.column_config.TextColumn("query", width="large"),
+            "cache_hit": st.column_config.ProgressColumn("cache hit", min_value=0.0, max_value=1.0, format="percent"),
+        },
+        key="dashboard_top_table",
+    )
+
+
+st.title("Dashboard")
+controls = st.columns([2, 1, 3])
+interval_label = controls[0].selectbox(
+    "Auto-refresh", list(INTERVALS), key="dashboard_interval", help="Reruns only the figures below, not the page."
+)
+if controls[1].button("Refresh now", key="dashboard_refresh", icon=":material/refresh:"):
+    load_metrics.clear()
+    load_health.clear()
+
+
+@st.fragment(run_every=INTERVALS[interval_label])
+def live() -> None:
+    db_key = services.database_label
+    with st.spinner("Checking the database…"):
+        health = load_health(db_key)
+    health_strip(health)
+    if not health.reachable:
+        st.error("The database cannot be reached; the figures below need it. Check that it runs, then refresh.")
+        return
+    try:
+        with st.spinner("Reading the statistics…"):
+            metrics = load_metrics(db_key)
+    except Exception as exc:  # shown, never a traceback; the statement timeout bounds the wait
+        show_error(exc, action="Reading the metrics")
+        return
+    samples = remember(metrics)
+    st.caption(
+        f"PostgreSQL {metrics.server_version} · up {fmt_duration(metrics.uptime_seconds)} · "
+        f"figures at {metrics.collected_at.astimezone():%H:%M:%S}"
+        + (f" · refreshing every {interval_label}" if INTERVALS[interval_label] else "")
+    )
+    left, right = st.columns(2)
+    with left:
+        size_and_tables(metrics)
+    with right:
+        connections(metrics)
+    left, mid, right = st.columns(3)
+    with left:
+        cache_hit(metrics)
+    with mid:
+        transactions(metrics, samples)
+    with right:
+        trouble(metrics)
+    top_statements(metrics)
+
+
+live()
+
+st.divider()
+st.subheader("Growth over time")
+render_growth_charts(services, actor=user.username)

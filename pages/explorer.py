@@ -1,0 +1,757 @@
+"""Workbench · Table explorer: find a table, read its structure, policies, DDL and neighbours, page its rows.
+
+The selected table lives in the URL (``?schema=public&table=orders``) so a link opens the same table for a
+colleague. Catalog reads are cached for a short time per database (keyed by a string, not the manager); the
+data preview is not cached (it must show current rows) and runs only while its tab is open. Analysts and
+viewers see non-platform schemas and preview rows under their own RLS identity (dba_admin.browse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from dba_admin import browse, maintenance
+from dba_admin.catalog import FILTER_OPERATORS, Filter, TableDetail, TableInfo
+from dba_admin.erd import table_erd_dot
+from dba_admin.errors import NotFound
+from dba_admin.export import to_csv_bytes, to_json_bytes
+from ui.session import get_services, require_page, show_error
+
+CATALOG_TTL_S = 30
+PAGE_SIZES = (25, 50, 100, 250, 500)
+KIND_LABELS = {
+    "table": "table",
+    "partitioned_table": "partitioned table",
+    "view": "view",
+    "materialized_view": "materialized view",
+    "foreign_table": "foreign table",
+}
+NO_VALUE_OPS = ("is_null", "is_not_null")
+DOWNLOAD_LIMIT_BYTES = 200 * 1024 * 1024
+
+user = require_page("explorer")
+services = get_services()
+DB_KEY = services.database_label
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cached catalog reads
+# ---------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def load_tables(db_key: str, nonce: int) -> list[TableInfo]:
+    """Every relation, cached per database; ``nonce`` lets "Reload" skip the cache."""
+    return get_services().db.get_tables()
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def load_detail(db_key: str, schema: str, name: str, nonce: int) -> TableDetail:
+    return get_services().db.describe_table(schema, name)
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1024:
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TB"
+
+
+def fmt_time(value: dt.datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "never"
+
+
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values Arrow cannot show as they are (uuid, json dicts/lists, ranges) become their text."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            sample = next((v for v in out[column] if v is not None), None)
+            if sample is not None and not isinstance(sample, (str, int, float, bool, bytes, dt.date, dt.time, Decimal)):
+                out[column] = [None if v is None else as_text(v) for v in out[column]]
+    return out
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def label_of(schema: str, name: str) -> str:
+    return f"{schema}.{name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Selection (URL <-> widgets)
+# ---------------------------------------------------------------------------------------------------
+
+
+def select_table(schema: str, name: str) -> None:
+    """Make (schema, name) the open table: in the URL, so the link is shareable."""
+    st.query_params.from_dict({"schema": schema, "table": name})
+    st.session_state["explorer_open"] = label_of(schema, name)
+
+
+def on_open_select() -> None:
+    chosen = st.session_state.get("explorer_open")
+    keys: dict[str, tuple[str, str]] = st.session_state.get("explorer_keys", {})
+    if chosen in keys:
+        select_table(*keys[chosen])
+    else:
+        st.query_params.clear()
+
+
+def on_list_select() -> None:
+    state = st.session_state.get("explorer_list")
+    rows = list(getattr(getattr(state, "selection", None), "rows", []) or [])
+    shown: list[tuple[str, str]] = st.session_state.get("explorer_shown", [])
+    if rows and rows[0] < len(shown):
+        select_table(*shown[rows[0]])
+
+
+def on_goto() -> None:
+    chosen = st.session_state.get("explorer_goto")
+    keys: dict[str, tuple[str, str]] = st.session_state.get("explorer_keys", {})
+    if chosen in keys:
+        select_table(*keys[chosen])
+
+
+def reset_view() -> None:
+    st.session_state["explorer_page"] = 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# The list
+# ---------------------------------------------------------------------------------------------------
+
+
+def matches(t: TableInfo, needle: str) -> bool:
+    if not needle:
+        return True
+    hay = [t.schema, t.name, t.comment or "", *(c.name for c in t.columns)]
+    return any(needle in h.lower() for h in hay)
+
+
+def table_list(tables: list[TableInfo]) -> list[TableInfo]:
+    schemas = sorted({t.schema for t in tables})
+    default_schemas = [s for s in schemas if not any(t.is_system_like for t in tables if t.schema == s)] or schemas
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+    needle = (
+        c1.text_input("Search", key="explorer_search", placeholder="table, column or comment", on_change=reset_view)
+        .strip()
+        .lower()
+    )
+    chosen_schemas = c2.multiselect("Schemas", schemas, default=default_schemas, key="explorer_schemas")
+    kinds = c3.multiselect(
+        "Kinds",
+        list(KIND_LABELS),
+        default=list(KIND_LABELS),
+        format_func=lambda k: KIND_LABELS[k],
+        key="explorer_kinds",
+    )
+    if c4.button("Reload", key="explorer_reload", icon=":material/refresh:", help="Read the catalog again"):
+        st.session_state["explorer_nonce"] = st.session_state.get("explorer_nonce", 0) + 1
+        st.rerun()
+    shown = [t for t in tables if t.schema in chosen_schemas and t.kind in kinds and matches(t, needle)]
+    st.session_state["explorer_shown"] = [(t.schema, t.name) for t in shown]
+
+    unprotected = [t.qualified_name for t in tables if t.rls_missing]
+    if unprotected:
+        st.warning(
+            f"{len(unprotected)} table(s) in `public` have row level security OFF, so anyone holding the API key "
+            f"can read them through Supabase's API: {', '.join(unprotected)}.",
+            icon=":material/lock_open:",
+        )
+    if not shown:
+        st.info("No table matches. Clear the search or pick more schemas and kinds.")
+        return shown
+    frame = pd.DataFrame(
+        [
+            {
+                "schema": t.schema,
+                "name": t.name,
+                "kind": KIND_LABELS[t.kind],
+                "rows (est.)": t.estimated_rows,
+                "size": t.total_bytes,
+                "RLS": ("⚠ off" if t.rls_missing else "on" if t.rls_enabled else "off")
+                if t.kind in ("table", "partitioned_table")
+                else "—",
+                "policies": t.policy_count,
+                "comment": t.comment or "",
+            }
+            for t in shown
+        ]
+    )
+    with st.expander(f"{len(shown)} of {len(tables)} relations", expanded="schema" not in st.query_params):
+        st.dataframe(
+            frame,
+            hide_index=True,
+            height=min(420, 38 + 35 * len(frame)),
+            column_config={
+                "size": st.column_config.NumberColumn("size (bytes)", format="compact"),
+                "rows (est.)": st.column_config.NumberColumn(format="localized"),
+                "comment": st.column_config.TextColumn(width="large"),
+            },
+            key="explorer_list",
+            on_select=on_list_select,
+            selection_mode="single-row",
+        )
+        st.caption("Click a row, or pick it below, to open the table.")
+    return shown
+
+
+# ---------------------------------------------------------------------------------------------------
+# Detail tabs
+# ---------------------------------------------------------------------------------------------------
+
+
+def header(d: TableDetail, info: TableInfo | None) -> None:
+    st.header(d.qualified_name, anchor=False)
+    bits = [KIND_LABELS[d.kind], f"owner {d.owner}"]
+    if d.estimated_rows is not None:
+        bits.append(f"~{d.estimated_rows:,} rows")
+    bits.append(f"{fmt_bytes(d.sizes.total_bytes)} total")
+    if d.kind in ("table", "partitioned_table"):
+        bits.append("RLS on" + (" (forced)" if d.rls_forced else "") if d.rls_enabled else "RLS off")
+    st.caption(" · ".join(bits) + f" · link: `?schema={d.schema}&table={d.name}`")
+    if d.comment:
+        st.markdown(f"> {d.comment}")
+    if info is not None and info.rls_missing:
+        st.error("Row level security is OFF on this public table: every API role with a grant reads all of its rows.")
+    if d.partition_of:
+        st.caption(f"Partition of {label_of(*d.partition_of)} {d.partition_bound or ''}")
+    if d.partition_key:
+        st.caption(f"Partitioned by {d.partition_key}")
+
+
+def columns_tab(d: TableDetail) -> None:
+    pk = set(d.primary_key.columns) if d.primary_key else set()
+    fk_cols = {c for fk in d.foreign_keys_out for c in fk.columns}
+    frame = pd.DataFrame(
+        [
+            {
+                "#": c.position,
+                "key": "/".join(m for m, on in (("PK", c.name in pk), ("FK", c.name in fk_cols)) if on),
+                "name": c.name,
+                "type": c.type,
+                "nullable": c.nullable,
+                "default": c.default or (f"identity {c.identity}" if c.identity else None),
+                "generated": c.generated,
+                "comment": c.comment or "",
+            }
+            for c in d.columns
+        ]
+    )
+    st.dataframe(frame, hide_index=True, key="explorer_columns")
+    if d.foreign is not None:
+        st.subheader("Foreign table", anchor=False)
+        st.markdown(f"Server **{d.foreign.server}** (wrapper `{d.foreign.wrapper}`)")
+        c1, c2 = st.columns(2)
+        c1.caption("Table options")
+        c1.dataframe(pd.DataFrame(sorted(d.foreign.options.items()), columns=["option", "value"]), hide_index=True)
+        c2.caption("Server options")
+        c2.dataframe(
+            pd.DataFrame(sorted(d.foreign.server_options.items()), columns=["option", "value"]), hide_index=True
+        )
+    if d.view_definition:
+        st.caption("Definition")
+        st.code(d.view_definition, language="sql")
+
+
+def keys_tab(d: TableDetail, keys: dict[str, tuple[str, str]]) -> None:
+    if d.primary_key:
+        st.markdown(f"**Primary key** `{d.primary_key.name}`: {', '.join(d.primary_key.columns)}")
+    else:
+        st.info("No primary key." if d.kind in ("table", "partitioned_table") else "Views have no keys.")
+    neighbours: list[str] = []
+    if d.foreign_keys_out:
+        st.markdown("**References** (foreign keys of this table)")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "name": fk.name,
+                        "columns": ", ".join(fk.columns),
+                        "references": f"{label_of(fk.ref_schema, fk.ref_table)} ({', '.join(fk.ref_columns)})",
+                        "on delete": fk.on_delete,
+                        "on update": fk.on_update,
+                        "validated": fk.validated,
+                    }
+                    for fk in d.foreign_keys_out
+                ]
+            ),
+            hide_index=True,
+            key="explorer_fks_out",
+        )
+        neighbours += [label_of(fk.ref_schema, fk.ref_table) for fk in d.foreign_keys_out]
+    if d.foreign_keys_in:
+        st.markdown("**Referenced by**")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "table": label_of(fk.schema, fk.table),
+                        "name": fk.name,
+                        "columns": ", ".join(fk.columns),
+                        "to": ", ".join(fk.ref_columns),
+                        "on delete": fk.on_delete,
+                    }
+                    for fk in d.foreign_keys_in
+                ]
+            ),
+            hide_index=True,
+            key="explorer_fks_in",
+        )
+        neighbours += [label_of(fk.schema, fk.table) for fk in d.foreign_keys_in]
+    reachable = sorted({n for n in neighbours if n in keys and n != d.qualified_name})
+    if reachable:
+        st.selectbox(
+            "Open a related table", reachable, index=None, key="explorer_goto", on_change=on_goto, placeholder="table"
+        )
+    elif not d.foreign_keys_out and not d.foreign_keys_in:
+        st.caption("No foreign keys point from or to this table.")
+
+
+def indexes_tab(d: TableDetail) -> None:
+    if not d.indexes:
+        st.info("No indexes.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "name": i.name,
+                    "columns": ", ".join(i.columns),
+                    "method": i.method,
+                    "unique": i.is_unique,
+                    "primary": i.is_primary,
+                    "valid": i.is_valid,
+                    "size": fmt_bytes(i.size_bytes),
+                    "scans": i.idx_scan,
+                    "definition": i.definition,
+                }
+                for i in d.indexes
+            ]
+        ),
+        hide_index=True,
+        key="explorer_indexes",
+    )
+    unused = [i.name for i in d.indexes if i.idx_scan == 0 and not i.is_primary and not i.is_unique]
+    if unused:
+        st.caption(f"Never scanned since the statistics reset: {', '.join(unused)}.")
+
+
+def constraints_tab(d: TableDetail) -> None:
+    st.markdown("**Constraints**")
+    if d.constraints:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"name": c.name, "type": c.type, "definition": c.definition, "validated": c.validated}
+                    for c in d.constraints
+                ]
+            ),
+            hide_index=True,
+            key="explorer_constraints",
+        )
+    else:
+        st.caption("No check, unique or exclusion constraints.")
+    st.markdown("**Triggers**")
+    if d.triggers:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"name": t.name, "enabled": t.enabled, "function": t.function, "definition": t.definition}
+                    for t in d.triggers
+                ]
+            ),
+            hide_index=True,
+            key="explorer_triggers",
+        )
+    else:
+        st.caption("No triggers.")
+
+
+def policies_tab(d: TableDetail) -> None:
+    if d.kind not in ("table", "partitioned_table"):
+        st.info("Row level security applies to tables; a view runs with its owner's rights unless security_invoker.")
+    elif not d.rls_enabled:
+        st.warning("Row level security is OFF: policies below (if any) are not applied.")
+    elif not d.policies:
+        st.info("RLS is on with no policy: only the owner and roles with BYPASSRLS see rows.")
+    for p in d.policies:
+        roles = ", ".join(p.roles)
+        st.markdown(f"**{p.name}** · {p.command} · {'permissive' if p.permissive else 'restrictive'} · to {roles}")
+        st.code(p.create_statement, language="sql")
+    st.markdown("**Grants**")
+    if d.grants:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "grantee": g.grantee,
+                        "privileges": ", ".join(g.privileges),
+                        "with grant option": ", ".join(g.grantable),
+                        "grantor": g.grantor,
+                    }
+                    for g in d.grants
+                ]
+            ),
+            hide_index=True,
+            key="explorer_grants",
+        )
+    else:
+        st.caption("No grants besides the owner.")
+
+
+def stats_tab(d: TableDetail) -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Table", fmt_bytes(d.sizes.table_bytes))
+    c2.metric("Indexes", fmt_bytes(d.sizes.indexes_bytes))
+    c3.metric("TOAST", fmt_bytes(d.sizes.toast_bytes))
+    c4.metric("Total", fmt_bytes(d.sizes.total_bytes))
+    s = d.stats
+    if s is None:
+        st.caption("No activity statistics for this kind of relation.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"figure": "sequential scans", "value": s.seq_scan},
+                {"figure": "rows read by sequential scans", "value": s.seq_tup_read},
+                {"figure": "index scans", "value": s.idx_scan},
+                {"figure": "live rows", "value": s.n_live_tup},
+                {"figure": "dead rows", "value": s.n_dead_tup},
+                {"figure": "inserted / updated / deleted", "value": f"{s.n_tup_ins} / {s.n_tup_upd} / {s.n_tup_del}"},
+                {"figure": "last vacuum (auto)", "value": f"{fmt_time(s.last_vacuum)} ({fmt_time(s.last_autovacuum)})"},
+                {
+                    "figure": "last analyze (auto)",
+                    "value": f"{fmt_time(s.last_analyze)} ({fmt_time(s.last_autoanalyze)})",
+                },
+            ]
+        ).astype({"value": "string"}),
+        hide_index=True,
+        key="explorer_stats",
+    )
+
+
+def diagram_tab(d: TableDetail) -> None:
+    dot = table_erd_dot(d)
+    st.graphviz_chart(dot)
+    with st.expander("DOT source"):
+        st.code(dot, language="dot")
+
+
+def current_filters(columns: tuple[str, ...]) -> list[Filter]:
+    kept = [f for f in st.session_state.get("explorer_filters", []) if f.column in columns]
+    st.session_state["explorer_filters"] = kept
+    return kept
+
+
+def add_filter() -> None:
+    column = st.session_state.get("explorer_filter_col")
+    op = st.session_state.get("explorer_filter_op")
+    value = st.session_state.get("explorer_filter_value", "")
+    if not column or not op:
+        return
+    if op == "in":
+        parsed: Any = [v.strip() for v in str(value).split(",") if v.strip()]
+    elif op in NO_VALUE_OPS:
+        parsed = None
+    else:
+        parsed = value
+    st.session_state.setdefault("explorer_filters", []).append(Filter(column, op, parsed))
+    st.session_state["explorer_filter_value"] = ""
+    reset_view()
+
+
+def clear_filters() -> None:
+    st.session_state["explorer_filters"] = []
+    reset_view()
+
+
+def step_page(delta: int) -> None:
+    st.session_state["explorer_page"] = max(1, int(st.session_state.get("explorer_page", 1)) + delta)
+
+
+def data_tab(d: TableDetail) -> None:
+    names = tuple(c.name for c in d.columns)
+    filters = current_filters(names)
+    c1, c2, c3 = st.columns([2, 2, 1])
+    sort = c1.selectbox("Sort by", ["(primary key)", *names], key="explorer_sort", on_change=reset_view)
+    descending = c2.toggle("Descending", key="explorer_desc", on_change=reset_view)
+    page_size = c3.selectbox("Rows per page", PAGE_SIZES, index=2, key="explorer_page_size", on_change=reset_view)
+
+    with st.expander(f"Filters ({len(filters)})", expanded=bool(filters)):
+        f1, f2, f3, f4 = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
+        f1.selectbox("Column", names, key="explorer_filter_col")
+        op = f2.selectbox("Operator", FILTER_OPERATORS, key="explorer_filter_op")
+        f3.text_input(
+            "Value",
+            key="explorer_filter_value",
+            disabled=op in NO_VALUE_OPS,
+            placeholder="a, b, c" if op == "in" else "text; PostgreSQL reads it as the column's type",
+        )
+        f4.button("Add filter", key="explorer_filter_add", on_click=add_filter)
+        for f in filters:
+            shown = "" if f.op in NO_VALUE_OPS else f" {f.value!r}"
+            st.markdown(f"- `{f.column}` {f.op}{shown}")
+        if filters:
+            st.button("Clear filters", key="explorer_filter_clear", on_click=clear_filters)
+
+    page_no = int(st.session_state.get("explorer_page", 1))
+    order_by = [] if sort == "(primary key)" else [(sort, not descending)]
+    try:
+        with st.spinner("Reading rows…"):
+            page = browse.preview_as(
+                services.db,
+                None if user.is_dba else user.claims,
+                d.schema,
+                d.name,
+                filters=filters,
+                order_by=order_by,
+                page=page_no,
+                page_size=int(page_size),
+            )
+    except Exception as exc:
+        show_error(exc, action="Reading the rows")
+        return
+    if page.rows.empty and page_no > 1:
+        st.session_state["explorer_page"] = 1
+        st.rerun()
+    first = (page.page - 1) * page.page_size + 1
+    last = first + len(page.rows) - 1
+    total = "?" if page.total_rows is None else f"{'~' if page.total_is_estimate else ''}{page.total_rows:,}"
+    if page.rows.empty:
+        st.info("No rows" + (" match the filters." if filters else "."))
+    else:
+        st.dataframe(for_display(page.rows), hide_index=True, key="explorer_rows")
+    p1, p2, p3 = st.columns([1, 3, 1])
+    p1.button("◀ Previous", key="explorer_prev", disabled=page.page <= 1, on_click=step_page, args=(-1,))
+    p2.caption(
+        f"Rows {first:,}–{last:,} of {total} · page {page.page}"
+        + (f" of {page.page_count:,}" if page.page_count and not page.total_is_estimate else "")
+        if not page.rows.empty
+        else f"Page {page.page}"
+    )
+    p3.button("Next ▶", key="explorer_next", disabled=not page.has_next, on_click=step_page, args=(1,))
+    if not user.is_dba:
+        st.caption("Rows as your user sees them (role authenticated with your claims): row level security applies.")
+    if not page.rows.empty:
+        stem = f"{d.schema}.{d.name}.page{page.page}"
+        d1, d2, _ = st.columns([1, 1, 4])
+        d1.download_button(
+            "Download CSV",
+            to_csv_bytes(page.rows),
+            f"{stem}.csv",
+            "text/csv",
+            key="explorer_csv",
+        )
+        d2.download_button(
+            "Download JSON",
+            to_json_bytes(page.rows),
+            f"{stem}.json",
+            "application/json",
+            key="explorer_json",
+        )
+
+
+def maintenance_tab(d: TableDetail) -> None:
+    if d.kind == "materialized_view":
+        st.subheader("Refresh", anchor=False)
+        try:
+            last = maintenance.last_refresh(services.db, d.schema, d.name)
+        except Exception as exc:
+            show_error(exc, action="Reading the last refresh")
+            last = None
+        st.caption(
+            f"Last refresh from this app: {fmt_time(last)}"
+            if last
+            else "Last refresh: unknown (PostgreSQL does not record it; refreshes made here are shown)."
+        )
+        if d.matview_populated is False:
+            st.warning("Not populated (created WITH NO DATA): reading it fails until it is refreshed.")
+        concurrently = st.checkbox(
+            "Concurrently (readers are not blocked; needs a unique index and a populated view)",
+            key="explorer_refresh_concurrently",
+        )
+        if st.button("Refresh materialized view", key="explorer_refresh", type="primary"):
+            try:
+                with st.spinner("Refreshing…"):
+                    refreshed = maintenance.refresh_materialized_view(
+                        services.db, d.schema, d.name, user.username, concurrently=concurrently
+                    )
+                load_detail.clear()
+                st.success(f"Refreshed in {refreshed.duration_ms:,.0f} ms (recorded in the audit log).")
+            except Exception as exc:
+                show_error(exc, action="The refresh")
+    st.subheader("Backup", anchor=False)
+    st.caption(
+        "Streams the whole table from one consistent snapshot into the server's backup folder; recorded in the "
+        "audit log. SQL = INSERT statements to restore with psql or the SQL editor."
+    )
+    fmt: Literal["csv", "sql"] = (
+        "sql" if st.radio("Format", ["csv", "sql"], horizontal=True, key="explorer_backup_fmt") == "sql" else "csv"
+    )
+    if st.button("Back up table", key="explorer_backup", icon=":material/backup:"):
+        expected = max(1, d.estimated_rows or 1)
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(rows: int) -> None:
+            bar.progress(min(rows / expected, 1.0), text=f"{rows:,} rows written")
+
+        try:
+            result = maintenance.backup_table(services.db, d.schema, d.name, user.username, fmt, progress=progress)
+            bar.progress(1.0, text=f"{result.rows:,} rows written")
+            st.session_state["explorer_backup_result"] = (d.schema, d.name, result)
+        except Exception as exc:
+            bar.empty()
+            show_error(exc, action="The backup")
+    saved = st.session_state.get("explorer_backup_result")
+    if saved and saved[:2] == (d.schema, d.name):
+        result = saved[2]
+        st.success(f"Backed up {result.rows:,} rows ({fmt_bytes(result.bytes)}) to `{result.path}`.")
+        if result.bytes <= DOWNLOAD_LIMIT_BYTES and result.path.is_file():
+            st.download_button(
+                "Download the backup file",
+                result.path.read_bytes(),
+                result.path.name,
+                "text/csv" if result.fmt == "csv" else "application/sql",
+                key="explorer_backup_download",
+            )
+    else:
+        try:
+            previous = maintenance.last_backup(services.db, d.schema, d.name)
+        except Exception:
+            previous = None
+        if previous:
+            when, details = previous
+            st.caption(f"Last backup: {fmt_time(when)} · {details.get('rows', '?')} rows · `{details.get('file', '')}`")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Page
+# ---------------------------------------------------------------------------------------------------
+
+st.title("Table explorer")
+nonce = int(st.session_state.get("explorer_nonce", 0))
+try:
+    with st.spinner("Reading the catalog…"):
+        all_tables = load_tables(DB_KEY, nonce)
+except Exception as exc:
+    show_error(exc, action="Reading the table list")
+    st.stop()
+
+tables = browse.visible_tables(all_tables, user.role)
+if not tables:
+    st.info("This database has no tables yet (or none you may open). A DBA can create them in the SQL editor.")
+    st.stop()
+by_key = {(t.schema, t.name): t for t in tables}
+keys = {label_of(*k): k for k in by_key}
+st.session_state["explorer_keys"] = keys
+
+shown = table_list(tables)
+
+params_schema = st.query_params.get("schema")
+params_table = st.query_params.get("table")
+selected = (params_schema, params_table) if params_schema and params_table else None
+options = [label_of(t.schema, t.name) for t in shown]
+if selected and label_of(*selected) not in options:
+    options.insert(0, label_of(*selected))
+if selected and st.session_state.get("explorer_current") != selected:
+    # A new table (a link, the list, a related table): start its view afresh.
+    st.session_state["explorer_current"] = selected
+    st.session_state["explorer_open"] = label_of(*selected)
+    st.session_state["explorer_filters"] = []
+    st.session_state["explorer_page"] = 1
+    st.session_state.pop("explorer_sort", None)
+st.selectbox(
+    "Open table",
+    options,
+    index=None,
+    key="explorer_open",
+    on_change=on_open_select,
+    placeholder="pick a table",
+)
+
+if selected is None:
+    st.info("Pick a table to see its columns, keys, indexes, policies, DDL, diagram and rows.")
+    st.stop()
+schema, name = selected
+if not browse.may_see(user.role, schema):
+    st.error(f"The schema {schema} is not open to the role {user.role}.")
+    st.stop()
+try:
+    with st.spinner("Reading the table…"):
+        detail = load_detail(DB_KEY, schema, name, nonce)
+except NotFound:
+    st.warning(f"{label_of(schema, name)} does not exist (any more). Pick another table.")
+    st.stop()
+except Exception as exc:
+    show_error(exc, action="Reading the table")
+    st.stop()
+
+header(detail, by_key.get(selected))
+tab_names = [
+    "Data",
+    "Columns",
+    "Keys",
+    "Indexes",
+    "Constraints & triggers",
+    "Policies & grants",
+    "DDL",
+    "Diagram",
+    "Stats",
+]
+if user.is_dba:
+    tab_names.append("Maintenance")
+tabs = dict(zip(tab_names, st.tabs(tab_names, key="explorer_tab", on_change="rerun"), strict=True))
+
+
+def is_open(name: str) -> bool:
+    """Lazy tabs: only the open tab runs (None = no state tracking, then everything runs)."""
+    return tabs[name].open is not False
+
+
+with tabs["Data"]:
+    if is_open("Data"):
+        data_tab(detail)
+with tabs["Columns"]:
+    if is_open("Columns"):
+        columns_tab(detail)
+with tabs["Keys"]:
+    if is_open("Keys"):
+        keys_tab(detail, keys)
+with tabs["Indexes"]:
+    if is_open("Indexes"):
+        indexes_tab(detail)
+with tabs["Constraints & triggers"]:
+    if is_open("Constraints & triggers"):
+        constraints_tab(detail)
+with tabs["Policies & grants"]:
+    if is_open("Policies & grants"):
+        policies_tab(detail)
+with tabs["DDL"]:
+    if is_open("DDL"):
+        st.code(detail.ddl or "-- no DDL available", language="sql", line_numbers=True)
+with tabs["Diagram"]:
+    if is_open("Diagram"):
+        diagram_tab(detail)
+with tabs["Stats"]:
+    if is_open("Stats"):
+        stats_tab(detail)
+if "Maintenance" in tabs:
+    with tabs["Maintenance"]:
+        if is_open("Maintenance"):
+            maintenance_tab(detail)

@@ -1,0 +1,627 @@
+"""SQL editor: write, format, run, explain and save SQL; results per statement with downloads and charts.
+
+How a run happens, and why nothing runs twice: buttons (and the editor's Ctrl/Cmd+Enter) only *enqueue* a
+request in session state, from a callback or from a new editor event (each editor event has its own id and is
+taken once). The page body pops the request before running it, so a plain rerun, a widget change or a
+download never runs SQL again; the last result is kept in session state and only redrawn.
+
+The editor is streamlit-code-editor (Ace): syntax highlighting, line numbers, Ctrl/Cmd+Enter, and the
+selection comes back with every event. Its text is mirrored in ``st.session_state["sql_editor_text"]``, which
+other pages (history, assistant) and tests set to open SQL here. Without the component the page falls back to
+a plain text area.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dba_admin.charts import CHART_TYPES, ChartError, ChartSpec, build_figure, column_roles, default_spec
+from dba_admin.editor_support import error_mark, offset_of, statement_at
+from dba_admin.errors import DbaAdminError, QueryError, SqlErrorInfo
+from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_json_bytes
+from dba_admin.plan import PlanTree, parse_plan
+from dba_admin.sql_text import Kind, format_sql, split_statements
+from ui.assistant import render_sql_helpers
+from ui.session import get_services, require_page, show_error
+
+try:  # the real editor; the page still works (plain text area) where the package is missing
+    from code_editor import code_editor
+except ImportError:  # pragma: no cover - exercised only without the optional component
+    code_editor = None
+
+TEXT = "sql_editor_text"  # the SQL in the editor; other pages set it to open SQL here
+ACE = "sql_editor_ace"  # the component's last event
+AREA = "sql_editor_area"  # the fallback text area
+SYNCED = "sql_editor_synced_event"  # id of the last editor event taken into TEXT
+CURSOR = "sql_editor_cursor"  # (row, column) of the cursor at the last editor event
+REQUEST = "sql_editor_request"  # what the next script run should do (popped before it is done)
+RESULT = "sql_editor_result"  # the last result, redrawn on every rerun
+PENDING = "sql_editor_pending"  # a destructive text waiting for the DBA's confirmation
+
+DEFAULT_SQL = (
+    "-- Ctrl/Cmd+Enter runs the selection, or everything when nothing is selected.\n"
+    "select table_schema, table_name, table_type\n"
+    "from information_schema.tables\n"
+    "where table_schema not in ('pg_catalog', 'information_schema')\n"
+    "order by 1, 2;\n"
+)
+
+EDITOR_BUTTONS = [
+    {
+        "name": "Run",
+        "feather": "Play",
+        "primary": True,
+        "hasText": True,
+        "alwaysOn": True,
+        "showWithIcon": True,
+        "commands": ["submit"],
+        "style": {"bottom": "0.46rem", "right": "0.4rem"},
+    },
+    {
+        "name": "Run selection",
+        "feather": "PlayCircle",
+        "hasText": True,
+        "alwaysOn": True,
+        "showWithIcon": True,
+        "commands": [["response", "run_selection"]],
+        "style": {"bottom": "0.46rem", "right": "5.2rem"},
+    },
+]
+
+user = require_page("sql_editor")
+services = get_services()
+projects = services.projects
+MAX_ROWS = services.settings.max_rows
+
+if TEXT not in st.session_state:
+    st.session_state[TEXT] = DEFAULT_SQL
+
+
+# --- requests: enqueued by clicks and editor events, done once by the page body -----------------------------
+
+
+def _enqueue(action: str, sql: str, scope: str = "text") -> None:
+    st.session_state[REQUEST] = {"action": action, "sql": sql, "scope": scope, "token": uuid.uuid4().hex}
+
+
+def _sync_from_editor() -> None:
+    """Take the editor's newest event into the session once: its text, cursor, and a run it asked for."""
+    event = st.session_state.get(ACE)
+    if not isinstance(event, dict) or not event.get("id") or event["id"] == st.session_state.get(SYNCED):
+        return
+    st.session_state[SYNCED] = event["id"]
+    st.session_state[TEXT] = str(event.get("text") or "")
+    cursor = event.get("cursor")
+    if isinstance(cursor, dict) and "row" in cursor:
+        st.session_state[CURSOR] = (int(cursor.get("row") or 0), int(cursor.get("column") or 0))
+    selected = str(event.get("selected") or "")
+    if event.get("type") == "submit":
+        if selected.strip():
+            _enqueue("run", selected, "selection")
+        else:
+            _enqueue("run", st.session_state[TEXT])
+    elif event.get("type") == "run_selection":
+        if selected.strip():
+            _enqueue("run", selected, "selection")
+        else:
+            st.session_state[REQUEST] = {"action": "notice", "message": "Select some SQL in the editor first."}
+
+
+def _set_text(text: str) -> None:
+    st.session_state[TEXT] = text
+    if AREA in st.session_state:
+        st.session_state[AREA] = text
+
+
+def _on_area_change() -> None:
+    st.session_state[TEXT] = st.session_state[AREA]
+
+
+def _click_run() -> None:
+    _sync_from_editor()
+    _enqueue("run", st.session_state[TEXT])
+
+
+def _click_explain(analyze: bool) -> None:
+    _sync_from_editor()
+    text = st.session_state[TEXT]
+    statements = split_statements(text)
+    scope = "text"
+    if len(statements) > 1:
+        row, col = st.session_state.get(CURSOR, (0, 0))
+        stmt = statement_at(text, offset_of(text, row, col))
+        if stmt is not None:
+            text, scope = stmt.text, f"statement {statements.index(stmt) + 1} (at the cursor)"
+    _enqueue("explain_analyze" if analyze else "explain", text, scope)
+
+
+def _click_format() -> None:
+    _sync_from_editor()
+    formatted = format_sql(st.session_state[TEXT])
+    if formatted == st.session_state[TEXT]:
+        st.session_state[REQUEST] = {"action": "notice", "message": "Already formatted (or not safely formattable)."}
+    _set_text(formatted)
+
+
+def _click_confirm() -> None:
+    pending = st.session_state.pop(PENDING, None)
+    if pending:
+        st.session_state[REQUEST] = {**pending, "action": "confirm", "token": uuid.uuid4().hex}
+
+
+def _click_cancel() -> None:
+    st.session_state.pop(PENDING, None)
+    st.session_state[REQUEST] = {"action": "notice", "message": "Cancelled: nothing was run."}
+
+
+def _load(text: str) -> None:
+    _set_text(text)
+    st.session_state.pop(PENDING, None)
+
+
+# --- doing a request ------------------------------------------------------------------------------------------
+
+
+def _do(request: dict[str, Any]) -> None:
+    action = request["action"]
+    if action == "notice":
+        st.toast(request["message"])
+        return
+    sql = request["sql"]
+    base = {"token": request["token"], "action": action, "sql": sql, "scope": request.get("scope", "text")}
+    if action in ("run", "confirm"):
+        try:
+            with st.spinner("Running…"):
+                outcome = projects.run_adhoc(user.claims, sql, confirm_destructive=action == "confirm")
+        except QueryError as exc:
+            st.session_state[RESULT] = {**base, "error": exc.info}
+            return
+        except DbaAdminError as exc:
+            st.session_state[RESULT] = {**base, "failure": str(exc)}
+            return
+        if outcome.needs_confirmation:
+            st.session_state[PENDING] = {
+                "sql": sql,
+                "scope": base["scope"],
+                "reasons": list(outcome.destructive_reasons),
+            }
+            st.session_state.pop(RESULT, None)
+            return
+        st.session_state[RESULT] = {**base, "action": "run", "outcome": outcome}
+    else:
+        analyze = action == "explain_analyze"
+        try:
+            with st.spinner("Explaining…"):
+                plan = services.db.explain(sql, analyze=analyze, read_only=not user.is_dba, claims=user.claims)
+            st.session_state[RESULT] = {**base, "plan": parse_plan(plan)}
+        except QueryError as exc:
+            st.session_state[RESULT] = {**base, "error": exc.info}
+        except (DbaAdminError, ValueError) as exc:
+            st.session_state[RESULT] = {**base, "failure": str(exc)}
+
+
+# --- drawing --------------------------------------------------------------------------------------------------
+
+
+def _show_error(info: SqlErrorInfo, sql: str, scope: str) -> None:
+    """SQLSTATE, message, and the offending line with a caret under the error position."""
+    head = f"SQLSTATE {info.sqlstate}: {info.message}" if info.sqlstate else info.message
+    st.error(head, icon=":material/error:")
+    mark = error_mark(sql, info.position)
+    if mark is not None:
+        where = mark.where + (" of the selection" if scope == "selection" else "")
+        st.markdown(f"At **{where}**")
+        st.code(mark.snippet, language=None)
+    for label, value in (("Detail", info.detail), ("Hint", info.hint), ("Context", info.context)):
+        if value:
+            st.caption(f"{label}: {value}")
+
+
+def _downloads(frame: pd.DataFrame, key: str) -> None:
+    cols = st.columns([1, 1, 1, 5])
+    cols[0].download_button(
+        "CSV",
+        lambda: to_csv_bytes(frame),
+        "result.csv",
+        "text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    cols[1].download_button(
+        "JSON",
+        lambda: to_json_bytes(frame),
+        "result.json",
+        "application/json",
+        key=f"{key}_json",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    if excel_available():
+        cols[2].download_button(
+            "Excel",
+            lambda: to_excel_bytes(frame),
+            "result.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"{key}_xlsx",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+    else:
+        cols[2].caption("Excel export needs openpyxl")
+
+
+def _chart_builder(frame: pd.DataFrame, key: str) -> None:
+    if not st.toggle("Chart", key=f"{key}_chart_on"):
+        return
+    roles = column_roles(frame)
+    columns = list(roles)
+    numeric = [c for c, r in roles.items() if r == "numeric"]
+    start = default_spec(frame) or ChartSpec("bar", columns[0])
+    c1, c2, c3, c4 = st.columns(4)
+    kind = c1.selectbox("Chart type", CHART_TYPES, index=CHART_TYPES.index(start.kind), key=f"{key}_kind")
+    x = c2.selectbox("X", columns, index=columns.index(start.x), key=f"{key}_x")
+    y_options = ["(count rows)", *numeric]
+    y = c3.selectbox("Y", y_options, index=y_options.index(start.y) if start.y in y_options else 0, key=f"{key}_y")
+    color = c4.selectbox("Color", ["(none)", *columns], key=f"{key}_color")
+    spec = ChartSpec(kind, x, None if y == "(count rows)" else y, None if color == "(none)" else color)
+    try:
+        st.plotly_chart(build_figure(frame, spec), width="stretch", key=f"{key}_fig")
+    except ChartError as exc:
+        st.info(str(exc))
+
+
+def _show_statement(res: Any, sql: str, scope: str, key: str) -> None:
+    if res.status == "not_run":
+        st.info("Not run: an earlier statement failed, so the run stopped there.")
+        return
+    if res.status == "error" and res.error is not None:
+        _show_error(res.error, sql, scope)
+    elif res.returns_rows:
+        parts = [f"{res.row_count:,} row{'s' if res.row_count != 1 else ''}", f"{res.duration_ms:,.1f} ms"]
+        if res.affected_rows is not None and res.kind != Kind.READ:
+            parts.append(f"{res.affected_rows:,} rows affected")
+        st.caption(" · ".join(parts))
+        if res.truncated:
+            st.warning(
+                f"Row cap reached: showing the first {res.row_count:,} rows; the query returns more. "
+                "Add a LIMIT or aggregate to see the rest.",
+                icon=":material/content_cut:",
+            )
+        st.dataframe(res.rows, width="stretch", hide_index=True, key=f"{key}_df")
+        _downloads(res.rows, key)
+        _chart_builder(res.rows, key)
+    else:
+        affected = f" · {res.affected_rows:,} rows affected" if res.affected_rows is not None else ""
+        st.success(f"{res.command_tag or res.command or 'OK'}{affected} · {res.duration_ms:,.1f} ms")
+    for notice in res.notices:
+        st.caption(notice)
+
+
+def _show_run(result: dict[str, Any]) -> None:
+    outcome = result["outcome"]
+    sql, scope = result["sql"], result["scope"]
+    total = sum(r.duration_ms for r in outcome.results)
+    summary = f"{len(outcome.results)} statement{'s' if len(outcome.results) != 1 else ''}"
+    summary += f" · {total:,.1f} ms · {'read-only' if outcome.read_only else 'write mode'}"
+    if scope == "selection":
+        summary += " · selection"
+    if outcome.execution is not None:
+        summary += f" · saved in your history as run #{outcome.execution.id}"
+    st.caption(summary)
+    if not outcome.results:
+        if outcome.error is not None:
+            _show_error(outcome.error, sql, scope)
+        return
+    labels = []
+    for r in outcome.results:
+        icon = {"ok": "✅", "error": "❌"}.get(r.status, "⏸")
+        labels.append(f"{icon} {r.index + 1} · {r.command or r.kind.value}")
+    for res, tab in zip(outcome.results, st.tabs(labels), strict=True):
+        with tab:
+            _show_statement(res, sql, scope, f"sql_editor_{result['token']}_{res.index}")
+
+
+def _plan_styles(frame: pd.DataFrame) -> Any:
+    def paint(row: pd.Series) -> list[str]:
+        color = "background-color: rgba(255, 75, 75, 0.18)" if row["slow"] else ""
+        return [color] * len(row)
+
+    formats = {
+        "startup cost": "{:,.2f}",
+        "total cost": "{:,.2f}",
+        "self cost": "{:,.2f}",
+        "est. rows": "{:,.0f}",
+        "actual rows": "{:,.0f}",
+        "loops": "{:,.0f}",
+        "time ms": "{:,.3f}",
+        "self ms": "{:,.3f}",
+    }
+    return frame.style.apply(paint, axis=1).format({k: v for k, v in formats.items() if k in frame.columns}, na_rep="")
+
+
+def _show_plan(result: dict[str, Any]) -> None:
+    tree: PlanTree = result["plan"]
+    analyzed = tree.analyzed
+    st.caption(
+        ("EXPLAIN ANALYZE (the statement ran inside a transaction that was rolled back)" if analyzed else "EXPLAIN")
+        + (f" · {result['scope']}" if result["scope"] != "text" else "")
+    )
+    cols = st.columns(4)
+    cols[0].metric("Total cost", f"{tree.total_cost:,.2f}")
+    cols[1].metric("Nodes", len(tree.nodes))
+    if analyzed:
+        cols[2].metric("Planning", f"{tree.planning_ms or 0:,.2f} ms")
+        cols[3].metric("Execution", f"{tree.execution_ms or 0:,.2f} ms")
+    slow = tree.slowest
+    if slow:
+        what = "of the time" if analyzed else "of the cost"
+        st.markdown("**Slowest:** " + "; ".join(f"{n.label} ({n.share:.0%} {what})" for n in slow))
+    frame = tree.to_frame()
+    config: dict[str, Any] = {
+        "id": None,
+        "parent": None,
+        "slow": None,
+        "share": st.column_config.ProgressColumn(
+            "share", help="own time (or cost) as a part of the whole", min_value=0.0, max_value=1.0, format="percent"
+        ),
+    }
+    st.dataframe(
+        _plan_styles(frame),
+        column_config=config,
+        hide_index=True,
+        width="stretch",
+        key=f"sql_editor_{result['token']}_plan",
+    )
+    values = [(n.exclusive_ms or 0.0) if analyzed else n.exclusive_cost for n in tree.nodes]
+    if sum(values) > 0:
+        fig = go.Figure(
+            go.Icicle(
+                ids=[str(n.id) for n in tree.nodes],
+                labels=[n.label for n in tree.nodes],
+                parents=["" if n.parent_id is None else str(n.parent_id) for n in tree.nodes],
+                values=values,
+                branchvalues="remainder",
+                tiling={"orientation": "v"},  # the root on top, children below: how a plan reads
+                marker={"colors": ["#ff4b4b" if n.slow else "#8fb5e8" for n in tree.nodes]},
+                hovertemplate="%{label}<br>own: %{value:.2f}<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            margin={"l": 0, "r": 0, "t": 24, "b": 0},
+            height=320,
+            title="own time (ms) by node" if analyzed else "own cost by node",
+        )
+        st.plotly_chart(fig, width="stretch", key=f"sql_editor_{result['token']}_icicle")
+    with st.expander("Plan JSON"):
+        st.json(dict(tree.raw), expanded=False)
+
+
+def _show_result(result: dict[str, Any]) -> None:
+    if "outcome" in result:
+        _show_run(result)
+    elif "plan" in result:
+        _show_plan(result)
+    elif "error" in result:
+        _show_error(result["error"], result["sql"], result["scope"])
+    elif "failure" in result:
+        st.error(result["failure"])
+
+
+def _last_error_message(result: dict[str, Any]) -> str | None:
+    """The error the assistant's "Why did this fail?" should explain, if the last action failed."""
+    if "error" in result:
+        return str(result["error"].message)
+    outcome = result.get("outcome")
+    if outcome is None:
+        return None
+    failed = [r.error for r in outcome.results if r.error is not None]
+    if failed:
+        return str(failed[0].message)
+    return str(outcome.error.message) if outcome.error is not None else None
+
+
+def _show_pending(pending: dict[str, Any]) -> None:
+    with st.container(border=True):
+        st.warning(
+            "This SQL changes or removes data or objects, and cannot be undone. Nothing has run yet.",
+            icon=":material/warning:",
+        )
+        st.markdown("**What it affects:**\n" + "\n".join(f"- {reason}" for reason in pending["reasons"]))
+        destructive = [s for s in split_statements(pending["sql"]) if s.kind == Kind.DESTRUCTIVE]
+        if destructive:
+            st.code(";\n".join(s.text for s in destructive) + ";", language="sql")
+        c1, c2, _ = st.columns([1, 1, 4])
+        c1.button(
+            "Run it", type="primary", key="sql_editor_confirm", on_click=_click_confirm, icon=":material/dangerous:"
+        )
+        c2.button("Cancel", key="sql_editor_cancel", on_click=_click_cancel)
+
+
+def _save_to_project() -> None:
+    try:
+        mine = projects.list_projects(user.claims, include_archived=False)
+    except DbaAdminError as exc:
+        show_error(exc, action="Listing your projects")
+        return
+    if not mine:
+        st.info("You are not a member of any project yet. Create one on the Projects page.")
+        return
+    by_id = {str(p.id): p for p in mine}
+    project_id = st.selectbox(
+        "Project", list(by_id), format_func=lambda i: by_id[i].name, key="sql_editor_save_project"
+    )
+    mode = st.radio("Save as", ["New script", "New version of a script"], key="sql_editor_save_mode", horizontal=True)
+    project = by_id[project_id]
+    message = st.text_input("Message (optional)", key="sql_editor_save_message")
+    if mode == "New script":
+        name = st.text_input("Script name", key="sql_editor_save_name")
+        if st.button("Save script", key="sql_editor_save_new", type="primary"):
+            try:
+                script = projects.create_script(
+                    user.claims, project.id, name, st.session_state[TEXT], message=message or None
+                )
+                st.success(f"Saved as {script.name} (version 1) in {project.name}.")
+            except DbaAdminError as exc:
+                show_error(exc, action="Saving the script")
+        return
+    scripts = projects.list_scripts(user.claims, project.id)
+    if not scripts:
+        st.info("This project has no scripts yet; save a new one.")
+        return
+    by_sid = {str(s.id): s for s in scripts}
+    script_id = st.selectbox(
+        "Script",
+        list(by_sid),
+        format_func=lambda i: f"{by_sid[i].name} (v{by_sid[i].version})",
+        key="sql_editor_save_script",
+    )
+    if st.button("Save new version", key="sql_editor_save_version", type="primary"):
+        script = by_sid[script_id]
+        try:
+            saved = projects.save_script(
+                user.claims, script.id, st.session_state[TEXT], base_version=script.version, message=message or None
+            )
+            if saved.changed and saved.version is not None:
+                st.success(f"Saved {script.name} as version {saved.version.number}.")
+            else:
+                st.info("The text is the same as the latest version: nothing to save.")
+        except DbaAdminError as exc:
+            show_error(exc, action="Saving the version")
+
+
+def _recent_runs() -> None:
+    with st.sidebar:
+        st.caption("RECENT RUNS · click to load")
+        try:
+            runs = projects.history(user.claims, mine_only=True, limit=8)
+        except DbaAdminError as exc:
+            show_error(exc, action="Reading your history")
+            return
+        if not runs:
+            st.caption("Nothing run yet.")
+        for run in runs:
+            first = next(
+                (line.strip() for line in run.sql.splitlines() if line.strip() and not line.strip().startswith("--")),
+                run.sql.strip(),
+            )
+            icon = "✅" if run.status == "success" else "❌"
+            st.button(
+                f"{icon} {first[:38]}{'…' if len(first) > 38 else ''}",
+                key=f"sql_editor_hist_{run.id}",
+                help=f"{run.started_at:%Y-%m-%d %H:%M:%S} · {run.status}\n\n{run.sql[:400]}",
+                on_click=_load,
+                args=(run.sql,),
+                width="stretch",
+                type="tertiary",
+            )
+
+
+# --- the page -------------------------------------------------------------------------------------------------
+
+head, badge = st.columns([3, 2], vertical_alignment="bottom")
+head.title("SQL editor")
+with badge:
+    if user.is_dba:
+        st.badge("Write mode · destructive statements ask first", icon=":material/edit:", color="orange")
+    else:
+        st.badge("Read-only", icon=":material/lock:", color="blue")
+        st.caption(
+            f"As {user.role}, your SQL runs on the read-only role in a read-only transaction: "
+            "SELECT works, changes are refused."
+        )
+
+
+def _error_annotations(last: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The last run's error as an Ace gutter annotation, when it ran the editor's current text."""
+    if not last or last.get("scope") != "text" or last.get("sql") != st.session_state[TEXT]:
+        return []
+    err = last.get("error") or (last["outcome"].error if "outcome" in last else None)
+    mark = error_mark(st.session_state[TEXT], err.position) if err is not None else None
+    if err is None or mark is None:
+        return []
+    return [{"row": mark.line - 1, "column": mark.column - 1, "type": "error", "text": err.message}]
+
+
+# Requests from button callbacks are done before the editor is drawn, so its error marker is current.
+request = st.session_state.pop(REQUEST, None)
+if request:
+    _do(request)
+
+if code_editor is not None:
+    code_editor(
+        st.session_state[TEXT],
+        lang="pgsql",
+        height=[10, 28],
+        key=ACE,
+        allow_reset=True,
+        response_mode=["blur"],
+        buttons=EDITOR_BUTTONS,
+        options={"showLineNumbers": True, "tabSize": 2, "wrap": False},
+        props={
+            "annotations": _error_annotations(st.session_state.get(RESULT)),
+            "placeholder": "Type SQL here",
+            "scrollMargin": [4, 4, 0, 0],
+        },
+    )
+    _sync_from_editor()  # Ctrl/Cmd+Enter and the editor's own buttons enqueue here
+else:
+    if AREA not in st.session_state:
+        st.session_state[AREA] = st.session_state[TEXT]
+    st.text_area("SQL", key=AREA, height=260, on_change=_on_area_change, label_visibility="collapsed")
+
+bar = st.columns([1, 1, 1, 1.4, 1.6, 2.5], vertical_alignment="center")
+bar[0].button(
+    "Run",
+    type="primary",
+    key="sql_editor_run",
+    on_click=_click_run,
+    icon=":material/play_arrow:",
+    width="stretch",
+)
+bar[1].button(
+    "Format",
+    key="sql_editor_format",
+    on_click=_click_format,
+    icon=":material/format_align_left:",
+    width="stretch",
+)
+bar[2].button(
+    "Explain",
+    key="sql_editor_explain",
+    on_click=_click_explain,
+    args=(False,),
+    icon=":material/account_tree:",
+    width="stretch",
+)
+bar[3].button(
+    "Explain analyze",
+    key="sql_editor_explain_analyze",
+    on_click=_click_explain,
+    args=(True,),
+    icon=":material/speed:",
+    width="stretch",
+)
+with bar[4].popover("Save to project", icon=":material/save:", width="stretch"):
+    _save_to_project()
+bar[5].caption(f"Row cap {MAX_ROWS:,} · timeout {services.settings.statement_timeout_ms / 1000:g} s")
+
+request = st.session_state.pop(REQUEST, None)
+if request:
+    _do(request)
+
+pending = st.session_state.get(PENDING)
+if pending:
+    _show_pending(pending)
+result = st.session_state.get(RESULT)
+if result:
+    _show_result(result)
+    with st.expander("Ask the assistant about this SQL", icon=":material/smart_toy:"):
+        render_sql_helpers(result.get("sql", ""), _last_error_message(result), on_use_sql=_set_text)
+
+_recent_runs()

@@ -1,0 +1,286 @@
+"""Live activity against a real server: sessions and flags, blocking chains from a real row lock, cancel and
+terminate (with their audit rows), the refusals, and the registry that shows a cursor run's real statement."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from dba_admin import activity
+from dba_admin.activity import (
+    RunRegistry,
+    blocking_chains,
+    blocking_dot,
+    build_report,
+    cancel_backend,
+    list_sessions,
+    sessions_frame,
+    terminate_backend,
+)
+from dba_admin.database import DatabaseManager
+from dba_admin.errors import NotFound, QueryRefused
+
+
+class Background:
+    """A statement running on its own connection in a thread, as another client's session would."""
+
+    def __init__(self, dsn: str, statement: str, *, application: str | None = None, setup: str | None = None) -> None:
+        self.dsn = dsn
+        self.statement = statement
+        self.application = application or f"bg-{uuid.uuid4().hex[:8]}"
+        self.setup = setup
+        self.pid: int | None = None
+        self.error: BaseException | None = None
+        self.result: Any = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with psycopg.connect(self.dsn, autocommit=True, application_name=self.application) as conn:
+                self.pid = conn.info.backend_pid
+                if self.setup:
+                    conn.execute(self.setup)
+                self._ready.set()
+                self.result = conn.execute(self.statement).fetchall()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._ready.set()
+
+    def start(self, admin_dsn: str, *, wait_state: str = "active", timeout: float = 15) -> Background:
+        self._thread.start()
+        assert self._ready.wait(timeout), "the background connection did not start"
+        assert self.pid is not None, self.error
+        wait_for_state(admin_dsn, self.pid, wait_state, timeout=timeout)
+        return self
+
+    def join(self, timeout: float = 30) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the background statement is still running"
+
+
+def wait_for_state(dsn: str, pid: int, state: str, *, timeout: float = 15, wait_event_type: str | None = None) -> None:
+    """Poll pg_stat_activity until the backend reaches ``state`` (its statement really started)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("select state, wait_event_type from pg_stat_activity where pid = %s", (pid,)).fetchone()
+            if row and row[0] == state and (wait_event_type is None or row[1] == wait_event_type):
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"backend {pid} never reached state {state!r}")
+
+
+def audit_rows(dsn: str, action: str, pid: int) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "select actor, target, details from dba_admin.audit_log where action = %s and target = %s",
+            (action, f"pid {pid}"),
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def db(app_db: Any) -> Iterator[DatabaseManager]:
+    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    yield manager
+    manager.close()
+
+
+def test_running_query_is_listed_flagged_and_cancelled_with_57014(db: DatabaseManager, app_db: Any) -> None:
+    sleeper = Background(app_db.dsn, "select pg_sleep(30)").start(app_db.dsn)
+    sessions = {s.pid: s for s in list_sessions(db, long_running_seconds=0)}
+    me = sessions[sleeper.pid]  # type: ignore[index]
+    assert me.state == "active"
+    assert me.application == sleeper.application
+    assert "pg_sleep(30)" in me.query and me.display_query == me.query
+    assert me.long_running, "active for longer than a 0 s threshold"
+    assert not me.idle_in_transaction and not me.is_app_query and not me.is_self
+    assert me.client == "local socket"
+    assert any(s.is_self and s.is_app_query for s in sessions.values()), "the listing query is the app's own"
+    assert not {s.pid: s for s in list_sessions(db, long_running_seconds=3600)}[me.pid].long_running
+
+    result = cancel_backend(db, me.pid, actor="dba-tester")
+    assert result.signalled and result.action == "cancel"
+    sleeper.join()
+    assert isinstance(sleeper.error, psycopg.errors.QueryCanceled)
+    assert sleeper.error.sqlstate == "57014"
+    rows = audit_rows(app_db.dsn, "activity.cancel", me.pid)
+    assert len(rows) == 1
+    actor, target, details = rows[0]
+    assert actor == "dba-tester" and target == f"pid {me.pid}"
+    assert details["application"] == sleeper.application and "pg_sleep(30)" in details["query"]
+
+
+def test_idle_in_transaction_and_app_sessions_are_flagged(db: DatabaseManager, app_db: Any) -> None:
+    with (
+        psycopg.connect(app_db.dsn, application_name="idle-tx-test") as idle,
+        psycopg.connect(app_db.dsn, autocommit=True, application_name="dba_admin") as app_conn,
+        psycopg.connect(app_db.dsn, autocommit=True, application_name="tagged") as tagged,
+    ):
+        idle.execute("select 1")  # opens a transaction and leaves it open
+        app_conn.execute("select 2")
+        tagged.execute("select 3 /* dba_admin */")
+        sessions = {s.pid: s for s in list_sessions(db)}
+        s_idle = sessions[idle.info.backend_pid]
+        assert s_idle.idle_in_transaction and s_idle.state == "idle in transaction"
+        assert not s_idle.long_running and s_idle.xact_start is not None
+        assert sessions[app_conn.info.backend_pid].is_app_query
+        assert sessions[tagged.info.backend_pid].is_app_query
+        assert not sessions[idle.info.backend_pid].is_app_query
+        without_idle = {s.pid for s in list_sessions(db, include_idle=False)}
+        assert app_conn.info.backend_pid not in without_idle, "plain idle sessions can be hidden"
+        assert idle.info.backend_pid in without_idle, "idle in transaction is never hidden"
+        frame = sessions_frame(list(sessions.values()))
+        row = frame[frame["pid"] == idle.info.backend_pid].iloc[0]
+        assert bool(row["idle_in_transaction"]) and row["state"] == "idle in transaction"
+        assert list(frame.columns) == list(activity.SESSION_COLUMNS)
+
+
+def test_blocking_chain_from_a_row_lock_then_terminate(db: DatabaseManager, app_db: Any, empty_db_dsn: str) -> None:
+    with psycopg.connect(empty_db_dsn, autocommit=True) as setup:
+        setup.execute("create table locked (id int primary key, v int); insert into locked values (1, 0)")
+    holder = psycopg.connect(empty_db_dsn, application_name="lock-holder")
+    try:
+        holder.execute("update locked set v = v + 1 where id = 1")  # holds the row lock, transaction open
+        waiter = Background(empty_db_dsn, "update locked set v = v + 10 where id = 1 returning v").start(app_db.dsn)
+        wait_for_state(app_db.dsn, waiter.pid or 0, "active", wait_event_type="Lock")
+        second = Background(empty_db_dsn, "update locked set v = v + 100 where id = 1 returning v").start(app_db.dsn)
+        wait_for_state(app_db.dsn, second.pid or 0, "active", wait_event_type="Lock")
+
+        sessions = list_sessions(db)
+        report = blocking_chains(db, sessions)
+        hpid = holder.info.backend_pid
+        assert (waiter.pid, hpid) in report.edges
+        assert not report.empty
+        root = next(r for r in report.roots if r.pid == hpid)
+        assert root.session is not None and root.session.idle_in_transaction
+        below = {c.pid for c in root.children} | {g.pid for c in root.children for g in c.children}
+        assert {waiter.pid, second.pid} <= below
+        by_pid = {s.pid: s for s in sessions}
+        assert by_pid[waiter.pid].waiting_on_lock and hpid in by_pid[waiter.pid].blocked_by  # type: ignore[index]
+        dot = blocking_dot(report)
+        assert f"p{hpid} -> p{waiter.pid}" in dot
+        assert any(line.startswith(str(hpid)) for line in report.lines())
+        assert any("└─" in line and str(waiter.pid) in line for line in report.lines())
+
+        with pytest.raises(QueryRefused, match="no running query to cancel") as refused:
+            cancel_backend(db, hpid, actor="dba-tester")
+        assert refused.value.info.hint and "Terminate" in refused.value.info.hint
+        assert audit_rows(app_db.dsn, "activity.cancel", hpid) == [], "nothing was done, nothing audited"
+        result = terminate_backend(db, hpid, actor="dba-tester")
+        assert result.signalled and result.action == "terminate"
+        waiter.join()
+        second.join()
+        assert waiter.error is None and second.error is None, "the holder's transaction rolled back"
+        assert sorted([waiter.result[0][0], second.result[0][0]]) == [10, 110]
+        with pytest.raises(psycopg.OperationalError):
+            holder.execute("select 1")
+        rows = audit_rows(app_db.dsn, "activity.terminate", hpid)
+        assert len(rows) == 1 and rows[0][2]["application"] == "lock-holder"
+        assert blocking_chains(db).empty or all(hpid not in e for e in blocking_chains(db).edges)
+    finally:
+        holder.close()
+
+
+def test_a_cycle_still_has_a_root() -> None:
+    report = build_report([(1, 2), (2, 1), (3, 1)], {})
+    assert [r.pid for r in report.roots] == [1]
+    assert [c.pid for c in report.roots[0].children] == [2, 3]
+    assert len(report.lines()) == 3
+
+
+def test_refuses_own_backend_and_missing_pid(app_db: Any) -> None:
+    settings = app_db.settings.with_overrides(pool_max_size=1)
+    single = DatabaseManager(settings, app_db.dsn, app_db.readonly_dsn)
+    try:
+        with single.connection() as conn:
+            row = conn.execute("select pg_backend_pid()").fetchone()
+        assert row is not None
+        with pytest.raises(QueryRefused, match="own connection"):
+            cancel_backend(single, int(row[0]), actor="dba-tester")
+        with pytest.raises(QueryRefused):
+            terminate_backend(single, int(row[0]), actor="dba-tester")
+
+        gone = psycopg.connect(app_db.dsn)
+        gone_pid = gone.info.backend_pid
+        gone.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(s.pid == gone_pid for s in list_sessions(single)):
+            time.sleep(0.05)
+        with pytest.raises(NotFound, match="no longer exists"):
+            cancel_backend(single, gone_pid, actor="dba-tester")
+        with pytest.raises(NotFound):
+            terminate_backend(single, 2**31 - 1, actor="dba-tester")
+        assert audit_rows(app_db.dsn, "activity.cancel", gone_pid) == []
+    finally:
+        single.close()
+
+
+def test_registry_shows_the_statement_behind_a_cursor_fetch(db: DatabaseManager, app_db: Any) -> None:
+    registry = RunRegistry()
+    statement = "select pg_sleep(30) as slept /* the user's text */"
+    ready = threading.Event()
+    errors: list[BaseException] = []
+    pid_box: list[int] = []
+
+    def run() -> None:
+        try:
+            with psycopg.connect(app_db.dsn, application_name="dba_admin") as conn:
+                pid_box.append(conn.info.backend_pid)
+                with registry.running(conn.info.backend_pid, statement, user="alice"):
+                    ready.set()
+                    cur = conn.cursor(name=activity.CURSOR_NAME)
+                    cur.execute(statement)
+                    cur.fetchmany(10)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(15) and pid_box
+    wait_for_state(app_db.dsn, pid_box[0], "active")
+    mine = next(s for s in list_sessions(db, registry=registry) if s.pid == pid_box[0])
+    assert mine.query.upper().startswith("FETCH") and activity.CURSOR_NAME in mine.query
+    assert mine.display_query == statement and mine.run_by == "alice"
+    assert mine.is_app_query
+    assert registry.get(pid_box[0]) is not None
+    cancel_backend(db, pid_box[0], actor="dba-tester")
+    thread.join(30)
+    assert errors and isinstance(errors[0], psycopg.errors.QueryCanceled)
+    assert registry.get(pid_box[0]) is None, "the entry leaves with the run"
+
+
+def test_cancel_a_users_sql_editor_run(db: DatabaseManager, app_db: Any) -> None:
+    """The real path: DatabaseManager.execute_query on the read-only login, cancelled from the activity list."""
+    results: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: results.append(db.execute_query("select pg_sleep(30)", read_only=True)), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    target = None
+    while target is None and time.monotonic() < deadline:
+        target = next(
+            (
+                s
+                for s in list_sessions(db)
+                if s.state == "active" and s.user == "dba_admin_readonly" and activity.CURSOR_NAME in s.query
+            ),
+            None,
+        )
+        time.sleep(0.05)
+    assert target is not None, "the run shows as a FETCH on the read-only login"
+    assert target.is_app_query
+    cancel_backend(db, target.pid, actor="dba-tester")
+    thread.join(30)
+    (res,) = results[0]
+    assert res.status == "error" and res.error is not None and res.error.sqlstate == "57014"

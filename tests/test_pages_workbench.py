@@ -1,0 +1,217 @@
+"""The DBA workbench pages through AppTest, from app.py with a real login: dashboard, table explorer, activity."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from apptest_helpers import logged_in_app, texts
+from psycopg import sql
+from streamlit.testing.v1 import AppTest
+from test_activity import Background, audit_rows
+
+
+@pytest.fixture(autouse=True)
+def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("DBA_ADMIN_DATA_DIR", str(app_db.settings.data_dir))
+
+
+def open_page(app_db: Any, role: str, page: str) -> AppTest:
+    at, _ = logged_in_app(app_db.dsn, role)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_dashboard_renders_for_a_dba(app_db: Any) -> None:
+    at = open_page(app_db, "dba", "pages/dashboard.py")
+    shown = texts(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Database"] == "reachable"
+    assert labels["Assistant"] == "offline"
+    assert "Database size" in labels and "Deadlocks" in labels
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 5, "largest tables, connections, cache hit, commits, deadlocks/temp files"
+    assert "Top statements by total time" in shown
+    assert "pg_stat_statements" in shown or at.dataframe, "top statements, or how to enable them"
+
+
+def frame_with(at: AppTest, *columns: str) -> Any:
+    """The first dataframe shown with these columns (plain st.dataframe elements carry no key in AppTest)."""
+    for df in at.dataframe:
+        value = df.value
+        if all(c in value.columns for c in columns):
+            return value
+    raise AssertionError(f"no dataframe with columns {columns}")
+
+
+def open_table(app_db: Any, role: str, schema: str, table: str) -> AppTest:
+    at, _ = logged_in_app(app_db.dsn, role)
+    at.query_params["schema"] = schema
+    at.query_params["table"] = table
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_explorer_opens_a_table_from_the_url_and_pages_it(app_db: Any) -> None:
+    at = open_table(app_db, "dba", "public", "messages")
+    assert "public.messages" in [h.value for h in at.header]
+    rows = frame_with(at, "id", "conversation_id")
+    assert len(rows) == 100
+    at.button(key="explorer_next").click().run()
+    assert not at.exception, at.exception
+    second = frame_with(at, "id", "conversation_id")
+    assert len(second) == 100
+    assert set(rows["id"]).isdisjoint(set(second["id"])), "the next page shows other rows"
+    assert "Rows 101–200" in texts(at)
+
+
+def test_explorer_filter_sort_and_download(app_db: Any) -> None:
+    at = open_table(app_db, "dba", "public", "appointments")
+    at.selectbox(key="explorer_filter_col").select("status")
+    at.selectbox(key="explorer_filter_op").select("=")
+    at.text_input(key="explorer_filter_value").input("cancelled")
+    at.button(key="explorer_filter_add").click().run()
+    assert not at.exception, at.exception
+    rows = frame_with(at, "id", "status")
+    assert len(rows) > 0 and set(rows["status"]) == {"cancelled"}
+    at.selectbox(key="explorer_sort").select("id")
+    at.toggle(key="explorer_desc").set_value(True).run()
+    rows = frame_with(at, "id", "status")
+    assert list(rows["id"]) == sorted(rows["id"], reverse=True) and set(rows["status"]) == {"cancelled"}
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Download CSV", "Download JSON"} <= set(labels)
+    at.button(key="explorer_filter_clear").click().run()
+    assert len(set(frame_with(at, "id", "status")["status"])) > 1
+
+
+def test_explorer_shows_ddl_policies_and_diagram(app_db: Any) -> None:
+    at = open_table(app_db, "dba", "public", "orders")
+    at.session_state["explorer_tab"] = "DDL"
+    at.run()
+    assert not at.exception, at.exception
+    ddl = "\n".join(c.value for c in at.code)
+    assert "CREATE TABLE public.orders" in ddl
+    at.session_state["explorer_tab"] = "Policies & grants"
+    at.run()
+    assert any("CREATE POLICY orders_select_own" in c.value for c in at.code)
+    at.session_state["explorer_tab"] = "Diagram"
+    at.run()
+    assert not at.exception, at.exception
+    charts = at.get("graphviz_chart")
+    assert len(charts) == 1
+    dot = "\n".join(c.value for c in at.code)
+    assert "order_items" in dot and "user_profiles" in dot, "the neighbours through foreign keys"
+
+
+def test_activity_cancels_a_sleeping_backend(app_db: Any) -> None:
+    at = open_page(app_db, "dba", "pages/activity.py")
+    sleeper = Background(app_db.dsn, "select pg_sleep(30)").start(app_db.dsn)
+    at.button(key="activity_refresh").click().run()
+    assert not at.exception, at.exception
+    frame = frame_with(at, "pid", "application", "query")
+    row = frame[frame["application"] == sleeper.application]
+    assert len(row) == 1 and "pg_sleep(30)" in row.iloc[0]["query"]
+    pid = int(row.iloc[0]["pid"])
+    assert pid == sleeper.pid
+    at.selectbox(key="activity_pid").select(pid).run()
+    at.button(key="activity_ask").click().run()
+    assert not at.exception, at.exception
+    assert "Cancel query" in texts(at), "a confirmation step names the action"
+    assert sleeper.error is None, "nothing happened before the confirmation"
+    at.button(key="activity_confirm").click().run()
+    assert not at.exception, at.exception
+    sleeper.join()
+    assert isinstance(sleeper.error, psycopg.errors.QueryCanceled) and sleeper.error.sqlstate == "57014"
+    assert f"Backend {pid}: cancelled its query" in texts(at)
+    assert audit_rows(app_db.dsn, "activity.cancel", pid), "audited"
+
+
+@pytest.mark.parametrize("page", ["pages/dashboard.py", "pages/activity.py"])
+def test_analyst_gets_the_role_message(app_db: Any, page: str) -> None:
+    at = open_page(app_db, "analyst", page)
+    assert "needs the role admin, dba" in texts(at)
+    assert not at.dataframe and not at.get("plotly_chart"), "nothing else of the page is shown"
+
+
+@pytest.mark.parametrize("page", ["pages/dashboard.py", "pages/explorer.py", "pages/activity.py"])
+def test_every_workbench_page_renders_for_a_dba(app_db: Any, page: str) -> None:
+    at = open_page(app_db, "dba", page)
+    assert not at.exception
+    assert not [e.value for e in at.error], "no error message on a healthy demo database"
+
+
+def test_explorer_list_for_an_analyst_hides_the_private_schema_and_applies_rls(app_db: Any) -> None:
+    at = open_page(app_db, "analyst", "pages/explorer.py")
+    listed = frame_with(at, "schema", "name", "RLS")
+    assert "dba_admin" not in set(listed["schema"]) and "messages" in set(listed["name"])
+    flagged = listed[listed["name"] == "campaign_recipients"]
+    assert flagged.iloc[0]["RLS"] == "⚠ off", "a public table without RLS is flagged"
+    at.selectbox(key="explorer_open").select("public.services").run()
+    assert not at.exception, at.exception
+    assert at.query_params["table"] in ("services", ["services"]), "the selection is in the URL"
+    rows = frame_with(at, "id", "active")
+    assert len(rows) > 0 and set(rows["active"]) == {True}, "services_read_active: RLS decides what an analyst sees"
+    assert "row level security applies" in texts(at)
+    assert not any(t.label == "Maintenance" for t in at.tabs), "no backup for an analyst"
+
+    private = open_table(app_db, "analyst", "dba_admin", "users")
+    assert "not open to the role analyst" in texts(private)
+    assert not private.get("code"), "no DDL or rows of the private schema"
+
+
+def test_backup_from_the_explorer_is_audited(app_db: Any) -> None:
+    at = open_table(app_db, "dba", "public", "services")
+    at.session_state["explorer_tab"] = "Maintenance"
+    at.run()
+    at.radio(key="explorer_backup_fmt").set_value("sql")
+    at.button(key="explorer_backup").click().run()
+    assert not at.exception, at.exception
+    assert "Backed up" in texts(at)
+    assert any(b.label == "Download the backup file" for b in at.get("download_button"))
+    with psycopg.connect(app_db.dsn) as conn:
+        row = conn.execute(
+            "select details from dba_admin.audit_log where action = 'table.backup' and target = 'public.services'"
+            " order by id desc limit 1"
+        ).fetchone()
+    assert row is not None and row[0]["format"] == "sql" and row[0]["rows"] > 0
+
+
+def test_matview_refresh_from_the_explorer(app_db: Any) -> None:
+    schema = f"mvpage_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+        conn.execute(
+            sql.SQL(
+                "create materialized view {}.species as select species, count(*) n from public.pets group by 1"
+            ).format(sql.Identifier(schema))
+        )
+    try:
+        at = open_table(app_db, "dba", schema, "species")
+        at.session_state["explorer_tab"] = "Maintenance"
+        at.run()
+        assert "Last refresh: unknown (PostgreSQL does not record it" in texts(at)
+        at.button(key="explorer_refresh").click().run()
+        assert not at.exception, at.exception
+        assert "Refreshed in" in texts(at)
+        at.run()
+        assert "Last refresh from this app:" in texts(at)
+    finally:
+        with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+
+
+def test_explorer_page_size_resets_to_the_first_page(app_db: Any) -> None:
+    at = open_table(app_db, "dba", "public", "messages")
+    at.button(key="explorer_next").click().run()
+    assert "Rows 101–200" in texts(at)
+    at.selectbox(key="explorer_page_size").select(25).run()
+    assert not at.exception, at.exception
+    assert len(frame_with(at, "id", "conversation_id")) == 25
+    assert "Rows 1–25 of" in texts(at), "a new page size starts again at page 1"
+    assert at.button(key="explorer_prev").disabled

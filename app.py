@@ -13,7 +13,7 @@ import streamlit as st
 
 from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
-from ui.login import login_gate, logout
+from ui.login import login_gate, logout, take_requested_page
 from ui.session import get_services
 
 st.set_page_config(page_title="DBA Admin", page_icon="🛢️", layout="wide")
@@ -37,6 +37,10 @@ registered = {
     if (ROOT / spec.file).is_file()  # pages land issue by issue; tests/test_access.py lists any still missing
 }
 current = st.navigation(list(registered.values()), position="hidden")
+
+requested = take_requested_page()  # a shared link opened before login: go there now
+if requested and requested[0] in registered and requested[0] != current.url_path:
+    st.switch_page(registered[requested[0]], query_params=requested[1])
 
 with st.sidebar:
     st.markdown("### 🛢️ DBA Admin")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -98,11 +99,35 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
         with form_box:
             user = _supabase_form(services)
     if user is None:
+        remember_requested_page()
         st.caption("DBA Admin · log in to continue")
         st.stop()
     form_area.empty()
     st.session_state[USER_KEY] = user
     return user, authenticator
+
+
+REQUESTED_KEY = "login_requested_page"
+
+
+def remember_requested_page() -> None:
+    """Keep the page and query a person opened (a shared link) across the login form, once per session."""
+    if REQUESTED_KEY in st.session_state:
+        return
+    try:
+        url = st.context.url or ""
+    except Exception:  # no browser context (bare or test runs): nothing to remember
+        url = ""
+    path = urlsplit(url).path.strip("/").split("/")[-1] if url else ""
+    st.session_state[REQUESTED_KEY] = (path, st.query_params.to_dict())
+
+
+def take_requested_page() -> tuple[str, dict[str, str]] | None:
+    """The page and query remembered before login, handed out once."""
+    requested = st.session_state.pop(REQUESTED_KEY, None)
+    if not requested or not requested[0]:
+        return None
+    return requested[0], dict(requested[1])
 
 
 def logout(services: Services, authenticator: Any, user: AppUser) -> None:

@@ -285,3 +285,14 @@ def _journey(app_db: Any, browser_page: Any, app_url: str) -> None:
             "select count(*) from dba_admin.audit_log where actor = %s and action = 'logout'", (username,)
         ).fetchone()
     assert logged_out == (1,)
+
+    # -- a shared link survives the login form ------------------------------------------------------------
+    if existing("explorer"):
+        page.goto(f"{app_url}/explorer?schema=public&table=orders")
+        username_box = page.get_by_label("Username")
+        expect(username_box).to_be_visible(timeout=60_000)
+        username_box.fill(username)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_role("heading", name="public.orders")).to_be_visible(timeout=60_000)
+        assert "table=orders" in page.url

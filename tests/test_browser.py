@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1440, "height": 900}
+COOKIE_SECONDS = 15
 
 
 def _free_port() -> int:
@@ -60,6 +61,7 @@ def app_url(app_db: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["DBA_ADMIN_DATA_DIR"] = str(app_db.settings.data_dir)
+    env["COOKIE_EXPIRY_DAYS"] = str(COOKIE_SECONDS / 86_400)  # short, so the expiry test need not wait long
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -296,3 +298,32 @@ def _journey(app_db: Any, browser_page: Any, app_url: str) -> None:
         page.get_by_role("button", name="Login").click()
         expect(page.get_by_role("heading", name="public.orders")).to_be_visible(timeout=60_000)
         assert "table=orders" in page.url
+
+
+@pytest.mark.browser
+def test_cookie_relogin_then_expiry(app_db: Any, app_url: str, browser_page: Any) -> None:
+    """A reload logs the user back in from the signed cookie; after COOKIE_EXPIRY_DAYS it no longer does."""
+    from playwright.sync_api import expect
+
+    page = browser_page.context.browser.new_context(viewport=VIEWPORT).new_page()  # fresh cookies
+    username, password = make_user(app_db.dsn, "viewer", password="cookie-pass-123")
+    page.goto(app_url)
+    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Login").click()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
+    settle(page, 1500)
+    logged_in_at = time.monotonic()
+    assert any(c["name"] == "dba_admin_auth" for c in page.context.cookies()), "the re-login cookie was written"
+
+    page.goto(app_url)  # a new Streamlit session: only the cookie can log the user in
+    expect(sidebar.get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_label("Username")).to_have_count(0)
+
+    page.wait_for_timeout(max(0.0, COOKIE_SECONDS + 2 - (time.monotonic() - logged_in_at)) * 1000)
+    page.goto(app_url)
+    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
+    expect(sidebar.get_by_text(username, exact=True)).to_have_count(0)
+    page.context.close()

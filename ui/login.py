@@ -54,6 +54,11 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
     before = {name: entry["failed_login_attempts"] for name, entry in credentials["usernames"].items()}
     form_area = st.empty()  # emptied after a successful login, so the app draws without a rerun
     form_box = form_area.container()
+    # The re-login cookie is written by a small browser component that the form would render inside form_box,
+    # which is emptied below before the browser could run it: defer it and render it after the box is gone.
+    write_cookie = authenticator.cookie_controller.set_cookie
+    cookie_due: list[bool] = []
+    authenticator.cookie_controller.set_cookie = lambda: cookie_due.append(True)
     try:
         with form_box:
             authenticator.login(location="main", max_login_attempts=services.settings.login_max_failures)
@@ -103,6 +108,8 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
         st.caption("DBA Admin · log in to continue")
         st.stop()
     form_area.empty()
+    if cookie_due:
+        write_cookie()
     st.session_state[USER_KEY] = user
     return user, authenticator
 

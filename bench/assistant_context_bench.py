@@ -179,13 +179,7 @@ def context_for(index: SchemaIndex, question: str, budget: int) -> tuple[int, in
     matches = index.search(question, limit=40)
     ordered = [m.table.qualified_name for m in matches]
     top = ordered[:3]
-    glue: list[str] = []
-    for i in range(len(top)):
-        for j in range(i + 1, len(top)):
-            path = index.join_path(top[i], top[j])
-            if path is not None and len(path.tables) <= 6:
-                glue += list(path.tables[1:-1])
-    ordered = list(dict.fromkeys([*top, *glue, *ordered]))
+    ordered = list(dict.fromkeys([*top, *index.join_glue(top), *ordered]))
     rendered = index.render(ordered, budget)
     assert rendered.tokens <= budget, (question, rendered.tokens, budget)
     assert estimate_tokens(rendered.text) == rendered.tokens

@@ -31,7 +31,7 @@ import psycopg.rows
 
 from dba_admin import audit
 from dba_admin.erd import dot_id, html_escape, styled
-from dba_admin.errors import NotFound, QueryError, QueryRefused, SqlErrorInfo
+from dba_admin.errors import NotFound, QueryRefused, SqlErrorInfo, query_error_from
 
 if TYPE_CHECKING:
     from dba_admin.database import DatabaseManager
@@ -219,18 +219,6 @@ class SignalResult:
 # --------------------------------------------------------------------------------------------------
 
 
-def _query_error(exc: psycopg.Error) -> QueryError:
-    diag = exc.diag
-    return QueryError(
-        SqlErrorInfo(
-            sqlstate=exc.sqlstate,
-            message=diag.message_primary or str(exc).strip(),
-            hint=diag.message_hint,
-            detail=diag.message_detail,
-        )
-    )
-
-
 @contextlib.contextmanager
 def _admin_read(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
     """A rolled-back transaction with the app's timeouts on a pooled owner connection."""
@@ -243,7 +231,7 @@ def _admin_read(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
         except psycopg.Error as exc:
             if exc.sqlstate is None:
                 raise
-            raise _query_error(exc) from exc
+            raise query_error_from(exc) from exc
 
 
 def _limits(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_timeout_ms: int) -> None:
@@ -549,7 +537,7 @@ def _signal(db: DatabaseManager, pid: int, actor: str, action: SignalAction) -> 
         except psycopg.Error as exc:
             if exc.sqlstate is None:
                 raise
-            raise _query_error(exc) from exc
+            raise query_error_from(exc) from exc
     verb = "cancelled its query" if action == "cancel" else "terminated the session"
     return SignalResult(pid=pid, action=action, signalled=True, message=f"Backend {pid}: {verb}.")
 

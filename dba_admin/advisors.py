@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin import audit
-from dba_admin.errors import ConfigError, QueryError, SqlErrorInfo
+from dba_admin.errors import ConfigError, QueryError, SqlErrorInfo, query_error_from, sql_error_info
 from dba_admin.paths import SQL_DIR
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ def pg_stat_statements_status(conn: psycopg.Connection[Any]) -> StatementsStatus
         with conn.transaction():
             conn.execute(probe)
     except psycopg.Error as exc:
-        reason = (exc.diag.message_primary if exc.diag else None) or str(exc)
+        _, reason = _error_message(exc)
         return StatementsStatus(False, schema, f"installed but cannot be read ({reason}). {PG_STAT_STATEMENTS_HINT}")
     return StatementsStatus(True, schema, f"available in schema {schema}")
 
@@ -337,9 +338,18 @@ def _thresholds(settings: Settings | None, overrides: Mapping[str, Any] | None) 
 
 def _error_message(exc: BaseException) -> tuple[str | None, str]:
     if isinstance(exc, psycopg.Error):
-        message = (exc.diag.message_primary if exc.diag else None) or str(exc).strip() or type(exc).__name__
-        return exc.sqlstate, message
+        info = sql_error_info(exc)
+        return info.sqlstate, info.message
     return None, str(exc) or type(exc).__name__
+
+
+@contextmanager
+def _named_errors() -> Iterator[None]:
+    """The public entry points raise QueryError, never psycopg's own types, so callers catch named errors."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise query_error_from(exc) from exc
 
 
 def _failed_finding(check: Check, sqlstate: str | None, message: str) -> Finding:
@@ -422,6 +432,7 @@ def _load_mutes(conn: psycopg.Connection[Any]) -> dict[str, dict[str, Any]]:
             return {str(r["cache_key"]): r for r in cur.fetchall()}
 
 
+@_named_errors()
 def run_checks_on(
     conn: psycopg.Connection[Any],
     *,
@@ -504,6 +515,7 @@ def run_checks_on(
     return AdvisorReport(findings=findings, runs=runs)
 
 
+@_named_errors()
 def run_checks(
     db: DatabaseManager,
     *,
@@ -538,6 +550,7 @@ def _require_mutes_table(conn: psycopg.Connection[Any]) -> None:
         raise ConfigError("dba_admin.muted_findings does not exist: run `dba-admin migrate` first")
 
 
+@_named_errors()
 def mute(
     db: DatabaseManager,
     cache_key: str,
@@ -573,6 +586,7 @@ def mute_finding(db: DatabaseManager, finding: Finding, *, actor: str, reason: s
     mute(db, finding.cache_key, actor=actor, reason=reason, name=finding.name, object_name=finding.object)
 
 
+@_named_errors()
 def unmute(db: DatabaseManager, cache_key: str, *, actor: str) -> bool:
     """Unmute; returns False when it was not muted (nothing audited then)."""
     with db.connection() as conn:
@@ -587,6 +601,7 @@ def unmute(db: DatabaseManager, cache_key: str, *, actor: str) -> bool:
         return True
 
 
+@_named_errors()
 def muted_findings(db: DatabaseManager) -> pd.DataFrame:
     """Every mute of this database, newest first (also those whose finding no longer fires)."""
     with db.connection() as conn:
@@ -666,7 +681,7 @@ def extended_health(db: DatabaseManager, *, probe_timeout_ms: int = DEFAULT_PROB
                 entry["ms"] = round((time.perf_counter() - started) * 1000, 2)
                 result["foreign_servers"].append(entry)
     except (psycopg.Error, QueryError) as exc:
-        _, message = _error_message(exc) if isinstance(exc, psycopg.Error) else (None, str(exc))
+        _, message = _error_message(exc)
         result["ok"] = False
         result["error"] = message
     return result
@@ -790,6 +805,7 @@ def _snapshot_tx(conn: psycopg.Connection[Any], timeout_ms: int) -> None:
     )
 
 
+@_named_errors()
 def take_snapshot(
     db: DatabaseManager,
     *,
@@ -827,6 +843,7 @@ def _latest(conn: psycopg.Connection[Any]) -> datetime | None:
     return row[0] if row else None
 
 
+@_named_errors()
 def latest_snapshot_at(db: DatabaseManager) -> datetime | None:
     with db.connection() as conn:
         _require_snapshot_tables(conn)
@@ -839,6 +856,7 @@ def snapshot_due(db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_
     return latest is None or datetime.now(UTC) - latest > max_age
 
 
+@_named_errors()
 def take_snapshot_if_due(
     db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_AGE, *, actor: str | None = None
 ) -> SnapshotSummary | None:
@@ -861,6 +879,7 @@ def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] 
         return pd.DataFrame(cur.fetchall(), columns=columns)
 
 
+@_named_errors()
 def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
     """taken_at, database_size_bytes: the database's growth (one point per snapshot)."""
     with db.connection() as conn:
@@ -875,6 +894,7 @@ def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
         )
 
 
+@_named_errors()
 def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd.DataFrame:
     """taken_at, schema_name, table_name, table, total_bytes, estimated_rows for the ``top`` biggest tables
     of the newest snapshot, at every snapshot of the last ``days``."""
@@ -899,6 +919,7 @@ def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd
         )
 
 
+@_named_errors()
 def statement_time_by_day(db: DatabaseManager, days: int = 30, top: int = 10) -> pd.DataFrame:
     """day, queryid, query, calls, total_exec_ms: statement time spent per day, for the ``top`` statements of
     the period (the rest summed as queryid NULL, "other statements").

@@ -18,7 +18,7 @@ import psycopg
 
 from dba_admin import catalog
 from dba_admin.access import DBA_ROLES
-from dba_admin.errors import QueryError, SqlErrorInfo
+from dba_admin.errors import QueryError, SqlErrorInfo, query_error_from
 from dba_admin.rls import UserClaims, user_transaction
 
 if TYPE_CHECKING:
@@ -73,6 +73,4 @@ def preview_as(
         except psycopg.Error as exc:
             if exc.sqlstate is None:
                 raise
-            raise QueryError(
-                SqlErrorInfo(sqlstate=exc.sqlstate, message=exc.diag.message_primary or str(exc).strip())
-            ) from exc
+            raise query_error_from(exc) from exc

@@ -35,7 +35,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from dba_admin.errors import NotFound, QueryError, SqlErrorInfo
+from dba_admin.errors import NotFound, QueryError, SqlErrorInfo, query_error_from
 
 __all__ = [
     "FILTER_OPERATORS",
@@ -399,24 +399,6 @@ class PreviewPage:
 # --------------------------------------------------------------------------------------------------
 
 
-def _error_info(exc: psycopg.Error) -> SqlErrorInfo:
-    diag = exc.diag
-    position: int | None = None
-    if diag.statement_position:
-        try:
-            position = int(diag.statement_position)
-        except ValueError:
-            position = None
-    return SqlErrorInfo(
-        sqlstate=exc.sqlstate,
-        message=diag.message_primary or str(exc).strip(),
-        position=position,
-        hint=diag.message_hint,
-        detail=diag.message_detail,
-        context=diag.context,
-    )
-
-
 @contextmanager
 def _read_tx(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_timeout_ms: int) -> Iterator[None]:
     """A rolled-back transaction (or savepoint) with timeouts, read-only and an empty search_path.
@@ -440,7 +422,7 @@ def _read_tx(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_time
     except psycopg.Error as exc:
         if exc.sqlstate is None or conn.closed:
             raise
-        raise QueryError(_error_info(exc)) from exc
+        raise query_error_from(exc) from exc
 
 
 # --------------------------------------------------------------------------------------------------

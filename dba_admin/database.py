@@ -31,7 +31,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,7 +45,15 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dba_admin.config import Settings
-from dba_admin.errors import ConfigError, NotFound, QueryError, QueryRefused, SqlErrorInfo
+from dba_admin.errors import (
+    ConfigError,
+    NotFound,
+    QueryError,
+    QueryRefused,
+    SqlErrorInfo,
+    one_line,
+    sql_error_info,
+)
 from dba_admin.sql_text import Kind, Statement, is_read_only_escape, split_statements, unsupported_reason
 
 if TYPE_CHECKING:
@@ -376,13 +384,9 @@ def _error_info(
     """A driver error as the UI shows it, with the position mapped into the full text the user typed."""
     if not isinstance(exc, psycopg.Error):
         return SqlErrorInfo(sqlstate=None, message=str(exc))
-    diag = exc.diag
-    sqlstate = exc.sqlstate or diag.sqlstate
-    text = str(exc).strip()
-    message = diag.message_primary or (text.splitlines()[0] if text else type(exc).__name__)
-    hint = diag.message_hint
-    position: int | None = None
-    raw_pos = diag.statement_position
+    info = sql_error_info(exc)
+    message, hint, position = info.message, info.hint, info.position
+    raw_pos = exc.diag.statement_position
     if raw_pos and stmt is not None:
         try:
             in_stmt = int(raw_pos) - prefix_len  # 1-based inside the statement text
@@ -390,27 +394,14 @@ def _error_info(
             in_stmt = 1
         in_stmt = max(1, min(in_stmt, len(stmt.text) + 1))
         position = stmt.start + in_stmt
-    elif raw_pos:
-        with contextlib.suppress(ValueError):
-            position = int(raw_pos)
-    if sqlstate == "57014" and "statement timeout" in (message or ""):
+    if info.sqlstate == "57014" and "statement timeout" in (message or ""):
         message = f"{message} (limit {timeout_ms} ms)" if timeout_ms else message
         hint = hint or _TIMEOUT_HINT.format(ms=timeout_ms)
-    elif sqlstate == "55P03":
+    elif info.sqlstate == "55P03":
         hint = hint or _LOCK_HINT.format(ms=lock_timeout_ms)
-    elif sqlstate == "25006":
+    elif info.sqlstate == "25006":
         hint = hint or _READ_ONLY_HINT
-    elif sqlstate is None and isinstance(exc, psycopg.OperationalError):
-        message = f"the connection to the database was lost: {message}"
-        hint = hint or "PostgreSQL may have restarted or the network dropped; run it again."
-    return SqlErrorInfo(
-        sqlstate=sqlstate,
-        message=message,
-        position=position,
-        hint=hint,
-        detail=diag.message_detail,
-        context=diag.context,
-    )
+    return replace(info, message=message, position=position, hint=hint)
 
 
 def _query_error(exc: psycopg.Error, **kwargs: Any) -> QueryError:
@@ -418,13 +409,23 @@ def _query_error(exc: psycopg.Error, **kwargs: Any) -> QueryError:
 
 
 def _unreachable(exc: BaseException) -> QueryError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return QueryError(
         SqlErrorInfo(
             sqlstate="08006",
-            message=f"cannot get a database connection: {text}",
+            message=f"cannot get a database connection: {one_line(exc)}",
             hint="Check that PostgreSQL is running and reachable (`dba-admin health`).",
         )
+    )
+
+
+def _probe_connection(dsn: str) -> psycopg.Connection[Any]:
+    """A fresh, unpooled connection for the health probes; the short connect timeout makes a dead server quick."""
+    return psycopg.connect(
+        dsn,
+        connect_timeout=HEALTH_CONNECT_TIMEOUT_SECONDS,
+        application_name=APPLICATION_NAME,
+        prepare_threshold=None,
+        autocommit=True,
     )
 
 
@@ -891,16 +892,9 @@ class DatabaseManager:
         messages: list[str] = []
         started = time.perf_counter()
         try:
-            conn = psycopg.connect(
-                self._dsn,
-                connect_timeout=HEALTH_CONNECT_TIMEOUT_SECONDS,
-                application_name=APPLICATION_NAME,
-                prepare_threshold=None,
-                autocommit=True,
-            )
+            conn = _probe_connection(self._dsn)
         except Exception as exc:  # health reports every failure instead of raising
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return Health(ok=False, reachable=False, embedded=embedded, messages=[f"cannot connect: {first}"])
+            return Health(ok=False, reachable=False, embedded=embedded, messages=[f"cannot connect: {one_line(exc)}"])
         connect_ms = (time.perf_counter() - started) * 1000
         version: str | None = None
         applied: list[str] = []
@@ -963,16 +957,9 @@ class DatabaseManager:
         if not self._readonly_dsn:
             return False, None, "not configured: set READONLY_DATABASE_URL"
         try:
-            conn = psycopg.connect(
-                self._readonly_dsn,
-                connect_timeout=HEALTH_CONNECT_TIMEOUT_SECONDS,
-                application_name=APPLICATION_NAME,
-                prepare_threshold=None,
-                autocommit=True,
-            )
+            conn = _probe_connection(self._readonly_dsn)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return False, None, f"cannot connect: {first}"
+            return False, None, f"cannot connect: {one_line(exc)}"
         problems: list[str] = []
         user: str | None = None
         try:

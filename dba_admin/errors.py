@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
+
+import psycopg
 
 
 class DbaAdminError(Exception):
@@ -57,6 +60,45 @@ class QueryError(DbaAdminError):
     def __init__(self, info: SqlErrorInfo) -> None:
         self.info = info
         super().__init__(info.message)
+
+
+def one_line(exc: BaseException) -> str:
+    """What an exception says, in one line (driver texts run on with tabs and advice); its type if nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def sql_error_info(exc: psycopg.Error) -> SqlErrorInfo:
+    """A driver error as the UI shows it: every diagnostic field PostgreSQL sent, one shape for all modules.
+
+    ``position`` is PostgreSQL's own (1-based, into the statement it received); callers that sent a prefix or
+    one statement of a larger text map it themselves (see database.py). A client-side error (no SQLSTATE)
+    keeps the first line of the driver's text; a lost connection says so and what to do.
+    """
+    diag = exc.diag
+    sqlstate = exc.sqlstate or diag.sqlstate
+    message = diag.message_primary or one_line(exc)
+    hint = diag.message_hint
+    position: int | None = None
+    if diag.statement_position:
+        with contextlib.suppress(ValueError):
+            position = int(diag.statement_position)
+    if sqlstate is None and isinstance(exc, psycopg.OperationalError):
+        message = f"the connection to the database was lost: {message}"
+        hint = hint or "PostgreSQL may have restarted or the network dropped; run it again."
+    return SqlErrorInfo(
+        sqlstate=sqlstate,
+        message=message,
+        position=position,
+        hint=hint,
+        detail=diag.message_detail,
+        context=diag.context,
+    )
+
+
+def query_error_from(exc: psycopg.Error) -> QueryError:
+    """The named error for a driver error, so no caller has to catch psycopg's own types."""
+    return QueryError(sql_error_info(exc))
 
 
 class QueryRefused(QueryError):

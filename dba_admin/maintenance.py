@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from dba_admin import audit
-from dba_admin.errors import DbaAdminError, NotFound, QueryError, SqlErrorInfo
+from dba_admin.errors import DbaAdminError, NotFound, QueryError, query_error_from
 
 if TYPE_CHECKING:
     from dba_admin.database import BackupResult, DatabaseManager
@@ -36,18 +36,6 @@ class RefreshResult:
     concurrently: bool
     duration_ms: float
     refreshed_at: datetime
-
-
-def _query_error(exc: psycopg.Error) -> QueryError:
-    diag = exc.diag
-    return QueryError(
-        SqlErrorInfo(
-            sqlstate=exc.sqlstate,
-            message=diag.message_primary or str(exc).strip(),
-            hint=diag.message_hint,
-            detail=diag.message_detail,
-        )
-    )
 
 
 def refresh_materialized_view(
@@ -108,7 +96,7 @@ def refresh_materialized_view(
         except psycopg.Error as exc:
             if exc.sqlstate is None:
                 raise
-            raise _query_error(exc) from exc
+            raise query_error_from(exc) from exc
     return RefreshResult(
         schema=schema, name=name, concurrently=concurrently, duration_ms=duration_ms, refreshed_at=refreshed_at
     )
@@ -126,7 +114,7 @@ def _last_audit(db: DatabaseManager, action: str, schema: str, name: str) -> tup
     except psycopg.Error as exc:
         if exc.sqlstate is None:
             raise
-        raise _query_error(exc) from exc
+        raise query_error_from(exc) from exc
     if row is None:
         return None
     return row[0], dict(row[1] or {})

@@ -52,6 +52,7 @@ from dba_admin.errors import (
     QueryRefused,
     SaveConflict,
     SqlErrorInfo,
+    query_error_from,
 )
 from dba_admin.rls import UserClaims, user_transaction
 from dba_admin.sql_text import Kind, split_statements
@@ -403,19 +404,6 @@ def _rows_for(results: Sequence[StatementResult]) -> int:
     return sum(max(0, r.rowcount) for r in done)
 
 
-def _error_info(exc: psycopg.Error) -> SqlErrorInfo:
-    diag = exc.diag
-    position = int(diag.statement_position) if diag.statement_position else None
-    return SqlErrorInfo(
-        sqlstate=exc.sqlstate,
-        message=(diag.message_primary or str(exc)).strip(),
-        position=position,
-        hint=diag.message_hint,
-        detail=diag.message_detail,
-        context=diag.context,
-    )
-
-
 # --- row → object -----------------------------------------------------------------------------------------------
 
 
@@ -528,7 +516,7 @@ class ProjectManager:
                 unique_message or f"that name is already taken: {exc.diag.message_detail or exc}"
             ) from exc
         except psycopg.Error as exc:
-            raise QueryError(_error_info(exc)) from exc
+            raise query_error_from(exc) from exc
 
     @staticmethod
     def _audit_and_finish(

@@ -13,6 +13,7 @@ import re
 import streamlit as st
 
 from dba_admin.advisors import CATEGORIES, AdvisorReport, Finding, filter_findings, mute_finding, run_checks, unmute
+from dba_admin.errors import DbaAdminError
 from ui.assistant import open_in_sql_editor
 from ui.session import get_services, require_page, show_error
 
@@ -36,7 +37,7 @@ def _run() -> AdvisorReport | None:
     try:
         with st.spinner("Running the checks…"):
             report = run_checks(services.db)
-    except Exception as exc:  # the core lets driver errors (a lost connection) through: a message, not a traceback
+    except (DbaAdminError, ValueError) as exc:  # a lost connection is a QueryError too: a message, not a traceback
         show_error(exc, action="Running the checks")
         return None
     st.session_state[REPORT] = report
@@ -118,7 +119,7 @@ def _show(finding: Finding) -> None:
             if st.button("Unmute", key=f"advisors_unmute_{key}", icon=":material/notifications_active:"):
                 try:
                     unmute(services.db, finding.cache_key, actor=user.username)
-                except Exception as exc:  # DbaAdminError or a driver error: a message either way
+                except (DbaAdminError, ValueError) as exc:
                     show_error(exc, action="Unmuting")
                 else:
                     _refresh(f"Unmuted: {finding.title} — {finding.object}.")
@@ -134,7 +135,7 @@ def _show(finding: Finding) -> None:
                 return
             try:
                 mute_finding(services.db, finding, actor=user.username, reason=reason.strip())
-            except Exception as exc:  # DbaAdminError or a driver error: a message either way
+            except (DbaAdminError, ValueError) as exc:
                 show_error(exc, action="Muting")
             else:
                 _refresh(f"Muted: {finding.title} — {finding.object}. It stays listed under Muted.")

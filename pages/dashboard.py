@@ -19,6 +19,7 @@ import streamlit as st
 from dba_admin.database import Health, Metrics
 from ui.growth_charts import render_growth_charts
 from ui.session import get_services, require_page, show_error
+from ui.widgets import fmt_bytes
 
 METRICS_TTL_S = 5
 HEALTH_TTL_S = 15
@@ -38,17 +39,6 @@ def load_metrics(db_key: str) -> Metrics:
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
 def load_health(db_key: str) -> Health:
     return get_services().db.health()
-
-
-def fmt_bytes(n: float | None) -> str:
-    if n is None:
-        return "—"
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} TB"
 
 
 def fmt_duration(seconds: float) -> str:

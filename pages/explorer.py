@@ -22,6 +22,7 @@ from dba_admin.erd import table_erd_dot
 from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
 from ui.session import get_services, require_page, show_error
+from ui.widgets import fmt_bytes
 
 CATALOG_TTL_S = 30
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -54,17 +55,6 @@ def load_tables(db_key: str, nonce: int) -> list[TableInfo]:
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
 def load_detail(db_key: str, schema: str, name: str, nonce: int) -> TableDetail:
     return get_services().db.describe_table(schema, name)
-
-
-def fmt_bytes(n: float | None) -> str:
-    if n is None:
-        return "—"
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(value) < 1024:
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} TB"
 
 
 def fmt_time(value: dt.datetime | None) -> str:

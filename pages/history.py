@@ -11,7 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from dba_admin.errors import DbaAdminError, NotFound
-from ui.session import get_services, require_page
+from ui.session import get_services, require_page, show_error
 from ui.widgets import (
     STATUS_ICONS,
     executions_frame,
@@ -19,7 +19,6 @@ from ui.widgets import (
     fmt_time,
     open_script,
     page_exists,
-    show_failure,
     what_ran,
 )
 
@@ -45,7 +44,7 @@ try:
             claims, mine_only=True, status=None if status_choice == "(any)" else status_choice, limit=FETCH_LIMIT
         )
 except DbaAdminError as exc:
-    show_failure(exc, action="Loading your history")
+    show_error(exc, action="Loading your history")
     st.stop()
 
 if not runs and status_choice == "(any)":
@@ -109,7 +108,7 @@ if chosen_id is not None:
             except NotFound:
                 st.warning("That script no longer exists or is not visible to you; copy the SQL above instead.")
             except DbaAdminError as exc:
-                show_failure(exc, action="Opening the script")
+                show_error(exc, action="Opening the script")
             else:
                 open_script(script.id)
     if page_exists(SQL_EDITOR_PAGE):

@@ -14,8 +14,8 @@ import streamlit as st
 
 from dba_admin.errors import DbaAdminError, ImportClash, NotFound
 from dba_admin.projects import ClashPolicy, Project, safe_file_name
-from ui.session import get_services, require_page
-from ui.widgets import PROJECT_KEY, PROJECTS_PAGE, executions_frame, fmt_time, open_script, selected_id, show_failure
+from ui.session import get_services, require_page, show_error
+from ui.widgets import PROJECT_KEY, PROJECTS_PAGE, executions_frame, fmt_time, open_script, selected_id
 
 user = require_page("project")
 claims = user.claims
@@ -36,7 +36,7 @@ except NotFound:
     st.page_link(PROJECTS_PAGE, label="Back to Projects", icon=":material/folder:")
     st.stop()
 except DbaAdminError as exc:
-    show_failure(exc, action="Loading the project")
+    show_error(exc, action="Loading the project")
     st.stop()
 
 is_owner = project.is_owner(claims)
@@ -81,7 +81,7 @@ with tab_scripts:
     try:
         scripts = manager.list_scripts(claims, project.id)
     except DbaAdminError as exc:
-        show_failure(exc, action="Loading the scripts")
+        show_error(exc, action="Loading the scripts")
         scripts = []
     if not scripts:
         st.info("No scripts yet — create the first one below.")
@@ -102,7 +102,7 @@ with tab_scripts:
             try:
                 script = manager.create_script(claims, project.id, new_name, new_sql, message="created")
             except (DbaAdminError, ValueError) as exc:
-                show_failure(exc, action="Creating the script")
+                show_error(exc, action="Creating the script")
             else:
                 open_script(script.id)
 
@@ -116,14 +116,14 @@ with tab_scripts:
                 try:
                     manager.rename_script(claims, picked.id, new_script_name)
                 except (DbaAdminError, ValueError) as exc:
-                    show_failure(exc, action="Renaming the script")
+                    show_error(exc, action="Renaming the script")
                 else:
                     done(f"Renamed {picked.name} to {new_script_name.strip()}.")
 
             try:
                 targets = [p for p in manager.list_projects(claims, include_archived=False) if p.id != project.id]
             except DbaAdminError as exc:
-                show_failure(exc, action="Loading the other projects")
+                show_error(exc, action="Loading the other projects")
                 targets = []
             if targets:
                 t1, t2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -138,7 +138,7 @@ with tab_scripts:
                     try:
                         manager.move_script(claims, picked.id, target)
                     except DbaAdminError as exc:
-                        show_failure(exc, action="Moving the script")
+                        show_error(exc, action="Moving the script")
                     else:
                         done(f"Moved {picked.name} to {target_by_id[target].name}.")
             else:
@@ -159,7 +159,7 @@ with tab_scripts:
                     try:
                         manager.delete_script(claims, picked.id)
                     except DbaAdminError as exc:
-                        show_failure(exc, action="Deleting the script")
+                        show_error(exc, action="Deleting the script")
                     else:
                         done(f"Deleted {picked.name}.")
                 if d2.button("Cancel", key="project_delete_script_no"):
@@ -171,7 +171,7 @@ with tab_runs:
     try:
         runs = manager.history(claims, project_id=project.id, limit=100)
     except DbaAdminError as exc:
-        show_failure(exc, action="Loading the runs")
+        show_error(exc, action="Loading the runs")
         runs = []
     if not runs:
         st.info("No runs yet — open a script and run it.")
@@ -195,7 +195,7 @@ with tab_members:
             try:
                 manager.add_member(claims, project.id, new_member)
             except (DbaAdminError, ValueError) as exc:
-                show_failure(exc, action="Adding the member")
+                show_error(exc, action="Adding the member")
             else:
                 done(f"{new_member.strip().lower()} is now a member.")
         if project.members:
@@ -205,7 +205,7 @@ with tab_members:
                 try:
                     manager.remove_member(claims, project.id, leaving)
                 except (DbaAdminError, ValueError) as exc:
-                    show_failure(exc, action="Removing the member")
+                    show_error(exc, action="Removing the member")
                 else:
                     done(f"{leaving} no longer sees this project.")
 
@@ -227,7 +227,7 @@ with tab_settings:
                 if (description_value.strip() or None) != project.description:
                     manager.describe_project(claims, project.id, description_value or None)
             except (DbaAdminError, ValueError) as exc:
-                show_failure(exc, action="Saving the project")
+                show_error(exc, action="Saving the project")
             else:
                 done("Project saved.")
 
@@ -236,14 +236,14 @@ with tab_settings:
                 try:
                     manager.unarchive_project(claims, project.id)
                 except DbaAdminError as exc:
-                    show_failure(exc, action="Unarchiving the project")
+                    show_error(exc, action="Unarchiving the project")
                 else:
                     done("Project unarchived: its scripts can be changed again.")
         elif st.button("Archive", key="project_archive", help="Archived projects stay visible but read-only."):
             try:
                 manager.archive_project(claims, project.id)
             except DbaAdminError as exc:
-                show_failure(exc, action="Archiving the project")
+                show_error(exc, action="Archiving the project")
             else:
                 done("Project archived.")
 
@@ -260,7 +260,7 @@ with tab_settings:
                 try:
                     manager.delete_project(claims, project.id)
                 except DbaAdminError as exc:
-                    show_failure(exc, action="Deleting the project")
+                    show_error(exc, action="Deleting the project")
                 else:
                     st.session_state.pop(PROJECT_KEY, None)
                     st.session_state["projects_flash"] = f"Deleted project {project.name}."
@@ -276,7 +276,7 @@ with tab_transfer:
             with st.spinner("Packing the scripts…"):
                 st.session_state[export_key] = manager.export_project(claims, project.id)
         except DbaAdminError as exc:
-            show_failure(exc, action="Exporting the project")
+            show_error(exc, action="Exporting the project")
     if export_key in st.session_state:
         st.download_button(
             "Download zip",
@@ -309,7 +309,7 @@ with tab_transfer:
             except ImportClash as exc:
                 st.session_state[clash_key] = exc.names
             except (DbaAdminError, ValueError) as exc:
-                show_failure(exc, action="Importing")
+                show_error(exc, action="Importing")
             else:
                 st.session_state.pop(clash_key, None)
                 parts = [f"{len(report.created)} created"]

@@ -10,8 +10,8 @@ import streamlit as st
 
 from dba_admin.errors import DbaAdminError, ImportClash
 from dba_admin.projects import ClashPolicy
-from ui.session import get_services, require_page
-from ui.widgets import fmt_time, open_project, open_script, show_failure
+from ui.session import get_services, require_page, show_error
+from ui.widgets import fmt_time, open_project, open_script
 
 user = require_page("projects")
 claims = user.claims
@@ -40,7 +40,7 @@ with left:
         try:
             project = manager.create_project(claims, name, description or None, members)
         except (DbaAdminError, ValueError) as exc:
-            show_failure(exc, action="Creating the project")
+            show_error(exc, action="Creating the project")
         else:
             st.session_state["projects_flash"] = f"Created project {project.name}."
             st.rerun()
@@ -58,7 +58,7 @@ with left:
                 if isinstance(exc, ImportClash):  # a brand-new project has no names to clash with; defensive
                     st.warning(str(exc))
                 else:
-                    show_failure(exc, action="Importing the project")
+                    show_error(exc, action="Importing the project")
             else:
                 st.session_state["projects_flash"] = (
                     f"Imported {len(report.created)} script(s) into the new project {report.project.name}."
@@ -72,7 +72,7 @@ with right:
     try:
         projects = manager.list_projects(claims, include_archived=show_archived, search=search or None)
     except DbaAdminError as exc:
-        show_failure(exc, action="Loading your projects")
+        show_error(exc, action="Loading your projects")
         st.stop()
 
     if not projects:
@@ -124,7 +124,7 @@ with right:
         try:
             hits = manager.search_scripts(claims, query)
         except DbaAdminError as exc:
-            show_failure(exc, action="Searching the scripts")
+            show_error(exc, action="Searching the scripts")
             hits = []
         if not hits:
             st.info(f"No script in your projects matches {query!r}.")

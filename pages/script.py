@@ -15,7 +15,7 @@ import streamlit as st
 
 from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConflict
 from dba_admin.projects import RunOutcome, Script, diff_texts
-from ui.session import get_services, require_page
+from ui.session import get_services, require_page, show_error
 from ui.widgets import (
     PROJECT_KEY,
     PROJECT_PAGE,
@@ -25,7 +25,6 @@ from ui.widgets import (
     fmt_time,
     selected_id,
     show_diff,
-    show_failure,
     show_run_outcome,
 )
 
@@ -49,7 +48,7 @@ except NotFound:
     st.page_link(PROJECTS_PAGE, label="Back to Projects", icon=":material/folder:")
     st.stop()
 except DbaAdminError as exc:
-    show_failure(exc, action="Loading the script")
+    show_error(exc, action="Loading the script")
     st.stop()
 
 sid = script.id
@@ -133,7 +132,7 @@ if save_clicked:
     except SaveConflict as exc:
         st.session_state[CONFLICT] = exc.theirs
     except (DbaAdminError, ValueError) as exc:
-        show_failure(exc, action="Saving")
+        show_error(exc, action="Saving")
     else:
         if result.version is not None:
             saved(result.script, f"Saved as v{result.version.number}.")
@@ -175,7 +174,7 @@ if theirs is not None:
                 st.session_state[CONFLICT] = exc.theirs
                 st.rerun()
             except (DbaAdminError, ValueError) as exc:
-                show_failure(exc, action="Saving")
+                show_error(exc, action="Saving")
             else:
                 saved(result.script, f"Saved your text as v{result.script.version}, on top of v{theirs.version}.")
         if c3.button("Dismiss", key="script_conflict_dismiss"):
@@ -194,7 +193,7 @@ def run_now(adhoc_sql: str | None, *, confirmed: bool) -> RunOutcome | None:
         with st.spinner("Running your unsaved text…"):
             return manager.run_adhoc(claims, adhoc_sql, confirm_destructive=confirmed)
     except DbaAdminError as exc:
-        show_failure(exc, action="Running")
+        show_error(exc, action="Running")
         return None
 
 
@@ -245,7 +244,7 @@ if confirm is not None:
             try:
                 current_version = manager.get_script(claims, sid).version
             except DbaAdminError as exc:
-                show_failure(exc, action="Running")
+                show_error(exc, action="Running")
                 current_version = None
             if confirm["adhoc_sql"] is None and current_version is not None and current_version != confirm["version"]:
                 # run_script runs the latest saved text: never one the user did not review.
@@ -271,7 +270,7 @@ with tab_versions:
     try:
         versions = manager.list_versions(claims, sid)
     except DbaAdminError as exc:
-        show_failure(exc, action="Loading the versions")
+        show_error(exc, action="Loading the versions")
         versions = []
     if versions:
         st.dataframe(
@@ -304,7 +303,7 @@ with tab_versions:
             try:
                 show_diff(manager.diff_versions(claims, sid, left_no, right_no), key="script_versions_diff")
             except DbaAdminError as exc:
-                show_failure(exc, action="Comparing the versions")
+                show_error(exc, action="Comparing the versions")
 
         if not read_only_project:
             st.markdown("**Restore an older version**")
@@ -322,7 +321,7 @@ with tab_versions:
                     st.session_state[CONFLICT] = exc.theirs
                     st.rerun()
                 except DbaAdminError as exc:
-                    show_failure(exc, action="Restoring")
+                    show_error(exc, action="Restoring")
                 else:
                     if restored.version is None:
                         st.info(f"v{restore_no} has the same text as the current version: nothing to restore.")
@@ -338,7 +337,7 @@ with tab_runs:
     try:
         runs = manager.history(claims, script_id=sid, limit=500)
     except DbaAdminError as exc:
-        show_failure(exc, action="Loading the runs")
+        show_error(exc, action="Loading the runs")
         runs = []
     if not runs:
         st.info("No runs yet — press Run to run the saved version.")

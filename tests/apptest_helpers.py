@@ -33,6 +33,14 @@ def logged_in_app(dsn: str, role: str, *, timeout: float = 60) -> tuple[AppTest,
     return at, username
 
 
+def logged_in_page(dsn: str, page: str, role: str) -> tuple[AppTest, str]:
+    """A fresh user of ``role``, logged in through the real form, on ``page``; returns (app, username)."""
+    at, username = logged_in_app(dsn, role)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at, username
+
+
 def login(at: AppTest, username: str, password: str) -> None:
     inputs = at.text_input
     inputs[0].input(username)

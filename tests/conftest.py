@@ -23,7 +23,8 @@ from dba_admin.bootstrap import PreparedDatabase, prepare_database
 from dba_admin.config import Settings
 from dba_admin.local_pg import EmbeddedPostgres
 
-pytest_plugins = ["gotrue_stub"]  # the local GoTrue server fixture, shared by the auth and app-shell tests
+# shared fixtures: the module-scoped ``db`` manager, and the local GoTrue and Gemini servers
+pytest_plugins = ["db_helpers", "gotrue_stub", "gemini_stub"]
 
 
 @dataclass

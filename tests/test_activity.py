@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import Background, audit_rows, wait_for_state
 
 from dba_admin import activity
 from dba_admin.activity import (
@@ -25,72 +24,6 @@ from dba_admin.activity import (
 )
 from dba_admin.database import DatabaseManager
 from dba_admin.errors import NotFound, QueryRefused
-
-
-class Background:
-    """A statement running on its own connection in a thread, as another client's session would."""
-
-    def __init__(self, dsn: str, statement: str, *, application: str | None = None, setup: str | None = None) -> None:
-        self.dsn = dsn
-        self.statement = statement
-        self.application = application or f"bg-{uuid.uuid4().hex[:8]}"
-        self.setup = setup
-        self.pid: int | None = None
-        self.error: BaseException | None = None
-        self.result: Any = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            with psycopg.connect(self.dsn, autocommit=True, application_name=self.application) as conn:
-                self.pid = conn.info.backend_pid
-                if self.setup:
-                    conn.execute(self.setup)
-                self._ready.set()
-                self.result = conn.execute(self.statement).fetchall()
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self._ready.set()
-
-    def start(self, admin_dsn: str, *, wait_state: str = "active", timeout: float = 15) -> Background:
-        self._thread.start()
-        assert self._ready.wait(timeout), "the background connection did not start"
-        assert self.pid is not None, self.error
-        wait_for_state(admin_dsn, self.pid, wait_state, timeout=timeout)
-        return self
-
-    def join(self, timeout: float = 30) -> None:
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the background statement is still running"
-
-
-def wait_for_state(dsn: str, pid: int, state: str, *, timeout: float = 15, wait_event_type: str | None = None) -> None:
-    """Poll pg_stat_activity until the backend reaches ``state`` (its statement really started)."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("select state, wait_event_type from pg_stat_activity where pid = %s", (pid,)).fetchone()
-            if row and row[0] == state and (wait_event_type is None or row[1] == wait_event_type):
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"backend {pid} never reached state {state!r}")
-
-
-def audit_rows(dsn: str, action: str, pid: int) -> list[tuple[Any, ...]]:
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(
-            "select actor, target, details from dba_admin.audit_log where action = %s and target = %s",
-            (action, f"pid {pid}"),
-        ).fetchall()
-
-
-@pytest.fixture(scope="module")
-def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
-    yield manager
-    manager.close()
 
 
 def test_running_query_is_listed_flagged_and_cancelled_with_57014(db: DatabaseManager, app_db: Any) -> None:

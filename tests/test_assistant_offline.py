@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -105,13 +104,6 @@ JOIN_QUESTIONS: list[tuple[str, str, str]] = [
     ("join campaign_recipients and orders", "campaign_recipients", "orders"),
     ("como ligar produtos aos pagamentos?", "products", "payments"),
 ]
-
-
-@pytest.fixture(scope="module")
-def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
-    yield manager
-    manager.close()
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,6 @@ from dba_admin.sql_text import Kind
 READONLY_ROLE = "dba_admin_readonly"
 
 
-@pytest.fixture(scope="module")
-def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
-    yield manager
-    manager.close()
-
-
 @pytest.fixture
 def scratch(app_db: Any, empty_db_dsn: str, tmp_path: Path) -> Iterator[DatabaseManager]:
     """A manager on a brand-new empty database (write mode), with backups under tmp_path."""

@@ -6,9 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -23,13 +21,6 @@ select 1::int as i, 12.50::numeric(10,2) as price, 'tab\there' as txt, '=1+2' as
        '2025-03-04 05:06:07+00'::timestamptz as at, '2025-03-04'::date as day,
        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid as id, true as flag, E'bell\\x07' as ctrl
 """
-
-
-@pytest.fixture(scope="module")
-def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
-    yield manager
-    manager.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import logged_in_app, texts
+from apptest_helpers import logged_in_page, texts
 from streamlit.testing.v1 import AppTest
 
 from dba_admin import advisors
@@ -40,10 +40,7 @@ def unmuted_afterwards(app_db: Any) -> Iterator[None]:
 
 
 def advisors_page(app_db: Any, role: str = "dba") -> tuple[AppTest, str]:
-    at, username = logged_in_app(app_db.dsn, role)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at, username
+    return logged_in_page(app_db.dsn, PAGE, role)
 
 
 def metric(at: AppTest, label: str) -> int:

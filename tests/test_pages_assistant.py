@@ -1,5 +1,5 @@
 """The Assistant page through AppTest, from app.py and the real login: offline mode, and Gemini mode with the real
-google-genai client aimed at the local server that speaks the Gemini REST API (tests/test_assistant_gemini.py).
+google-genai client aimed at the local server that speaks the Gemini REST API (tests/gemini_stub.py).
 
 What a user relies on: an answer that names the right table, the context tables under it, a checked SQL block
 whose "Open in SQL editor" hands the SQL over, the mode badge telling Gemini from offline, conversations to
@@ -13,9 +13,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import logged_in_app, make_user, texts
+from apptest_helpers import logged_in_app, logged_in_page, make_user, texts
+from gemini_stub import MODEL, FakeGemini, Scripted
 from streamlit.testing.v1 import AppTest
-from test_assistant_gemini import MODEL, FakeGemini, Scripted, gemini  # noqa: F401 - gemini is a fixture
 
 from dba_admin.auth import UserStore
 
@@ -31,10 +31,7 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def assistant_page(app_db: Any, role: str = "analyst") -> tuple[AppTest, str]:
-    at, username = logged_in_app(app_db.dsn, role)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at, username
+    return logged_in_page(app_db.dsn, PAGE, role)
 
 
 def ask(at: AppTest, question: str) -> None:
@@ -142,7 +139,7 @@ def test_someone_elses_conversation_does_not_open(app_db: Any) -> None:
 
 def test_gemini_mode_streams_and_shows_the_model(
     app_db: Any,
-    gemini: FakeGemini,  # noqa: F811 - the fixture imported above
+    gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", "test-key-not-real")
@@ -224,7 +221,7 @@ def test_sql_editor_helpers_explain_why_and_suggest(app_db: Any) -> None:
 
 def test_daily_limit_switches_to_offline_and_says_so(
     app_db: Any,
-    gemini: FakeGemini,  # noqa: F811 - the fixture imported above
+    gemini: FakeGemini,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", "test-key-not-real")

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import logged_in_app, texts
+from apptest_helpers import logged_in_app, logged_in_page, texts
 from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
@@ -38,10 +38,7 @@ def projects(app_db: Any) -> Iterator[ProjectManager]:
 
 
 def editor(app_db: Any, role: str) -> tuple[AppTest, str]:
-    at, username = logged_in_app(app_db.dsn, role)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at, username
+    return logged_in_page(app_db.dsn, PAGE, role)
 
 
 def run_sql(at: AppTest, text: str, button: str = "sql_editor_run") -> AppTest:

@@ -7,10 +7,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import logged_in_app, texts
+from apptest_helpers import logged_in_app, logged_in_page, texts
+from db_helpers import Background, audit_rows
 from psycopg import sql
 from streamlit.testing.v1 import AppTest
-from test_activity import Background, audit_rows
 
 
 @pytest.fixture(autouse=True)
@@ -21,10 +21,7 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def open_page(app_db: Any, role: str, page: str) -> AppTest:
-    at, _ = logged_in_app(app_db.dsn, role)
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return logged_in_page(app_db.dsn, page, role)[0]
 
 
 def test_dashboard_renders_for_a_dba(app_db: Any) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -18,13 +16,6 @@ JOIN_SQL = (
     "where p.is_active\n"
     "group by p.species order by n desc"
 )
-
-
-@pytest.fixture(scope="module")
-def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
-    yield manager
-    manager.close()
 
 
 def test_analyzed_join_plan_flattens_with_exclusive_times(db: DatabaseManager) -> None:

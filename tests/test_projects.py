@@ -37,13 +37,6 @@ from dba_admin.rls import UserClaims
 
 
 @pytest.fixture(scope="module")
-def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
-    yield manager
-    manager.close()
-
-
-@pytest.fixture(scope="module")
 def pm(db: DatabaseManager) -> ProjectManager:
     return ProjectManager(db)
 

@@ -15,7 +15,7 @@ import plotly.express as px
 import streamlit as st
 
 from dba_admin.advisors import database_size_history, statement_time_by_day, table_size_history, take_snapshot_if_due
-from dba_admin.errors import ConfigError
+from dba_admin.errors import ConfigError, DbaAdminError
 from ui.session import show_error
 
 KEY = "dashboard_growth"  # session keys of this block (it lives on the dashboard page)
@@ -38,7 +38,7 @@ def render_growth_charts(services: Any, *, actor: str | None = None, take_snapsh
         except ConfigError as exc:
             st.info(f"Growth charts need the snapshot tables: {exc}")
             return
-        except Exception as exc:  # the snapshot helpers let driver errors through; the charts still draw
+        except DbaAdminError as exc:  # e.g. a lost connection (a QueryError); the charts still draw
             show_error(exc, action="Taking a snapshot")
             taken = None
         if taken is not None:
@@ -54,7 +54,7 @@ def render_growth_charts(services: Any, *, actor: str | None = None, take_snapsh
     except ConfigError as exc:
         st.info(f"Growth charts need the snapshot tables: {exc}")
         return
-    except Exception as exc:  # driver errors included: a message, never a traceback on the dashboard
+    except DbaAdminError as exc:  # a message, never a traceback on the dashboard
         show_error(exc, action="Reading the snapshots")
         return
     _database_size(sizes)

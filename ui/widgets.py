@@ -18,7 +18,6 @@ import streamlit as st
 from dba_admin.database import StatementResult
 from dba_admin.errors import SqlErrorInfo
 from dba_admin.projects import Diff, Execution, RunOutcome
-from ui.session import show_error
 
 PROJECT_KEY = "project_id"  # the project page's selection, shared with the pages that link to it
 SCRIPT_KEY = "script_id"  # the script page's selection
@@ -75,14 +74,6 @@ def open_script(script_id: uuid.UUID) -> None:
     st.switch_page(SCRIPT_PAGE, query_params={"id": str(script_id)})
 
 
-def show_failure(exc: Exception, *, action: str) -> None:
-    """show_error, plus the core's input checks: its ValueErrors say what is wrong with the input, so show them."""
-    if isinstance(exc, ValueError):
-        st.error(f"{action} failed: {exc}")
-    else:
-        show_error(exc, action=action)
-
-
 def what_ran(run: Execution) -> str:
     """A run's script as people name it; runs keep their history when their script or project is deleted."""
     if run.script_name:
@@ -105,6 +96,18 @@ def fmt_ms(value: float | None) -> str:
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.1f} ms"
+
+
+def fmt_bytes(n: float | None) -> str:
+    """A size as people read it: 1,234 B, 12.3 kB … TB (binary steps); "—" when unknown."""
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(value) < 1024 or unit == "TB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} TB"
 
 
 def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> pd.DataFrame:

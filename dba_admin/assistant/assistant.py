@@ -609,13 +609,7 @@ class Assistant:
         matches = index.search(text, limit=40, history_tables=history_tables)
         ordered += [m.table.qualified_name for m in matches]
         top = list(dict.fromkeys(ordered))[:3]
-        glue: list[str] = []
-        for i in range(len(top)):
-            for j in range(i + 1, len(top)):
-                path = index.join_path(top[i], top[j])
-                if path is not None and len(path.tables) <= 6:
-                    glue += list(path.tables[1:-1])
-        ordered = list(dict.fromkeys([*top, *glue, *ordered]))
+        ordered = list(dict.fromkeys([*top, *index.join_glue(top), *ordered]))
         if len(ordered) < 5:  # nothing (or little) matched: give an overview of the best-connected tables
             by_degree = sorted(index.tables, key=lambda t: (-index.degree(t.qualified_name), t.qualified_name))
             ordered += [t.qualified_name for t in by_degree[:15] if t.qualified_name not in ordered]

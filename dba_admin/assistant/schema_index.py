@@ -805,6 +805,17 @@ class SchemaIndex:
         edges.reverse()
         return JoinPath(tuple(chain), tuple(edges))
 
+    def join_glue(self, tables: Sequence[str], max_path: int = 6) -> list[str]:
+        """The tables between each pair of ``tables`` on their join path (paths of at most ``max_path`` tables),
+        so that the context holds what a JOIN between them needs."""
+        glue: list[str] = []
+        for i in range(len(tables)):
+            for j in range(i + 1, len(tables)):
+                path = self.join_path(tables[i], tables[j])
+                if path is not None and len(path.tables) <= max_path:
+                    glue += list(path.tables[1:-1])
+        return glue
+
     # -- rendering -----------------------------------------------------------------------------------
 
     def render(

@@ -1076,9 +1076,19 @@ class ProjectManager:
         confirm_destructive: bool = False,
         timeout_ms: int | None = None,
         max_rows: int | None = None,
+        expected_version: int | None = None,
     ) -> RunOutcome:
-        """Run the script's current saved text and record the run against its project and version."""
+        """Run the script's current saved text and record the run against its project and version.
+
+        ``expected_version`` is the version the person looked at (and, for a destructive script, confirmed): if
+        someone saved since, nothing runs — a confirmation never carries over to text nobody reviewed.
+        """
         script = self.get_script(claims, script_id)
+        if expected_version is not None and script.version != expected_version:
+            raise ConflictError(
+                f"the script changed since you opened it: version {script.version} by {script.updated_by or 'someone'}"
+                f" replaced version {expected_version}. Nothing ran; review the new text and run again."
+            )
         return self._run(
             claims,
             script.sql,

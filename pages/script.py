@@ -184,12 +184,15 @@ if theirs is not None:
 # --- run --------------------------------------------------------------------------------------------------------------
 
 
-def run_now(adhoc_sql: str | None, *, confirmed: bool) -> RunOutcome | None:
-    """Run the saved script (``adhoc_sql`` None) or unsaved text (recorded as ad-hoc SQL); None if it failed."""
+def run_now(adhoc_sql: str | None, *, confirmed: bool, version: int) -> RunOutcome | None:
+    """Run the saved script (``adhoc_sql`` None) or unsaved text (recorded as ad-hoc SQL); None if it failed.
+
+    ``version`` is the one the person reviewed: the core refuses to run if someone saved since.
+    """
     try:
         if adhoc_sql is None:
             with st.spinner(f"Running v{script.version}…"):
-                return manager.run_script(claims, sid, confirm_destructive=confirmed)
+                return manager.run_script(claims, sid, confirm_destructive=confirmed, expected_version=version)
         with st.spinner("Running your unsaved text…"):
             return manager.run_adhoc(claims, adhoc_sql, confirm_destructive=confirmed)
     except DbaAdminError as exc:
@@ -204,7 +207,7 @@ def ran_label(adhoc_sql: str | None, version: int) -> str:
 if run_clicked:
     st.session_state.pop(CONFIRM, None)
     adhoc_text = text if dirty else None  # what the user sees is what runs
-    outcome = run_now(adhoc_text, confirmed=False)
+    outcome = run_now(adhoc_text, confirmed=False, version=script.version)
     if outcome is not None and outcome.needs_confirmation:
         st.session_state.pop(OUTCOME, None)
         st.session_state[CONFIRM] = {
@@ -253,7 +256,7 @@ if confirm is not None:
                     "nothing ran. Press Run again to review it."
                 )
             elif current_version is not None:
-                outcome = run_now(confirm["adhoc_sql"], confirmed=True)
+                outcome = run_now(confirm["adhoc_sql"], confirmed=True, version=confirm["version"])
                 if outcome is not None:
                     st.session_state[OUTCOME] = (reviewed, outcome)
 

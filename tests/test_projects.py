@@ -873,3 +873,16 @@ def test_randomized_listing_is_exactly_owned_or_member_projects(pm: ProjectManag
                 with pytest.raises(NotFound):
                     pm.get_script(person, script_id)
     assert ids(pm.list_projects(admin)) >= created
+
+
+def test_run_refuses_a_version_nobody_reviewed(pm: ProjectManager) -> None:
+    """A confirmation is for the text that was shown: if someone saved since, nothing runs."""
+    manager = pm
+    owner = user("reviewer", "dba")
+    project = manager.create_project(owner, f"reviewed-runs-{tag()}")
+    script = manager.create_script(owner, project.id, "cleanup", "select 1 as reviewed")
+    manager.save_script(owner, script.id, "select 2 as not_reviewed", base_version=script.version)
+    with pytest.raises(ConflictError, match="changed since you opened it"):
+        manager.run_script(owner, script.id, confirm_destructive=True, expected_version=script.version)
+    assert manager.history(owner, script_id=script.id) == []
+    assert manager.run_script(owner, script.id, expected_version=script.version + 1).ok

@@ -1221,12 +1221,19 @@ class ProjectManager:
         project_id: uuid.UUID | None = None,
         status: str | None = None,
         mine_only: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
         limit: int = 200,
     ) -> list[Execution]:
         """Runs the user may see (their own, and their projects' scripts'), newest first.
 
-        ``mine_only`` is a view filter ("My history"), not a security one: RLS already hides everyone else's.
+        ``mine_only``, the time window and ``text`` (in the SQL, script or project name) are view filters applied
+        in the database, so a long history is searched whole; RLS alone decides whose runs can appear at all.
         """
+        needle = None
+        if text and text.strip():
+            needle = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self._as_user(claims) as cur:
             cur.execute(
                 "/* dba_admin */ select e.id, e.script_id, e.projeto_id, e.versao, e.sql_executado, e.executado_por,"
@@ -1239,12 +1246,19 @@ class ProjectManager:
                 "   and (%(project)s::uuid is null or e.projeto_id = %(project)s)"
                 "   and (%(status)s::text is null or e.status = %(status)s)"
                 "   and (not %(mine)s or e.executado_por = (select auth.email()))"
+                "   and (%(since)s::timestamptz is null or e.started_at >= %(since)s)"
+                "   and (%(until)s::timestamptz is null or e.started_at < %(until)s)"
+                "   and (%(needle)s::text is null or e.sql_executado ilike %(needle)s"
+                "        or s.nome ilike %(needle)s or p.nome ilike %(needle)s)"
                 " order by e.started_at desc, e.id desc limit %(limit)s",
                 {
                     "script": script_id,
                     "project": project_id,
                     "status": status,
                     "mine": mine_only,
+                    "since": since,
+                    "until": until,
+                    "needle": needle,
                     "limit": max(1, min(int(limit), 10_000)),
                 },
             )

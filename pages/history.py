@@ -38,38 +38,31 @@ today = dt.date.today()
 since = c3.date_input("From (UTC)", today - dt.timedelta(days=30), key="history_since")
 until = c4.date_input("To (UTC, inclusive)", today, key="history_until")
 
-try:
-    with st.spinner("Loading your runs…"):
-        runs = manager.history(
-            claims, mine_only=True, status=None if status_choice == "(any)" else status_choice, limit=FETCH_LIMIT
-        )
-except DbaAdminError as exc:
-    show_error(exc, action="Loading your history")
-    st.stop()
-
-if not runs and status_choice == "(any)":
-    st.info("No runs yet — run a script from one of your projects, or SQL in the SQL editor, and it shows up here.")
-    st.stop()
-
 start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC) if isinstance(since, dt.date) else None
 end = (
     dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     if isinstance(until, dt.date)
     else None
 )
-needle = text_filter.strip().lower()
-shown = [
-    r
-    for r in runs
-    if (start is None or r.started_at >= start)
-    and (end is None or r.started_at < end)
-    and (
-        not needle
-        or needle in r.sql.lower()
-        or needle in (r.script_name or "").lower()
-        or needle in (r.project_name or "").lower()
-    )
-]
+try:
+    with st.spinner("Loading your runs…"):
+        shown = manager.history(
+            claims,
+            mine_only=True,
+            status=None if status_choice == "(any)" else status_choice,
+            since=start,
+            until=end,
+            text=text_filter,
+            limit=FETCH_LIMIT,
+        )
+        has_any = bool(shown) or bool(manager.history(claims, mine_only=True, limit=1))
+except DbaAdminError as exc:
+    show_error(exc, action="Loading your history")
+    st.stop()
+
+if not has_any:
+    st.info("No runs yet — run a script from one of your projects, or SQL in the SQL editor, and it shows up here.")
+    st.stop()
 
 if not shown:
     st.info("No run of yours matches these filters.")
@@ -80,8 +73,8 @@ m = st.columns(len(counts) + 1)
 m[0].metric("Runs", len(shown))
 for column, (status, count) in zip(m[1:], counts.items(), strict=True):
     column.metric(status, count)
-if len(runs) >= FETCH_LIMIT:
-    st.caption(f"Showing matches among your latest {FETCH_LIMIT} runs.")
+if len(shown) >= FETCH_LIMIT:
+    st.caption(f"Showing the latest {FETCH_LIMIT} matching runs; narrow the filters to see older ones.")
 st.dataframe(executions_frame(shown, with_script=True).drop(columns=["by"]), hide_index=True)
 
 st.subheader("Re-open a run")

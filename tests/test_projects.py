@@ -13,6 +13,7 @@ import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -886,3 +887,18 @@ def test_run_refuses_a_version_nobody_reviewed(pm: ProjectManager) -> None:
         manager.run_script(owner, script.id, confirm_destructive=True, expected_version=script.version)
     assert manager.history(owner, script_id=script.id) == []
     assert manager.run_script(owner, script.id, expected_version=script.version + 1).ok
+
+
+def test_history_filters_run_in_the_database(pm: ProjectManager) -> None:
+    me = user("filters")
+    marker = f"needle_{tag()}"
+    pm.run_adhoc(me, f"select 1 as {marker}")
+    pm.run_adhoc(me, "select 2 as other")
+    pm.run_adhoc(me, "select * from no_such_table_here")
+    found = pm.history(me, mine_only=True, text=marker)
+    assert [r.sql for r in found] == [f"select 1 as {marker}"]
+    assert pm.history(me, mine_only=True, text="100%_literal") == []  # % and _ match themselves, not anything
+    assert {r.status for r in pm.history(me, mine_only=True, status="error")} == {"error"}
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert pm.history(me, mine_only=True, since=later) == []
+    assert len(pm.history(me, mine_only=True, until=later)) == 3

@@ -103,13 +103,17 @@ def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     """Database, migrations, read-only role, pg_stat_statements and foreign servers, in one report."""
     from dba_admin.advisors import extended_health
+    from dba_admin.assistant.assistant import Assistant
 
     with _manager(settings) as db:
         health = db.health()
         extended = extended_health(db)
+        # This process's view: the breaker lives in each app server, so a fresh CLI always sees it closed.
+        assistant = Assistant(db, settings).status()
     report = to_jsonable(health)
     report["pg_stat_statements"] = extended["pg_stat_statements"]
     report["foreign_servers"] = extended["foreign_servers"]
+    report["assistant"] = to_jsonable(assistant)
     report["ok"] = bool(health.ok and extended["ok"])
     if args.json:
         _print_json(report)

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.database import Health, Metrics
+from ui.assistant import get_assistant
 from ui.growth_charts import render_growth_charts
 from ui.session import get_services, require_page, show_error
 from ui.widgets import fmt_bytes
@@ -98,7 +99,16 @@ def health_strip(health: Health) -> None:
         delta_arrow="off",
     )
     cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")
-    cols[4].metric("Assistant", "Gemini" if services.settings.gemini_api_key else "offline")
+    assistant = get_assistant(services).status()
+    breaker = None if assistant.breaker in (None, "closed") else f"breaker {assistant.breaker.replace('_', '-')}"
+    cols[4].metric(
+        "Assistant",
+        "Gemini" if assistant.mode == "gemini" else "offline",
+        breaker or (assistant.model or "catalog only"),
+        delta_color="inverse" if breaker else "off",
+        delta_arrow="off",
+        help=assistant.reason,
+    )
     if not health.ok:
         st.warning(health.message)
 

@@ -127,3 +127,4 @@ def test_health_reports_extensions_and_foreign_servers(cli_env: Path, capsys: py
     assert code == 0
     assert report["pg_stat_statements"]["available"] is True
     assert report["foreign_servers"] == []
+    assert report["assistant"]["mode"] == "offline" and "GEMINI_API_KEY" in report["assistant"]["reason"]

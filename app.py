@@ -50,7 +50,7 @@ with st.sidebar:
     st.divider()
     st.markdown(f"**{user.name or user.username}**  \n`{user.role}` · {user.email}")
     st.caption(f"Database: {services.database_label}")
-    if st.button("Log out", key="sidebar_logout", use_container_width=True):
+    if st.button("Log out", key="sidebar_logout", width="stretch"):
         logout(services, authenticator, user)
 
 current.run()

@@ -160,7 +160,7 @@ if not entries and not question:
                     key=f"assistant_example_{language[:2].lower()}_{i}",
                     on_click=_ask_example,
                     args=(example,),
-                    use_container_width=True,
+                    width="stretch",
                 )
 
 if question:
@@ -213,7 +213,7 @@ with st.sidebar:
         key="assistant_new",
         icon=":material/add_comment:",
         on_click=_start_new,
-        use_container_width=True,
+        width="stretch",
     )
     try:
         conversations = assistant.list_conversations(claims, limit=30)
@@ -232,7 +232,7 @@ with st.sidebar:
             type="primary" if is_open else "secondary",
             on_click=_reopen,
             args=(conv_id,),
-            use_container_width=True,
+            width="stretch",
             help=f"{conv.turns} question(s) · last {conv.last_at:%Y-%m-%d %H:%M} UTC · {conv.tokens:,} tokens",
         )
         if right.button("", key=f"assistant_delete_{conv_id}", icon=":material/delete:", help="Delete"):

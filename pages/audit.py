@@ -37,5 +37,5 @@ if rows.empty:
     st.info("No audit rows match these filters.")
 else:
     st.caption(f"{len(rows)} row(s), newest first (at most 5,000).")
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button("Download CSV", rows.to_csv(index=False).encode(), "audit_log.csv", "text/csv", key="audit_csv")

@@ -32,7 +32,7 @@ if users:
             for u in users
         ]
     )
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
 else:
     st.info("No users yet.")
 

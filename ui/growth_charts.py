@@ -76,7 +76,7 @@ def _database_size(sizes: pd.DataFrame) -> None:
     st.metric("Database size now", f"{last:,.1f} MB", f"{last - first:+,.1f} MB in the period")
     figure = px.line(frame, x="taken_at", y="size_mb", markers=True, labels={"taken_at": "", "size_mb": "MB"})
     figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_database")
+    st.plotly_chart(figure, width="stretch", key=f"{KEY}_database")
 
 
 def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
@@ -89,7 +89,7 @@ def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
         latest = frame[frame["taken_at"] == frame["taken_at"].max()].sort_values("size_mb")
         figure = px.bar(latest, x="size_mb", y="table", orientation="h", labels={"size_mb": "MB", "table": ""})
         figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-        st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_tables")
+        st.plotly_chart(figure, width="stretch", key=f"{KEY}_tables")
         st.caption("Sizes at the only snapshot so far; their growth appears after the next snapshot.")
         return
     figure = px.line(
@@ -102,7 +102,7 @@ def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
         hover_data={"estimated_rows": ":,"},
     )
     figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_tables")
+    st.plotly_chart(figure, width="stretch", key=f"{KEY}_tables")
 
 
 def _statement_time(statements: pd.DataFrame, snapshots: int) -> None:
@@ -132,7 +132,7 @@ def _statement_time(statements: pd.DataFrame, snapshots: int) -> None:
         hover_data={"calls": ":,"},
     )
     figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"font": {"size": 10}})
-    st.plotly_chart(figure, use_container_width=True, key=f"{KEY}_statements")
+    st.plotly_chart(figure, width="stretch", key=f"{KEY}_statements")
 
 
 def _short(query: object, width: int = 60) -> str:

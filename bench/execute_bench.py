@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -174,6 +175,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.destroy()
+            shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

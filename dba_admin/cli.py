@@ -18,10 +18,13 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dba_admin.config import Settings, load_settings
 from dba_admin.errors import DbaAdminError
+
+if TYPE_CHECKING:
+    from dba_admin.bootstrap import PreparedDatabase
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -59,30 +62,29 @@ def _print_json(value: Any) -> None:
     print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str))
 
 
-def _manager(settings: Settings, *, quiet: bool = False) -> Any:
+def _prepare(settings: Settings, *, quiet: bool = False) -> PreparedDatabase:
+    """Make the database ready; the first admin's password, if this start created one, goes to stderr once."""
     from dba_admin.bootstrap import prepare_database
-    from dba_admin.database import DatabaseManager
 
     prepared = prepare_database(settings)
     if prepared.first_admin and not quiet:
-        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+        print(
+            "\n  First admin created (shown only this once; it is stored only as a bcrypt hash):\n"
+            f"    username: {prepared.first_admin.username}\n    password: {prepared.first_admin.password}\n",
+            file=sys.stderr,
+        )
+    return prepared
+
+
+def _manager(settings: Settings, *, quiet: bool = False) -> Any:
+    from dba_admin.database import DatabaseManager
+
+    prepared = _prepare(settings, quiet=quiet)
     return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
 
 
-def _announce_admin(username: str, password: str) -> None:
-    print(
-        "\n  First admin created (shown only this once; it is stored only as a bcrypt hash):\n"
-        f"    username: {username}\n    password: {password}\n",
-        file=sys.stderr,
-    )
-
-
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from dba_admin.bootstrap import prepare_database
-
-    prepared = prepare_database(settings)
-    if prepared.first_admin:
-        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+    prepared = _prepare(settings)
     applied = prepared.schema.migrations
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
     return 0
@@ -153,13 +155,9 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from dba_admin.bootstrap import prepare_database
-
-    prepared = prepare_database(settings)
+    prepared = _prepare(settings)
     where = "embedded PostgreSQL in " + str(settings.data_dir) if prepared.embedded else "DATABASE_URL"
     print(f"database ready ({where}); migrations applied this start: {len(prepared.schema.migrations)}")
-    if prepared.first_admin:
-        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
     url = f"http://{args.address}:{args.port}"
     print(f"\n  DBA Admin: {url}\n", flush=True)
     command = [
@@ -186,11 +184,8 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
     import psycopg
 
     from dba_admin.auth import UserStore
-    from dba_admin.bootstrap import prepare_database
 
-    prepared = prepare_database(settings)
-    if prepared.first_admin:
-        _announce_admin(prepared.first_admin.username, prepared.first_admin.password)
+    prepared = _prepare(settings)
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     with psycopg.connect(prepared.dsn, autocommit=True) as conn:
         store = UserStore(

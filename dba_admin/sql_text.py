@@ -10,6 +10,26 @@ quoted identifiers) and psql's own rule for ``BEGIN ATOMIC ... END`` bodies. As 
 defence the DatabaseManager sends every statement over the extended protocol, where PostgreSQL itself
 refuses more than one command. sqlparse is still used for :func:`format_sql`, guarded so that a
 formatting can never change what the text means.
+
+The read-only guard (:func:`is_read_only_escape`) compares names after PostgreSQL's own normalisation
+(:func:`resolve_names`: unquoted words lower-cased, "quoted" kept as written, ``U&"..."`` escapes decoded
+with their ``UESCAPE`` character, 63-byte truncation), so ``SET U&"statement\\005ftimeout" = 0`` is seen
+as ``SET statement_timeout``. In read-only SQL it refuses, in any spelling and scope (SET, SET LOCAL,
+SET SESSION, TO DEFAULT, RESET, RESET ALL): the run's time limits (statement_timeout, lock_timeout,
+idle_in_transaction_session_timeout, idle_session_timeout, transaction_timeout), the read-only
+transaction (transaction_read_only, default_transaction_read_only, isolation and deferrable, SET
+TRANSACTION, SET SESSION CHARACTERISTICS, BEGIN/START TRANSACTION), identity (role,
+session_authorization, dotted custom settings such as request.jwt.claims), session_replication_role,
+row_security, server memory and disk (maintenance_work_mem, logical_decoding_work_mem, temp_file_limit;
+work_mem above 256MB, hash_mem_multiplier above 2); and calls, anywhere in a statement and
+schema-qualified or not, of set_config, pg_cancel_backend, pg_terminate_backend, every
+pg_advisory_* / pg_try_advisory_* function and the functions that run SQL given as text (query_to_xml
+and its two siblings, ts_stat, ts_rewrite). Other settings (datestyle, timezone, search_path, ...) stay
+allowed: they grant nothing and end with the run. The reasons are next to the lists, in the guard's
+section below.
+
+Every pass here is linear in the length of the text (``bench/splitter_bench.py``): a pasted text is
+untrusted input, and a quadratic scan of 64 KB took 26 s of CPU.
 """
 
 from __future__ import annotations
@@ -25,9 +45,14 @@ __all__ = [
     "Kind",
     "Statement",
     "Token",
+    "ascii_lower",
+    "decode_unicode_escapes",
     "format_sql",
+    "identifier_name",
     "is_read_only_escape",
+    "resolve_names",
     "split_statements",
+    "string_value",
     "tokenize",
     "unsupported_reason",
 ]
@@ -88,6 +113,16 @@ def _scan_quoted(text: str, pos: int, quote: str, backslash: bool) -> int:
     """
     i = pos + 1
     n = len(text)
+    if not backslash:  # str.find instead of a Python loop per character: a 64 KB literal is one C scan
+        while i < n:
+            j = text.find(quote, i)
+            if j < 0:
+                return n
+            if j + 1 < n and text[j + 1] == quote:
+                i = j + 2
+                continue
+            return j + 1
+        return n
     while i < n:
         ch = text[i]
         if backslash and ch == "\\":
@@ -209,6 +244,171 @@ def tokenize(text: str) -> list[Token]:
         i += 1
         tokens.append(Token(OP, ch, start))
     return tokens
+
+
+# ---------------------------------------------------------------------------------------------------
+# Names as PostgreSQL resolves them
+# ---------------------------------------------------------------------------------------------------
+
+NAMEDATALEN = 64  # PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_HEX = set("0123456789abcdefABCDEF")
+
+
+def ascii_lower(text: str) -> str:
+    """PostgreSQL's downcase_identifier for UTF-8: only A-Z are folded (Python's lower() would also fold
+    the Kelvin sign to 'k' and so on, which PostgreSQL does not)."""
+    return text.translate(_ASCII_LOWER)
+
+
+def _truncate_identifier(name: str) -> str:
+    """Clip to NAMEDATALEN - 1 bytes at a character boundary, as PostgreSQL does (with a NOTICE)."""
+    raw = name.encode("utf-8", "surrogatepass")
+    if len(raw) < NAMEDATALEN:
+        return name
+    return raw[: NAMEDATALEN - 1].decode("utf-8", "ignore")
+
+
+def decode_unicode_escapes(body: str, escape: str = "\\") -> str | None:
+    """The text of a U&'...' / U&"..." body (quotes already undoubled); None when PostgreSQL would refuse it.
+
+    ``<esc>XXXX`` and ``<esc>+XXXXXX`` are code points (a UTF-16 surrogate pair in two escapes makes one),
+    ``<esc><esc>`` is the escape character itself.
+    """
+    if escape not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    n = len(body)
+    high: int | None = None  # a pending high surrogate
+    while i < n:
+        j = body.find(escape, i)
+        if j < 0:
+            if high is not None:
+                return None
+            out.append(body[i:])
+            break
+        if j > i:
+            if high is not None:
+                return None
+            out.append(body[i:j])
+        if body.startswith(escape, j + 1):
+            if high is not None:
+                return None
+            out.append(escape)
+            i = j + 2
+            continue
+        if j + 1 < n and body[j + 1] == "+":
+            digits = body[j + 2 : j + 8]
+            i = j + 8
+        else:
+            digits = body[j + 1 : j + 5]
+            i = j + 5
+        if len(digits) not in (4, 6) or not set(digits) <= _HEX:
+            return None
+        code = int(digits, 16)
+        if high is not None:
+            if not 0xDC00 <= code <= 0xDFFF:
+                return None
+            code = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+            high = None
+        elif 0xD800 <= code <= 0xDBFF:
+            high = code
+            continue
+        elif 0xDC00 <= code <= 0xDFFF or code == 0 or code > 0x10FFFF:
+            return None
+        out.append(chr(code))
+    if high is not None:
+        return None
+    return "".join(out)
+
+
+def _uescape_char(tok: Token | None) -> str | None:
+    """The character of a UESCAPE 'c' clause's string, or None if it is not a valid one."""
+    if tok is None or tok.kind != STRING or tok.value[:1] not in "'eE":
+        return None  # PostgreSQL wants a plain string constant (E'c' is one too) of one single-byte character
+    ch = string_value(tok)
+    if ch is None or len(ch) != 1 or ord(ch) > 127 or ch in _HEX or ch in "+'\"" or ch.isspace():
+        return None
+    return ch
+
+
+def identifier_name(tok: Token, escape: str = "\\") -> str | None:
+    """The name an identifier token stands for: unquoted folded to lower case, "quoted" as written with
+    "" undoubled, U&"..." with its escapes decoded (``escape`` from a UESCAPE clause); truncated to 63
+    bytes. None for other tokens, and for a U& identifier PostgreSQL would reject."""
+    if tok.kind == WORD:
+        return _truncate_identifier(ascii_lower(tok.value))
+    if tok.kind != QIDENT:
+        return None
+    value = tok.value
+    unicode = value[:1] in "uU"
+    body = value[3:] if unicode else value[1:]
+    if body.endswith('"'):
+        body = body[:-1]
+    body = body.replace('""', '"')
+    if unicode:
+        decoded = decode_unicode_escapes(body, escape)
+        if decoded is None:
+            return None
+        body = decoded
+    return _truncate_identifier(body) if body else None
+
+
+def string_value(tok: Token, escape: str = "\\") -> str | None:
+    """The value of a plain '...', U&'...' or backslash-free E'...' literal; None when not that simple."""
+    if tok.kind == DOLLAR:
+        m = _DOLLAR_TAG_RE.match(tok.value)
+        if m is None or len(tok.value) < 2 * len(m.group(0)) or not tok.value.endswith(m.group(0)):
+            return None
+        return tok.value[len(m.group(0)) : -len(m.group(0))]
+    if tok.kind != STRING:
+        return None
+    value = tok.value
+    prefix = value[: value.index("'")].lower()
+    body = value[len(prefix) + 1 :]
+    if not body.endswith("'") or len(body) < 1:
+        return None
+    body = body[:-1].replace("''", "'")
+    if prefix == "":
+        return body
+    if prefix == "e":
+        return None if "\\" in body else body
+    if prefix == "u&":
+        return decode_unicode_escapes(body, escape)
+    return None
+
+
+def resolve_names(sig: list[Token]) -> tuple[list[Token], list[str | None], list[str | None]]:
+    """Significant tokens with each ``UESCAPE 'c'`` clause folded into the literal before it.
+
+    Returns the tokens, the identifier name of each (None when not an identifier) and the value of each
+    simple string literal (None otherwise), all after PostgreSQL's normalisation.
+    """
+    toks: list[Token] = []
+    names: list[str | None] = []
+    values: list[str | None] = []
+    k = 0
+    n = len(sig)
+    while k < n:
+        tok = sig[k]
+        escape = "\\"
+        step = 1
+        if (
+            tok.kind in (QIDENT, STRING)
+            and tok.value[:2].lower() == "u&"
+            and k + 2 < n
+            and sig[k + 1].kind == WORD
+            and sig[k + 1].lower == "uescape"
+        ):
+            ch = _uescape_char(sig[k + 2])
+            if ch is not None:
+                escape, step = ch, 3
+        toks.append(tok)
+        names.append(identifier_name(tok, escape))
+        values.append(string_value(tok, escape) if tok.kind in (STRING, DOLLAR) else None)
+        k += step
+    return toks, names, values
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -363,15 +563,39 @@ def _read_name_list(sig: list[Token], i: int, depths: list[int]) -> list[str]:
     return names
 
 
-def _has_where(sig: list[Token], depths: list[int], i: int) -> bool:
-    """Does the DML statement starting at i have a WHERE at its own depth?"""
-    base = depths[i]
-    for j in range(i + 1, len(sig)):
-        if depths[j] < base or (sig[j].kind == PUNCT and sig[j].value == ")" and depths[j] == base - 1):
-            break
-        if depths[j] == base and sig[j].kind == WORD and sig[j].lower == "where":
-            return True
-    return False
+class _Scopes:
+    """The parenthesised group of each token, and per group where its last WHERE and RETURNING are.
+
+    Built in one pass so that asking "has this DML a WHERE / RETURNING at its own level" is O(1): asking it
+    by scanning forward from every DML made ``select (delete (delete (delete ...`` quadratic (26 s of CPU
+    for 64 KB).
+    """
+
+    def __init__(self, sig: list[Token]) -> None:
+        self.group: list[int] = []
+        self.last_where: dict[int, int] = {}
+        self.last_returning: dict[int, int] = {}
+        stack = [-1]
+        for k, tok in enumerate(sig):
+            if tok.kind == PUNCT and tok.value in ")]" and len(stack) > 1:
+                stack.pop()
+            group = stack[-1]
+            self.group.append(group)
+            if tok.kind == WORD:
+                low = tok.lower
+                if low == "where":
+                    self.last_where[group] = k
+                elif low == "returning":
+                    self.last_returning[group] = k
+            elif tok.kind == PUNCT and tok.value in "([":
+                stack.append(k)
+
+    def has_where(self, i: int) -> bool:
+        """Does the DML statement starting at i have a WHERE at its own depth?"""
+        return self.last_where.get(self.group[i], -1) > i
+
+    def has_returning(self, i: int) -> bool:
+        return self.last_returning.get(self.group[i], -1) > i
 
 
 def _dml_target(sig: list[Token], i: int) -> str | None:
@@ -399,16 +623,13 @@ class _Class:
     needs_autocommit: bool = False
 
 
-def _classify_dml(sig: list[Token], depths: list[int], i: int) -> _Class:
+def _classify_dml(sig: list[Token], scopes: _Scopes, i: int) -> _Class:
     """INSERT/UPDATE/DELETE/MERGE at index i (top level of the statement or after WITH)."""
     word = sig[i].lower
     target = _dml_target(sig, i)
     targets = (target,) if target else ()
-    returning = any(
-        depths[j] == depths[i] and sig[j].kind == WORD and sig[j].lower == "returning" for j in range(i, len(sig))
-    )
-    cls = _Class(Kind.WRITE, word.upper(), targets=targets, returns_rows=returning)
-    if word in ("delete", "update") and not _has_where(sig, depths, i):
+    cls = _Class(Kind.WRITE, word.upper(), targets=targets, returns_rows=scopes.has_returning(i))
+    if word in ("delete", "update") and not scopes.has_where(i):
         cls.kind = Kind.DESTRUCTIVE
         cls.reason = f"{word.upper()} without WHERE on {target or '?'}"
     return cls
@@ -431,12 +652,13 @@ def _classify_with(sig: list[Token], depths: list[int]) -> _Class:
         None,
     )
     inner = _dml_in_ctes(sig, depths)
+    scopes = _Scopes(sig)
     if main is not None and sig[main].lower in _DML_WORDS:
-        cls = _classify_dml(sig, depths, main)
+        cls = _classify_dml(sig, scopes, main)
     else:
         cls = _Class(Kind.READ, "SELECT", returns_rows=True, cursorable=not inner)
     for j in inner:
-        sub = _classify_dml(sig, depths, j)
+        sub = _classify_dml(sig, scopes, j)
         cls.targets = cls.targets + tuple(t for t in sub.targets if t not in cls.targets)
         if sub.kind == Kind.DESTRUCTIVE and cls.kind != Kind.DESTRUCTIVE:
             cls.kind, cls.reason = Kind.DESTRUCTIVE, sub.reason
@@ -470,6 +692,10 @@ def _classify_explain(sig: list[Token], depths: list[int]) -> _Class:
             i += 1
     rest = sig[i:]
     cls = _Class(Kind.READ, "EXPLAIN ANALYZE" if analyze else "EXPLAIN", returns_rows=True)
+    inner_first = next((t for t in rest if not (t.kind == PUNCT and t.value == "(")), None)
+    if inner_first is not None and inner_first.kind == WORD and inner_first.lower == "explain":
+        # EXPLAIN EXPLAIN is a syntax error in PostgreSQL; classifying each level would be quadratic.
+        return cls
     if analyze and rest:
         inner = _classify_sig(rest)
         cls.targets = inner.targets
@@ -647,10 +873,11 @@ def _classify_sig(sig: list[Token]) -> _Class:
     if word == "with":
         return _classify_with(sig, depths)
     if word in _DML_WORDS:
-        cls = _classify_dml(sig, depths, lead)
+        scopes = _Scopes(sig)
+        cls = _classify_dml(sig, scopes, lead)
         for j in _dml_in_ctes(sig, depths):
             if j != lead:
-                sub = _classify_dml(sig, depths, j)
+                sub = _classify_dml(sig, scopes, j)
                 if sub.kind == Kind.DESTRUCTIVE and cls.kind != Kind.DESTRUCTIVE:
                     cls.kind, cls.reason = sub.kind, sub.reason
         return cls
@@ -746,28 +973,186 @@ def _build_statement(text: str, start: int, sig: list[Token]) -> Statement:
 # ---------------------------------------------------------------------------------------------------
 # Read-only guard
 # ---------------------------------------------------------------------------------------------------
+#
+# Every name below is compared after PostgreSQL's own normalisation (:func:`resolve_names`): unquoted
+# words folded to lower case, "quoted" names as written, U&"..." escapes decoded with their UESCAPE
+# character. Setting names are then folded again, because PostgreSQL looks settings up without regard
+# to case (SET "STATEMENT_TIMEOUT" is statement_timeout); function names are not, because a quoted
+# "SET_CONFIG" is a different function from set_config.
+#
+# Refused in read-only SQL, in any spelling, with SET, SET SESSION, SET LOCAL, SET ... TO DEFAULT:
+# - the limits the app sets for the run: statement_timeout, lock_timeout, idle_in_transaction_session_timeout,
+#   idle_session_timeout, transaction_timeout. TO DEFAULT is as bad as 0: it drops the app's SET LOCAL value.
+# - the read-only transaction itself: transaction_read_only, default_transaction_read_only and the other
+#   transaction characteristics (isolation, deferrable); SET TRANSACTION, SET SESSION CHARACTERISTICS.
+# - identity: role, session_authorization (SET ROLE, SET SESSION AUTHORIZATION in any scope), and every
+#   dotted custom setting such as request.jwt.claims, which RLS policies read: setting it would let one
+#   user read rows as another.
+# - session_replication_role and row_security (how rules, triggers and policies apply).
+# - memory and disk of the shared server: maintenance_work_mem, logical_decoding_work_mem and temp_file_limit
+#   have no use in read-only SQL; work_mem above 256MB and hash_mem_multiplier above 2 (their product is
+#   what one hash node of one process may take, times parallel workers) could take the server's memory,
+#   and the OOM killer then restarts every session. Lower values stay allowed (analysts raise work_mem
+#   for a big sort), and so does TO DEFAULT for these two (the DBA's configured value).
+# - RESET of anything, RESET ALL, DISCARD, LOAD and DO blocks, as before.
+# Allowed: every other setting, e.g. datestyle, timezone, search_path, client_min_messages, jit. They
+# change how this one run reads or prints, grant no privilege (search_path still resolves only objects the
+# read-only login may use), and are undone when the app rolls the run back and DISCARDs the connection.
+#
+# Functions refused wherever they are called (a sub-select, a CTE, a WHERE, EXPLAIN ANALYZE, PREPARE),
+# schema-qualified or not: set_config (SET by another name), pg_cancel_backend and pg_terminate_backend (all
+# analysts share one login, so each could stop the others' queries), every advisory-lock function
+# pg_advisory_* / pg_try_advisory_* (the app's own coordination uses advisory locks), and the functions
+# that run SQL given as text (query_to_xml, query_to_xmlschema, query_to_xml_and_xmlschema, ts_stat,
+# ts_rewrite), whose text this check cannot see.
 
-# Settings a read-only session must not change: they would lift the guard rails (timeouts, the
-# read-only transaction) or change identity. Any dotted name (custom settings such as
-# request.jwt.claims, which RLS policies read through auth.uid()/auth.email()) is refused as well:
-# setting it would let one user read rows as another.
-_PROTECTED_SETTINGS = {
-    "role",
-    "session_authorization",
-    "transaction_read_only",
-    "default_transaction_read_only",
-    "transaction_isolation",
-    "default_transaction_isolation",
-    "transaction_deferrable",
-    "default_transaction_deferrable",
+_LIMIT_SETTINGS = {
     "statement_timeout",
     "lock_timeout",
     "idle_in_transaction_session_timeout",
     "idle_session_timeout",
     "transaction_timeout",
-    "session_replication_role",
-    "row_security",
 }
+_RESOURCE_SETTINGS = {"maintenance_work_mem", "logical_decoding_work_mem", "temp_file_limit"}
+_PROTECTED_SETTINGS = (
+    _LIMIT_SETTINGS
+    | {
+        "role",
+        "session_authorization",
+        "transaction_read_only",
+        "default_transaction_read_only",
+        "transaction_isolation",
+        "default_transaction_isolation",
+        "transaction_deferrable",
+        "default_transaction_deferrable",
+        "session_replication_role",
+        "row_security",
+    }
+    | _RESOURCE_SETTINGS
+)
+WORK_MEM_CAP_KB = 256 * 1024
+HASH_MEM_MULTIPLIER_CAP = 2.0
+_FORBIDDEN_FUNCTIONS = {
+    "set_config": "it changes session settings (role, claims, limits) like SET does",
+    "pg_cancel_backend": "it cancels another session's query (all read-only users share one login)",
+    "pg_terminate_backend": "it ends another session (all read-only users share one login)",
+    "query_to_xml": "it runs SQL given as text, which this check cannot see",
+    "query_to_xmlschema": "it runs SQL given as text, which this check cannot see",
+    "query_to_xml_and_xmlschema": "it runs SQL given as text, which this check cannot see",
+    "ts_stat": "it runs SQL given as text, which this check cannot see",
+    "ts_rewrite": "its two-argument form runs SQL given as text, which this check cannot see",
+}
+_ADVISORY_RE = re.compile(r"pg_(?:try_)?advisory_")
+_MEMORY_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(B|kB|MB|GB|TB)?\s*")
+_MEMORY_UNIT_KB = {"B": 1 / 1024, "kB": 1.0, "MB": 1024.0, "GB": 1024.0**2, "TB": 1024.0**3}
+_REAL_RE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def _forbidden_function(name: str) -> str | None:
+    if name in _FORBIDDEN_FUNCTIONS:
+        return _FORBIDDEN_FUNCTIONS[name]
+    if _ADVISORY_RE.match(name):
+        return "advisory locks are the app's own coordination; a read-only run must not take or release them"
+    return None
+
+
+def _call_reason(toks: list[Token], names: list[str | None]) -> str | None:
+    """A refused function called anywhere in the statement: name( or schema.name(, in any spelling."""
+    for k in range(len(toks) - 1):
+        name = names[k]
+        if name is None:
+            continue
+        nxt = toks[k + 1]
+        if nxt.kind != PUNCT or nxt.value != "(":
+            continue
+        why = _forbidden_function(name)
+        if why is not None:
+            return f"{name}() is not allowed in read-only mode: {why}."
+    return None
+
+
+def _value_text(toks: list[Token], values: list[str | None], i: int) -> str | None:
+    """The value of SET name {TO|=} value when it is one plain literal (number, word or simple string)."""
+    if i < len(toks) and (
+        (toks[i].kind == WORD and toks[i].lower == "to") or (toks[i].kind == OP and toks[i].value == "=")
+    ):
+        i += 1
+    if i != len(toks) - 1:
+        return None
+    tok = toks[i]
+    if tok.kind == NUMBER:
+        return tok.value
+    if tok.kind == WORD:
+        return tok.lower
+    return values[i]
+
+
+def _capped_setting_reason(name: str, value: str | None) -> str | None:
+    """work_mem / hash_mem_multiplier: allowed up to a cap, or TO DEFAULT."""
+    if value == "default":
+        return None
+    if name == "work_mem":
+        m = _MEMORY_RE.fullmatch(value or "")
+        if m is not None and float(m.group(1)) * _MEMORY_UNIT_KB[m.group(2) or "kB"] <= WORK_MEM_CAP_KB:
+            return None
+        return (
+            f"SET work_mem above {WORK_MEM_CAP_KB // 1024}MB (or to a value this check cannot read) is not allowed "
+            "in read-only mode: the server's memory is shared by every session."
+        )
+    m = _REAL_RE.fullmatch(value or "")
+    if m is not None and float(m.group(0)) <= HASH_MEM_MULTIPLIER_CAP:
+        return None
+    return (
+        f"SET hash_mem_multiplier above {HASH_MEM_MULTIPLIER_CAP:g} is not allowed in read-only mode: "
+        "the server's memory is shared by every session."
+    )
+
+
+def _why_setting(name: str) -> str:
+    if name in _LIMIT_SETTINGS:
+        return "it would lift a time limit of the run"
+    if name in _RESOURCE_SETTINGS:
+        return "it would let one run take the server's shared memory or disk"
+    if name in ("role", "session_authorization") or "." in name:
+        return "it would change who the session is (custom settings carry the JWT claims RLS reads)"
+    return "it would change the read-only transaction or how policies and triggers apply"
+
+
+def _set_reason(toks: list[Token], names: list[str | None], values: list[str | None]) -> str | None:
+    """Why a SET statement is refused (toks[0] is SET)."""
+
+    def word(k: int) -> str:
+        return toks[k].lower if k < len(toks) and toks[k].kind == WORD else ""
+
+    i = 1
+    if word(1) in ("session", "local") and not (
+        word(1) == "session" and word(2) in ("authorization", "characteristics")
+    ):
+        i = 2  # SET SESSION / SET LOCAL scope; SET SESSION AUTHORIZATION is a form of its own
+    if word(i) == "role":
+        return "SET ROLE is not allowed in read-only mode: read-only SQL runs as the read-only role."
+    if word(i) == "session" and word(i + 1) in ("authorization", "characteristics"):
+        return f"SET SESSION {word(i + 1).upper()} is not allowed in read-only mode."
+    if word(i) == "transaction":
+        return "SET TRANSACTION is not allowed in read-only mode: the transaction is read-only and stays so."
+    parts: list[str] = []
+    while i < len(toks) and names[i] is not None:
+        parts.append(ascii_lower(names[i] or ""))
+        i += 1
+        if i < len(toks) and toks[i].kind == PUNCT and toks[i].value == ".":
+            i += 1
+            continue
+        break
+    if not parts:
+        return None
+    name = ".".join(parts)
+    if name in _PROTECTED_SETTINGS or "." in name:
+        return f"SET {name} is not allowed in read-only mode (in any form, TO DEFAULT included): {_why_setting(name)}."
+    if name in ("work_mem", "hash_mem_multiplier"):
+        if word(i) == "from":  # SET name FROM CURRENT keeps the value
+            return None
+        return _capped_setting_reason(name, _value_text(toks, values, i))
+    return None
 
 
 def is_read_only_escape(stmt: Statement) -> str | None:
@@ -776,72 +1161,40 @@ def is_read_only_escape(stmt: Statement) -> str | None:
     Read-only SQL runs inside one ``BEGIN READ ONLY`` transaction that the app opens and rolls back,
     on a least-privilege login role. What is refused is whatever could leave that transaction
     (transaction control), change who the session is (SET ROLE, SESSION AUTHORIZATION, RESET, the
-    JWT claims RLS reads) or lift its limits (timeouts, SET SESSION CHARACTERISTICS). ``set_config()``
-    calls are refused anywhere in the statement because ``set_config('role', ..)`` is ``SET ROLE`` in
-    disguise; DO blocks are refused because their body is opaque to this check and can call it too.
+    JWT claims RLS reads), lift its limits (timeouts, SET SESSION CHARACTERISTICS, large memory
+    settings) or reach other sessions (cancel/terminate, advisory locks); the full list and the reasons
+    are in the comment above. Names are compared after PostgreSQL's normalisation, so U&"..." spellings
+    do not slip through. DO blocks are refused because their body is opaque to this check.
     """
-    sig = _sig_tokens(stmt.text)
-    words = [t.lower for t in sig if t.kind == WORD]
+    toks, names, values = resolve_names(_sig_tokens(stmt.text))
+    words = [t.lower for t in toks if t.kind == WORD]
     if not words:
-        return None
+        return _call_reason(toks, names)
     first = words[0]
-    second = words[1] if len(words) > 1 else ""
     label = stmt.command or first.upper()
     if stmt.kind == Kind.TRANSACTION:
         return (
             f"{label} is transaction control. Read-only SQL runs inside one read-only transaction that "
             "the app opens and rolls back; remove BEGIN/COMMIT/ROLLBACK/SAVEPOINT from the text."
         )
-    if first == "reset":
-        what = second.upper() or "ALL"
+    lead = toks[0].kind == WORD
+    if lead and first == "reset":
+        what = ascii_lower(names[1] or "") if len(toks) > 1 and names[1] else "ALL"
+        what = "ALL" if what == "all" else what
         return f"RESET {what} is not allowed in read-only mode: it changes the session's identity or limits."
-    if first == "discard":
+    if lead and first == "discard":
         return "DISCARD is not allowed in read-only mode: it resets the session."
-    if first == "load":
+    if lead and first == "load":
         return "LOAD is not allowed in read-only mode: it loads a library into the session."
-    if first == "do":
+    if lead and first == "do":
         return (
             "DO blocks are not allowed in read-only mode: their code can change the session out of sight of this check."
         )
-    if first == "set":
-        rest = words[1:]
-        if rest and rest[0] in ("session", "local") and len(rest) > 1:
-            if rest[0] == "session" and rest[1] in ("authorization", "characteristics"):
-                return f"SET SESSION {rest[1].upper()} is not allowed in read-only mode."
-            rest = rest[1:]
-        if rest and rest[0] == "role":
-            return "SET ROLE is not allowed in read-only mode: read-only SQL runs as the read-only role."
-        if rest and rest[0] == "transaction":
-            return "SET TRANSACTION is not allowed in read-only mode: the transaction is read-only and stays so."
-        name = _set_target(sig)
-        if name and (name in _PROTECTED_SETTINGS or "." in name):
-            return (
-                f"SET {name} is not allowed in read-only mode: it would lift a limit or change the session's identity."
-            )
-    for k, tok in enumerate(sig):
-        if tok.kind in (WORD, QIDENT) and tok.value.strip('"').lower() == "set_config":
-            nxt = sig[k + 1] if k + 1 < len(sig) else None
-            if nxt is not None and nxt.kind == PUNCT and nxt.value == "(":
-                return (
-                    "set_config() is not allowed in read-only mode: it changes session settings (role, claims, limits)."
-                )
-    return None
-
-
-def _set_target(sig: list[Token]) -> str | None:
-    """The setting name of SET [SESSION|LOCAL] name {TO|=} ..., lower-cased, dotted if qualified."""
-    i = 1
-    if i < len(sig) and sig[i].kind == WORD and sig[i].lower in ("session", "local"):
-        i += 1
-    parts: list[str] = []
-    while i < len(sig) and sig[i].kind in (WORD, QIDENT):
-        parts.append(sig[i].value.strip('"').lower())
-        i += 1
-        if i < len(sig) and sig[i].kind == PUNCT and sig[i].value == ".":
-            i += 1
-            continue
-        break
-    return ".".join(parts) if parts else None
+    if lead and first == "set":
+        reason = _set_reason(toks, names, values)
+        if reason is not None:
+            return reason
+    return _call_reason(toks, names)
 
 
 def unsupported_reason(stmt: Statement) -> str | None:

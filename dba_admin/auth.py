@@ -1,8 +1,10 @@
-"""Users, password hashing, roles and login lockout. Users live in dba_admin.users so every app server shares them.
+"""Users, password hashing, roles, login throttling and session revocation, against dba_admin.users.
 
-The Streamlit login form (streamlit-authenticator) only checks a bcrypt hash against the credentials we hand
-it; everything that must hold across app servers — lockout, deactivation, the audit trail, the last-admin rule —
-is decided here, against the database, inside transactions.
+Users live in the database so every app server shares them. The Streamlit login form (streamlit-authenticator)
+only renders the form and carries the cookie; everything that must hold across app servers — throttling,
+deactivation, admin locks, the session version that revokes re-login cookies, the audit trail, the last-admin
+rule — is decided here, inside transactions that carry the app's lock and statement timeouts, so a lock held on
+dba_admin.users makes a login say "busy" instead of hanging every page.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import datetime as dt
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +23,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from dba_admin import audit
+from dba_admin import audit, login_throttle
+from dba_admin.config import Settings
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
+from dba_admin.login_throttle import ThrottlePolicy, ThrottleState
 from dba_admin.rls import UserClaims
 
 ROLES = ("admin", "dba", "analyst", "viewer")
@@ -31,6 +37,23 @@ _FIRST_ADMIN_LOCK = 0x0DBA_AD02
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+
+
+class LoginThrottled(AuthError):
+    """Too many failed logins from this address or for this username: wait ``retry_after_seconds``."""
+
+    def __init__(self, state: ThrottleState) -> None:
+        self.state = state
+        self.retry_after_seconds = state.retry_after_seconds
+        wait = max(1, round(state.retry_after_seconds))
+        super().__init__(f"too many failed logins: wait {wait} s before trying again")
+
+
+class UserStoreBusy(AuthError):
+    """dba_admin.users could not be read within the app's lock or statement timeout (someone holds a lock)."""
+
+    def __init__(self) -> None:
+        super().__init__("the user store is busy (another session holds a lock on it): try again in a moment")
 
 
 def hash_password(password: str) -> str:
@@ -69,6 +92,8 @@ class AppUser:
     locked_until: dt.datetime | None
     last_login_at: dt.datetime | None
     created_at: dt.datetime
+    session_version: int = 1
+    password_changed_at: dt.datetime | None = None
 
     @property
     def is_dba(self) -> bool:
@@ -85,8 +110,11 @@ class AppUser:
 
 
 _USER_COLUMNS = sql.SQL(
-    "id, username, email, name, role, auth_source, is_active, failed_attempts, locked_until, last_login_at, created_at"
+    "id, username, email, name, role, auth_source, is_active, failed_attempts, locked_until, last_login_at,"
+    " created_at, session_version, password_changed_at"
 )
+# Bumped by every change that must revoke the re-login cookies already issued (logout, password, role, active).
+_BUMP_VERSION = "session_version = session_version + 1"
 
 
 def _user(row: dict[str, Any]) -> AppUser:
@@ -116,21 +144,56 @@ class UserStore:
     a plain connection in the CLI.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], *, max_failures: int = 5, lockout_minutes: int = 15) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        throttle: ThrottlePolicy | None = None,
+        statement_timeout_ms: int = 30_000,
+        lock_timeout_ms: int = 5_000,
+    ) -> None:
         self.conn = conn
-        self.max_failures = max_failures
-        self.lockout = dt.timedelta(minutes=lockout_minutes)
+        self.throttle = throttle or ThrottlePolicy()
+        self.statement_timeout_ms = statement_timeout_ms
+        self.lock_timeout_ms = lock_timeout_ms
+
+    @classmethod
+    def from_settings(cls, conn: psycopg.Connection[Any], settings: Settings) -> UserStore:
+        return cls(
+            conn,
+            throttle=ThrottlePolicy(
+                free_failures=settings.login_max_failures,
+                base_seconds=settings.login_delay_base_seconds,
+                max_seconds=settings.login_delay_max_seconds,
+            ),
+            statement_timeout_ms=settings.statement_timeout_ms,
+            lock_timeout_ms=settings.lock_timeout_ms,
+        )
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """A transaction with the app's lock and statement timeouts; running out of either is UserStoreBusy."""
+        try:
+            with self.conn.transaction():
+                self.conn.execute(
+                    sql.SQL("SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {} /* dba_admin */").format(
+                        sql.Literal(str(self.statement_timeout_ms)), sql.Literal(str(self.lock_timeout_ms))
+                    )
+                )
+                yield
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+            raise UserStoreBusy() from exc
 
     # ---- reading ---------------------------------------------------------------------------------------
     def list_users(self) -> list[AppUser]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS)
             )
             return [_user(row) for row in cur.fetchall()]
 
     def get(self, username: str) -> AppUser:
-        with self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 sql.SQL("select {} from dba_admin.users where username = %s /* dba_admin */").format(_USER_COLUMNS),
                 (username.strip().lower(),),
@@ -141,7 +204,7 @@ class UserStore:
         return _user(row)
 
     def get_by_email(self, email: str) -> AppUser | None:
-        with self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 sql.SQL("select {} from dba_admin.users where email = %s /* dba_admin */").format(_USER_COLUMNS),
                 (email.strip().lower(),),
@@ -149,25 +212,29 @@ class UserStore:
             row = cur.fetchone()
         return _user(row) if row else None
 
-    def session_user(self, username: str) -> AppUser | None:
-        """The user behind a session, or None when they were deactivated, locked or removed since login."""
+    def session_user(self, username: str, *, new_session: bool = False) -> AppUser | None:
+        """The user behind a session, or None when they were deactivated or removed since.
+
+        An admin lock refuses only a ``new_session`` (a password or cookie login): a session already open goes
+        on, so nobody can end someone else's work by making logins fail.
+        """
         try:
             user = self.get(username)
         except NotFound:
             return None
-        if not user.is_active or user.is_locked():
+        if not user.is_active or (new_session and user.is_locked()):
             return None
         return user
 
     def authenticator_credentials(self) -> dict[str, Any]:
         """The credentials dict streamlit-authenticator expects, built fresh from the database on every run.
 
-        Locked users are listed with their failure count at the limit, so the form refuses them before checking
-        the password; deactivated and Supabase-auth users are left out, so even a valid cookie cannot log them in.
+        Deactivated and Supabase-auth users are left out, so even a valid cookie cannot log them in; each entry
+        carries the user's ``session_version``, which a re-login cookie must match.
         """
-        with self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                "select username, email, name, role, password_hash, locked_until > now() as locked"
+                "select username, email, name, role, password_hash, session_version"
                 " from dba_admin.users where is_active and auth_source = 'local' /* dba_admin */"
             )
             rows = cur.fetchall()
@@ -178,74 +245,112 @@ class UserStore:
                     "name": row["name"] or row["username"],
                     "password": row["password_hash"],
                     "roles": [row["role"]],
-                    "failed_login_attempts": self.max_failures if row["locked"] else 0,
+                    "failed_login_attempts": 0,
                     "logged_in": False,
+                    "session_version": row["session_version"],
                 }
                 for row in rows
             }
         }
 
+    def cookie_user(self, username: str, session_version: int) -> AppUser | None:
+        """The user a signed re-login cookie names, when its session version is still the current one."""
+        user = self.session_user(username, new_session=True)
+        if user is None or user.auth_source != "local" or user.session_version != session_version:
+            return None
+        return user
+
     # ---- login events ----------------------------------------------------------------------------------
-    def authenticate(self, username: str, password: str) -> AppUser:
-        """Check a password with lockout; used by the CLI, the tests and as the single source of the rules."""
-        username = username.strip().lower()
-        refusal: AuthError | None = None
-        with self.conn.transaction():  # the audit row commits even when the login is refused
-            with self.conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    sql.SQL(
-                        "select {}, password_hash from dba_admin.users where username = %s for update /* dba_admin */"
-                    ).format(_USER_COLUMNS),
-                    (username,),
+    def check_throttle(self, username: str, address: str | None) -> None:
+        """Refuse (and audit) an attempt made while a delay runs for this address or username."""
+        keys = login_throttle.throttle_keys(username, address)
+        with self._tx():
+            state = login_throttle.blocking(self.conn, keys)
+            if state is not None:
+                audit.record(
+                    self.conn,
+                    "login.throttled",
+                    actor=username or None,
+                    details={
+                        "address": address,
+                        "by": state.kind,
+                        "failures": state.failures,
+                        "until": state.next_allowed_at.isoformat(),
+                    },
                 )
-                row = cur.fetchone()
-            if row is None or not row["is_active"] or row["auth_source"] != "local":
-                audit.record(self.conn, "login.failed", actor=username, details={"reason": "unknown or inactive user"})
-                refusal = AuthError("wrong username or password")
-            elif _user(row).is_locked():
-                audit.record(self.conn, "login.refused_locked", actor=username)
-                refusal = AccountLocked(username, row["locked_until"])
+        if state is not None:
+            raise LoginThrottled(state)
+
+    def authenticate(self, username: str, password: str, *, address: str | None = None) -> AppUser:
+        """Check a password with throttling, locks and audit: the single source of the login rules.
+
+        The form, the CLI and the tests all come here. ``address`` is the client's source address (None when
+        unknown); failures slow down further attempts from it and for the username, never lock the account.
+        """
+        username = username.strip().lower()
+        self.check_throttle(username, address)
+        refusal: AuthError | None = None
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                sql.SQL("select {}, password_hash from dba_admin.users where username = %s /* dba_admin */").format(
+                    _USER_COLUMNS
+                ),
+                (username,),
+            )
+            row = cur.fetchone()
+        if row is not None and row["is_active"] and row["auth_source"] == "local" and _user(row).is_locked():
+            with self._tx():
+                audit.record(self.conn, "login.refused_locked", actor=username, details={"address": address})
+            refusal = AccountLocked(username, row["locked_until"])
+        elif row is None or not row["is_active"] or row["auth_source"] != "local":
+            self.record_failure(username, address, reason="unknown or inactive user")
+            refusal = AuthError("wrong username or password")
+        elif not verify_password(password, row["password_hash"]):
+            self.record_failure(username, address)
+            refusal = AuthError("wrong username or password")
         if refusal is not None:
             raise refusal
-        assert row is not None
-        if not verify_password(password, row["password_hash"]):
-            locked_until = self.record_failure(username)
-            if locked_until:
-                raise AccountLocked(username, locked_until)
-            raise AuthError("wrong username or password")
-        return self.record_success(username)
+        return self.record_success(username, address)
 
-    def record_failure(self, username: str) -> dt.datetime | None:
-        """Count a failed login; at the limit lock the account. Returns the lock's end when it locked now."""
-        with self.conn.transaction():
-            row = self.conn.execute(
-                "update dba_admin.users set failed_attempts = failed_attempts + 1,"
-                " locked_until = case when failed_attempts + 1 >= %s then now() + %s else locked_until end"
-                " where username = %s returning failed_attempts, locked_until /* dba_admin */",
-                (self.max_failures, self.lockout, username),
-            ).fetchone()
-            audit.record(
-                self.conn, "login.failed", actor=username, details={"failed_attempts": row[0] if row else None}
-            )
-            if row and row[0] >= self.max_failures:
-                audit.record(
-                    self.conn, "login.locked", actor=username, details={"until": row[1].isoformat(), "attempts": row[0]}
-                )
-                return row[1]
-        return None
-
-    def record_success(self, username: str) -> AppUser:
-        with self.conn.transaction():
+    def record_failure(self, username: str, address: str | None = None, *, reason: str | None = None) -> float:
+        """Count a failed login for the address and the username; returns the delay (s) now before the next try."""
+        keys = login_throttle.throttle_keys(username, address)
+        with self._tx():
             self.conn.execute(
-                "update dba_admin.users set failed_attempts = 0, locked_until = null, last_login_at = now()"
+                "update dba_admin.users set failed_attempts = failed_attempts + 1 where username = %s /* dba_admin */",
+                (username,),
+            )
+            states = login_throttle.record_failure(self.conn, keys, self.throttle)
+            delay = max((s.retry_after_seconds for s in states), default=0.0)
+            details: dict[str, Any] = {"address": address, "failures": {s.kind: s.failures for s in states}}
+            if reason:
+                details["reason"] = reason
+            if delay > 0:
+                details["delay_seconds"] = round(delay, 1)
+            audit.record(self.conn, "login.failed", actor=username or None, details=details)
+        return delay
+
+    def record_success(self, username: str, address: str | None = None, *, via: str = "password") -> AppUser:
+        with self._tx():
+            self.conn.execute(
+                "update dba_admin.users set failed_attempts = 0, last_login_at = now()"
                 " where username = %s /* dba_admin */",
                 (username,),
             )
-            audit.record(self.conn, "login.success", actor=username)
+            login_throttle.reset(self.conn, login_throttle.throttle_keys(username, address))
+            details = {"address": address} if via == "password" else {"address": address, "via": via}
+            audit.record(self.conn, "login.success", actor=username, details=details)
         return self.get(username)
 
     def record_logout(self, username: str) -> None:
-        with self.conn.transaction():
+        """Audit the logout and revoke every re-login cookie of the user (the session version moves on)."""
+        with self._tx():
+            self.conn.execute(
+                sql.SQL("update dba_admin.users set {} where username = %s /* dba_admin */").format(
+                    sql.SQL(_BUMP_VERSION)
+                ),
+                (username,),
+            )
             audit.record(self.conn, "logout", actor=username)
 
     # ---- administration --------------------------------------------------------------------------------
@@ -271,7 +376,7 @@ class UserStore:
             _check_password_strength(password)
             password_hash = hash_password(password)
         try:
-            with self.conn.transaction():
+            with self._tx():
                 self.conn.execute(
                     "insert into dba_admin.users"
                     " (username, email, name, role, password_hash, auth_source, password_changed_at)"
@@ -299,11 +404,13 @@ class UserStore:
     def set_role(self, *, actor: str | None, username: str, role: str) -> AppUser:
         _validate(role=role)
         user = self.get(username)
-        with self.conn.transaction():
+        with self._tx():
             if user.role == "admin" and role != "admin":
                 self._guard_last_admin(user.username)
             self.conn.execute(
-                "update dba_admin.users set role = %s where username = %s /* dba_admin */", (role, user.username)
+                "update dba_admin.users set role = %s, session_version = session_version + case when role = %s then 0"
+                " else 1 end where username = %s /* dba_admin */",
+                (role, role, user.username),
             )
             audit.record(
                 self.conn, "user.set_role", actor=actor, target=user.username, details={"from": user.role, "to": role}
@@ -311,7 +418,11 @@ class UserStore:
         return self.get(username)
 
     def reset_password(self, *, actor: str | None, username: str, password: str | None = None) -> str | None:
-        """Set a new password (random when none is given, returned once); also clears a lock."""
+        """Set a new password (random when none is given, returned once); also clears a lock.
+
+        Revokes every re-login cookie of the user, and open sessions end at their next rerun (the gate compares
+        ``password_changed_at``).
+        """
         user = self.get(username)
         if user.auth_source != "local":
             raise AuthError(f"{username} logs in through Supabase Auth: reset the password there")
@@ -319,10 +430,10 @@ class UserStore:
         if password is None:
             password = generated = secrets.token_urlsafe(12)
         _check_password_strength(password)
-        with self.conn.transaction():
+        with self._tx():
             self.conn.execute(
                 "update dba_admin.users set password_hash = %s, password_changed_at = now(), failed_attempts = 0,"
-                " locked_until = null where username = %s /* dba_admin */",
+                " locked_until = null, session_version = session_version + 1 where username = %s /* dba_admin */",
                 (hash_password(password), user.username),
             )
             audit.record(self.conn, "user.reset_password", actor=actor, target=user.username)
@@ -331,7 +442,7 @@ class UserStore:
     def lock(self, *, actor: str | None, username: str, minutes: int | None = None) -> AppUser:
         user = self.get(username)
         until = dt.timedelta(minutes=minutes) if minutes else dt.timedelta(days=36500)
-        with self.conn.transaction():
+        with self._tx():
             if user.role == "admin":
                 self._guard_last_admin(user.username)
             self.conn.execute(
@@ -343,7 +454,7 @@ class UserStore:
 
     def unlock(self, *, actor: str | None, username: str) -> AppUser:
         user = self.get(username)
-        with self.conn.transaction():
+        with self._tx():
             self.conn.execute(
                 "update dba_admin.users set locked_until = null, failed_attempts = 0"
                 " where username = %s /* dba_admin */",
@@ -354,11 +465,13 @@ class UserStore:
 
     def set_active(self, *, actor: str | None, username: str, active: bool) -> AppUser:
         user = self.get(username)
-        with self.conn.transaction():
+        with self._tx():
             if not active and user.role == "admin":
                 self._guard_last_admin(user.username)
             self.conn.execute(
-                "update dba_admin.users set is_active = %s where username = %s /* dba_admin */", (active, user.username)
+                "update dba_admin.users set is_active = %s, session_version = session_version + 1"
+                " where username = %s /* dba_admin */",
+                (active, user.username),
             )
             audit.record(self.conn, "user.activate" if active else "user.deactivate", actor=actor, target=user.username)
         return self.get(username)

@@ -31,10 +31,14 @@ class Settings:
 
     database_url: str | None = None
     readonly_database_url: str | None = None
+    # The login for per-user RLS transactions (NOINHERIT, member of anon and authenticated only); generated if unset.
+    authenticator_database_url: str | None = None
     data_dir: Path = field(default_factory=_default_data_dir)
     statement_timeout_ms: int = 30_000
     lock_timeout_ms: int = 5_000
     max_rows: int = 10_000
+    max_result_bytes: int = 64 * 1024 * 1024  # beside the row cap: fetching a result stops past this many bytes
+    max_concurrent_runs_per_user: int = 2  # SQL runs at once per user (0: no cap), so no one holds every connection
     pool_max_size: int = 10
     exposed_schemas: tuple[str, ...] = ("public",)
     gemini_api_key: str | None = None
@@ -47,9 +51,12 @@ class Settings:
     supabase_url: str | None = None
     supabase_anon_key: str | None = None
     cookie_key: str | None = None
-    cookie_expiry_days: float = 1.0
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    cookie_expiry_days: float = 0.0  # when > 0, overrides cookie_expiry_hours (kept for older configs)
+    cookie_expiry_hours: float = 8.0  # lifetime of the re-login cookie; 0 = no cookie, log in every visit
+    login_max_failures: int = 3  # failed logins (per address and per username) before delays start
+    login_delay_base_seconds: float = 1.0  # the first delay; it doubles with each further failure
+    login_delay_max_seconds: float = 60.0  # the cap: a failed login never locks an account
+    trusted_proxy_hops: int = 0  # reverse proxies in front that append X-Forwarded-For; 0 = trust no header
     load_demo: bool = True
 
     @property
@@ -60,6 +67,13 @@ class Settings:
     @property
     def backups_dir(self) -> Path:
         return self.data_dir / "backups"
+
+    @property
+    def cookie_lifetime_seconds(self) -> float:
+        """How long a re-login cookie (and the token inside it) stays valid; 0 means none is written."""
+        if self.cookie_expiry_days > 0:
+            return self.cookie_expiry_days * 86_400
+        return max(0.0, self.cookie_expiry_hours) * 3_600
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -123,6 +137,12 @@ def load_settings(env: Mapping[str, str] | None = None, secrets: Mapping[str, An
     settings = replace(base, **values)
     if settings.max_rows <= 0 or settings.statement_timeout_ms <= 0:
         raise ConfigError("MAX_ROWS and STATEMENT_TIMEOUT_MS must be positive")
+    if settings.max_result_bytes <= 0 or settings.max_concurrent_runs_per_user < 0:
+        raise ConfigError("MAX_RESULT_BYTES must be positive and MAX_CONCURRENT_RUNS_PER_USER at least 0")
+    if settings.cookie_expiry_days < 0 or settings.cookie_expiry_hours < 0 or settings.login_max_failures < 0:
+        raise ConfigError("COOKIE_EXPIRY_HOURS, COOKIE_EXPIRY_DAYS and LOGIN_MAX_FAILURES must not be negative")
+    if settings.login_delay_base_seconds <= 0 or settings.login_delay_max_seconds < settings.login_delay_base_seconds:
+        raise ConfigError("LOGIN_DELAY_BASE_SECONDS must be positive and at most LOGIN_DELAY_MAX_SECONDS")
     if settings.cookie_key is not None and len(settings.cookie_key.encode()) < 32:
         raise ConfigError(
             "COOKIE_KEY must be at least 32 bytes; generate one with"

@@ -55,7 +55,9 @@ class Services:
         from dba_admin.database import DatabaseManager
 
         prepared = prepare_database(settings)
-        db = DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
+        db = DatabaseManager(
+            settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn
+        )
         return cls(
             settings=settings, db=db, embedded=prepared.embedded, dsn=prepared.dsn, first_admin=prepared.first_admin
         )
@@ -68,11 +70,7 @@ class Services:
     @contextmanager
     def users(self) -> Iterator[UserStore]:
         with self.db.connection() as conn:
-            yield UserStore(
-                conn,
-                max_failures=self.settings.login_max_failures,
-                lockout_minutes=self.settings.login_lockout_minutes,
-            )
+            yield UserStore.from_settings(conn, self.settings)
 
     def cookie_key(self) -> str:
         """The re-login cookie's signing key: from settings, else generated once and shared.

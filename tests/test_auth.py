@@ -1,4 +1,7 @@
-"""Users, lockout, last-admin protection, audit rows, and Supabase Auth against a local GoTrue server."""
+"""Users, admin locks, last-admin protection, audit rows, and Supabase Auth against a local GoTrue server.
+
+Throttling of failed logins and revocable sessions have their own file, test_sessions.py.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import psycopg
 import pytest
 from gotrue_stub import ANON_KEY, GoTrue
 
-from dba_admin.auth import UserStore, ensure_first_admin, hash_password, verify_password
+from dba_admin.auth import LoginThrottled, UserStore, ensure_first_admin, hash_password, verify_password
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
+from dba_admin.login_throttle import ThrottlePolicy
 from dba_admin.supabase_auth import login_with_supabase, sign_in
 
 
@@ -23,7 +27,7 @@ def conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def store(conn: psycopg.Connection[Any]) -> UserStore:
-    return UserStore(conn, max_failures=3, lockout_minutes=15)
+    return UserStore(conn, throttle=ThrottlePolicy(free_failures=3, base_seconds=30, max_seconds=60))
 
 
 def _name() -> str:
@@ -64,25 +68,32 @@ def test_create_login_and_audit(store: UserStore, conn: psycopg.Connection[Any])
     assert _audit(conn, name) == ["user.create", "login.success", "logout"]
 
 
-def test_lockout_after_failures_then_unlock(store: UserStore, conn: psycopg.Connection[Any]) -> None:
+def test_failures_throttle_but_never_lock_then_admin_lock_and_unlock(
+    store: UserStore, conn: psycopg.Connection[Any]
+) -> None:
     name = _name()
     store.create_user(
         actor="admin", username=name, email=f"{name}@example.com", role="viewer", password="right-password"
     )
-    for _ in range(2):
+    for _ in range(4):
         with pytest.raises(AuthError, match="wrong username or password"):
             store.authenticate(name, "wrong-password")
-    with pytest.raises(AccountLocked):
-        store.authenticate(name, "wrong-password")
-    # Locked: even the right password is refused, and the session gate drops the user.
+    # Past the free failures: a delay, not a lock. Even the right password waits, and the account stays open.
+    with pytest.raises(LoginThrottled):
+        store.authenticate(name, "right-password")
+    assert store.get(name).locked_until is None
+    assert store.session_user(name) is not None
+    conn.execute("update dba_admin.login_attempts set next_allowed_at = now() where key = %s", (name,))
+    assert store.authenticate(name, "right-password").failed_attempts == 0
+    # A lock is an admin's action: new logins are refused until an admin unlocks.
+    store.lock(actor="admin", username=name)
     with pytest.raises(AccountLocked):
         store.authenticate(name, "right-password")
-    assert store.session_user(name) is None
-    assert store.authenticator_credentials()["usernames"][name]["failed_login_attempts"] == 3
     store.unlock(actor="admin", username=name)
-    assert store.authenticate(name, "right-password").failed_attempts == 0
+    assert store.authenticate(name, "right-password").username == name
     actions = _audit(conn, name)
-    assert actions.count("login.failed") == 3 and "login.locked" in actions and "login.refused_locked" in actions
+    assert actions.count("login.failed") == 4 and "login.throttled" in actions
+    assert "user.lock" in actions and "login.refused_locked" in actions and "user.unlock" in actions
 
 
 def test_lock_expires(store: UserStore, conn: psycopg.Connection[Any]) -> None:

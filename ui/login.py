@@ -1,31 +1,171 @@
-"""The login gate: streamlit-authenticator's form, with lockout, deactivation and audit decided in the database."""
+"""The login gate: streamlit-authenticator renders the form and carries the cookie; the rules live in UserStore.
+
+- A password login goes through ``UserStore.authenticate``: throttled per source address and per username
+  (growing delays, never a lock), refused for an admin-locked or deactivated account, audited.
+- The re-login cookie is a token of our own (``dba_admin.session_token``): HS256 only, short-lived, carrying the
+  user's ``session_version``; logout, password reset, (de)activation and role change bump the version, which
+  revokes every cookie issued before. A malformed, foreign, expired or revoked cookie shows the login form.
+- The cookie is written by the browser component (JavaScript), so it cannot be ``HttpOnly``; it is
+  ``SameSite=Strict`` always and ``Secure`` when the app is served over HTTPS.
+- Every read of dba_admin.users carries the app's lock and statement timeouts: when the table is locked the page
+  says the user store is busy instead of hanging.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit_authenticator.models import CookieModel
 
-from dba_admin.auth import AppUser
-from dba_admin.errors import AuthError
+from dba_admin.auth import AppUser, LoginThrottled, UserStoreBusy
+from dba_admin.errors import AccountLocked, AuthError
 from dba_admin.services import COOKIE_NAME, Services
+from dba_admin.session_token import SessionToken, issue_token, read_token
 from dba_admin.supabase_auth import login_with_supabase
+from ui.markdown import escape_markdown
 from ui.session import USER_KEY
 
 AUTHENTICATOR_KEY = "dba_authenticator"
+BUSY_MESSAGE = "The user store is busy (another session holds a lock on it). Try again in a moment."
 
 
-def _authenticator(services: Services, credentials: dict[str, Any]) -> Any:
-    return stauth.Authenticate(
-        credentials,
-        COOKIE_NAME,
-        services.cookie_key(),
-        services.settings.cookie_expiry_days,
-        auto_hash=False,
-        login_sleep_time=0.05,
-    )
+def client_address(trusted_proxy_hops: int = 0) -> str | None:
+    """The source address a login comes from, or None when unknown (local, or no browser context).
+
+    Without a configured proxy only the connection's own peer counts (uvicorn already applies X-Forwarded-For
+    for a proxy on 127.0.0.1); with ``trusted_proxy_hops`` = n, the n-th address from the right of
+    X-Forwarded-For, the one the outermost trusted proxy saw.
+    """
+    try:
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get_all("X-Forwarded-For") if trusted_proxy_hops > 0 else []
+    except Exception:  # no browser context (bare or test runs)
+        return None
+    if trusted_proxy_hops > 0:
+        hops = [part.strip() for value in forwarded if isinstance(value, str) for part in value.split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= trusted_proxy_hops:
+            return hops[-trusted_proxy_hops]
+    return peer if isinstance(peer, str) and peer else None  # AppTest's context has no real client
+
+
+def _served_over_https() -> bool:
+    try:
+        return (st.context.url or "").lower().startswith("https://")
+    except Exception:
+        return False
+
+
+class RevocableCookie(CookieModel):  # type: ignore[misc]
+    """streamlit-authenticator's cookie model with our token: versioned, strictly verified, Secure on HTTPS.
+
+    Built from the model the component already made (its browser cookie manager is a rendered component:
+    a second one would be a duplicate widget), so ``CookieModel.__init__`` is deliberately not called.
+    """
+
+    def __init__(
+        self,
+        base: Any,
+        *,
+        lifetime: dt.timedelta,
+        secure: bool,
+        current_version: Callable[[str], int | None],
+    ) -> None:
+        self.cookie_name = base.cookie_name
+        self.cookie_key = base.cookie_key
+        self.cookie_expiry_days = lifetime.total_seconds() / 86_400
+        self.cookie_manager = base.cookie_manager
+        self.token = None
+        self.exp_date = None
+        self.lifetime = lifetime
+        self.secure = secure
+        self.current_version = current_version
+        self.accepted: SessionToken | None = None
+
+    def get_cookie(self) -> dict[str, Any] | bool | None:
+        """The cookie's claims when it is ours and its session version is current; never raises."""
+        if st.session_state.get("logout"):
+            return False  # logged out in this session: the browser's old cookie is not used again
+        try:
+            raw = st.context.cookies.get(self.cookie_name)
+        except Exception:
+            return None
+        token = read_token(raw, self.cookie_key)
+        if token is None or self.current_version(token.username) != token.session_version:
+            return None
+        self.accepted = token
+        return {"username": token.username, "exp_date": token.expires_at.timestamp()}
+
+    def set_cookie(self) -> None:
+        username = st.session_state.get("username")
+        version = self.current_version(username) if isinstance(username, str) else None
+        if self.lifetime.total_seconds() <= 0 or version is None:
+            return
+        assert isinstance(username, str)
+        self.cookie_manager.set(
+            self.cookie_name,
+            issue_token(self.cookie_key, username, version, self.lifetime),
+            expires_at=dt.datetime.now() + self.lifetime,
+            secure=self.secure or None,
+            same_site="strict",
+        )
+
+
+class Authenticator(stauth.Authenticate):  # type: ignore[misc]
+    """The component, with its cookie made revocable and its password check handed to UserStore."""
+
+    def __init__(self, services: Services, credentials: dict[str, Any]) -> None:
+        settings = services.settings
+        super().__init__(
+            credentials,
+            COOKIE_NAME,
+            services.cookie_key(),
+            settings.cookie_lifetime_seconds / 86_400,
+            auto_hash=False,
+            login_sleep_time=0.05,
+        )
+        users = credentials["usernames"]
+        self.cookie = RevocableCookie(
+            self.cookie_controller.cookie_model,
+            lifetime=dt.timedelta(seconds=settings.cookie_lifetime_seconds),
+            secure=_served_over_https(),
+            current_version=lambda name: users.get(name, {}).get("session_version"),
+        )
+        self.cookie_controller.cookie_model = self.cookie
+        self.services = services
+        self.address = client_address(settings.trusted_proxy_hops)
+        self.refusal: str | None = None
+        self.logged_in: AppUser | None = None
+        self._component_login = self.authentication_controller.login
+        self.authentication_controller.login = self._login
+
+    def _login(self, username: str | None = None, password: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        """The form's submit: UserStore decides; the component is then told who logged in (its token path)."""
+        if kwargs.get("token") or not username:
+            return self._component_login(username, password, *args, **kwargs)
+        try:
+            with self.services.users() as store:
+                user = store.authenticate(username, password or "", address=self.address)
+        except LoginThrottled as exc:
+            wait = max(1, round(exc.retry_after_seconds))
+            self.refusal = f"Too many failed logins from here or for this username. Wait {wait} s and try again."
+        except AccountLocked:
+            self.refusal = "This account is locked by an admin. Ask an admin to unlock it."
+        except UserStoreBusy:
+            self.refusal = BUSY_MESSAGE
+        except AuthError:
+            self.refusal = "Wrong username or password."
+        else:
+            self.logged_in = user
+            self._component_login(None, None, token={"username": user.username})
+            return True
+        st.session_state["authentication_status"] = False
+        return False
 
 
 def _supabase_form(services: Services) -> AppUser | None:
@@ -42,16 +182,31 @@ def _supabase_form(services: Services) -> AppUser | None:
                         store, settings.supabase_url, settings.supabase_anon_key, email, password
                     )
             except AuthError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(str(exc)))
     return None
+
+
+def _end_component_session(authenticator: Authenticator) -> None:
+    """Log the component out (and delete its cookie) when it holds a session; Supabase users have none there."""
+    if st.session_state.get("authentication_status"):
+        authenticator.logout(location="unrendered")
 
 
 def login_gate(services: Services) -> tuple[AppUser, Any]:
     """Return the logged-in user (and the authenticator, for logout), or render the login form and stop."""
+    try:
+        return _login_gate(services)
+    except UserStoreBusy:
+        st.error(BUSY_MESSAGE)
+        st.caption("DBA Admin · the login could not read the user store within the lock timeout")
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers so
+
+
+def _login_gate(services: Services) -> tuple[AppUser, Any]:
     with services.users() as store:
         credentials = store.authenticator_credentials()
-    authenticator = _authenticator(services, credentials)
-    before = {name: entry["failed_login_attempts"] for name, entry in credentials["usernames"].items()}
+    authenticator = Authenticator(services, credentials)
     form_area = st.empty()  # emptied after a successful login, so the app draws without a rerun
     form_box = form_area.container()
     # The re-login cookie is written by a small browser component that the form would render inside form_box,
@@ -61,44 +216,40 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
     authenticator.cookie_controller.set_cookie = lambda: cookie_due.append(True)
     try:
         with form_box:
-            authenticator.login(location="main", max_login_attempts=services.settings.login_max_failures)
+            authenticator.login(location="main")
     except stauth.LoginError as exc:
-        locked = "attempts" in str(exc)
-        st.error(
-            "This account is locked after repeated failed logins. Try again later or ask an admin to unlock it."
-            if locked
-            else str(exc)
-        )
-    # The form only tells us "wrong"; which user failed shows as a raised counter in the dict we handed it.
-    failed = [
-        n for n, entry in credentials["usernames"].items() if entry.get("failed_login_attempts", 0) > before.get(n, 0)
-    ]
-    if failed:
-        with services.users() as store:
-            for username in failed:
-                until = store.record_failure(username)
-                if until:
-                    st.error("Too many failed logins: this account is now locked for a while.")
-    if st.session_state.get("authentication_status") is False:
-        st.error("Wrong username or password.")
+        st.error(escape_markdown(str(exc)))
+    if authenticator.refusal:
+        st.error(authenticator.refusal)
 
     username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
     user: AppUser | None = st.session_state.get(USER_KEY)
     if user is not None and user.auth_source == "local" and user.username != username:
         user = None  # the form's session ended (logout elsewhere in this session): so does ours
     if user is None and username:
-        with services.users() as store:
-            fresh = store.session_user(username)
-            user = store.record_success(username) if fresh is not None else None
-        if user is None:  # a valid cookie or password for a user who is now deactivated or locked
-            authenticator.logout(location="unrendered")
+        if authenticator.logged_in is not None and authenticator.logged_in.username == username:
+            user = authenticator.logged_in  # a password login, decided and audited by UserStore.authenticate
+        else:  # a re-login cookie: its version must still be current and the account open for new sessions
+            token = authenticator.cookie.accepted
+            with services.users() as store:
+                fresh = (
+                    store.cookie_user(username, token.session_version) if token and token.username == username else None
+                )
+                user = store.record_success(username, authenticator.address, via="cookie") if fresh else None
+        if user is None:
+            _end_component_session(authenticator)
             st.error("Your account is deactivated or locked. Ask an admin.")
     elif user is not None:
         with services.users() as store:
-            user = store.session_user(user.username)  # deactivated or locked since: the session ends now
-        if user is None:
-            authenticator.logout(location="unrendered")
-            st.error("Your account is deactivated or locked. Ask an admin.")
+            fresh = store.session_user(user.username)  # deactivated since: the session ends now
+        if fresh is None:
+            _end_component_session(authenticator)
+            st.error("Your account is deactivated. Ask an admin.")
+        elif fresh.password_changed_at != getattr(user, "password_changed_at", None):
+            _end_component_session(authenticator)
+            st.warning("Your password was changed. Log in again with the new one.")
+            fresh = None
+        user = fresh  # role and name as they are now; an admin lock does not end an open session
     if user is None:
         st.session_state.pop(USER_KEY, None)
         with form_box:
@@ -138,10 +289,13 @@ def take_requested_page() -> tuple[str, dict[str, str]] | None:
 
 
 def logout(services: Services, authenticator: Any, user: AppUser) -> None:
-    """Audit the logout, clear the cookie and the session's user."""
-    with services.users() as store:
-        store.record_logout(user.username)
-    authenticator.logout(location="unrendered")
+    """Audit the logout, revoke the user's re-login cookies (session version), clear the cookie and the session."""
+    try:
+        with services.users() as store:
+            store.record_logout(user.username)
+    except UserStoreBusy:
+        st.warning("Logged out here, but the user store was busy: other saved logins may stay valid until they expire.")
+    _end_component_session(authenticator)
     st.session_state.pop(USER_KEY, None)
     st.success("You are logged out.")
     st.button("Log in again", key="login_again")  # any interaction reruns into the login form

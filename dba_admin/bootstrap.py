@@ -7,16 +7,23 @@ what a ready database is. Every step is idempotent and safe for several app serv
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
 
 from dba_admin.auth import NewCredentials, ensure_first_admin
 from dba_admin.config import Settings
 from dba_admin.errors import ConfigError
-from dba_admin.local_pg import READONLY_ROLE, EmbeddedPostgres
+from dba_admin.local_pg import AUTHENTICATOR_ROLE, READONLY_ROLE, EmbeddedPostgres
 from dba_admin.migrations import SchemaReport, prepare_schema
+
+# pg_advisory_xact_lock key for giving the app's logins their passwords: two servers starting together must not
+# both ALTER ROLE at once (PostgreSQL answers the second with "tuple concurrently updated").
+_LOGINS_LOCK_KEY = 0x0DBA_AD02
 
 log = logging.getLogger(__name__)
 
@@ -32,26 +39,88 @@ class PreparedDatabase:
     demo_loaded: bool
     first_admin: NewCredentials | None
     server: EmbeddedPostgres | None = None
+    authenticator_dsn: str | None = None
 
 
 def embedded_server(settings: Settings) -> EmbeddedPostgres:
     return EmbeddedPostgres(settings.data_dir)
 
 
+def _login_works(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=5):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _give_login(conn: psycopg.Connection, role: str, password: str) -> None:
+    """LOGIN and a password for one of the app's migration-created roles, under the logins' advisory lock."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_LOGINS_LOCK_KEY,))
+        conn.execute(
+            sql.SQL("alter role {} with login password {} /* dba_admin */").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+
+
 def _ensure_readonly_login(conn: psycopg.Connection, server: EmbeddedPostgres) -> str:
     """Give the migration-created read-only role its login password from the data dir (embedded only)."""
     readonly_dsn = server.readonly_dsn()
-    try:
-        with psycopg.connect(readonly_dsn, connect_timeout=5):
-            return readonly_dsn
-    except psycopg.OperationalError:
-        pass
-    conn.execute(
-        sql.SQL("alter role {} with login password {} /* dba_admin */").format(
-            sql.Identifier(READONLY_ROLE), sql.Literal(server.readonly_password())
-        )
-    )
+    if not _login_works(readonly_dsn):
+        _give_login(conn, READONLY_ROLE, server.readonly_password())
     return readonly_dsn
+
+
+def login_dsn(dsn: str, role: str, password: str) -> str:
+    """``dsn`` with another login: same host, port, database and options.
+
+    Supabase's pooler names the user ``<role>.<project ref>``; the project part is kept so the pooler routes the
+    new login to the same project.
+    """
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
+    user = params.get("user", "")
+    suffix = user[user.index(".") :] if "." in user else ""
+    params.update(user=role + suffix, password=password)
+    return make_conninfo(**params)
+
+
+def _stored_authenticator_password(conn: psycopg.Connection) -> str:
+    """The authenticator's generated password, shared by every app server through dba_admin.settings."""
+    with conn.transaction():
+        conn.execute(
+            "insert into dba_admin.settings (key, value, updated_by) values ('authenticator_password', %s, 'system')"
+            " on conflict (key) do nothing /* dba_admin */",
+            (Jsonb(secrets.token_urlsafe(24)),),
+        )
+        row = conn.execute(
+            "select value from dba_admin.settings where key = 'authenticator_password' /* dba_admin */"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _ensure_authenticator_login(
+    conn: psycopg.Connection, settings: Settings, server: EmbeddedPostgres | None, owner_dsn: str
+) -> str:
+    """The DSN of the login that carries per-user RLS transactions (NOINHERIT, no privilege of its own).
+
+    AUTHENTICATOR_DATABASE_URL when set (the team made the login). Otherwise the migration-created role gets a
+    password: from the data dir (embedded), or generated once into dba_admin.settings (remote), so every app
+    server behind a load balancer uses the same one.
+    """
+    if settings.authenticator_database_url:
+        return settings.authenticator_database_url
+    if server is not None:
+        password = server.authenticator_password()
+        dsn = server.authenticator_dsn()
+    else:
+        password = _stored_authenticator_password(conn)
+        dsn = login_dsn(owner_dsn, AUTHENTICATOR_ROLE, password)
+    if not _login_works(dsn):
+        _give_login(conn, AUTHENTICATOR_ROLE, password)
+    return dsn
 
 
 def prepare_database(settings: Settings) -> PreparedDatabase:
@@ -74,6 +143,7 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         readonly_dsn = settings.readonly_database_url
         if server is not None:
             readonly_dsn = _ensure_readonly_login(conn, server)
+        authenticator_dsn = _ensure_authenticator_login(conn, settings, server, dsn)
         demo_loaded = False
         if server is not None and settings.load_demo:
             from dba_admin.demo import load_demo
@@ -88,4 +158,5 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         demo_loaded=demo_loaded,
         first_admin=first_admin,
         server=server,
+        authenticator_dsn=authenticator_dsn,
     )

@@ -3,10 +3,11 @@
 DBAs see every schema and preview rows as the app's owner login (they may run any SQL anyway). Analysts and
 viewers see the schemas that are not the platform's own (``SYSTEM_LIKE_SCHEMAS``: the app's private
 ``dba_admin`` with password hashes and the audit log, Supabase's ``auth``...), and their previews run inside the
-per-user RLS transaction (``SET LOCAL ROLE authenticated`` + their claims, see :mod:`dba_admin.rls`): the
-database's grants and policies decide which rows they get, as they would through Supabase's API. The preview
-SQL is composed by :func:`dba_admin.catalog.preview_table` only, never typed by the user, so running it under
-the claims is safe.
+per-user RLS transaction (``SET LOCAL ROLE authenticated`` + their claims, see :mod:`dba_admin.rls`) on the
+unprivileged authenticator login: the database's grants and policies decide which rows they get, as they would
+through Supabase's API, and a view's function that runs ``RESET ROLE`` lands on a role with no rights at all.
+The preview SQL is composed by :func:`dba_admin.catalog.preview_table` only, never typed by the user, so running it
+under the claims is safe.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def preview_as(
             SqlErrorInfo(sqlstate="42501", message=f"schema {schema} is not open to the role {claims.app_role}")
         )
     settings = db.settings
-    with db.connection() as conn:
+    with db.user_connection() as conn:
         try:
             with user_transaction(conn, claims, statement_timeout_ms=settings.statement_timeout_ms):
                 return catalog.preview_table(

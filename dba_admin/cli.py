@@ -13,7 +13,6 @@ import decimal
 import enum
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -80,7 +79,7 @@ def _manager(settings: Settings, *, quiet: bool = False) -> Any:
     from dba_admin.database import DatabaseManager
 
     prepared = _prepare(settings, quiet=quiet)
-    return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn)
+    return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -176,7 +175,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         "false",
     ]
     env = dict(os.environ, DBA_ADMIN_DATA_DIR=str(settings.data_dir))
-    return subprocess.call(command, env=env, cwd=APP_FILE.parent)  # fixed argument list  # noqa: S603  # nosec B603
+    # exec, not a child: the signals a supervisor sends to stop the service (SIGTERM from systemd, a container
+    # runtime, Ctrl-C) reach Streamlit itself, so stopping `dba-admin run` stops the app and leaves no orphan.
+    os.chdir(APP_FILE.parent)
+    os.execve(sys.executable, command, env)  # fixed argument list  # noqa: S606  # nosec B606
 
 
 def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -188,9 +190,7 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
     prepared = _prepare(settings)
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     with psycopg.connect(prepared.dsn, autocommit=True) as conn:
-        store = UserStore(
-            conn, max_failures=settings.login_max_failures, lockout_minutes=settings.login_lockout_minutes
-        )
+        store = UserStore.from_settings(conn, settings)
         if args.user_command == "list":
             users = store.list_users()
             if args.json:

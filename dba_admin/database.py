@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import weakref
@@ -85,6 +87,19 @@ _DECLARE_PREFIX = f'DECLARE "{_CURSOR_NAME}" CURSOR FOR '
 # Rows per network chunk when streaming a row-returning write (INSERT ... RETURNING).
 _STREAM_CHUNK = 1000
 _SQL_ROWS_PER_INSERT = 100
+# The app's own statement timeout (read-only SQL): cancelled from the client this long after the limit.
+TIMEOUT_GRACE_SECONDS = 1.0
+# Fetching a user query: the first FETCH takes one row, the next ones are sized from the bytes per row seen
+# (aiming at _FETCH_BATCH_BYTES, at most _FETCH_GROWTH times the rows held), so wide rows come a few at a time.
+_FIRST_FETCH = 1
+_FETCH_BATCH_BYTES = 8 * 1024 * 1024
+_FETCH_GROWTH = 8
+# Result columns counted at a flat size per value (fixed-width types: bool, ints, floats, dates, times, uuid...).
+_FIXED_WIDTH_OIDS = frozenset(
+    {16, 18, 20, 21, 23, 26, 650, 700, 701, 774, 790, 829, 869, 1082, 1083, 1114, 1184, 1266, 2950}
+)
+_FIXED_VALUE_BYTES = 32
+_JSON_OIDS = frozenset({114, 3802})
 
 PG_STAT_STATEMENTS_HINT = (
     "pg_stat_statements is not enabled: add it to shared_preload_libraries in postgresql.conf, restart "
@@ -132,6 +147,9 @@ class StatementResult:
     duration_ms: float = 0.0
     notices: list[str] = field(default_factory=list)
     truncated: bool = False  # more rows existed than max_rows; ``rows`` holds exactly max_rows
+    # Fetching stopped at the byte cap (MAX_RESULT_BYTES, this value): ``rows`` holds the rows that fit, maybe none.
+    cut_at_bytes: int | None = None
+    bytes_held: int = 0  # what the byte cap counts: the memory of the values in ``rows``, roughly
     error: SqlErrorInfo | None = None  # error.position is 1-based into the FULL text
     error_line: int | None = None  # 1-based line of error.position in the full text
     error_column: int | None = None  # 1-based column of error.position on that line
@@ -155,6 +173,26 @@ class StatementResult:
         if self.columns:
             return self.row_count
         return -1 if self.affected_rows is None else self.affected_rows
+
+    @property
+    def size_cut_notice(self) -> str | None:
+        """What the UI says when the byte cap cut the result (None when it did not)."""
+        if self.cut_at_bytes is None:
+            return None
+        return (
+            f"Size cap reached: fetching stopped at {_fmt_bytes(self.cut_at_bytes)} (MAX_RESULT_BYTES); showing the "
+            f"first {self.row_count:,} row{'s' if self.row_count != 1 else ''} ({_fmt_bytes(self.bytes_held)}). "
+            "Select fewer or narrower columns (left(col, 1000), length(col)) or fewer rows to see the rest."
+        )
+
+
+def _fmt_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -418,6 +456,173 @@ def _unreachable(exc: BaseException) -> QueryError:
     )
 
 
+_POOL_LABELS = {"dba_admin_readonly": "read-only ", "dba_admin_authenticator": "per-user "}
+
+
+def _pool_busy(pool: ConnectionPool) -> QueryError:
+    """The wait for a connection ran out while every connection of the pool was lent: busy, not down."""
+    label = _POOL_LABELS.get(pool.name, "")
+    return QueryError(
+        SqlErrorInfo(
+            sqlstate=None,
+            message=f"busy: all {pool.max_size} {label}connections are in use, try again in a moment",
+            hint=f"Other runs held every {label}connection for the {pool.timeout:g} s this one waited. "
+            "The database is up; the pool's size follows POOL_MAX_SIZE.",
+        )
+    )
+
+
+def _too_many_runs(limit: int) -> QueryRefused:
+    return QueryRefused(
+        SqlErrorInfo(
+            sqlstate=None,
+            message=f"you already have {limit} quer{'y' if limit == 1 else 'ies'} running; "
+            "wait for one to finish or cancel it",
+            hint=f"Each user runs at most {limit} at a time (MAX_CONCURRENT_RUNS_PER_USER), so that no one can hold "
+            "every read-only connection. Nothing was run.",
+        )
+    )
+
+
+def _expired_info(timeout_ms: int) -> SqlErrorInfo:
+    """The app's own timeout ended the statement (PostgreSQL's had been lifted or had not fired)."""
+    return SqlErrorInfo(
+        sqlstate="57014",
+        message=f"canceling statement due to statement timeout (limit {timeout_ms} ms, enforced by the app)",
+        hint=_TIMEOUT_HINT.format(ms=timeout_ms)
+        + " The app cancels any statement that outlives the limit, even one that lifted PostgreSQL's own timeout.",
+    )
+
+
+class _Expired(Exception):
+    """The watchdog fired while the statement's rows were being read."""
+
+
+class _Watchdog:
+    """The app's own statement timeout: cancel the running statement from the client once it has run
+    ``limit + TIMEOUT_GRACE_SECONDS``, then again every second until it ends.
+
+    PostgreSQL's statement_timeout normally ends the statement first. This is for SQL that lifted it (a function
+    calling set_config, a SET the guard missed): a cancel request from the client is out of reach of SQL.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], timeout_ms: int) -> None:
+        self._conn = conn
+        self._after = timeout_ms / 1000 + TIMEOUT_GRACE_SECONDS
+        self._stop = threading.Event()
+        self.fired = False
+        self._thread: threading.Thread | None = None
+        if timeout_ms > 0:
+            self._thread = threading.Thread(target=self._watch, name="dba_admin-timeout", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        wait = self._after
+        while not self._stop.wait(wait):
+            self.fired = True
+            try:
+                self._conn.cancel_safe(timeout=5.0)
+            except Exception:  # retried in a second; the run itself must not die of a failed cancel
+                log.warning("client-side cancel of a statement past its timeout failed", exc_info=True)
+            wait = 1.0
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> _Watchdog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _user_key(claims_json: str | None) -> str | None:
+    """Who runs the SQL, for the per-user cap: the claims' ``sub`` (else email); None for the app's own runs."""
+    if not claims_json:
+        return None
+    try:
+        claims = json.loads(claims_json)
+    except ValueError:
+        return None
+    if not isinstance(claims, dict):
+        return None
+    key = claims.get("sub") or claims.get("email")
+    return str(key) if key else None
+
+
+def _slot_keys(user_key: str, limit: int) -> list[int]:
+    """The user's advisory-lock keys, one per concurrent run allowed (bigint keys, the app's own hash space)."""
+    digest = hashlib.sha256(b"dba_admin run slot\0" + user_key.encode()).digest()
+    base = int.from_bytes(digest[:8], "big", signed=True) & ~0xFF
+    return [base | i for i in range(min(limit, 256))]
+
+
+def _take_run_slot(conn: psycopg.Connection[Any], keys: Sequence[int]) -> None:
+    """Take one of the user's run slots for the rest of the transaction, across every app server.
+
+    A slot is a transaction-level advisory lock on the target database: released by the ROLLBACK that ends the
+    run (or by the session's end if the app server dies), never by SQL inside the run (read-only SQL cannot end
+    its transaction, and xact locks have no unlock function). CASE tries them in order and stops at the first free.
+    """
+    if not keys:
+        return
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN pg_catalog.pg_try_advisory_xact_lock({}::int8) THEN {}").format(sql.Literal(k), sql.Literal(i))
+        for i, k in enumerate(keys)
+    )
+    try:
+        row = conn.execute(sql.SQL("SELECT CASE {} ELSE -1 END /* dba_admin */").format(whens)).fetchone()
+    except psycopg.Error as exc:
+        raise _query_error(exc) from exc
+    if row is None or int(row[0]) < 0:
+        raise _too_many_runs(len(keys))
+
+
+class _RowSizer:
+    """What the byte cap counts: the memory of the loaded values, roughly (``sys.getsizeof``; JSON and arrays
+    walked). Fixed-width columns count a flat size per value without looking."""
+
+    def __init__(self, description: Sequence[psycopg.Column] | None) -> None:
+        cols = list(description or [])
+        self._fixed = sum(1 for c in cols if c.type_code in _FIXED_WIDTH_OIDS) * _FIXED_VALUE_BYTES + 56
+        self._var = [(i, c.type_code in _JSON_OIDS) for i, c in enumerate(cols) if c.type_code not in _FIXED_WIDTH_OIDS]
+
+    def _sizers(self, rows: Sequence[Sequence[Any]]) -> list[tuple[int, Callable[[Any], int]]]:
+        out: list[tuple[int, Callable[[Any], int]]] = []
+        for i, is_json in self._var:
+            sample = next((r[i] for r in rows if r[i] is not None), None)
+            deep = is_json or isinstance(sample, list | tuple | dict)
+            out.append((i, _deep_size if deep else sys.getsizeof))
+        return out
+
+    def total(self, rows: Sequence[Sequence[Any]]) -> int:
+        size = self._fixed * len(rows)
+        for i, sizer in self._sizers(rows):
+            size += sum(map(sizer, [r[i] for r in rows]))
+        return size
+
+    def fit(self, rows: Sequence[Sequence[Any]], room: int) -> tuple[int, int]:
+        """How many of ``rows`` fit in ``room`` bytes, and their size."""
+        sizers = self._sizers(rows)
+        used = 0
+        for n, row in enumerate(rows):
+            size = self._fixed + sum(sizer(row[i]) for i, sizer in sizers)
+            if used + size > room:
+                return n, used
+            used += size
+        return len(rows), used
+
+
+def _deep_size(value: Any) -> int:
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(_deep_size(k) + _deep_size(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sys.getsizeof(value) + sum(_deep_size(v) for v in value)
+    return sys.getsizeof(value)
+
+
 def _probe_connection(dsn: str) -> psycopg.Connection[Any]:
     """A fresh, unpooled connection for the health probes; the short connect timeout makes a dead server quick."""
     return psycopg.connect(
@@ -443,6 +648,7 @@ class DatabaseManager:
         dsn: str,
         readonly_dsn: str | None = None,
         *,
+        authenticator_dsn: str | None = None,
         pool_timeout: float = POOL_WAIT_SECONDS,
     ) -> None:
         self._settings = settings
@@ -454,8 +660,12 @@ class DatabaseManager:
         # statements, LISTEN, cursors WITH HOLD): DISCARD ALL before the next borrower gets them.
         self._dirty: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
         self._type_names: dict[int, str] = {}
+        self._lent: dict[int, int] = {}  # connections lent per pool (id), to tell "busy" from "unreachable"
+        self._running: dict[str, int] = {}  # runs in progress per user in this process (the per-user cap)
         self._pool = self._make_pool(dsn, "dba_admin", min_size=1, max_size=max(1, settings.pool_max_size))
         self._ro_pool: ConnectionPool | None = None
+        self._authenticator_dsn = authenticator_dsn
+        self._user_pool: ConnectionPool | None = None
         self._closed = False
 
     # -- pools -------------------------------------------------------------------------------------
@@ -503,26 +713,91 @@ class DatabaseManager:
                 self._ro_pool = self._make_pool(self._readonly_dsn, "dba_admin_readonly", min_size=0, max_size=size)
             return self._ro_pool
 
+    def _authenticator_pool(self) -> ConnectionPool:
+        if not self._authenticator_dsn:
+            raise ConfigError(
+                "per-user transactions need the unprivileged authenticator login: set AUTHENTICATOR_DATABASE_URL "
+                "(the bootstrap creates one). They never run on the owner login with SET ROLE, which RESET ROLE undoes."
+            )
+        with self._lock:
+            if self._user_pool is None:
+                self._user_pool = self._make_pool(
+                    self._authenticator_dsn,
+                    "dba_admin_authenticator",
+                    min_size=0,
+                    max_size=max(1, self._settings.pool_max_size),
+                )
+            return self._user_pool
+
     @contextlib.contextmanager
     def _borrow(self, pool: ConnectionPool) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection; failing to get one is a QueryError that says the database is unreachable."""
+        """A pooled connection; failing to get one is a QueryError that says the pool is busy (every connection
+        lent) or the database unreachable."""
         if self._closed:
             raise QueryError(SqlErrorInfo(sqlstate=None, message="the DatabaseManager is closed"))
         entered = False
         try:
             with pool.connection() as conn:
                 entered = True
-                yield conn
+                self._count_lent(pool, 1)
+                try:
+                    yield conn
+                finally:
+                    self._count_lent(pool, -1)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             if entered:
                 raise
+            if isinstance(exc, PoolTimeout):
+                with self._lock:
+                    busy = self._lent.get(id(pool), 0) >= pool.max_size
+                if busy:
+                    raise _pool_busy(pool) from exc
             raise _unreachable(exc) from exc
+
+    def _count_lent(self, pool: ConnectionPool, delta: int) -> None:
+        with self._lock:
+            self._lent[id(pool)] = self._lent.get(id(pool), 0) + delta
+
+    @contextlib.contextmanager
+    def _user_gate(self, user_key: str | None) -> Iterator[int]:
+        """The per-user cap in this process, checked before a connection is borrowed; yields the cap (0: none).
+
+        Read-only runs are also capped across app servers by advisory locks (``_take_run_slot``).
+        """
+        limit = self._settings.max_concurrent_runs_per_user
+        if user_key is None or limit <= 0:
+            yield 0
+            return
+        with self._lock:
+            running = self._running.get(user_key, 0)
+            if running >= limit:
+                raise _too_many_runs(limit)
+            self._running[user_key] = running + 1
+        try:
+            yield limit
+        finally:
+            with self._lock:
+                left = self._running.get(user_key, 1) - 1
+                if left > 0:
+                    self._running[user_key] = left
+                else:
+                    self._running.pop(user_key, None)
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """Borrow a pooled main connection (not autocommit): committed at the end of the block,
         rolled back if it raises. For other core modules (ProjectManager, auth)."""
         with self._borrow(self._pool) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def user_connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a connection of the authenticator login, the only base for ``rls.user_transaction``.
+
+        That login has no privilege of its own (NOINHERIT, member of anon and authenticated only), so code reached
+        by a user's query that runs ``RESET ROLE`` falls back to nothing, never to the app's owner.
+        """
+        with self._borrow(self._authenticator_pool()) as conn:
             yield conn
 
     @contextlib.contextmanager
@@ -574,6 +849,8 @@ class DatabaseManager:
         self._pool.close()
         if self._ro_pool is not None:
             self._ro_pool.close()
+        if self._user_pool is not None:
+            self._user_pool.close()
 
     def __enter__(self) -> DatabaseManager:
         return self
@@ -632,8 +909,19 @@ class DatabaseManager:
             for i, s in enumerate(statements)
         ]
         pool = self._readonly_pool() if read_only else self._pool
-        with self._borrow(pool) as conn:
-            run = _Run(self, conn, sql_text, timeout=timeout, cap=cap, claims_json=_claims_json(claims))
+        claims_json = _claims_json(claims)
+        user_key = _user_key(claims_json)
+        with self._user_gate(user_key) as limit, self._borrow(pool) as conn:
+            run = _Run(
+                self,
+                conn,
+                sql_text,
+                timeout=timeout,
+                cap=cap,
+                max_bytes=self._settings.max_result_bytes,
+                claims_json=claims_json,
+                slot_keys=_slot_keys(user_key, limit) if user_key and limit else (),
+            )
             run.execute(statements, results, read_only=read_only)
         return results
 
@@ -718,25 +1006,34 @@ class DatabaseManager:
         timeout = self._settings.statement_timeout_ms if timeout_ms is None else int(timeout_ms)
         prefix = "EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else "EXPLAIN (FORMAT JSON) "
         pool = self._readonly_pool() if read_only else self._pool
-        with self._borrow(pool) as conn:
+        claims_json = _claims_json(claims)
+        user_key = _user_key(claims_json)
+        with self._user_gate(user_key) as limit, self._borrow(pool) as conn:
             self._mark_dirty(conn)
             conn.autocommit = True
+            dog: _Watchdog | None = None
             try:
                 self._set_limits(
                     conn,
                     timeout,
                     self._settings.lock_timeout_ms,
                     local=True,
-                    claims_json=_claims_json(claims),
+                    claims_json=claims_json,
                     begin="BEGIN READ ONLY" if read_only else "BEGIN",
                 )
+                if read_only and user_key and limit:
+                    _take_run_slot(conn, _slot_keys(user_key, limit))
                 cur = conn.cursor()
                 # The user's statement is SQL by design; the pipeline forces the extended protocol, where
                 # PostgreSQL refuses a second statement whatever the text hides.
-                with conn.pipeline():
+                with _Watchdog(conn, timeout if read_only else 0) as dog, conn.pipeline():
                     cur.execute(sql.Composed([sql.SQL(prefix), sql.SQL(stmt.text)]))
+                if dog.fired:
+                    raise QueryError(_expired_info(timeout))
                 row = cur.fetchone()
             except psycopg.Error as exc:
+                if dog is not None and dog.fired:
+                    raise QueryError(_expired_info(timeout)) from exc
                 raise _query_error(
                     exc,
                     stmt=stmt,
@@ -1123,7 +1420,9 @@ class _Run:
         *,
         timeout: int,
         cap: int,
+        max_bytes: int,
         claims_json: str | None,
+        slot_keys: Sequence[int] = (),
     ) -> None:
         self.m = manager
         self.conn = conn
@@ -1131,8 +1430,11 @@ class _Run:
         self.timeout = timeout
         self.lock_timeout = manager.settings.lock_timeout_ms
         self.cap = cap
+        self.max_bytes = max_bytes
         self.claims_json = claims_json
+        self.slot_keys = slot_keys
         self.notices: list[str] = []
+        self._dog: _Watchdog | None = None
 
     def _on_notice(self, diag: psycopg.errors.Diagnostic) -> None:
         self.notices.append(_format_notice(diag))
@@ -1151,25 +1453,37 @@ class _Run:
         try:
             if read_only:
                 self._limits(local=True, begin="BEGIN READ ONLY")
+                _take_run_slot(conn, self.slot_keys)  # held until the ROLLBACK that ends the run
             for stmt, res in zip(statements, results, strict=True):
                 self.notices = []
                 last_run = res
                 started = time.perf_counter()
+                # Read-only SQL: the app enforces the timeout itself too (DBAs may lift it on purpose).
+                self._dog = _Watchdog(conn, self.timeout if read_only else 0)
                 try:
-                    if read_only:
-                        self._run_statement(stmt, res)
-                    else:
-                        self._run_write_mode(stmt, res)
+                    try:
+                        if read_only:
+                            self._run_statement(stmt, res)
+                        else:
+                            self._run_write_mode(stmt, res)
+                    finally:
+                        self._dog.close()
+                    if self._dog.fired:  # it ended as the cancel went out: a timeout all the same
+                        raise _Expired
                     res.status = "ok"
-                except psycopg.Error as exc:
-                    info = _error_info(
-                        exc,
-                        stmt=stmt,
-                        full_text=self.full_text,
-                        prefix_len=self._prefix_for(stmt),
-                        timeout_ms=self.timeout,
-                        lock_timeout_ms=self.lock_timeout,
-                    )
+                except (psycopg.Error, _Expired) as exc:
+                    if self._dog.fired or isinstance(exc, _Expired):
+                        info = _expired_info(self.timeout)
+                        res.columns, res.rows, res.truncated, res.cut_at_bytes = [], pd.DataFrame(), False, None
+                    else:
+                        info = _error_info(
+                            exc,
+                            stmt=stmt,
+                            full_text=self.full_text,
+                            prefix_len=self._prefix_for(stmt),
+                            timeout_ms=self.timeout,
+                            lock_timeout_ms=self.lock_timeout,
+                        )
                     res.status = "error"
                     res.error = info
                     if info.position is not None:
@@ -1241,7 +1555,8 @@ class _Run:
             self._send_statement(stmt, res)
 
     def _send_statement(self, stmt: Statement, res: StatementResult) -> None:
-        """Send one statement over the extended protocol and read at most cap+1 rows of its result."""
+        """Send one statement over the extended protocol and read at most cap+1 rows of its result,
+        and no more than the byte cap (``res.cut_at_bytes`` says when that cut it)."""
         conn = self.conn
         cap = self.cap
         rows: list[Any]
@@ -1252,19 +1567,8 @@ class _Run:
             _install_result_loaders(scur, lenient=False)
             try:
                 scur.execute(stmt.text)
-                try:
-                    rows = scur.fetchmany(cap + 1)
-                except psycopg.DataError:
-                    # A value Python's datetime cannot hold ('infinity', BC, year 10000+): load the
-                    # fetched result again, with those shown as text.
-                    fetched = scur.pgresult
-                    if fetched is None:
-                        raise
-                    _install_lenient_loaders(scur)
-                    tx = psycopg.adapt.Transformer(scur)
-                    tx.set_pgresult(fetched)
-                    rows = tx.load_rows(0, fetched.ntuples, tuple)
                 description = scur.description
+                rows = self._fetch_all(scur, res)
             finally:
                 scur.close()
             res.command_tag = stmt.command
@@ -1283,13 +1587,22 @@ class _Run:
             size = _STREAM_CHUNK if psycopg.capabilities.has_stream_chunked() else 1
             rows = []
             total = 0
+            held = 0
             description = None
+            sizer: _RowSizer | None = None
             try:
                 for row in cur.stream(stmt.text, size=size):
                     total += 1
-                    if total <= cap + 1:
-                        rows.append(row)
+                    if total <= cap + 1 and res.cut_at_bytes is None:
+                        sizer = sizer or _RowSizer(cur.description)
+                        keep, used = sizer.fit([row], self.max_bytes - held)
+                        if keep:
+                            rows.append(row)
+                            held += used
+                        else:
+                            res.cut_at_bytes = self.max_bytes  # the write still runs to its end
                 description = cur.description
+                res.bytes_held = held
             except psycopg.ProgrammingError as exc:
                 if exc.sqlstate is not None or conn.broken:
                     raise
@@ -1306,6 +1619,11 @@ class _Run:
                 cur.execute(stmt.text)
             description = cur.description
             rows = cur.fetchmany(cap + 1) if description else []
+            if rows:
+                keep, res.bytes_held = _RowSizer(description).fit(rows, self.max_bytes)
+                if keep < len(rows):
+                    del rows[keep:]
+                    res.cut_at_bytes = self.max_bytes
             res.command_tag = cur.statusmessage
             res.affected_rows = cur.rowcount if cur.rowcount >= 0 and not description else None
             if description and cur.rowcount >= 0 and stmt.kind in (Kind.WRITE, Kind.DESTRUCTIVE):
@@ -1317,6 +1635,59 @@ class _Run:
             names = [c.name for c in description]
             res.columns = [ColumnMeta(c.name, c.type_display, int(c.type_code)) for c in description]
             res.rows = pd.DataFrame(rows, columns=_unique_names(names))
+
+    def _fetch_all(self, scur: psycopg.ServerCursor[Any], res: StatementResult) -> list[Any]:
+        """Read the cursor in batches until cap+1 rows, the end, or the byte cap.
+
+        The first FETCH takes one row; the next are sized from the bytes per row seen, so twenty 50 MB rows come
+        one at a time and stop at the cap, while narrow rows come thousands at a time. A row that would take the
+        held rows past the cap is dropped (the result may hold none) and ``res.cut_at_bytes`` says so.
+        """
+        cap, max_bytes = self.cap, self.max_bytes
+        aim = max(1, min(_FETCH_BATCH_BYTES, max_bytes // 8))
+        sizer = _RowSizer(scur.description)
+        rows: list[Any] = []
+        held = 0
+        batch = _FIRST_FETCH
+        lenient = False
+        while len(rows) <= cap:
+            if self._dog is not None and self._dog.fired:
+                raise _Expired
+            want = min(batch, cap + 1 - len(rows))
+            chunk, lenient = self._fetch(scur, want, lenient)
+            if chunk:
+                size = sizer.total(chunk)
+                if held + size > max_bytes:
+                    keep, size = sizer.fit(chunk, max_bytes - held)
+                    rows += chunk[:keep]
+                    held += size
+                    res.cut_at_bytes = max_bytes
+                    break
+                rows += chunk
+                held += size
+                per_row = max(1, size // len(chunk), held // len(rows))
+                batch = max(1, min(aim // per_row, len(rows) * _FETCH_GROWTH))
+            if len(chunk) < want:
+                break
+        res.bytes_held = held
+        return rows
+
+    @staticmethod
+    def _fetch(scur: psycopg.ServerCursor[Any], n: int, lenient: bool) -> tuple[list[Any], bool]:
+        """One FETCH. A value Python's datetime cannot hold ('infinity', BC, year 10000+) fails psycopg's fast
+        loader on the client (no SQLSTATE): that batch is loaded again with those values as text. An error from
+        PostgreSQL while producing the rows (division by zero, a bad cast: it has a SQLSTATE) is raised as is."""
+        try:
+            return scur.fetchmany(n), lenient
+        except psycopg.DataError as exc:
+            fetched = scur.pgresult
+            if exc.sqlstate is not None or fetched is None or fetched.status != pq.ExecStatus.TUPLES_OK:
+                raise
+            if not lenient:
+                _install_lenient_loaders(scur)
+            tx = psycopg.adapt.Transformer(scur)
+            tx.set_pgresult(fetched)
+            return tx.load_rows(0, fetched.ntuples, tuple), True
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
 READONLY_ROLE = "dba_admin_readonly"
+AUTHENTICATOR_ROLE = "dba_admin_authenticator"
 DEFAULT_PORT = 5432
 SERVICE_USER_FALLBACK = "dba-admin-pg"
 ROOT_CLUSTER_HOME = Path("/var/lib/dba-admin")
@@ -254,6 +255,10 @@ class EmbeddedPostgres:
     @property
     def readonly_password_file(self) -> Path:
         return self.secrets_dir / "readonly.password"
+
+    @property
+    def authenticator_password_file(self) -> Path:
+        return self.secrets_dir / "authenticator.password"
 
     # ---- running commands --------------------------------------------------------------------------
     def _run_as_owner(
@@ -504,16 +509,27 @@ class EmbeddedPostgres:
             shutil.rmtree(socket_dir, ignore_errors=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    # ---- the read-only login ----------------------------------------------------------------------
-    def readonly_password(self) -> str:
-        """The read-only role's password, generated once and kept in the data dir (mode 0600)."""
-        if not self.readonly_password_file.is_file():
+    # ---- the app's unprivileged logins ------------------------------------------------------------
+    def _login_password(self, path: Path) -> str:
+        """A login's password, generated once and kept in the data dir (mode 0600)."""
+        if not path.is_file():
             self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_secret(self.readonly_password_file, secrets.token_urlsafe(24))
-        return self.readonly_password_file.read_text().strip()
+            write_secret(path, secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    def readonly_password(self) -> str:
+        """The read-only role's password (analysts' SQL)."""
+        return self._login_password(self.readonly_password_file)
 
     def readonly_dsn(self, dbname: str = "postgres") -> str:
         return self.dsn(user=READONLY_ROLE, password=self.readonly_password(), dbname=dbname)
+
+    def authenticator_password(self) -> str:
+        """The authenticator login's password (per-user RLS transactions)."""
+        return self._login_password(self.authenticator_password_file)
+
+    def authenticator_dsn(self, dbname: str = "postgres") -> str:
+        return self.dsn(user=AUTHENTICATOR_ROLE, password=self.authenticator_password(), dbname=dbname)
 
 
 def write_secret(path: Path, value: str) -> None:

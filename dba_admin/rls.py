@@ -5,8 +5,12 @@ claims in ``request.jwt.claims`` (transaction-local), exactly what PostgREST doe
 ``auth.email()``, ``auth.uid()`` and ``auth.jwt()`` then return this user, and the policies of
 sql/migrations/*_rls_policies.sql filter every read and write. Nothing here filters rows in Python.
 
-Only the app may open such a transaction, on its own owner connection and with SQL it wrote itself: the claims
-are an ordinary settable GUC, so SQL typed by users never runs here (it runs on the read-only role instead).
+Only the app may open such a transaction, with SQL it wrote itself: the claims are an ordinary settable GUC, so
+SQL typed by users never runs here (it runs on the read-only role instead). The transaction's base is the
+unprivileged authenticator login (``DatabaseManager.user_connection``: NOINHERIT, member of anon and authenticated
+only), never the app's owner: code reached by the app's SQL - a view's function, a policy expression written by any
+schema owner - can ``RESET ROLE``, and must then find no privilege to fall back on. ``user_transaction`` refuses a
+superuser connection outright, so that mistake cannot come back unnoticed.
 """
 
 from __future__ import annotations
@@ -81,6 +85,11 @@ def user_transaction(
     The connection must have no transaction open: ``SET LOCAL`` inside a savepoint would outlive the block
     and leave the role and claims on the caller's outer transaction.
     """
+    if conn.info.parameter_status("is_superuser") == "on":
+        raise DbaAdminError(
+            "user_transaction refuses a superuser connection: a RESET ROLE in code the query reaches would run as "
+            "the superuser. Use DatabaseManager.user_connection() (the unprivileged authenticator login)."
+        )
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise DbaAdminError(
             "user_transaction needs a connection with no open transaction "

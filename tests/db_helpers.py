@@ -21,7 +21,9 @@ from dba_admin.database import DatabaseManager
 
 @pytest.fixture(scope="module")
 def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    manager = DatabaseManager(
+        app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn
+    )
     yield manager
     manager.close()
 

@@ -131,7 +131,7 @@ def test_a_cycle_still_has_a_root() -> None:
 
 def test_refuses_own_backend_and_missing_pid(app_db: Any) -> None:
     settings = app_db.settings.with_overrides(pool_max_size=1)
-    single = DatabaseManager(settings, app_db.dsn, app_db.readonly_dsn)
+    single = DatabaseManager(settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
     try:
         with single.connection() as conn:
             row = conn.execute("select pg_backend_pid()").fetchone()

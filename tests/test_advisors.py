@@ -268,6 +268,16 @@ def test_security_definer_function_executable(api_db: Db) -> None:
     assert api_db.findings("security_definer_function_executable") == []
 
 
+def test_security_definer_function_in_a_schema_the_api_does_not_serve_is_not_reported(api_db: Db) -> None:
+    api_db.sql("create schema internal_rpc")
+    api_db.sql("grant usage on schema internal_rpc to authenticated")
+    api_db.sql(
+        "create function internal_rpc.audit_me() returns int language sql security definer"
+        " set search_path = '' as 'select 1'"
+    )
+    assert api_db.findings("security_definer_function_executable") == []
+
+
 def test_function_search_path_mutable(api_db: Db) -> None:
     api_db.sql("create function public.add_one(x int) returns int language sql as 'select x + 1'")
     api_db.sql(

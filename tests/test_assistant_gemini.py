@@ -33,7 +33,9 @@ class FakeClock:
 
 @pytest.fixture
 def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    manager = DatabaseManager(
+        app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn
+    )
     yield manager
     manager.close()
 

@@ -216,7 +216,9 @@ def test_affected_rows_and_kinds(scratch: DatabaseManager) -> None:
     ],
 )
 def test_read_only_escapes_are_refused_before_anything_runs(app_db: Any, escape: str) -> None:
-    fresh = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    fresh = DatabaseManager(
+        app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn
+    )
     try:
         before = scalar(app_db.dsn, "select count(*) from pg_stat_activity where usename = %s", (READONLY_ROLE,))
         text = f"select 1;\n{escape};\nselect 2"

@@ -32,7 +32,7 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def projects(app_db: Any) -> Iterator[ProjectManager]:
-    db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
     yield ProjectManager(db)
     db.close()
 

@@ -130,26 +130,33 @@ def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
+def user_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
+    """The authenticator login: the only base the app uses for per-user (RLS) transactions."""
+    with psycopg.connect(app_db.authenticator_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
 def readonly_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(app_db.readonly_dsn, autocommit=True) as conn:
         yield conn
 
 
 @pytest.fixture
-def world(owner_conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def world(user_conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Owner A with a project (member M), a script with a version, a project run, an ad-hoc run, a question."""
     a, m, b = new_email("owner"), new_email("member"), new_email("stranger")
-    project = create_project(owner_conn, a, [m])
-    script = create_script(owner_conn, a, project)
+    project = create_project(user_conn, a, [m])
+    script = create_script(user_conn, a, project)
     return {
         "a": a,
         "m": m,
         "b": b,
         "project": project,
         "script": script,
-        "run": record_run(owner_conn, a, project, script),
-        "adhoc_run": record_run(owner_conn, a, None, None),
-        "question": ask(owner_conn, a),
+        "run": record_run(user_conn, a, project, script),
+        "adhoc_run": record_run(user_conn, a, None, None),
+        "question": ask(user_conn, a),
     }
 
 
@@ -161,9 +168,11 @@ def version_ids(conn: psycopg.Connection[Any], script: uuid.UUID) -> list[int]:
 # --- auth.* compatibility ------------------------------------------------------------------------------------
 
 
-def test_auth_functions_return_the_claims_of_the_transaction(owner_conn: psycopg.Connection[Any]) -> None:
+def test_auth_functions_return_the_claims_of_the_transaction(
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any]
+) -> None:
     claims = claims_for(new_email("Claims").upper(), "dba")
-    with user_transaction(owner_conn, claims) as cur:
+    with user_transaction(user_conn, claims) as cur:
         cur.execute("select auth.uid(), auth.email(), auth.role(), auth.jwt(), current_user")
         row = cur.fetchone()
     assert row is not None
@@ -196,23 +205,25 @@ def test_auth_functions_read_the_legacy_per_claim_settings_first(owner_conn: psy
         assert owner_conn.execute("select auth.email()").fetchone() == ("legacy@x.io",)
 
 
-def test_user_transaction_blanks_legacy_claims_left_on_the_session(owner_conn: psycopg.Connection[Any]) -> None:
-    owner_conn.execute("select set_config('request.jwt.claim.email', 'someone-else@x.io', false)")
+def test_user_transaction_blanks_legacy_claims_left_on_the_session(
+    user_conn: psycopg.Connection[Any],
+) -> None:
+    user_conn.execute("select set_config('request.jwt.claim.email', 'someone-else@x.io', false)")
     try:
         email = new_email("me")
-        with as_user(owner_conn, email) as cur:
+        with as_user(user_conn, email) as cur:
             cur.execute("select auth.email()")
             assert cur.fetchone() == (email,)
     finally:
-        owner_conn.execute("reset request.jwt.claim.email")
+        user_conn.execute("reset request.jwt.claim.email")
 
 
-def test_user_transaction_refuses_a_connection_inside_a_transaction(owner_conn: psycopg.Connection[Any]) -> None:
+def test_user_transaction_refuses_a_connection_inside_a_transaction(user_conn: psycopg.Connection[Any]) -> None:
     """SET LOCAL in a savepoint would outlive the block and leak the role to the caller's transaction."""
     with (
-        owner_conn.transaction(force_rollback=True),
+        user_conn.transaction(force_rollback=True),
         pytest.raises(DbaAdminError, match="no open transaction"),
-        as_user(owner_conn, new_email("x")),
+        as_user(user_conn, new_email("x")),
     ):
         pass
 
@@ -370,7 +381,9 @@ def test_api_roles_have_no_privilege_on_private_tables_and_anon_none_on_app_tabl
 # --- isolation -----------------------------------------------------------------------------------------------
 
 
-def test_a_stranger_sees_none_of_another_users_rows(owner_conn: psycopg.Connection[Any], world: dict[str, Any]) -> None:
+def test_a_stranger_sees_none_of_another_users_rows(
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+) -> None:
     expected = {
         "projetos_analytics": world["project"],
         "scripts_projetos": world["script"],
@@ -378,10 +391,10 @@ def test_a_stranger_sees_none_of_another_users_rows(owner_conn: psycopg.Connecti
         "execucoes_scripts": world["run"],
         "duvidas_analitics_ia": world["question"],
     }
-    with as_user(owner_conn, world["a"]) as cur:
+    with as_user(user_conn, world["a"]) as cur:
         for table, row_id in expected.items():
             assert visible(cur, table, [row_id]) == {row_id}, table
-    with as_user(owner_conn, world["b"]) as cur:
+    with as_user(user_conn, world["b"]) as cur:
         for table, row_id in expected.items():
             assert visible(cur, table, [row_id]) == set(), table
         cur.execute("select count(*) from execucoes_scripts where id = %s", (world["adhoc_run"],))
@@ -389,7 +402,7 @@ def test_a_stranger_sees_none_of_another_users_rows(owner_conn: psycopg.Connecti
 
 
 def test_a_stranger_cannot_write_into_another_users_project(
-    owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
 ) -> None:
     a, b = world["a"], world["b"]
     attempts = [
@@ -420,10 +433,10 @@ def test_a_stranger_cannot_write_into_another_users_project(
     for statement, params in attempts:
         with (
             pytest.raises(errors.InsufficientPrivilege, match="row-level security"),
-            as_user(owner_conn, b) as cur,
+            as_user(user_conn, b) as cur,
         ):
             cur.execute(statement, params)
-    with as_user(owner_conn, b) as cur:
+    with as_user(user_conn, b) as cur:
         cur.execute("update projetos_analytics set membros = %s where id = %s", ([b], world["project"]))
         assert cur.rowcount == 0
         cur.execute("update scripts_projetos set sql = 'select 666' where id = %s", (world["script"],))
@@ -441,10 +454,10 @@ def test_a_stranger_cannot_write_into_another_users_project(
 
 
 def test_a_member_sees_and_edits_scripts_but_only_the_owner_manages_the_project(
-    owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
 ) -> None:
     m, project = world["m"], world["project"]
-    with as_user(owner_conn, m) as cur:
+    with as_user(user_conn, m) as cur:
         assert visible(cur, "projetos_analytics", [project]) == {project}
         assert visible(cur, "scripts_projetos", [world["script"]]) == {world["script"]}
         assert visible(cur, "execucoes_scripts", [world["run"], world["adhoc_run"]]) == {world["run"]}
@@ -465,17 +478,17 @@ def test_a_member_sees_and_edits_scripts_but_only_the_owner_manages_the_project(
         assert cur.rowcount == 0
         cur.execute("delete from projetos_analytics where id = %s", (project,))
         assert cur.rowcount == 0
-    member_script = create_script(owner_conn, m, project, "select 3")
-    record_run(owner_conn, m, project, member_script)
-    with as_user(owner_conn, world["a"]) as cur:
+    member_script = create_script(user_conn, m, project, "select 3")
+    record_run(user_conn, m, project, member_script)
+    with as_user(user_conn, world["a"]) as cur:
         assert visible(cur, "scripts_projetos", [member_script]) == {member_script}
         cur.execute("select count(*) from execucoes_scripts where script_id = %s", (member_script,))
         assert cur.fetchone() == (1,)
-    with as_user(owner_conn, m) as cur:
+    with as_user(user_conn, m) as cur:
         cur.execute("delete from scripts_projetos where id = %s", (member_script,))
         assert cur.rowcount == 1
     # Only the owner deletes; the project's scripts and versions go with it, its runs stay with no project.
-    with as_user(owner_conn, world["a"]) as cur:
+    with as_user(user_conn, world["a"]) as cur:
         cur.execute("delete from projetos_analytics where id = %s", (project,))
         assert cur.rowcount == 1
     assert owner_conn.execute("select count(*) from scripts_projetos where projeto_id = %s", (project,)).fetchone() == (
@@ -487,35 +500,37 @@ def test_a_member_sees_and_edits_scripts_but_only_the_owner_manages_the_project(
 
 
 def test_a_member_cannot_move_a_script_into_a_project_they_are_not_in(
-    owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
 ) -> None:
-    other = create_project(owner_conn, world["b"])
+    other = create_project(user_conn, world["b"])
     with (
         pytest.raises(errors.InsufficientPrivilege, match="row-level security"),
-        as_user(owner_conn, world["m"]) as cur,
+        as_user(user_conn, world["m"]) as cur,
     ):
         cur.execute("update scripts_projetos set projeto_id = %s where id = %s", (other, world["script"]))
 
 
 def test_the_owner_can_change_members_but_not_give_the_project_away(
-    owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
 ) -> None:
     a, b, project = world["a"], world["b"], world["project"]
-    with as_user(owner_conn, a) as cur:
+    with as_user(user_conn, a) as cur:
         cur.execute(
             "update projetos_analytics set membros = %s where id = %s returning membros",
             ([f" {b.upper()} ", b, a, world["m"]], project),
         )
         assert cur.fetchall() == [(sorted([b, world["m"]]),)]  # lower-cased, deduplicated, owner dropped
-    with as_user(owner_conn, b) as cur:
+    with as_user(user_conn, b) as cur:
         assert visible(cur, "projetos_analytics", [project]) == {project}
-    with pytest.raises(errors.InsufficientPrivilege, match="projetos_analytics"), as_user(owner_conn, a) as cur:
+    with pytest.raises(errors.InsufficientPrivilege, match="projetos_analytics"), as_user(user_conn, a) as cur:
         cur.execute("update projetos_analytics set created_by = %s where id = %s", (b, project))
-    with pytest.raises(errors.CheckViolation, match="invalid member email"), as_user(owner_conn, a) as cur:
+    with pytest.raises(errors.CheckViolation, match="invalid member email"), as_user(user_conn, a) as cur:
         cur.execute("update projetos_analytics set membros = %s where id = %s", (["not an email"], project))
 
 
-def test_versions_are_immutable_even_for_the_owner(owner_conn: psycopg.Connection[Any], world: dict[str, Any]) -> None:
+def test_versions_are_immutable_even_for_the_owner(
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+) -> None:
     for user in (world["a"], world["m"]):
         for statement in (
             "update scripts_projetos_versoes set sql = 'select 42' where script_id = %s",
@@ -523,10 +538,10 @@ def test_versions_are_immutable_even_for_the_owner(owner_conn: psycopg.Connectio
         ):
             with (
                 pytest.raises(errors.InsufficientPrivilege, match="scripts_projetos_versoes"),
-                as_user(owner_conn, user) as cur,
+                as_user(user_conn, user) as cur,
             ):
                 cur.execute(statement, (world["script"],))
-    with pytest.raises(errors.InsufficientPrivilege), as_user(owner_conn, world["a"]) as cur:
+    with pytest.raises(errors.InsufficientPrivilege), as_user(user_conn, world["a"]) as cur:
         cur.execute("update execucoes_scripts set status = 'error' where id = %s", (world["run"],))
     assert owner_conn.execute(
         "select sql from scripts_projetos_versoes where script_id = %s", (world["script"],)
@@ -534,7 +549,7 @@ def test_versions_are_immutable_even_for_the_owner(owner_conn: psycopg.Connectio
 
 
 def test_admin_claim_reads_every_project_but_not_others_conversations(
-    owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
 ) -> None:
     admin = new_email("admin")
     ids = {
@@ -543,7 +558,7 @@ def test_admin_claim_reads_every_project_but_not_others_conversations(
         "scripts_projetos_versoes": version_ids(owner_conn, world["script"])[0],
         "execucoes_scripts": world["adhoc_run"],
     }
-    with as_user(owner_conn, admin, "admin") as cur:
+    with as_user(user_conn, admin, "admin") as cur:
         for table, row_id in ids.items():
             assert visible(cur, table, [row_id]) == {row_id}, table
         assert visible(cur, "duvidas_analitics_ia", [world["question"]]) == set()
@@ -557,14 +572,14 @@ def test_admin_claim_reads_every_project_but_not_others_conversations(
     assert admin_count == owner_conn.execute("select count(*) from projetos_analytics").fetchone()
     with (
         pytest.raises(errors.InsufficientPrivilege, match="row-level security"),
-        as_user(owner_conn, admin, "admin") as cur,
+        as_user(user_conn, admin, "admin") as cur,
     ):
         cur.execute(
             "insert into scripts_projetos (projeto_id, nome, sql, created_by) values (%s, 'x', 'select 1', %s)",
             (world["project"], admin),
         )
     # A dba is not an admin.
-    with as_user(owner_conn, new_email("dba"), "dba") as cur:
+    with as_user(user_conn, new_email("dba"), "dba") as cur:
         assert visible(cur, "projetos_analytics", [world["project"]]) == set()
 
 
@@ -586,8 +601,10 @@ def test_admin_claim_shapes(
         assert visible(cur, "projetos_analytics", [world["project"]]) == ({world["project"]} if sees else set())
 
 
-def test_a_user_deletes_only_their_own_questions(owner_conn: psycopg.Connection[Any], world: dict[str, Any]) -> None:
-    with as_user(owner_conn, world["a"]) as cur:
+def test_a_user_deletes_only_their_own_questions(
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], world: dict[str, Any]
+) -> None:
+    with as_user(user_conn, world["a"]) as cur:
         cur.execute("delete from duvidas_analitics_ia where id = %s", (world["question"],))
         assert cur.rowcount == 1
 
@@ -610,7 +627,9 @@ def test_roles_without_claims_see_nothing(
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
-def test_randomized_visibility_is_owner_or_member_or_admin(owner_conn: psycopg.Connection[Any], seed: int) -> None:
+def test_randomized_visibility_is_owner_or_member_or_admin(
+    user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any], seed: int
+) -> None:
     """8 users x 12 projects with random owners and members: every pair checked, for reads and for edits."""
     rng = random.Random(seed)
     users = [new_email(f"u{i}") for i in range(8)]
@@ -620,15 +639,15 @@ def test_randomized_visibility_is_owner_or_member_or_admin(owner_conn: psycopg.C
     for _ in range(12):
         owner = rng.choice(users)
         members = {u for u in users if u != owner and rng.random() < 0.3}
-        project = create_project(owner_conn, owner, sorted(members))
+        project = create_project(user_conn, owner, sorted(members))
         projects[project] = (owner, members)
-        scripts[project] = create_script(owner_conn, rng.choice([owner, *members]), project)
+        scripts[project] = create_script(user_conn, rng.choice([owner, *members]), project)
     project_ids, script_ids = list(projects), list(scripts.values())
     for user in users:
         role = "admin" if user in admins else rng.choice(["analyst", "viewer", "dba"])
         can_edit = {p for p, (owner, members) in projects.items() if user == owner or user in members}
         can_read = set(projects) if user in admins else can_edit
-        with as_user(owner_conn, user, role) as cur:
+        with as_user(user_conn, user, role) as cur:
             assert visible(cur, "projetos_analytics", project_ids) == can_read, user
             assert visible(cur, "scripts_projetos", script_ids) == {scripts[p] for p in can_read}, user
             cur.execute(

@@ -1,11 +1,17 @@
 -- check: security_definer_function_executable
 -- category: SECURITY
--- Finds: SECURITY DEFINER functions and procedures that anon or authenticated may execute (EXECUTE, which
--- PUBLIC has by default, plus USAGE on the schema).
+-- Finds: SECURITY DEFINER functions and procedures in an exposed schema (EXPOSED_SCHEMAS, passed as
+-- dba_admin.exposed_schemas) that anon or authenticated may execute (EXECUTE, which PUBLIC has by default, plus
+-- USAGE on the schema). Only exposed schemas, as splinter does: a function in a schema the API does not serve is
+-- reached only by code that is already trusted (the remediation's third option is exactly "move it there").
 -- Why it matters: the function runs with its owner's rights and bypasses RLS on everything it touches, and
 -- Supabase's API exposes it as /rest/v1/rpc/<name> to anyone with the anon key. Supabase's splinter lints
 -- 0028 and 0029 in one.
-with api_roles as (
+with exposed as (
+    select trim(s) as nspname
+    from unnest(string_to_array(coalesce(nullif(current_setting('dba_admin.exposed_schemas', true), ''), 'public'), ',')) as s
+),
+api_roles as (
     select oid, rolname from pg_catalog.pg_roles where rolname in ('anon', 'authenticated')
 ),
 revokees as (
@@ -35,6 +41,7 @@ join api_roles r
 left join pg_catalog.pg_depend dep on dep.objid = p.oid and dep.classid = 'pg_catalog.pg_proc'::regclass and dep.deptype = 'e'
 where p.prosecdef
   and dep.objid is null
+  and n.nspname in (select nspname from exposed)
   and n.nspname not in (
       '_timescaledb_cache', '_timescaledb_catalog', '_timescaledb_config', '_timescaledb_internal', 'auth', 'cron',
       'extensions', 'graphql', 'graphql_public', 'information_schema', 'net', 'pgmq', 'pgroonga', 'pgsodium',

@@ -32,6 +32,7 @@ import psycopg.rows
 from dba_admin import audit
 from dba_admin.erd import dot_id, html_escape, styled
 from dba_admin.errors import NotFound, QueryRefused, SqlErrorInfo, query_error_from
+from dba_admin.redaction import redact_sql
 
 if TYPE_CHECKING:
     from dba_admin.database import DatabaseManager
@@ -59,7 +60,6 @@ _IDLE_IN_TX = ("idle in transaction", "idle in transaction (aborted)")
 _CURSOR_FETCH = re.compile(r'^\s*(FETCH|DECLARE|CLOSE|MOVE)\b.*"?' + CURSOR_NAME + r'"?', re.IGNORECASE | re.DOTALL)
 # Query text kept in an audit row: enough to recognise it, not a whole generated report.
 _AUDIT_QUERY_CHARS = 500
-_PASSWORD_LITERAL = re.compile(r"(password\s+)'(?:[^']|'')*'", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -455,7 +455,7 @@ def blocking_dot(report: BlockingReport) -> str:
 
 
 def _audit_query(text: str) -> str:
-    text = _PASSWORD_LITERAL.sub(r"\1'***'", text)
+    text = redact_sql(text)
     return text if len(text) <= _AUDIT_QUERY_CHARS else text[: _AUDIT_QUERY_CHARS - 1] + "…"
 
 

@@ -13,22 +13,37 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from dba_admin.redaction import redact_sql
+
 APP_INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 # Keys whose values never reach the audit trail, whatever a caller passes in details.
 _SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey", "cookie", "dsn", "key")
 
 
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, str):
+        return redact_sql(value)  # SQL text in a detail ("query", "sql"): its passwords, never the rest
+    return value
+
+
 def redact(details: dict[str, Any]) -> dict[str, Any]:
-    """Drop secret-looking values so the audit log never stores a credential."""
+    """Drop secret-looking values so the audit log never stores a credential.
+
+    Keys that name a secret lose their value; every text value goes through :func:`redact_sql`, the one
+    redaction of SQL text (also used for the run history), so ``ALTER ROLE ... PASSWORD '...'`` quoted in a
+    detail keeps its shape but not its password.
+    """
     clean: dict[str, Any] = {}
     for key, value in details.items():
         if any(marker in key.lower() for marker in _SECRET_KEYS):
             clean[key] = "***"
-        elif isinstance(value, dict):
-            clean[key] = redact(value)
         else:
-            clean[key] = value
+            clean[key] = _redact_value(value)
     return clean
 
 

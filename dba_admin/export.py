@@ -4,6 +4,11 @@ Results come from PostgreSQL through psycopg, so columns hold Decimal, UUID, dic
 timezone-aware datetimes, date/time and text that may contain control characters. Each format gets values it
 can hold without losing them: JSON keeps json values as JSON, Excel gets naive UTC datetimes (it has no time
 zones) and text, and a text cell that starts with "=" stays text in Excel instead of becoming a formula.
+
+CSV has no cell types, so a spreadsheet opening it decides: a text cell that starts with ``=``, ``+``, ``-``,
+``@``, tab or carriage return may run as a formula (CSV injection). Every CSV the app offers goes through
+:func:`to_csv_bytes`, which prefixes such text cells (and column names) with a single quote, as OWASP
+recommends. Only text is changed: a number column's -5 is written as -5, a text column's "-5" as "'-5".
 """
 
 from __future__ import annotations
@@ -20,10 +25,20 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["EXCEL_MAX_ROWS", "excel_available", "to_csv_bytes", "to_excel_bytes", "to_json_bytes"]
+__all__ = [
+    "CSV_FORMULA_PREFIXES",
+    "EXCEL_MAX_ROWS",
+    "excel_available",
+    "neutralize_csv_cell",
+    "to_csv_bytes",
+    "to_excel_bytes",
+    "to_json_bytes",
+]
 
 EXCEL_MAX_ROWS = 1_048_575  # one sheet's rows, less the header
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What makes a spreadsheet read a CSV cell as a formula (OWASP "CSV Injection").
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _json_default(value: Any) -> Any:
@@ -64,13 +79,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def neutralize_csv_cell(value: Any) -> Any:
+    """A text value that a spreadsheet would read as a formula, prefixed with ``'``; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv_text(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        value = json.dumps(value, default=_json_default)  # starts with { or [: never a formula
+    return neutralize_csv_cell(value)
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a header, no index; json values as JSON text, NULL as an empty field."""
+    """UTF-8 CSV (RFC 4180: CRLF rows) with a header, no index; json values as JSON text, NULL as an empty field.
+
+    The one CSV writer of the app (results, explorer pages, the audit log): text cells and column names that
+    start like a formula are neutralised (see the module docstring); numbers, dates and booleans are not text
+    and are written as they are.
+    """
     out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(lambda v: json.dumps(v, default=_json_default) if isinstance(v, dict | list) else v)
-    return out.to_csv(index=False).encode("utf-8")
+    out.columns = [neutralize_csv_cell(str(c)) for c in out.columns]
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            out.isetitem(position, column.map(_csv_text, na_action="ignore").to_numpy(dtype=object))
+    # CRLF rows (RFC 4180): the writer then quotes any cell holding a CR or LF, which a lone "\n" terminator
+    # leaves bare for CR, splitting the row in a spreadsheet.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def to_json_bytes(frame: pd.DataFrame) -> bytes:

@@ -5,11 +5,10 @@ the user's JWT claims), so the policies of sql/migrations/*_rls_policies.sql dec
 nothing here filters rows by owner or member in Python. When the database says "0 rows", a second look as
 the same user tells "not visible" (NotFound) from "visible but not yours to change" (PermissionDenied).
 
-The audit row of a change is written in the SAME transaction, after the user's work: ``RESET ROLE`` gives the
-owner connection its own rights back for the last statement (the claims setting is transaction-local and dies
-with the commit), because no API role may insert into dba_admin.audit_log. The change and its audit row commit
-or roll back together. That helper lives here, not in rls.py, because it is only correct as the LAST statement
-of a transaction whose SQL the app wrote itself; ``_audit_and_finish`` documents that contract at its one use.
+The audit row of a change is written in the SAME transaction, as the user, through the SECURITY DEFINER function
+``dba_admin_api.audit`` (the actor comes from the verified claims): the change and its audit row commit or roll back
+together. The transaction runs on the unprivileged authenticator login (``DatabaseManager.user_connection``), never on
+the owner login, so nothing reached by the user's work can ``RESET ROLE`` its way to the owner's rights.
 
 Runs are different: the user's SQL goes through DatabaseManager.execute_query (its own connection, read-only
 role for analysts and viewers), and the run is recorded afterwards in a transaction of its own, so a failed
@@ -37,6 +36,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from dba_admin import audit
 from dba_admin.database import DatabaseManager, StatementResult
@@ -54,6 +54,7 @@ from dba_admin.errors import (
     SqlErrorInfo,
     query_error_from,
 )
+from dba_admin.redaction import redact_sql
 from dba_admin.rls import UserClaims, user_transaction
 from dba_admin.sql_text import Kind, split_statements
 
@@ -90,6 +91,7 @@ MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ARCHIVE_ENTRIES = 2_000
+MAX_MANIFEST_BYTES = 1024 * 1024
 
 
 class ClashPolicy(StrEnum):
@@ -498,7 +500,7 @@ class ProjectManager:
         """
         try:
             with (
-                self._db.connection() as conn,
+                self._db.user_connection() as conn,
                 user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
             ):
                 cur.execute(
@@ -519,21 +521,23 @@ class ProjectManager:
             raise query_error_from(exc) from exc
 
     @staticmethod
-    def _audit_and_finish(
+    def _audit_as_user(
         cur: psycopg.Cursor[Any],
         claims: UserClaims,
         action: str,
         target: str,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Leave the user's role and append the audit row: MUST be the last statement of the transaction.
+        """Append the audit row of the user's change, in the same transaction, so both commit or neither does.
 
-        After RESET ROLE the connection has the owner's rights again, which is what inserting into the private
-        audit log needs; nothing of the user's may run after it, so callers call this last, just before the
-        ``with`` block commits the change and its audit row together.
+        Written as the user through ``dba_admin_api.audit`` (SECURITY DEFINER, actor taken from the verified claims):
+        the authenticator login has no right of its own to fall back on, and no API role may insert into the audit log.
         """
-        cur.execute("/* dba_admin */ reset role")
-        audit.record(cur.connection, action, actor=claims.normalized_email, target=target, details=details or {})
+        assert claims.normalized_email  # the database takes the actor from the claims, not from here
+        cur.execute(
+            "/* dba_admin */ select dba_admin_api.audit(%s, %s, %s, %s)",
+            (action, target, Jsonb(audit.redact(details or {})), audit.APP_INSTANCE),
+        )
 
     # -- look-ups that turn "0 rows" into the right error ----------------------------------------------------
 
@@ -612,7 +616,7 @@ class ProjectManager:
                 (clean_name, _clean_description(description), clean_members),
             )
             project = _project(_one(cur))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "project.create",
@@ -712,9 +716,7 @@ class ProjectManager:
                 if row is None:  # the policy's WITH CHECK, or a concurrent delete
                     raise self._project_denied_or_missing(cur, project_id, doing)
                 project = _project(dict(row))
-                self._audit_and_finish(
-                    cur, claims, action, f"project:{project_id}", {"name": before["nome"], **details}
-                )
+                self._audit_as_user(cur, claims, action, f"project:{project_id}", {"name": before["nome"], **details})
         if unchanged is not None:
             return self.get_project(claims, project_id)
         return project
@@ -795,7 +797,7 @@ class ProjectManager:
             cur.execute("/* dba_admin */ delete from public.projetos_analytics where id = %s", (project_id,))
             if cur.rowcount != 1:
                 raise self._project_denied_or_missing(cur, project_id, "delete the project")
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur, claims, "project.delete", f"project:{project_id}", {"name": before["nome"], "scripts": scripts}
             )
 
@@ -852,7 +854,7 @@ class ProjectManager:
         with self._as_user(claims, unique_message=f"a script named {clean!r} already exists in this project") as cur:
             self._writable_project(cur, project_id)
             script, _ = self._insert_script(cur, project_id, clean, sql, _clean_message(message))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur, claims, "script.create", f"script:{script.id}", {"name": clean, "project_id": str(project_id)}
             )
         return script
@@ -930,7 +932,7 @@ class ProjectManager:
             result = self._save_locked(cur, row, sql, base_version=base_version, message=clean_message)
             if result.version is None:
                 return result
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "script.save",
@@ -949,7 +951,7 @@ class ProjectManager:
                 (clean, script_id),
             )
             script = _script(_one(cur))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur, claims, "script.rename", f"script:{script_id}", {"name": before["nome"], "new_name": clean}
             )
         return script
@@ -972,7 +974,7 @@ class ProjectManager:
                     f"project {target['nome']!r} already has a script named {before['nome']!r}; rename one first"
                 ) from exc
             script = _script(_one(cur))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "script.move",
@@ -988,7 +990,7 @@ class ProjectManager:
             cur.execute("/* dba_admin */ delete from public.scripts_projetos where id = %s", (script_id,))
             if cur.rowcount != 1:
                 raise self._script_denied_or_missing(cur, script_id)
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "script.delete",
@@ -1057,7 +1059,7 @@ class ProjectManager:
             result = self._save_locked(cur, row, old["sql"], base_version=base_version, message=message)
             if result.version is None:
                 return result
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "script.restore",
@@ -1173,7 +1175,11 @@ class ProjectManager:
         error: SqlErrorInfo | None,
         started_at: datetime,
     ) -> Execution:
-        """One execucoes_scripts row plus its audit row, in a transaction of their own after the run."""
+        """One execucoes_scripts row plus its audit row, in a transaction of their own after the run.
+
+        The SQL and the error are stored through the audit log's redaction (``redact_sql``): the history keeps
+        ``ALTER ROLE x PASSWORD '***'``, never the password that was typed.
+        """
         sqlstate = error.sqlstate if error and error.sqlstate and re.fullmatch(r"[0-9A-Z]{5}", error.sqlstate) else None
         with self._as_user(claims) as cur:
             cur.execute(
@@ -1186,17 +1192,17 @@ class ProjectManager:
                     script.id if script else None,
                     script.project_id if script else None,
                     script.version if script else None,
-                    sql_text,
+                    redact_sql(sql_text),
                     status,
                     rows,
                     round(duration_ms, 3),
-                    error.message if error else None,
+                    redact_sql(error.message) if error else None,
                     sqlstate,
                     started_at,
                 ),
             )
             execution = _execution(_one(cur))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "script.run" if script else "sql.run",
@@ -1345,7 +1351,7 @@ class ProjectManager:
                     "exported_by": claims.normalized_email,
                 }
                 zf.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "project.export",
@@ -1417,7 +1423,7 @@ class ProjectManager:
                 (target_id,),
             )
             project = _project(_one(cur))
-            self._audit_and_finish(
+            self._audit_as_user(
                 cur,
                 claims,
                 "project.import",
@@ -1471,40 +1477,109 @@ def _check_member_name(name: str) -> None:
         raise InvalidArchive(f"the archive holds an unsafe path: {name!r}")
 
 
+class _ReadBudget:
+    """Decompressed bytes left for the whole import: every read of every member draws on it.
+
+    Counted as bytes arrive (in chunks), never from ZipInfo.file_size, which the archive writer chooses: a
+    manifest naming one 5 MB member 200 times, or a member whose header understates its size, stops at the
+    budget instead of filling memory.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def read(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = MAX_FILE_BYTES) -> bytes:
+        name = info.filename
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with zf.open(info) as handle:
+                while True:
+                    chunk = handle.read(min(_READ_CHUNK, limit + 1 - size, self.left + 1))
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > limit:
+                        raise InvalidArchive(
+                            f"{name!r} is larger than {limit} bytes unpacked (the limit for one file); "
+                            "split it, or import the project without it"
+                        )
+                    if size > self.left:
+                        raise InvalidArchive(
+                            f"the archive unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes in all (the import "
+                            "limit); split the project into smaller archives"
+                        )
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, OSError, EOFError, ValueError) as exc:
+            raise InvalidArchive(f"cannot read {name!r} from the archive: {exc}") from exc
+        self.left -= size
+        return b"".join(chunks)
+
+
+_READ_CHUNK = 64 * 1024
+
+
 def _read_archive(data: bytes) -> _Archive:
-    """Validate and read an exported project: sizes, paths, manifest, every referenced file present and UTF-8."""
+    """Validate and read an exported project: sizes, paths, manifest, every referenced file present and UTF-8.
+
+    Bounded whatever the archive says about itself: at most MAX_ARCHIVE_ENTRIES members and manifest entries,
+    no member name twice (in the zip or in the manifest), each member read once, and MAX_UNCOMPRESSED_BYTES
+    of decompressed text in all, counted as it is read.
+    """
     if len(data) > MAX_ARCHIVE_BYTES:
         raise InvalidArchive(f"the archive is {len(data)} bytes; at most {MAX_ARCHIVE_BYTES} are accepted")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise InvalidArchive(f"not a zip archive: {exc}") from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ARCHIVE_ENTRIES:
-            raise InvalidArchive(f"the archive has {len(infos)} entries; at most {MAX_ARCHIVE_ENTRIES} are accepted")
+            raise InvalidArchive(
+                f"the archive has {len(infos)} entries; at most {MAX_ARCHIVE_ENTRIES} are accepted. "
+                "Split the project into smaller archives"
+            )
         for info in infos:
             _check_member_name(info.filename)
         if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
-            raise InvalidArchive(f"the archive unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes")
-        by_name = {info.filename: info for info in infos if not info.is_dir()}
+            raise InvalidArchive(
+                f"the archive unpacks to more than {MAX_UNCOMPRESSED_BYTES} bytes in all (the import limit); "
+                "split the project into smaller archives"
+            )
+        by_name: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            if info.filename in by_name:
+                raise InvalidArchive(
+                    f"the archive holds {info.filename!r} twice; export the project from DBA Admin again"
+                )
+            by_name[info.filename] = info
+        budget = _ReadBudget(MAX_UNCOMPRESSED_BYTES)
+        already_read: set[str] = set()
 
-        def read(name: str) -> bytes:
-            # Read at most the limit + 1 byte: a header can understate the real size (zip bomb).
-            try:
-                with zf.open(by_name[name]) as handle:
-                    content = handle.read(MAX_FILE_BYTES + 1)
-            except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
-                raise InvalidArchive(f"cannot read {name!r} from the archive: {exc}") from exc
-            if len(content) > MAX_FILE_BYTES:
-                raise InvalidArchive(f"{name!r} is larger than {MAX_FILE_BYTES} bytes")
-            return content
+        def read(name: str, limit: int = MAX_FILE_BYTES) -> bytes:
+            if name in already_read:
+                raise InvalidArchive(
+                    f"the manifest refers to {name!r} more than once; each script needs a file of its own "
+                    "(export the project from DBA Admin again)"
+                )
+            already_read.add(name)
+            return budget.read(zf, by_name[name], limit)
 
         if MANIFEST_NAME not in by_name:
             raise InvalidArchive(f"the archive has no {MANIFEST_NAME}; export a project from DBA Admin to get one")
+        manifest_bytes = read(MANIFEST_NAME, MAX_MANIFEST_BYTES)
+        # Count containers before parsing: a small manifest of "[{},{},...]" would otherwise become
+        # hundreds of thousands of objects (or a deep nest, a RecursionError) before the entry cap is checked.
+        if manifest_bytes.count(b"{") + manifest_bytes.count(b"[") > 2 * MAX_ARCHIVE_ENTRIES + 50:
+            raise InvalidArchive(
+                f"{MANIFEST_NAME} holds more entries than the {MAX_ARCHIVE_ENTRIES} scripts an import accepts; "
+                "split the project into smaller archives"
+            )
         try:
-            manifest = json.loads(read(MANIFEST_NAME).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            manifest = json.loads(manifest_bytes.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise InvalidArchive(f"{MANIFEST_NAME} is not valid UTF-8 JSON: {exc}") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
             raise InvalidArchive(f"{MANIFEST_NAME} is not a DBA Admin project manifest (format {ARCHIVE_FORMAT!r})")
@@ -1514,6 +1589,11 @@ def _read_archive(data: bytes) -> _Archive:
         entries = manifest.get("scripts")
         if not isinstance(project, dict) or not isinstance(project.get("name"), str) or not isinstance(entries, list):
             raise InvalidArchive(f"{MANIFEST_NAME} must hold project.name and a scripts list")
+        if len(entries) > MAX_ARCHIVE_ENTRIES:
+            raise InvalidArchive(
+                f"{MANIFEST_NAME} lists {len(entries)} scripts; at most {MAX_ARCHIVE_ENTRIES} are accepted. "
+                "Split the project into smaller archives"
+            )
         description = project.get("description")
         scripts: list[_ArchivedScript] = []
         seen: set[str] = set()

@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from dba_admin.audit import AuditQuery, actions, search
+from dba_admin.export import to_csv_bytes
 from ui.session import get_services, require_page
 
 require_page("audit")
@@ -38,4 +39,4 @@ if rows.empty:
 else:
     st.caption(f"{len(rows)} row(s), newest first (at most 5,000).")
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.download_button("Download CSV", rows.to_csv(index=False).encode(), "audit_log.csv", "text/csv", key="audit_csv")
+    st.download_button("Download CSV", to_csv_bytes(rows), "audit_log.csv", "text/csv", key="audit_csv")

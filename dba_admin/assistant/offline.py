@@ -195,7 +195,7 @@ class OfflineProvider:
                 if confidence > 0.7
                 else (_t(lang, "possible", "possível") if confidence > 0.35 else _t(lang, "weak", "fraca"))
             )
-            comment = f" — {_one_line(t.comment, 110)}" if t.comment else ""
+            comment = f" — {_comment_md(t.comment, 110)}" if t.comment else ""
             lines.append(f"- **{t.qualified_name}** ({label}){comment}")
             if m.columns:
                 cols = ", ".join(f"`{c}`" for c in m.columns[:4])
@@ -250,7 +250,7 @@ class OfflineProvider:
         """Columns, keys, indexes, policies, size and rows of a table (``detail``: a catalog TableDetail)."""
         lines = [f"**{table.qualified_name}** ({table.kind})"]
         if table.comment:
-            lines.append(_one_line(table.comment, 400))
+            lines.append(_comment_md(table.comment, 400))
         rows = table.estimated_rows
         size = getattr(getattr(detail, "sizes", None), "total_bytes", None) or table.total_bytes
         facts = [
@@ -273,7 +273,7 @@ class OfflineProvider:
                 marks.append("NOT NULL")
             if col.default:
                 marks.append(f"default {_one_line(col.default, 40)}")
-            comment = f" — {_one_line(col.comment, 100)}" if col.comment else ""
+            comment = f" — {_comment_md(col.comment, 100)}" if col.comment else ""
             lines.append(f"- `{col.name}` {col.type} {' '.join(marks)}{comment}".rstrip())
         if table.fks_in:
             lines.append("")
@@ -420,7 +420,7 @@ class OfflineProvider:
                 f"A starter query on **{table.qualified_name}**",
                 f"Uma consulta inicial em **{table.qualified_name}**",
             )
-            + (f" — {_one_line(table.comment, 140)}" if table.comment else ""),
+            + (f" — {_comment_md(table.comment, 140)}" if table.comment else ""),
             _fence(sql),
         ]
         if conditions:
@@ -719,6 +719,19 @@ _MESSAGE_MEANINGS: list[tuple[str, tuple[str, str]]] = [
     ("foreign key", _SQLSTATE_MEANINGS["23503"]),
     ("read-only transaction", _SQLSTATE_MEANINGS["25006"]),
 ]
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!])")
+
+
+def _comment_md(text: str | None, limit: int) -> str:
+    """A catalog comment shown in a Markdown answer: one line, in quotes, its Markdown escaped.
+
+    Comments are written by whoever owns a table; shown as quoted text, a "[login again](http://...)" or an
+    image link in a comment is not a link, and nothing in it reads as the answer's own words.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(text, limit))
+    return f"“{escaped}”" if escaped else ""
 
 
 def _one_line(text: str | None, limit: int) -> str:

@@ -615,7 +615,7 @@ class SchemaIndex:
     def _add_terms(self, number: int, text: str | None, weight: float, label: str, column: str | None) -> None:
         if not text:
             return
-        for term in terms(text):
+        for term in terms(text[:COMMENT_INDEX_CHARS]):  # a 1 MB comment is not worth indexing whole
             self._add(term, number, weight, label, column)
             if len(term) >= PREFIX_LEN:
                 self._prefixes.setdefault(term[:PREFIX_LEN], set()).add(term)
@@ -838,7 +838,8 @@ class SchemaIndex:
         used = 0
         rendered: list[str] = []
         omitted = 0
-        note_reserve = 20  # tokens kept for the "N more tables" note
+        # Tokens kept for the "N more tables" note: as long as the longest note, so it always fits.
+        note_reserve = estimate_tokens(_OMITTED_NOTE.format(n=10 ** len(str(len(tables)))) + "\n")
         for rank, name in enumerate(tables):
             table = self.by_name.get(name)
             if table is None:
@@ -857,11 +858,28 @@ class SchemaIndex:
             if not placed:
                 omitted += 1
         if omitted:
-            note = f"-- {omitted} more relevant table(s) not shown (budget); ask about them by name."
+            note = _OMITTED_NOTE.format(n=omitted)
             if used + estimate_tokens(note + "\n") <= budget:
                 chunks.append(note)
         text = "\n".join(chunks)
         return RenderedContext(text, tuple(rendered), estimate_tokens(text), budget, omitted)
+
+
+# Comments are written by whoever owns a table: capped, and quoted as data (JSON string, < and > escaped) so
+# that no comment reads as the prompt's own text or closes the block the schema is fenced in.
+COMMENT_MAX_CHARS = 300
+COMMENT_INDEX_CHARS = 4000
+
+
+def quote_comment(text: str | None, limit: int = COMMENT_MAX_CHARS) -> str:
+    """A catalog comment as a quoted, escaped, one-line string of at most ``limit`` characters ("" if none)."""
+    short = _short(text, min(limit, COMMENT_MAX_CHARS))
+    if not short:
+        return ""
+    return json.dumps(short, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+_OMITTED_NOTE = "-- {n} more relevant table(s) not shown (budget); ask about them by name."
 
 
 def _short(text: str | None, limit: int) -> str:
@@ -916,7 +934,7 @@ def render_table(table: IndexedTable, level: int, *, samples: Mapping[str, Seque
         head_bits.append(f"~{table.estimated_rows} rows")
     if table.rls_enabled:
         head_bits.append("RLS on")
-    comment = _short(table.comment, 220 if level >= 2 else 90)
+    comment = quote_comment(table.comment, 220 if level >= 2 else 90)
     header = f"CREATE TABLE {qn} ( -- " + "; ".join([b for b in [comment, ", ".join(head_bits)] if b])
     lines = [header.rstrip(" -")]
     body: list[tuple[str, str]] = []  # (definition, comment): the comma goes before the comment
@@ -932,7 +950,7 @@ def render_table(table: IndexedTable, level: int, *, samples: Mapping[str, Seque
         note = ""
         notes: list[str] = []
         if level >= 2 and col.comment:
-            notes.append(_short(col.comment, 90))
+            notes.append(quote_comment(col.comment, 90))
         if samples and col.name in samples and samples[col.name]:
             notes.append("e.g. " + ", ".join(_short(str(v), 30) for v in list(samples[col.name])[:3]))
         if notes:

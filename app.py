@@ -14,6 +14,7 @@ import streamlit as st
 from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
 from ui.login import login_gate, logout, take_requested_page
+from ui.markdown import escape_markdown
 from ui.session import get_services
 
 st.set_page_config(page_title="DBA Admin", page_icon="🛢️", layout="wide")
@@ -22,7 +23,7 @@ try:
     services = get_services()
 except DbaAdminError as exc:
     st.title("DBA Admin")
-    st.error(f"The database is not ready: {exc}")
+    st.error(f"The database is not ready: {escape_markdown(exc)}")
     st.info("Set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded default, then reload.")
     st.stop()
 
@@ -48,8 +49,8 @@ with st.sidebar:
         for spec in specs:
             st.page_link(registered[spec.key], label=spec.title, icon=spec.icon)
     st.divider()
-    st.markdown(f"**{user.name or user.username}**  \n`{user.role}` · {user.email}")
-    st.caption(f"Database: {services.database_label}")
+    st.markdown(f"**{escape_markdown(user.name or user.username)}**  \n`{user.role}` · {escape_markdown(user.email)}")
+    st.caption(f"Database: {escape_markdown(services.database_label)}")
     if st.button("Log out", key="sidebar_logout", width="stretch"):
         logout(services, authenticator, user)
 

@@ -23,6 +23,7 @@ from dba_admin.activity import (
     terminate_backend,
 )
 from dba_admin.errors import NotFound
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 
 INTERVALS: dict[str, int | None] = {"Off": None, "5 s": 5, "10 s": 10, "30 s": 30}
@@ -127,9 +128,9 @@ def actions(sessions: list[SessionInfo]) -> None:
     if outcome:
         kind, payload = outcome
         if kind == "ok":
-            st.success(payload)
+            st.success(escape_markdown(payload))  # names a backend and its user: plain text
         elif kind == "gone":
-            st.warning(payload)
+            st.warning(escape_markdown(payload))
         else:
             show_error(payload, action="The signal")
     c1, c2, c3 = st.columns([4, 2, 1], vertical_alignment="bottom")
@@ -152,7 +153,7 @@ def actions(sessions: list[SessionInfo]) -> None:
         )
         return
     target = by_pid.get(pending["pid"])
-    what = target.label(120) if target else f"backend {pending['pid']} (no longer listed)"
+    what = escape_markdown(target.label(120) if target else f"backend {pending['pid']} (no longer listed)")
     consequence = (
         "Its running statement stops with an error (57014); the session stays connected."
         if pending["action"] == "cancel"
@@ -161,7 +162,9 @@ def actions(sessions: list[SessionInfo]) -> None:
     with st.container(border=True):
         st.warning(f"**{ACTIONS[pending['action']]}** for {what}?\n\n{consequence}")
         if target is not None and pending["action"] == "cancel" and target.state != "active":
-            st.caption(f"It is {target.state}: a cancel only stops a running statement. Terminate ends it.")
+            st.caption(
+                f"It is {escape_markdown(target.state)}: a cancel only stops a running statement. Terminate ends it."
+            )
         if target is not None and target.is_app_query:
             st.caption("This is one of the app's own sessions (possibly a colleague's SQL editor run).")
         y, n, _ = st.columns([1, 1, 4])

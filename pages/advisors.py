@@ -15,6 +15,7 @@ import streamlit as st
 from dba_admin.advisors import CATEGORIES, AdvisorReport, Finding, filter_findings, mute_finding, run_checks, unmute
 from dba_admin.errors import DbaAdminError
 from ui.assistant import open_in_sql_editor
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 
 REPORT = "advisors_report"  # the last AdvisorReport of this session
@@ -53,7 +54,7 @@ if report is None:
 
 flash = st.session_state.pop(FLASH, None)
 if flash:
-    st.success(flash)
+    st.success(escape_markdown(flash))  # names the finding's object: plain text
 
 findings = [f for f in report.findings if not f.check_failed]  # failed checks are listed on their own below
 active = [f for f in findings if not f.muted]
@@ -102,20 +103,27 @@ def _refresh(message: str) -> None:
 
 def _show(finding: Finding) -> None:
     key = _widget_key(finding)
-    label = f"{finding.title} — {finding.object}"
+    # Everything a finding says is built from catalog names (and, for some checks, statement text): plain text.
+    label = escape_markdown(f"{finding.title} — {finding.object}")
     with st.expander(label, expanded=finding.level == "ERROR" and not finding.muted, icon=LEVEL_ICONS[finding.level]):
-        st.markdown(finding.detail)
-        st.markdown(f"**How to fix it.** {finding.remediation}")
+        st.markdown(escape_markdown(finding.detail))
+        st.markdown(f"**How to fix it.** {escape_markdown(finding.remediation)}")
         if finding.fix_sql:
             st.code(finding.fix_sql, language="sql")
             if user.is_dba:
                 st.caption("Copy it (top-right of the block) or open it in the SQL editor to review and run it there.")
                 if st.button("Open in SQL editor", key=f"advisors_open_{key}", icon=":material/open_in_new:"):
                     open_in_sql_editor(finding.fix_sql)
-        st.caption(f"{finding.level} · {finding.category.title()} · check `{finding.name}` · key `{finding.cache_key}`")
+        st.caption(
+            f"{finding.level} · {finding.category.title()} · check {escape_markdown(finding.name)}"
+            f" · key {escape_markdown(finding.cache_key)}"
+        )
         if finding.muted:
             when = f" on {finding.muted_at:%Y-%m-%d %H:%M} UTC" if finding.muted_at else ""
-            st.caption(f"Muted by {finding.muted_by or 'someone'}{when}: {finding.mute_reason or 'no reason given'}")
+            st.caption(
+                f"Muted by {escape_markdown(finding.muted_by or 'someone')}{when}:"
+                f" {escape_markdown(finding.mute_reason or 'no reason given')}"
+            )
             if st.button("Unmute", key=f"advisors_unmute_{key}", icon=":material/notifications_active:"):
                 try:
                     unmute(services.db, finding.cache_key, actor=user.username)
@@ -174,6 +182,12 @@ if not_run:
     st.subheader(f"Checks that did not run · {len(not_run)}")
     st.caption("Nothing was verified by these checks; the others are not affected.")
     for run in report.failed_checks:
-        st.error(f"**{run.name}** ({run.category.title()}) failed: {run.message or 'unknown error'}")
+        st.error(
+            f"**{escape_markdown(run.name)}** ({run.category.title()}) failed:"
+            f" {escape_markdown(run.message or 'unknown error')}"
+        )
     for run in report.unavailable_checks:
-        st.info(f"**{run.name}** ({run.category.title()}) is not available: {run.message or 'not available'}")
+        st.info(
+            f"**{escape_markdown(run.name)}** ({run.category.title()}) is not available:"
+            f" {escape_markdown(run.message or 'not available')}"
+        )

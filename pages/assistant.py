@@ -16,6 +16,7 @@ import streamlit as st
 from dba_admin.assistant.assistant import Answer
 from dba_admin.errors import DbaAdminError
 from ui.assistant import ChatEntry, example_questions, get_assistant, render_entry, render_status_badge
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 
 CONV = "assistant_conversation"  # id (str) of the open conversation; None starts a new one
@@ -138,7 +139,7 @@ if st.session_state.pop(NOT_FOUND, False):
 entries: list[ChatEntry] = st.session_state[TURNS]
 for number, entry in enumerate(entries):
     with st.chat_message("user"):
-        st.markdown(entry.question)
+        st.markdown(escape_markdown(entry.question))  # what the user typed, shown as typed
     with st.chat_message("assistant"):
         render_entry(entry, f"assistant_turn_{number}")
 
@@ -165,7 +166,7 @@ if not entries and not question:
 
 if question:
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(escape_markdown(question))
     offline = bool(st.session_state.get(OFFLINE, False))
     streaming = status.mode == "gemini" and status.breaker != "open" and not offline
     number = len(entries)
@@ -227,7 +228,7 @@ with st.sidebar:
         is_open = conv_id == st.session_state[CONV]
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.button(
-            conv.title or "(untitled)",
+            escape_markdown(conv.title) or "(untitled)",
             key=f"assistant_open_{conv_id}",
             type="primary" if is_open else "secondary",
             on_click=_reopen,
@@ -238,7 +239,9 @@ with st.sidebar:
         if right.button("", key=f"assistant_delete_{conv_id}", icon=":material/delete:", help="Delete"):
             st.session_state[CONFIRM] = conv_id
         if st.session_state.get(CONFIRM) == conv_id:
-            st.warning(f"Delete “{conv.title}” and its {conv.turns} question(s)? This cannot be undone.")
+            st.warning(
+                f"Delete “{escape_markdown(conv.title)}” and its {conv.turns} question(s)? This cannot be undone."
+            )
             yes, no = st.columns(2)
             if yes.button("Delete", key=f"assistant_confirm_{conv_id}", type="primary"):
                 try:

@@ -19,6 +19,7 @@ import streamlit as st
 from dba_admin.database import Health, Metrics
 from ui.assistant import get_assistant
 from ui.growth_charts import render_growth_charts
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import fmt_bytes
 
@@ -88,7 +89,11 @@ def health_strip(health: Health) -> None:
         delta_arrow="off",
     )
     cols[1].metric(
-        "Mode", "embedded" if health.embedded else "remote", health.server_version, delta_color="off", delta_arrow="off"
+        "Mode",
+        "embedded" if health.embedded else "remote",
+        escape_markdown(health.server_version) or None,
+        delta_color="off",
+        delta_arrow="off",
     )
     pending = len(health.migrations_pending)
     cols[2].metric(
@@ -110,13 +115,17 @@ def health_strip(health: Health) -> None:
         help=assistant.reason,
     )
     if not health.ok:
-        st.warning(health.message)
+        st.warning(escape_markdown(health.message))
 
 
 def size_and_tables(metrics: Metrics) -> None:
     st.subheader("Size")
     st.metric(
-        "Database size", fmt_bytes(metrics.database_size_bytes), metrics.database, delta_color="off", delta_arrow="off"
+        "Database size",
+        fmt_bytes(metrics.database_size_bytes),
+        escape_markdown(metrics.database),
+        delta_color="off",
+        delta_arrow="off",
     )
     if not metrics.largest_tables:
         st.info("No tables yet.")
@@ -298,7 +307,7 @@ def live() -> None:
         return
     samples = remember(metrics)
     st.caption(
-        f"PostgreSQL {metrics.server_version} · up {fmt_duration(metrics.uptime_seconds)} · "
+        f"PostgreSQL {escape_markdown(metrics.server_version)} · up {fmt_duration(metrics.uptime_seconds)} · "
         f"figures at {metrics.collected_at.astimezone():%H:%M:%S}"
         + (f" · refreshing every {interval_label}" if INTERVALS[interval_label] else "")
     )

@@ -21,6 +21,7 @@ from dba_admin.catalog import FILTER_OPERATORS, Filter, TableDetail, TableInfo
 from dba_admin.erd import table_erd_dot
 from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import fmt_bytes
 
@@ -160,7 +161,7 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
     if unprotected:
         st.warning(
             f"{len(unprotected)} table(s) in `public` have row level security OFF, so anyone holding the API key "
-            f"can read them through Supabase's API: {', '.join(unprotected)}.",
+            f"can read them through Supabase's API: {', '.join(escape_markdown(n) for n in unprotected)}.",
             icon=":material/lock_open:",
         )
     if not shown:
@@ -207,22 +208,22 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
 
 
 def header(d: TableDetail, info: TableInfo | None) -> None:
-    st.header(d.qualified_name, anchor=False)
-    bits = [KIND_LABELS[d.kind], f"owner {d.owner}"]
+    st.header(escape_markdown(d.qualified_name), anchor=False)
+    bits = [KIND_LABELS[d.kind], f"owner {escape_markdown(d.owner)}"]
     if d.estimated_rows is not None:
         bits.append(f"~{d.estimated_rows:,} rows")
     bits.append(f"{fmt_bytes(d.sizes.total_bytes)} total")
     if d.kind in ("table", "partitioned_table"):
         bits.append("RLS on" + (" (forced)" if d.rls_forced else "") if d.rls_enabled else "RLS off")
-    st.caption(" · ".join(bits) + f" · link: `?schema={d.schema}&table={d.name}`")
+    st.caption(" · ".join(bits) + " · link: " + escape_markdown(f"?schema={d.schema}&table={d.name}"))
     if d.comment:
-        st.markdown(f"> {d.comment}")
+        st.markdown("> " + escape_markdown(d.comment))
     if info is not None and info.rls_missing:
         st.error("Row level security is OFF on this public table: every API role with a grant reads all of its rows.")
     if d.partition_of:
-        st.caption(f"Partition of {label_of(*d.partition_of)} {d.partition_bound or ''}")
+        st.caption(f"Partition of {escape_markdown(label_of(*d.partition_of))} {escape_markdown(d.partition_bound)}")
     if d.partition_key:
-        st.caption(f"Partitioned by {d.partition_key}")
+        st.caption(f"Partitioned by {escape_markdown(d.partition_key)}")
 
 
 def columns_tab(d: TableDetail) -> None:
@@ -246,7 +247,7 @@ def columns_tab(d: TableDetail) -> None:
     st.dataframe(frame, hide_index=True, key="explorer_columns")
     if d.foreign is not None:
         st.subheader("Foreign table", anchor=False)
-        st.markdown(f"Server **{d.foreign.server}** (wrapper `{d.foreign.wrapper}`)")
+        st.markdown(f"Server **{escape_markdown(d.foreign.server)}** (wrapper {escape_markdown(d.foreign.wrapper)})")
         c1, c2 = st.columns(2)
         c1.caption("Table options")
         c1.dataframe(pd.DataFrame(sorted(d.foreign.options.items()), columns=["option", "value"]), hide_index=True)
@@ -261,7 +262,10 @@ def columns_tab(d: TableDetail) -> None:
 
 def keys_tab(d: TableDetail, keys: dict[str, tuple[str, str]]) -> None:
     if d.primary_key:
-        st.markdown(f"**Primary key** `{d.primary_key.name}`: {', '.join(d.primary_key.columns)}")
+        st.markdown(
+            f"**Primary key** {escape_markdown(d.primary_key.name)}: "
+            + escape_markdown(", ".join(d.primary_key.columns))
+        )
     else:
         st.info("No primary key." if d.kind in ("table", "partitioned_table") else "Views have no keys.")
     neighbours: list[str] = []
@@ -339,7 +343,7 @@ def indexes_tab(d: TableDetail) -> None:
     )
     unused = [i.name for i in d.indexes if i.idx_scan == 0 and not i.is_primary and not i.is_unique]
     if unused:
-        st.caption(f"Never scanned since the statistics reset: {', '.join(unused)}.")
+        st.caption(f"Never scanned since the statistics reset: {escape_markdown(', '.join(unused))}.")
 
 
 def constraints_tab(d: TableDetail) -> None:
@@ -381,8 +385,9 @@ def policies_tab(d: TableDetail) -> None:
     elif not d.policies:
         st.info("RLS is on with no policy: only the owner and roles with BYPASSRLS see rows.")
     for p in d.policies:
-        roles = ", ".join(p.roles)
-        st.markdown(f"**{p.name}** · {p.command} · {'permissive' if p.permissive else 'restrictive'} · to {roles}")
+        roles = escape_markdown(", ".join(p.roles))
+        kind = "permissive" if p.permissive else "restrictive"
+        st.markdown(f"**{escape_markdown(p.name)}** · {escape_markdown(p.command)} · {kind} · to {roles}")
         st.code(p.create_statement, language="sql")
     st.markdown("**Grants**")
     if d.grants:
@@ -496,7 +501,7 @@ def data_tab(d: TableDetail) -> None:
         f4.button("Add filter", key="explorer_filter_add", on_click=add_filter)
         for f in filters:
             shown = "" if f.op in NO_VALUE_OPS else f" {f.value!r}"
-            st.markdown(f"- `{f.column}` {f.op}{shown}")
+            st.markdown("- " + escape_markdown(f"{f.column} {f.op}{shown}"))
         if filters:
             st.button("Clear filters", key="explorer_filter_clear", on_click=clear_filters)
 
@@ -611,7 +616,7 @@ def maintenance_tab(d: TableDetail) -> None:
     saved = st.session_state.get("explorer_backup_result")
     if saved and saved[:2] == (d.schema, d.name):
         result = saved[2]
-        st.success(f"Backed up {result.rows:,} rows ({fmt_bytes(result.bytes)}) to `{result.path}`.")
+        st.success(f"Backed up {result.rows:,} rows ({fmt_bytes(result.bytes)}) to {escape_markdown(result.path)}.")
         if result.bytes <= DOWNLOAD_LIMIT_BYTES and result.path.is_file():
             st.download_button(
                 "Download the backup file",
@@ -627,7 +632,10 @@ def maintenance_tab(d: TableDetail) -> None:
             previous = None
         if previous:
             when, details = previous
-            st.caption(f"Last backup: {fmt_time(when)} · {details.get('rows', '?')} rows · `{details.get('file', '')}`")
+            st.caption(
+                f"Last backup: {fmt_time(when)} · {escape_markdown(details.get('rows', '?'))} rows"
+                f" · {escape_markdown(details.get('file', ''))}"
+            )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -680,13 +688,13 @@ if selected is None:
     st.stop()
 schema, name = selected
 if not browse.may_see(user.role, schema):
-    st.error(f"The schema {schema} is not open to the role {user.role}.")
+    st.error(f"The schema {escape_markdown(schema)} is not open to the role {user.role}.")
     st.stop()
 try:
     with st.spinner("Reading the table…"):
         detail = load_detail(DB_KEY, schema, name, nonce)
 except NotFound:
-    st.warning(f"{label_of(schema, name)} does not exist (any more). Pick another table.")
+    st.warning(f"{escape_markdown(label_of(schema, name))} does not exist (any more). Pick another table.")
     st.stop()
 except Exception as exc:
     show_error(exc, action="Reading the table")

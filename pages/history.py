@@ -11,6 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from dba_admin.errors import DbaAdminError, NotFound
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import (
     STATUS_ICONS,
@@ -92,10 +93,10 @@ if chosen_id is not None:
     run = by_id[chosen_id]
     st.code(run.sql, language="sql")
     if run.error:
-        st.caption(f"Error: {run.error}" + (f" (SQLSTATE {run.sqlstate})" if run.sqlstate else ""))
+        st.caption(f"Error: {escape_markdown(run.error)}" + (f" (SQLSTATE {run.sqlstate})" if run.sqlstate else ""))
     if run.script_id is not None and run.script_name is not None:
         note = "" if run.version is None else f" (this run used v{run.version})"
-        if st.button(f"Open the script {run.script_name}{note}", key="history_open_script"):
+        if st.button(f"Open the script {escape_markdown(run.script_name)}{note}", key="history_open_script"):
             try:
                 script = manager.get_script(claims, run.script_id)
             except NotFound:

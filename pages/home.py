@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dba_admin.access import pages_by_section
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page
 
 user = require_page("home")
 services = get_services()
 
 st.title("DBA Admin")
-st.caption(f"Logged in as {user.username} ({user.role}) · {services.database_label}")
+st.caption(f"Logged in as {escape_markdown(user.username)} ({user.role}) · {escape_markdown(services.database_label)}")
 
 with st.spinner("Checking the database…"):
     health = services.db.health()
@@ -26,7 +27,7 @@ cols[1].metric("Mode", "embedded" if health.embedded else "remote")
 cols[2].metric("Migrations pending", len(health.migrations_pending))
 cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")
 if not health.ok:
-    st.error(health.message + ". Check that the database runs, then reload.")
+    st.error(escape_markdown(health.message) + ". Check that the database runs, then reload.")
 elif health.migrations_pending:
     st.warning("Some migrations are pending: run `dba-admin migrate`.")
 with st.expander("Details"):

@@ -14,6 +14,7 @@ import streamlit as st
 
 from dba_admin.errors import DbaAdminError, ImportClash, NotFound
 from dba_admin.projects import ClashPolicy, Project, safe_file_name
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import PROJECT_KEY, PROJECTS_PAGE, executions_frame, fmt_time, open_script, selected_id
 
@@ -44,22 +45,22 @@ FLASH_KEY = "project_flash"
 
 
 def done(message: str) -> None:
-    """Show ``message`` after the rerun that redraws the page with the change."""
+    """Show ``message`` (plain text: it quotes names) after the rerun that redraws the page with the change."""
     st.session_state[FLASH_KEY] = message
     st.rerun()
 
 
 st.page_link(PROJECTS_PAGE, label="All projects", icon=":material/arrow_back:")
-st.title(project.name + ("  (archived)" if project.archived else ""))
+st.title(escape_markdown(project.name) + ("  (archived)" if project.archived else ""))
 if project.description:
-    st.markdown(project.description)
+    st.markdown(escape_markdown(project.description))
 st.caption(
-    f"Owner {project.owner} · {len(project.members)} other member(s) · created {fmt_time(project.created_at)}"
-    f" · updated {fmt_time(project.updated_at)}"
+    f"Owner {escape_markdown(project.owner)} · {len(project.members)} other member(s)"
+    f" · created {fmt_time(project.created_at)} · updated {fmt_time(project.updated_at)}"
 )
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
-    st.success(flash)
+    st.success(escape_markdown(flash))
 if project.archived:
     st.info("This project is archived: its scripts are read-only until the owner unarchives it.")
 
@@ -87,8 +88,10 @@ with tab_scripts:
         st.info("No scripts yet — create the first one below.")
     for script in scripts:
         s1, s2, s3 = st.columns([4, 3, 1], vertical_alignment="center")
-        s1.markdown(f"**{script.name}**  \n`v{script.version}`")
-        s2.caption(f"updated {fmt_time(script.updated_at)} by {script.updated_by or script.created_by}")
+        s1.markdown(f"**{escape_markdown(script.name)}**  \n`v{script.version}`")
+        s2.caption(
+            f"updated {fmt_time(script.updated_at)} by {escape_markdown(script.updated_by or script.created_by)}"
+        )
         if s3.button("Open", key=f"project_open_{script.id}"):
             open_script(script.id)
 
@@ -146,12 +149,13 @@ with tab_scripts:
 
             pending = st.session_state.get("project_delete_script")
             if pending != str(picked.id):
-                if st.button(f"Delete {picked.name}…", key="project_delete_script_ask"):
+                if st.button(f"Delete {escape_markdown(picked.name)}…", key="project_delete_script_ask"):
                     st.session_state["project_delete_script"] = str(picked.id)
                     st.rerun()
             else:
                 st.warning(
-                    f"Delete **{picked.name}** and all {picked.version} of its versions? Its runs stay in the history."
+                    f"Delete **{escape_markdown(picked.name)}** and all {picked.version} of its versions? "
+                    "Its runs stay in the history."
                 )
                 d1, d2 = st.columns(2)
                 if d1.button("Yes, delete it", key="project_delete_script_yes", type="primary"):
@@ -181,13 +185,13 @@ with tab_runs:
 
 # --- members ---------------------------------------------------------------------------------------------------------
 with tab_members:
-    st.markdown(f"**Owner:** {project.owner}")
+    st.markdown(f"**Owner:** {escape_markdown(project.owner)}")
     if project.members:
         st.dataframe(pd.DataFrame({"member": list(project.members)}), hide_index=True)
     else:
         st.info("No other members yet." + (" Add one by email below." if is_owner else ""))
     if not is_owner:
-        st.caption(f"Only the owner ({project.owner}) can add or remove members.")
+        st.caption(f"Only the owner ({escape_markdown(project.owner)}) can add or remove members.")
     else:
         a1, a2 = st.columns([3, 1], vertical_alignment="bottom")
         new_member = a1.text_input("Add a member by email", key="project_add_member_email")
@@ -212,7 +216,9 @@ with tab_members:
 # --- settings (owner) ------------------------------------------------------------------------------------------------
 with tab_settings:
     if not is_owner:
-        st.info(f"Only the owner ({project.owner}) can rename, describe, archive or delete this project.")
+        st.info(
+            f"Only the owner ({escape_markdown(project.owner)}) can rename, describe, archive or delete this project."
+        )
     else:
         with st.form("project_settings"):
             name_value = st.text_input("Name", value=project.name, key="project_settings_name")
@@ -251,11 +257,14 @@ with tab_settings:
         st.markdown("**Delete the project**")
         st.caption("Its scripts and their versions are deleted; the run history stays, detached from the project.")
         confirm_name = st.text_input(
-            f"Type the project name ({project.name}) to confirm", key=f"project_delete_confirm_{project.id}"
+            f"Type the project name ({escape_markdown(project.name)}) to confirm",
+            key=f"project_delete_confirm_{project.id}",
         )
         if st.button("Delete project", key="project_delete", type="primary"):
             if confirm_name.strip() != project.name:
-                st.error(f"Type the project name ({project.name}) exactly to confirm; nothing was deleted.")
+                st.error(
+                    f"Type the project name ({escape_markdown(project.name)}) exactly to confirm; nothing was deleted."
+                )
             else:
                 try:
                     manager.delete_project(claims, project.id)
@@ -326,7 +335,7 @@ with tab_transfer:
         if clashes:
             st.warning(
                 "Nothing was imported: these script names already exist here — "
-                + ", ".join(clashes)
+                + ", ".join(escape_markdown(name) for name in clashes)
                 + ". Choose above whether to skip them, import them under new names or save them as new versions,"
                 " then press Import again."
             )

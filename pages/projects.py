@@ -10,6 +10,7 @@ import streamlit as st
 
 from dba_admin.errors import DbaAdminError, ImportClash
 from dba_admin.projects import ClashPolicy
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import fmt_time, open_project, open_script
 
@@ -20,7 +21,7 @@ manager = get_services().projects
 st.title("Projects")
 flash = st.session_state.pop("projects_flash", None)
 if flash:
-    st.success(flash)
+    st.success(escape_markdown(flash))  # built from project names: plain text
 
 left, right = st.columns([1, 2], gap="large")
 
@@ -56,7 +57,7 @@ with left:
                     )
             except (DbaAdminError, ValueError) as exc:
                 if isinstance(exc, ImportClash):  # a brand-new project has no names to clash with; defensive
-                    st.warning(str(exc))
+                    st.warning(escape_markdown(exc))
                 else:
                     show_error(exc, action="Importing the project")
             else:
@@ -77,7 +78,7 @@ with right:
 
     if not projects:
         if search:
-            st.info(f"No project matches {search!r}.")
+            st.info(f"No project matches {escape_markdown(repr(search))}.")
         else:
             st.info("No projects yet — create one on the left, or ask a project's owner to add you as a member.")
     else:
@@ -127,10 +128,12 @@ with right:
             show_error(exc, action="Searching the scripts")
             hits = []
         if not hits:
-            st.info(f"No script in your projects matches {query!r}.")
+            st.info(f"No script in your projects matches {escape_markdown(repr(query))}.")
         for hit in hits:
             h1, h2 = st.columns([5, 1], vertical_alignment="center")
-            h1.markdown(f"**{hit.script.name}** · {hit.project_name} · v{hit.script.version}")
+            h1.markdown(
+                f"**{escape_markdown(hit.script.name)}** · {escape_markdown(hit.project_name)} · v{hit.script.version}"
+            )
             h1.code(hit.script.sql[:400] + ("\n…" if len(hit.script.sql) > 400 else ""), language="sql")
             if h2.button("Open", key=f"projects_hit_{hit.script.id}"):
                 open_script(hit.script.id)

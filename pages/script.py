@@ -15,6 +15,7 @@ import streamlit as st
 
 from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConflict
 from dba_admin.projects import RunOutcome, Script, diff_texts
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import (
     PROJECT_KEY,
@@ -88,15 +89,20 @@ base: int = st.session_state[BASE]
 
 # --- header -----------------------------------------------------------------------------------------------------------
 st.session_state[PROJECT_KEY] = str(project.id)
-st.page_link(PROJECT_PAGE, label=project.name, icon=":material/arrow_back:", query_params={"id": str(project.id)})
-st.title(script.name)
+st.page_link(
+    PROJECT_PAGE,
+    label=escape_markdown(project.name),
+    icon=":material/arrow_back:",
+    query_params={"id": str(project.id)},
+)
+st.title(escape_markdown(script.name))
 st.caption(
-    f"v{script.version} · saved {fmt_time(script.updated_at)} by {script.updated_by or script.created_by}"
-    f" · created by {script.created_by}"
+    f"v{script.version} · saved {fmt_time(script.updated_at)} by"
+    f" {escape_markdown(script.updated_by or script.created_by)} · created by {escape_markdown(script.created_by)}"
 )
 flash = st.session_state.pop(FLASH, None)
 if flash:
-    st.success(flash)
+    st.success(escape_markdown(flash))  # may quote an author's name: plain text
 read_only_project = project.archived
 if read_only_project:
     st.info("The project is archived: this script is read-only until the owner unarchives the project.")
@@ -144,7 +150,7 @@ if save_clicked:
 if script.version > base and CONFLICT not in st.session_state:
     with stale_box.container():
         st.warning(
-            f"{script.updated_by or 'Someone'} saved v{script.version} since you opened v{base}. "
+            f"{escape_markdown(script.updated_by or 'Someone')} saved v{script.version} since you opened v{base}. "
             "Load it, or keep editing: saving will show you their change first."
         )
         if st.button(f"Load v{script.version}", key="script_load_latest"):
@@ -154,8 +160,8 @@ theirs: ConcurrentChange | None = st.session_state.get(CONFLICT)
 if theirs is not None:
     with st.container(border=True):
         st.error(
-            f"Not saved: {theirs.author} saved v{theirs.version} at {fmt_time(theirs.saved_at)}, after you opened "
-            f"v{base}. Nothing of yours or theirs was overwritten. Compare the two texts below."
+            f"Not saved: {escape_markdown(theirs.author)} saved v{theirs.version} at {fmt_time(theirs.saved_at)},"
+            f" after you opened v{base}. Nothing of yours or theirs was overwritten. Compare the two texts below."
         )
         show_diff(
             diff_texts(
@@ -226,7 +232,7 @@ if confirm is not None:
     with confirm_box.container(border=True):
         st.warning(
             f"{reviewed[:1].upper() + reviewed[1:]} contains destructive statements. Nothing has run yet.\n\n"
-            + "\n".join(f"- {reason}" for reason in confirm["reasons"])
+            + "\n".join(f"- {escape_markdown(reason)}" for reason in confirm["reasons"])
         )
         k1, k2 = st.columns(2)
         go = k1.button("Confirm and run", key=f"script_confirm_run_{confirm['token']}", type="primary")

@@ -27,6 +27,7 @@ from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_j
 from dba_admin.plan import PlanTree, parse_plan
 from dba_admin.sql_text import Kind, format_sql, split_statements
 from ui.assistant import render_sql_helpers
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 
 try:  # the real editor; the page still works (plain text area) where the package is missing
@@ -210,7 +211,8 @@ def _do(request: dict[str, Any]) -> None:
 
 def _show_error(info: SqlErrorInfo, sql: str, scope: str) -> None:
     """SQLSTATE, message, and the offending line with a caret under the error position."""
-    head = f"SQLSTATE {info.sqlstate}: {info.message}" if info.sqlstate else info.message
+    message = escape_markdown(info.message)
+    head = f"SQLSTATE {info.sqlstate}: {message}" if info.sqlstate else message
     st.error(head, icon=":material/error:")
     mark = error_mark(sql, info.position)
     if mark is not None:
@@ -219,7 +221,7 @@ def _show_error(info: SqlErrorInfo, sql: str, scope: str) -> None:
         st.code(mark.snippet, language=None)
     for label, value in (("Detail", info.detail), ("Hint", info.hint), ("Context", info.context)):
         if value:
-            st.caption(f"{label}: {value}")
+            st.caption(f"{label}: {escape_markdown(value)}")
 
 
 def _downloads(frame: pd.DataFrame, key: str) -> None:
@@ -273,7 +275,7 @@ def _chart_builder(frame: pd.DataFrame, key: str) -> None:
     try:
         st.plotly_chart(build_figure(frame, spec), width="stretch", key=f"{key}_fig")
     except ChartError as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(exc))
 
 
 def _show_statement(res: Any, sql: str, scope: str, key: str) -> None:
@@ -293,14 +295,17 @@ def _show_statement(res: Any, sql: str, scope: str, key: str) -> None:
                 "Add a LIMIT or aggregate to see the rest.",
                 icon=":material/content_cut:",
             )
+        if res.size_cut_notice:
+            st.warning(res.size_cut_notice, icon=":material/content_cut:")
         st.dataframe(res.rows, width="stretch", hide_index=True, key=f"{key}_df")
         _downloads(res.rows, key)
         _chart_builder(res.rows, key)
     else:
         affected = f" · {res.affected_rows:,} rows affected" if res.affected_rows is not None else ""
-        st.success(f"{res.command_tag or res.command or 'OK'}{affected} · {res.duration_ms:,.1f} ms")
+        done = escape_markdown(res.command_tag or res.command or "OK")
+        st.success(f"{done}{affected} · {res.duration_ms:,.1f} ms")
     for notice in res.notices:
-        st.caption(notice)
+        st.caption(escape_markdown(notice))
 
 
 def _show_run(result: dict[str, Any]) -> None:
@@ -321,7 +326,7 @@ def _show_run(result: dict[str, Any]) -> None:
     labels = []
     for r in outcome.results:
         icon = {"ok": "✅", "error": "❌"}.get(r.status, "⏸")
-        labels.append(f"{icon} {r.index + 1} · {r.command or r.kind.value}")
+        labels.append(f"{icon} {r.index + 1} · {escape_markdown(r.command or r.kind.value)}")
     for res, tab in zip(outcome.results, st.tabs(labels), strict=True):
         with tab:
             _show_statement(res, sql, scope, f"sql_editor_{result['token']}_{res.index}")
@@ -361,7 +366,7 @@ def _show_plan(result: dict[str, Any]) -> None:
     slow = tree.slowest
     if slow:
         what = "of the time" if analyzed else "of the cost"
-        st.markdown("**Slowest:** " + "; ".join(f"{n.label} ({n.share:.0%} {what})" for n in slow))
+        st.markdown("**Slowest:** " + "; ".join(f"{escape_markdown(n.label)} ({n.share:.0%} {what})" for n in slow))
     frame = tree.to_frame()
     config: dict[str, Any] = {
         "id": None,
@@ -410,7 +415,7 @@ def _show_result(result: dict[str, Any]) -> None:
     elif "error" in result:
         _show_error(result["error"], result["sql"], result["scope"])
     elif "failure" in result:
-        st.error(result["failure"])
+        st.error(escape_markdown(result["failure"]))
 
 
 def _last_error_message(result: dict[str, Any]) -> str | None:
@@ -432,7 +437,9 @@ def _show_pending(pending: dict[str, Any]) -> None:
             "This SQL changes or removes data or objects, and cannot be undone. Nothing has run yet.",
             icon=":material/warning:",
         )
-        st.markdown("**What it affects:**\n" + "\n".join(f"- {reason}" for reason in pending["reasons"]))
+        st.markdown(
+            "**What it affects:**\n" + "\n".join(f"- {escape_markdown(reason)}" for reason in pending["reasons"])
+        )
         destructive = [s for s in split_statements(pending["sql"]) if s.kind == Kind.DESTRUCTIVE]
         if destructive:
             st.code(";\n".join(s.text for s in destructive) + ";", language="sql")
@@ -466,7 +473,7 @@ def _save_to_project() -> None:
                 script = projects.create_script(
                     user.claims, project.id, name, st.session_state[TEXT], message=message or None
                 )
-                st.success(f"Saved as {script.name} (version 1) in {project.name}.")
+                st.success(f"Saved as {escape_markdown(script.name)} (version 1) in {escape_markdown(project.name)}.")
             except DbaAdminError as exc:
                 show_error(exc, action="Saving the script")
         return
@@ -488,7 +495,7 @@ def _save_to_project() -> None:
                 user.claims, script.id, st.session_state[TEXT], base_version=script.version, message=message or None
             )
             if saved.changed and saved.version is not None:
-                st.success(f"Saved {script.name} as version {saved.version.number}.")
+                st.success(f"Saved {escape_markdown(script.name)} as version {saved.version.number}.")
             else:
                 st.info("The text is the same as the latest version: nothing to save.")
         except DbaAdminError as exc:
@@ -512,9 +519,9 @@ def _recent_runs() -> None:
             )
             icon = "✅" if run.status == "success" else "❌"
             st.button(
-                f"{icon} {first[:38]}{'…' if len(first) > 38 else ''}",
+                f"{icon} {escape_markdown(first[:38])}{'…' if len(first) > 38 else ''}",
                 key=f"sql_editor_hist_{run.id}",
-                help=f"{run.started_at:%Y-%m-%d %H:%M:%S} · {run.status}\n\n{run.sql[:400]}",
+                help=f"{run.started_at:%Y-%m-%d %H:%M:%S} · {run.status}\n\n{escape_markdown(run.sql[:400])}",
                 on_click=_load,
                 args=(run.sql,),
                 width="stretch",

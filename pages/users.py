@@ -7,6 +7,7 @@ import streamlit as st
 
 from dba_admin.auth import ROLES
 from dba_admin.errors import DbaAdminError
+from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 
 admin = require_page("users")
@@ -55,7 +56,7 @@ with left, st.form("users_create", clear_on_submit=True):
                     role=role,
                     auth_source=source,
                 )
-            st.success(f"Created {username}.")
+            st.success(f"Created {escape_markdown(username)}.")
             if generated:
                 st.info(f"Initial password (shown once): `{generated}`")
         except DbaAdminError as exc:
@@ -75,24 +76,24 @@ with right:
             if c1.button("Set role", key="users_set_role"):
                 with services.users() as store:
                     store.set_role(actor=admin.username, username=target, role=new_role)
-                st.success(f"{target} is now {new_role}.")
+                st.success(f"{escape_markdown(target)} is now {new_role}.")
             if c2.button("Reset password", key="users_reset"):
                 with services.users() as store:
                     new_password = store.reset_password(actor=admin.username, username=target)
-                st.info(f"New password for {target} (shown once): `{new_password}`")
+                st.info(f"New password for {escape_markdown(target)} (shown once): `{new_password}`")
             if chosen.is_locked():
                 if c3.button("Unlock", key="users_unlock"):
                     with services.users() as store:
                         store.unlock(actor=admin.username, username=target)
-                    st.success(f"{target} unlocked.")
+                    st.success(f"{escape_markdown(target)} unlocked.")
             elif c3.button("Lock", key="users_lock"):
                 with services.users() as store:
                     store.lock(actor=admin.username, username=target)
-                st.success(f"{target} locked.")
+                st.success(f"{escape_markdown(target)} locked.")
             label = "Deactivate" if chosen.is_active else "Activate"
             if c4.button(label, key="users_active"):
                 with services.users() as store:
                     store.set_active(actor=admin.username, username=target, active=not chosen.is_active)
-                st.success(f"{target} {'deactivated' if chosen.is_active else 'activated'}.")
+                st.success(f"{escape_markdown(target)} {'deactivated' if chosen.is_active else 'activated'}.")
         except DbaAdminError as exc:
             show_error(exc, action="Changing the user")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,23 @@ def login(at: AppTest, username: str, password: str) -> None:
 
 
 def texts(at: AppTest) -> str:
-    """Every piece of text the page shows, for 'says so' assertions."""
+    """Every piece of text the page shows, for 'says so' assertions (as read: Markdown escapes undone)."""
     parts: list[Any] = []
     for kind in ("markdown", "error", "warning", "info", "success", "caption", "title", "header", "subheader"):
         parts += [getattr(e, "value", "") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return as_read("\n".join(str(p) for p in parts))
+
+
+_ESCAPED_PUNCTUATION = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_read(markdown: str) -> str:
+    """Markdown source as a reader sees it, for the text that ui.markdown.escape_markdown made safe.
+
+    Backslash escapes of ASCII punctuation are undone and the invisible word joiners dropped; nothing else is
+    interpreted, so a real link or image stays visible as such in assertions.
+    """
+    return _ESCAPED_PUNCTUATION.sub(r"\1", markdown).replace("\u2060", "").replace("\u00a0", " ")
 
 
 def rerun_app(at: AppTest) -> AppTest:

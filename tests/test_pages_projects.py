@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import APP, logged_in_app, login, make_user, texts
+from apptest_helpers import APP, as_read, logged_in_app, login, make_user, texts
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import UserStore
@@ -35,7 +35,7 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def manager(app_db: Any) -> Iterator[ProjectManager]:
     """The core, used as "another user" working beside the one in the browser."""
-    db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
     yield ProjectManager(db)
     db.close()
 
@@ -362,7 +362,7 @@ def test_analyst_runs_read_only(app_db: Any, manager: ProjectManager) -> None:
     script = manager.create_script(analyst_claims, project.id, "bad", "select 1;\nselect * from no_such_table_x")
     open_page(at, "pages/script.py", script.id)
     click(at, "Run")
-    errors = "\n".join(e.value for e in at.error)
+    errors = as_read("\n".join(e.value for e in at.error))
     assert "no_such_table_x" in errors and "SQLSTATE 42P01" in errors and "line 2" in errors
     assert "error" in texts(at)
     history = manager.history(analyst_claims, script_id=script.id)
@@ -385,7 +385,7 @@ def test_save_conflict_shows_the_other_change(app_db: Any, manager: ProjectManag
     assert not at.exception
     assert "saved v2 since you opened v1" in "\n".join(w.value for w in at.warning), "a rerun tells me early"
     click(at, "Save")
-    errors = "\n".join(e.value for e in at.error)
+    errors = as_read("\n".join(e.value for e in at.error))
     assert f"Not saved: {email_of(colleague)} saved v2" in errors
     assert not any("since you opened" in w.value for w in at.warning), "the conflict is announced once"
     assert "'theirs' as who" in html_text(at) and "'mine' as who" in html_text(at), "their change beside mine"
@@ -440,7 +440,7 @@ def test_invalid_input_says_what_is_wrong(app_db: Any) -> None:
     at.text_input(key="projects_new_name").input("Valid")
     at.text_input(key="projects_new_members").input("not-an-email")
     click(at, "Create project")
-    assert "'not-an-email' is not an email address" in "\n".join(e.value for e in at.error)
+    assert "'not-an-email' is not an email address" in as_read("\n".join(e.value for e in at.error))
 
 
 @pytest.mark.parametrize("page", ["projects", "project", "script", "history"])

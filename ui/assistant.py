@@ -22,6 +22,7 @@ from dba_admin.assistant.assistant import Answer, Assistant, AssistantStatus, Tu
 from dba_admin.assistant.checker import SqlCheck, check_sql, extract_sql
 from dba_admin.config import Settings
 from dba_admin.errors import DbaAdminError
+from ui.markdown import escape_markdown, model_markdown
 from ui.session import current_user, get_services, show_error
 
 if TYPE_CHECKING:
@@ -154,9 +155,9 @@ def render_check(
             open_in_sql_editor(check.sql)
     elif check.status == "invalid":
         where = f" (SQLSTATE {check.sqlstate})" if check.sqlstate else ""
-        st.error(f"✗ Not valid{where}: {check.error or 'the check failed'}")
+        st.error(f"✗ Not valid{where}: {escape_markdown(check.error or 'the check failed')}")
     else:
-        st.warning(f"Not checked: {check.error or 'only single read statements are checked'}")
+        st.warning(f"Not checked: {escape_markdown(check.error or 'only single read statements are checked')}")
 
 
 def render_entry(
@@ -168,6 +169,10 @@ def render_entry(
 ) -> None:
     """The answer text with every SQL block replaced by the block and its check, then context and mode.
 
+    The answer's prose is the model's own Markdown (by design) with its images and links defanged
+    (:func:`ui.markdown.model_markdown`); everything this function adds around it (notices with error texts, the
+    context tables) is escaped.
+
     Blocks are drawn where the answer put them, so the prose around a query still reads right; SQL the
     checker found outside fences is listed after the text.
     """
@@ -176,7 +181,7 @@ def render_entry(
     for match in _FENCE.finditer(entry.text):
         prose = entry.text[position : match.start()].strip()
         if prose:
-            st.markdown(prose)
+            st.markdown(model_markdown(prose))
         position = match.end()
         lang, body = match.group(1).lower(), match.group(2)
         inside = [(i, c) for i, c in remaining if lang in _SQL_LANGS and _normalized(c.sql) in _normalized(body)]
@@ -188,16 +193,16 @@ def render_entry(
         remaining = [(i, c) for i, c in remaining if (i, c) not in inside]
     tail = entry.text[position:].strip()
     if tail:
-        st.markdown(tail)
+        st.markdown(model_markdown(tail))
     if remaining:
         st.caption("SQL in this answer:")
         for i, check in remaining:
             render_check(check, f"{key}_sql_{i}", on_use_sql=on_use_sql, use_label=use_label)
     if entry.notice:
-        st.info(entry.notice)
+        st.info(escape_markdown(entry.notice))
     if entry.tables:
-        st.caption("Context tables: " + " · ".join(f"`{t}`" for t in entry.tables))
-    details = [mode_label(entry.mode)]
+        st.caption("Context tables: " + " · ".join(escape_markdown(t, code=True) for t in entry.tables))
+    details = [escape_markdown(mode_label(entry.mode))]
     if entry.tokens:
         details.append(f"{entry.tokens:,} tokens")
     if entry.rechecked and entry.checks:

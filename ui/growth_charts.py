@@ -16,6 +16,7 @@ import streamlit as st
 
 from dba_admin.advisors import database_size_history, statement_time_by_day, table_size_history, take_snapshot_if_due
 from dba_admin.errors import ConfigError, DbaAdminError
+from ui.markdown import escape_markdown
 from ui.session import show_error
 
 KEY = "dashboard_growth"  # session keys of this block (it lives on the dashboard page)
@@ -36,7 +37,7 @@ def render_growth_charts(services: Any, *, actor: str | None = None, take_snapsh
         try:
             taken = take_snapshot_if_due(db, actor=actor)
         except ConfigError as exc:
-            st.info(f"Growth charts need the snapshot tables: {exc}")
+            st.info(f"Growth charts need the snapshot tables: {escape_markdown(exc)}")
             return
         except DbaAdminError as exc:  # e.g. a lost connection (a QueryError); the charts still draw
             show_error(exc, action="Taking a snapshot")
@@ -52,7 +53,7 @@ def render_growth_charts(services: Any, *, actor: str | None = None, take_snapsh
         tables = table_size_history(db, days=days, top=10)
         statements = statement_time_by_day(db, days=days, top=8)
     except ConfigError as exc:
-        st.info(f"Growth charts need the snapshot tables: {exc}")
+        st.info(f"Growth charts need the snapshot tables: {escape_markdown(exc)}")
         return
     except DbaAdminError as exc:  # a message, never a traceback on the dashboard
         show_error(exc, action="Reading the snapshots")

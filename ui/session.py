@@ -9,6 +9,7 @@ from dba_admin.auth import AppUser
 from dba_admin.config import Settings, load_settings
 from dba_admin.errors import DbaAdminError, QueryError
 from dba_admin.services import Services
+from ui.markdown import escape_markdown
 
 USER_KEY = "dba_user"
 
@@ -58,13 +59,13 @@ def show_error(exc: Exception, *, action: str = "This action") -> None:
     """A failure as a message with what to do next, never a traceback."""
     if isinstance(exc, QueryError):
         info = exc.info
-        text = f"{action} failed: {info.message}"
+        text = f"{action} failed: {escape_markdown(info.message)}"
         if info.sqlstate:
             text += f" (SQLSTATE {info.sqlstate})"
         st.error(text)
         if info.hint:
-            st.caption(f"Hint: {info.hint}")
+            st.caption(f"Hint: {escape_markdown(info.hint)}")
     elif isinstance(exc, DbaAdminError | ValueError):  # the core raises ValueError for bad input it names
-        st.error(f"{action} failed: {exc}")
+        st.error(f"{action} failed: {escape_markdown(exc)}")
     else:
         st.error(f"{action} failed unexpectedly ({type(exc).__name__}). Try again; if it persists, tell an admin.")

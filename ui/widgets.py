@@ -18,6 +18,7 @@ import streamlit as st
 from dba_admin.database import StatementResult
 from dba_admin.errors import SqlErrorInfo
 from dba_admin.projects import Diff, Execution, RunOutcome
+from ui.markdown import escape_markdown
 
 PROJECT_KEY = "project_id"  # the project page's selection, shared with the pages that link to it
 SCRIPT_KEY = "script_id"  # the script page's selection
@@ -42,7 +43,7 @@ def selected_id(session_key: str) -> uuid.UUID | None:
         try:
             chosen = uuid.UUID(str(raw))
         except ValueError:
-            st.warning(f"The link's id {raw!r} is not valid; showing your last selection instead.")
+            st.warning(f"The link's id {escape_markdown(repr(raw))} is not valid; showing your last selection instead.")
     if chosen is None:
         remembered = st.session_state.get(session_key)
         if remembered:
@@ -139,7 +140,7 @@ def first_line(text: str, width: int = 100) -> str:
 
 def show_sql_error(info: SqlErrorInfo, *, line: int | None = None, column: int | None = None) -> None:
     """A failed statement the way the design asks: message, SQLSTATE, where, hint; never a traceback."""
-    text = info.message
+    text = escape_markdown(info.message)
     if info.sqlstate:
         text += f" (SQLSTATE {info.sqlstate})"
     where = []
@@ -151,9 +152,9 @@ def show_sql_error(info: SqlErrorInfo, *, line: int | None = None, column: int |
         text += " — at " + ", ".join(where)
     st.error(text)
     if info.detail:
-        st.caption(f"Detail: {info.detail}")
+        st.caption(f"Detail: {escape_markdown(info.detail)}")
     if info.hint:
-        st.caption(f"Hint: {info.hint}")
+        st.caption(f"Hint: {escape_markdown(info.hint)}")
 
 
 def _display_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -174,7 +175,9 @@ def show_statement(result: StatementResult, *, many: bool) -> None:
     """One statement's outcome: its rows, or what it did, or its error."""
     label = result.command or result.kind.value
     if many:
-        st.markdown(f"**Statement {result.index + 1}** · `{label}` · {fmt_ms(result.duration_ms)}")
+        st.markdown(
+            f"**Statement {result.index + 1}** · {escape_markdown(label, code=True)} · {fmt_ms(result.duration_ms)}"
+        )
     if result.status == "not_run":
         st.caption("Not run: an earlier statement failed.")
         return
@@ -187,13 +190,17 @@ def show_statement(result: StatementResult, *, many: bool) -> None:
         if result.truncated:
             st.warning(f"Showing the first {result.row_count} rows only: the result was cut at the row cap.")
             text += " (cut at the row cap)"
+        if result.size_cut_notice:
+            st.warning(result.size_cut_notice)
+            text += " (cut at the size cap)"
         st.caption(text)
     else:
         st.caption(
-            result.command_tag or (f"{result.affected_rows} row(s) affected" if result.affected_rows else "Done.")
+            escape_markdown(result.command_tag)
+            or (f"{result.affected_rows} row(s) affected" if result.affected_rows else "Done.")
         )
     for notice in result.notices:
-        st.caption(f"Notice: {notice}")
+        st.caption(f"Notice: {escape_markdown(notice)}")
 
 
 def show_run_outcome(outcome: RunOutcome) -> None:
@@ -252,15 +259,15 @@ def _diff_side_html(diff: Diff, side: str) -> str:
 def show_diff(diff: Diff, *, key: str) -> None:
     """Two aligned columns (removed lines red on the left, added green on the right) and the unified text."""
     if not diff.changed:
-        st.info(f"{diff.left_label} and {diff.right_label} have the same text.")
+        st.info(f"{escape_markdown(diff.left_label)} and {escape_markdown(diff.right_label)} have the same text.")
         return
     st.caption(f"{diff.added} line(s) added, {diff.removed} line(s) removed")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{diff.left_label}**")
+        st.markdown(f"**{escape_markdown(diff.left_label)}**")
         st.html(_diff_side_html(diff, "left"))
     with right:
-        st.markdown(f"**{diff.right_label}**")
+        st.markdown(f"**{escape_markdown(diff.right_label)}**")
         st.html(_diff_side_html(diff, "right"))
     with st.expander("Unified diff"):
         st.code(diff.unified, language="diff")

@@ -7,8 +7,12 @@ gives a test a brand-new empty database of its own.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +29,48 @@ from dba_admin.local_pg import EmbeddedPostgres
 
 # shared fixtures: the module-scoped ``db`` manager, and the local GoTrue and Gemini servers
 pytest_plugins = ["db_helpers", "gotrue_stub", "gemini_stub"]
+
+# Every process the suite starts inherits this variable; at the end, any process still carrying it outlived the
+# suite (a server a test forgot to stop, an orphan of a killed parent) and fails the run.
+SESSION_MARK = "DBA_ADMIN_TEST_SESSION"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ[SESSION_MARK] = uuid.uuid4().hex
+
+
+def _processes_started_by_this_session() -> list[tuple[int, str]]:
+    mark = f"{SESSION_MARK}={os.environ.get(SESSION_MARK, '')}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                found.append((int(entry.name), command))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process it started is still alive (after a grace period), and end that process."""
+    if os.environ.get(SESSION_MARK) is None or not Path("/proc").is_dir():
+        return
+    deadline = time.monotonic() + 10
+    leftovers = _processes_started_by_this_session()
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.5)
+        leftovers = _processes_started_by_this_session()
+    if not leftovers:
+        return
+    for pid, _command in leftovers:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    listing = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in leftovers)
+    print(f"\nprocesses outlived the test session (now killed):\n{listing}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @dataclass
@@ -60,6 +106,11 @@ class AppDatabase:
     def readonly_dsn(self) -> str:
         assert self.prepared.readonly_dsn is not None
         return self.prepared.readonly_dsn
+
+    @property
+    def authenticator_dsn(self) -> str:
+        assert self.prepared.authenticator_dsn is not None
+        return self.prepared.authenticator_dsn
 
 
 def with_dbname(dsn: str, dbname: str) -> str:

@@ -3,7 +3,9 @@
 The app runs as `streamlit run app.py` on a free port, on the suite's database (DBA_ADMIN_DATA_DIR of app_db),
 exactly as a user starts it. The test logs in through streamlit-authenticator's form, opens a table in the
 explorer (when that page exists), runs a query in the SQL editor with Ctrl+Enter in the Ace editor, downloads
-the CSV, and logs out. Screenshots of every page land in docs/screenshots/ for the README.
+the CSV, and logs out. Screenshots of every page are taken on the way: into a temporary folder during a test run
+(a test run changes no tracked file), into docs/screenshots/ for the README when `tools/screenshots.py` runs it
+(it sets DBA_ADMIN_SCREENSHOTS_DIR).
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`; Playwright's own browser download is not available).
 """
@@ -17,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +35,9 @@ from dba_admin.access import PAGES
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(
+    os.environ.get("DBA_ADMIN_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / f"dba-admin-shots-{os.getpid()}"
+)
 CHROMIUM = os.environ.get("DBA_ADMIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -109,6 +114,14 @@ def app_url(app_db: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _screenshots_folder() -> Iterator[None]:
+    """Screenshots of a plain test run are thrown away; tools/screenshots.py keeps them for the README."""
+    yield
+    if not os.environ.get("DBA_ADMIN_SCREENSHOTS_DIR"):
+        shutil.rmtree(SHOTS, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,11 @@ def test_run_on_a_fresh_data_dir(test_root: Path) -> None:
         assert demo is not None and demo[0] > 0, "the demo database is loaded on the first start"
         for secret_file in (data_dir / "secrets").iterdir():
             assert password not in secret_file.read_text(), "the admin password is never written to disk"
+        # SIGTERM, as systemd or a container runtime stops a service: the app itself stops, nothing is orphaned.
+        proc.terminate()
+        proc.wait(timeout=10)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
     finally:
         proc.terminate()
         try:

@@ -54,11 +54,15 @@ __all__ = [
     "PrimaryKey",
     "TableDetail",
     "TableInfo",
+    "TableLock",
+    "TableLocked",
     "TableSizes",
     "TableStats",
     "TriggerInfo",
     "describe_table",
     "list_tables",
+    "lock_from_json",
+    "locks_sql",
     "preview_table",
     "tables_frame",
 ]
@@ -146,8 +150,9 @@ class TableInfo(NamedTuple):
     owner: str
     is_system_like: bool
     is_partition: bool
-    size_is_estimate: bool  # True when a table lock forced the lock-free estimate (see list_tables)
+    size_is_estimate: bool  # True when a lock on this table forced the lock-free estimate (see list_tables)
     columns: tuple[ColumnInfo, ...]
+    lock: TableLock | None = None  # an ACCESS EXCLUSIVE lock on it (or its index/TOAST) when the list was read
 
     @property
     def qualified_name(self) -> str:
@@ -161,14 +166,80 @@ class TableInfo(NamedTuple):
 
     def as_row(self) -> dict[str, Any]:
         """Flat dict for a DataFrame row (columns summarized by count)."""
-        row = {f: getattr(self, f) for f in self._fields if f != "columns"}
+        row = {f: getattr(self, f) for f in self._fields if f not in ("columns", "lock")}
         row["column_count"] = len(self.columns)
+        row["locked_by_pid"] = self.lock.pid if self.lock else None
         return row
 
 
 def tables_frame(tables: Sequence[TableInfo]) -> pd.DataFrame:
     """The table list as a DataFrame, for st.dataframe and filtering in the explorer."""
     return pd.DataFrame([t.as_row() for t in tables])
+
+
+@dataclass(frozen=True)
+class TableLock:
+    """Another session's ACCESS EXCLUSIVE lock (held, or asked for and queued) on a table, its index or TOAST.
+
+    Only that mode conflicts with the ACCESS SHARE lock that sizes and pg_get_*def need; a queued request blocks
+    new readers too, so both count. ``since`` is the holder's transaction start (PostgreSQL does not record when
+    a lock was granted), or for a queued request the start of the statement waiting for it.
+    """
+
+    relation: str  # the locked table as regclass prints it (schema-qualified)
+    pid: int | None  # None for a prepared (two-phase) transaction
+    granted: bool
+    since: _dt.datetime | None = None
+    locked_object: str | None = None  # the index or TOAST table actually locked, when not the table itself
+
+    @property
+    def message(self) -> str:
+        """What the user reads: which table, who, since when, and what to do next."""
+        return self.describe()
+
+    def describe(self, subject: str | None = None) -> str:
+        """The message; ``subject`` names the relation that was read when it is a view over the locked table."""
+        holder = f"pid {self.pid}" if self.pid is not None else "a prepared transaction"
+        since = f" since {self.since.astimezone(_dt.UTC):%Y-%m-%d %H:%M:%S} UTC" if self.since else ""
+        via = f" on {self.locked_object}" if self.locked_object else ""
+        table = f"table {self.relation}"
+        if subject and subject != self.relation:
+            table = f"{subject} reads table {self.relation}, which"
+        if self.granted:
+            text = f"{table} is locked by {holder} (ACCESS EXCLUSIVE{via}){since}"
+        else:
+            text = f"{table} is queued behind {holder}, which waits for an ACCESS EXCLUSIVE lock{via}{since}"
+        return text + "; try again or see Activity"
+
+
+class TableLocked(QueryError):
+    """A read that needs a table another session has locked exclusively; says who holds the lock, never waits."""
+
+    def __init__(self, lock: TableLock, subject: str | None = None) -> None:
+        self.lock = lock
+        message = lock.describe(subject)
+        super().__init__(
+            SqlErrorInfo(
+                sqlstate="55P03",
+                message=message,
+                hint="The lock is another session's (an ALTER TABLE, a migration, an open transaction after LOCK "
+                "TABLE). The Activity page shows it and can cancel it; the rest of this page does not need it.",
+            )
+        )
+
+
+def lock_from_json(text: str | None) -> TableLock | None:
+    """The lock column of the catalog queries: [pid, granted, since, locked table, locked object]."""
+    if not text:
+        return None
+    pid, granted, since, relation, locked_object = json.loads(text)
+    return TableLock(
+        relation=relation,
+        pid=pid,
+        granted=bool(granted),
+        since=_dt.datetime.fromisoformat(since) if since else None,
+        locked_object=locked_object,
+    )
 
 
 @dataclass(frozen=True)
@@ -426,6 +497,111 @@ def _read_tx(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_time
 
 
 # --------------------------------------------------------------------------------------------------
+# Locks: which tables a catalog read must not touch
+# --------------------------------------------------------------------------------------------------
+
+# Measured on PostgreSQL 15 with ACCESS EXCLUSIVE held on the table (tests/test_lock_resilience.py):
+# pg_total_relation_size / pg_relation_size / pg_table_size / pg_indexes_size, pg_get_indexdef,
+# pg_get_constraintdef of a CHECK, pg_get_expr (defaults, policies, partition bounds), pg_get_partkeydef and
+# pg_get_viewdef (of the view, and of a view over the locked table) all wait for it; format_type,
+# pg_get_constraintdef of a primary or foreign key, pg_get_triggerdef, pg_stat_* views, reltuples, relpages
+# and pg_database_size do not. A lock on an index alone (REINDEX) stops the sizes, not the definitions.
+#
+# The CTEs below read pg_locks once (no lock taken: it is a snapshot of the lock table) and name, for each
+# table, the other session's ACCESS EXCLUSIVE lock on it, on one of its indexes, on its TOAST table or its
+# TOAST index: held, or asked for (a queued request makes new readers queue behind it). Queries then use the
+# lock-free answer (relpages) for those tables only, and exact figures for every other table. A lock taken
+# after this snapshot is caught by the (short) lock_timeout and the read is retried with the new snapshot.
+_LOCKS_CTE = """_dba_xlock AS (
+    SELECT l.relation, l.pid, l.granted
+    FROM pg_catalog.pg_locks l
+    WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                         WHERE d.datname = pg_catalog.current_database())
+      AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid()
+), _dba_locked AS (
+    SELECT DISTINCT ON (t.oid) t.oid, x.pid, x.granted, x.relation
+    FROM _dba_xlock x
+    CROSS JOIN LATERAL (
+        SELECT x.relation AS oid
+        UNION ALL SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid = x.relation
+        UNION ALL SELECT o.oid FROM pg_catalog.pg_class o WHERE o.reltoastrelid = x.relation
+        UNION ALL SELECT o.oid FROM pg_catalog.pg_index ti
+                  JOIN pg_catalog.pg_class o ON o.reltoastrelid = ti.indrelid
+                  WHERE ti.indexrelid = x.relation
+    ) t
+    ORDER BY t.oid, x.granted DESC, x.pid
+)"""
+
+# The lock of row alias {lk} (a _dba_locked row, or NULLs) as JSON text, for lock_from_json.
+_LOCK_JSON = """CASE WHEN {lk}.oid IS NOT NULL THEN pg_catalog.json_build_array(
+    {lk}.pid, {lk}.granted,
+    (SELECT CASE WHEN {lk}.granted THEN a.xact_start ELSE a.query_start END
+       FROM pg_catalog.pg_stat_get_activity({lk}.pid) a WHERE {lk}.pid IS NOT NULL),
+    ({qualified}{lk}.oid),
+    CASE WHEN {lk}.relation <> {lk}.oid THEN ({qualified}{lk}.relation) END)::text END""".replace(
+    "{qualified}",
+    # schema-qualified whatever the search_path (regclass::text would drop the schema of a visible table)
+    "SELECT pg_catalog.quote_ident(qn.nspname) || '.' || pg_catalog.quote_ident(qc.relname)"
+    " FROM pg_catalog.pg_class qc JOIN pg_catalog.pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = ",
+)
+
+
+def locks_sql(alias: str = "lk") -> tuple[str, str]:
+    """The WITH items naming locked tables (``_dba_locked``: oid, pid, granted, relation) and the lock-JSON
+    expression for a row alias of it; for other core modules' size queries (the dashboard's largest tables)."""
+    return _LOCKS_CTE, _LOCK_JSON.format(lk=alias)
+
+
+# Relations a view or materialized view reads (its rewrite rule's dependencies): pg_get_viewdef opens them.
+_VIEW_DEPS = """(SELECT dep.refobjid FROM pg_catalog.pg_rewrite rw
+   JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND dep.objid = rw.oid
+    AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+  WHERE rw.ev_class = {rel})"""
+
+# The lock that stops a read of one relation (schema, name): on it, or on a relation its view reads.
+_LOCK_OF_SQL = sql.SQL("""
+WITH {locks}
+SELECT /* dba_admin */ n.nspname, c.relname, {lock_json}
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+    SELECT l.* FROM _dba_locked l
+    WHERE l.oid = c.oid OR l.oid IN {view_deps}
+    ORDER BY l.oid = c.oid DESC, l.granted DESC
+    LIMIT 1
+) lk ON true
+WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+""").format(
+    locks=sql.SQL(_LOCKS_CTE),
+    lock_json=sql.SQL(_LOCK_JSON.format(lk="lk")),
+    view_deps=sql.SQL(_VIEW_DEPS.format(rel="c.oid")),
+)
+
+
+def _lock_of(conn: psycopg.Connection[Any], schema: str, name: str) -> tuple[bool, TableLock | None]:
+    """(exists, the lock that stops reading it). Run inside a _read_tx."""
+    row = conn.execute(_LOCK_OF_SQL, (schema, name)).fetchone()
+    if row is None:
+        return False, None
+    return True, lock_from_json(row[2])
+
+
+def _explain_lock_timeout(
+    conn: psycopg.Connection[Any], exc: QueryError, schema: str, name: str, statement_timeout_ms: int
+) -> QueryError:
+    """A lock_timeout (55P03) on a read of (schema, name), as a TableLocked naming the holder when one is seen."""
+    if exc.info.sqlstate != "55P03" or conn.closed:
+        return exc
+    try:
+        with _read_tx(conn, statement_timeout_ms, 0):
+            _exists, lock = _lock_of(conn, schema, name)
+    except QueryError:
+        return exc
+    return TableLocked(lock, f"{schema}.{name}") if lock else exc
+
+
+# --------------------------------------------------------------------------------------------------
 # list_tables
 # --------------------------------------------------------------------------------------------------
 
@@ -441,30 +617,40 @@ _ESTIMATED_SIZE = """((c.relpages::int8
     + coalesce((SELECT sum(ic.relpages) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                  WHERE i.indrelid = c.oid), 0))
     * current_setting('block_size')::int8)::int8"""
+# The same estimate split as the dashboard shows it (pg_class alias c): heap alone, and its indexes.
+ESTIMATED_TOTAL_SIZE_SQL = _ESTIMATED_SIZE
+ESTIMATED_TABLE_SIZE_SQL = "(c.relpages::int8 * pg_catalog.current_setting('block_size')::int8)"
+ESTIMATED_INDEXES_SIZE_SQL = """(coalesce((SELECT sum(ic.relpages) FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid), 0)::int8
+    * pg_catalog.current_setting('block_size')::int8)"""
 
 _LIST_TABLES_TEMPLATE = """
+WITH {locks}
 SELECT /* dba_admin */
        n.nspname,
        c.relname,
        c.relkind::text,
        c.reltuples::float8,
        {size},
+       {estimated},
        c.relrowsecurity,
        c.relforcerowsecurity,
        coalesce(pol.cnt, 0)::int,
        d.description,
        pg_get_userbyid(c.relowner),
        c.relispartition,
-       cols.j
+       cols.j,
+       {lock_json}
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN _dba_locked lk ON lk.oid = c.oid
 LEFT JOIN (SELECT polrelid, count(*) AS cnt FROM pg_policy GROUP BY polrelid) pol ON pol.polrelid = c.oid
 LEFT JOIN pg_description d
        ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 LEFT JOIN (
     SELECT a.attrelid,
            json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
-                                     pg_get_expr(ad.adbin, ad.adrelid), cd.description, a.attnum)
+                                     {default}, cd.description, a.attnum)
                     ORDER BY a.attnum)::text AS j
     FROM pg_attribute a
     JOIN pg_class ac ON ac.oid = a.attrelid AND ac.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -480,17 +666,29 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND {schema_filter}
 ORDER BY n.nspname, c.relname
 """
-_LIST_TABLES_SQL = sql.SQL(_LIST_TABLES_TEMPLATE).format(
-    size=sql.SQL(_EXACT_SIZE),
-    schema_filter=sql.SQL(_SCHEMA_FILTER),
-    column_schema_filter=sql.SQL(_SCHEMA_FILTER.replace("n.nspname", "an.nspname")),
-)
-_LIST_TABLES_ESTIMATED_SQL = sql.SQL(_LIST_TABLES_TEMPLATE).format(
-    size=sql.SQL(_ESTIMATED_SIZE),
-    schema_filter=sql.SQL(_SCHEMA_FILTER),
-    column_schema_filter=sql.SQL(_SCHEMA_FILTER.replace("n.nspname", "an.nspname")),
-)
-# How long list_tables waits for a table lock before answering with estimated sizes instead.
+# pg_get_expr opens the table too: a locked table's column defaults are left out (None) rather than waited for.
+_DEFAULT_UNLESS_LOCKED = """CASE WHEN a.attrelid IN (SELECT oid FROM _dba_locked) THEN NULL
+                                     ELSE pg_get_expr(ad.adbin, ad.adrelid) END"""
+
+
+def _list_tables_sql(*, lock_free: bool) -> sql.Composed:
+    """Exact sizes and defaults except for locked tables; or (lock_free) estimates and no defaults for all."""
+    return sql.SQL(_LIST_TABLES_TEMPLATE).format(
+        locks=sql.SQL(_LOCKS_CTE),
+        size=sql.SQL(
+            _ESTIMATED_SIZE if lock_free else f"CASE WHEN lk.oid IS NULL THEN {_EXACT_SIZE} ELSE {_ESTIMATED_SIZE} END"
+        ),
+        estimated=sql.SQL("true" if lock_free else "lk.oid IS NOT NULL"),
+        lock_json=sql.SQL(_LOCK_JSON.format(lk="lk")),
+        default=sql.SQL("NULL::text" if lock_free else _DEFAULT_UNLESS_LOCKED),
+        schema_filter=sql.SQL(_SCHEMA_FILTER),
+        column_schema_filter=sql.SQL(_SCHEMA_FILTER.replace("n.nspname", "an.nspname")),
+    )
+
+
+_LIST_TABLES_SQL = _list_tables_sql(lock_free=False)
+_LIST_TABLES_LOCK_FREE_SQL = _list_tables_sql(lock_free=True)
+# How long a catalog read waits for a lock taken after its pg_locks snapshot before reading the snapshot again.
 SIZE_LOCK_TIMEOUT_MS = 1_000
 
 
@@ -503,24 +701,45 @@ def list_tables(
     """Every table, view, materialized view and foreign table of every non-system schema, with columns.
 
     One catalog query whatever the number of tables (plus the transaction's BEGIN/settings/ROLLBACK).
-    Exact sizes need a brief lock on each table; when one is held exclusively (an ALTER or a migration
-    running) for longer than SIZE_LOCK_TIMEOUT_MS, the list comes back anyway with sizes estimated from
-    pg_class page counts and ``size_is_estimate=True``, rather than failing or hanging the page.
+    Exact sizes and column defaults need a brief lock on each table. A table another session locks exclusively
+    (an ALTER or a migration running, a LOCK TABLE left open) is never waited for: its size is estimated from
+    pg_class page counts (``size_is_estimate``), its defaults are None and ``lock`` says who holds it; every
+    other table keeps its exact figures. A lock taken while the query runs is waited for at most
+    SIZE_LOCK_TIMEOUT_MS, then the query is read again (the lock is then seen), then answered without any lock.
     """
-    estimated = False
-    try:
-        with _read_tx(conn, statement_timeout_ms, min(lock_timeout_ms, SIZE_LOCK_TIMEOUT_MS)):
-            rows = conn.execute(_LIST_TABLES_SQL).fetchall()
-    except QueryError as exc:
-        if exc.info.sqlstate != "55P03":  # lock_not_available
-            raise
-        estimated = True
-        with _read_tx(conn, statement_timeout_ms, lock_timeout_ms):
-            rows = conn.execute(_LIST_TABLES_ESTIMATED_SQL).fetchall()
+    attempts = (
+        (_LIST_TABLES_SQL, min(lock_timeout_ms, SIZE_LOCK_TIMEOUT_MS)),
+        (_LIST_TABLES_SQL, min(lock_timeout_ms, SIZE_LOCK_TIMEOUT_MS)),
+        (_LIST_TABLES_LOCK_FREE_SQL, lock_timeout_ms),
+    )
+    rows: list[Any] = []
+    for i, (query, lock_ms) in enumerate(attempts):
+        try:
+            with _read_tx(conn, statement_timeout_ms, lock_ms):
+                rows = conn.execute(query).fetchall()
+            break
+        except QueryError as exc:
+            if exc.info.sqlstate != "55P03" or i == len(attempts) - 1:  # lock_not_available
+                raise
     loads = json.loads
     out: list[TableInfo] = []
     append = out.append
-    for schema, name, relkind, reltuples, size, rls, forced, npol, comment, owner, is_part, cols in rows:
+    for (
+        schema,
+        name,
+        relkind,
+        reltuples,
+        size,
+        estimated,
+        rls,
+        forced,
+        npol,
+        comment,
+        owner,
+        is_part,
+        cols,
+        lock,
+    ) in rows:
         columns = tuple(ColumnInfo(*c) for c in loads(cols)) if cols else ()
         append(
             TableInfo(
@@ -538,6 +757,7 @@ def list_tables(
                 is_part,
                 estimated,
                 columns,
+                lock_from_json(lock) if lock else None,
             )
         )
     return out
@@ -569,6 +789,7 @@ _FK_FROM = """FROM pg_constraint fk
    JOIN pg_class rc ON rc.oid = fk.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace"""
 
 _DESCRIBE_TEMPLATE = """
+WITH {locks}
 SELECT /* dba_admin */
   c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
   pg_get_userbyid(c.relowner) AS owner,
@@ -698,9 +919,14 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_all_tables st ON st.relid = c.oid
 WHERE n.nspname = %(schema)s AND c.relname = %(name)s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND NOT EXISTS (SELECT 1 FROM _dba_locked lk WHERE lk.oid = c.oid OR lk.oid IN {view_deps})
 """
 # Composed from constant fragments only (no user input): the table is found by the two parameters.
+# The NOT EXISTS guard is a filter on the pg_class scan, checked before the select list (every pg_get_*def
+# and size call) is computed: a locked table gives no row at once instead of waiting for its lock.
 _DESCRIBE_SQL = sql.SQL(_DESCRIBE_TEMPLATE).format(
+    locks=sql.SQL(_LOCKS_CTE),
+    view_deps=sql.SQL(_VIEW_DEPS.format(rel="c.oid")),
     pk_cols=sql.SQL(_KEY_COLS.format(col="pk.conkey", rel="pk.conrelid")),
     fk_object=sql.SQL(_FK_OBJECT),
     fk_from=sql.SQL(_FK_FROM),
@@ -718,14 +944,28 @@ def describe_table(
     """Everything the table page shows about one relation, plus re-executable DDL.
 
     Two statements whatever the table's size: the catalog query (every list comes back as JSON) and one
-    quote_ident pass over the names the DDL needs.
+    quote_ident pass over the names the DDL needs. Most of it (index and CHECK definitions, defaults, policies,
+    a view's query, sizes) needs the table's ACCESS SHARE lock: when another session holds it exclusively (or a
+    table a view reads), TableLocked says who, at once, instead of failing after the lock timeout.
     """
-    with _read_tx(conn, statement_timeout_ms, lock_timeout_ms):
-        cur = conn.cursor(row_factory=psycopg.rows.dict_row)
-        row = cur.execute(_DESCRIBE_SQL, {"schema": schema, "name": name}).fetchone()
-        if row is None:
-            raise NotFound(f"table {schema}.{name} does not exist (or is not a table, view or foreign table)")
-        return _with_ddl(conn, _build_detail(row), row)
+    for _attempt in range(3):
+        try:
+            with _read_tx(conn, statement_timeout_ms, min(lock_timeout_ms, SIZE_LOCK_TIMEOUT_MS)):
+                cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+                row = cur.execute(_DESCRIBE_SQL, {"schema": schema, "name": name}).fetchone()
+                if row is not None:
+                    return _with_ddl(conn, _build_detail(row), row)
+                exists, lock = _lock_of(conn, schema, name)
+                if not exists:
+                    raise NotFound(f"table {schema}.{name} does not exist (or is not a table, view or foreign table)")
+                if lock is not None:
+                    raise TableLocked(lock, f"{schema}.{name}")
+                # the lock went away between the two reads: read again
+        except TableLocked:
+            raise
+        except QueryError as exc:
+            raise _explain_lock_timeout(conn, exc, schema, name, statement_timeout_ms) from exc
+    raise _refuse(f"table {schema}.{name} was locked and unlocked while it was read", "55P03", hint="try again")
 
 
 def _build_detail(row: Mapping[str, Any]) -> TableDetail:
@@ -1087,17 +1327,25 @@ def _with_ddl(conn: psycopg.Connection[Any], d: TableDetail, row: Mapping[str, A
 # preview_table
 # --------------------------------------------------------------------------------------------------
 
-_PREVIEW_META_SQL = """
+_PREVIEW_META_SQL = sql.SQL("""
+WITH {locks}
 SELECT /* dba_admin */ c.oid::int8, c.relkind::text, c.reltuples::float8,
   (SELECT coalesce(json_agg(a.attname ORDER BY a.attnum), '[]'::json) FROM pg_attribute a
     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
   (SELECT coalesce(json_agg(ka.attname ORDER BY k.ord), '[]'::json)
      FROM pg_constraint pk, unnest(pk.conkey) WITH ORDINALITY k(num, ord)
      JOIN pg_attribute ka ON ka.attrelid = c.oid AND ka.attnum = k.num
-    WHERE pk.conrelid = c.oid AND pk.contype = 'p')
+    WHERE pk.conrelid = c.oid AND pk.contype = 'p'),
+  (SELECT {lock_json} FROM _dba_locked l
+    WHERE l.oid = c.oid OR (c.relkind = 'v' AND l.oid IN {view_deps})
+    ORDER BY l.oid = c.oid DESC, l.granted DESC LIMIT 1)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-"""
+""").format(
+    locks=sql.SQL(_LOCKS_CTE),
+    lock_json=sql.SQL(_LOCK_JSON.format(lk="l")),
+    view_deps=sql.SQL(_VIEW_DEPS.format(rel="c.oid")),
+)
 
 
 def _refuse(message: str, sqlstate: str, hint: str | None = None) -> QueryError:
@@ -1198,11 +1446,44 @@ def preview_table(
     """
     page = max(1, int(page))
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    try:
+        return _preview(
+            conn,
+            schema,
+            name,
+            filters,
+            order_by,
+            page,
+            page_size,
+            statement_timeout_ms,
+            lock_timeout_ms,
+            count_timeout_ms,
+        )
+    except TableLocked:
+        raise
+    except QueryError as exc:
+        raise _explain_lock_timeout(conn, exc, schema, name, statement_timeout_ms) from exc
+
+
+def _preview(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    name: str,
+    filters: Sequence[Filter],
+    order_by: Sequence[tuple[str, bool]],
+    page: int,
+    page_size: int,
+    statement_timeout_ms: int,
+    lock_timeout_ms: int,
+    count_timeout_ms: int,
+) -> PreviewPage:
     with _read_tx(conn, statement_timeout_ms, lock_timeout_ms):
         meta = conn.execute(_PREVIEW_META_SQL, (schema, name)).fetchone()
         if meta is None:
             raise NotFound(f"table {schema}.{name} does not exist (or is not a table, view or foreign table)")
-        _oid, relkind, reltuples, columns, pk_cols = meta
+        _oid, relkind, reltuples, columns, pk_cols, lock = meta
+        if lock:  # reading it would wait for the lock timeout and then fail: say who holds it, now
+            raise TableLocked(lock_from_json(lock) or TableLock(f"{schema}.{name}", None, True), f"{schema}.{name}")
         where, params = _where_clause(filters, columns)
 
         valid_set = set(columns)

@@ -21,7 +21,7 @@ from ui.assistant import get_assistant
 from ui.growth_charts import render_growth_charts
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
-from ui.widgets import fmt_bytes
+from ui.widgets import fmt_bytes, page_part
 
 METRICS_TTL_S = 5
 HEALTH_TTL_S = 15
@@ -127,12 +127,25 @@ def size_and_tables(metrics: Metrics) -> None:
         delta_color="off",
         delta_arrow="off",
     )
+    if metrics.largest_tables_error:
+        st.error(
+            f"The largest tables could not be read: {escape_markdown(metrics.largest_tables_error)}. "
+            "The other figures are current; press Refresh now to try again, or see Activity for what blocks it."
+        )
+        return
     if not metrics.largest_tables:
         st.info("No tables yet.")
         return
+    for t in metrics.largest_tables:
+        if t.lock_message:
+            st.warning(
+                f"Size of {escape_markdown(f'{t.schema}.{t.name}')} estimated (as of its last VACUUM/ANALYZE): "
+                f"{escape_markdown(t.lock_message)}.",
+                icon=":material/lock:",
+            )
     rows = []
     for t in metrics.largest_tables:
-        label = f"{t.schema}.{t.name}"
+        label = f"{t.schema}.{t.name}" + (" (estimated, locked)" if t.size_is_estimate else "")
         other = max(0, t.total_bytes - t.table_bytes - t.index_bytes)
         rows += [
             {"table": label, "part": "table", "bytes": t.table_bytes, "size": fmt_bytes(t.table_bytes)},
@@ -295,7 +308,8 @@ def live() -> None:
     db_key = services.database_label
     with st.spinner("Checking the database…"):
         health = load_health(db_key)
-    health_strip(health)
+    with page_part("Showing the health checks"):
+        health_strip(health)
     if not health.reachable:
         st.error("The database cannot be reached; the figures below need it. Check that it runs, then refresh.")
         return
@@ -311,23 +325,26 @@ def live() -> None:
         f"figures at {metrics.collected_at.astimezone():%H:%M:%S}"
         + (f" · refreshing every {interval_label}" if INTERVALS[interval_label] else "")
     )
+    # Each part fails alone (a message in its place); the others still render.
     left, right = st.columns(2)
-    with left:
+    with left, page_part("Showing the sizes"):
         size_and_tables(metrics)
-    with right:
+    with right, page_part("Showing the connections"):
         connections(metrics)
     left, mid, right = st.columns(3)
-    with left:
+    with left, page_part("Showing the cache hit ratio"):
         cache_hit(metrics)
-    with mid:
+    with mid, page_part("Showing the transactions"):
         transactions(metrics, samples)
-    with right:
+    with right, page_part("Showing deadlocks and temp files"):
         trouble(metrics)
-    top_statements(metrics)
+    with page_part("Showing the top statements"):
+        top_statements(metrics)
 
 
 live()
 
 st.divider()
 st.subheader("Growth over time")
-render_growth_charts(services, actor=user.username)
+with page_part("Drawing the growth charts"):
+    render_growth_charts(services, actor=user.username)

@@ -23,7 +23,7 @@ from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
-from ui.widgets import fmt_bytes
+from ui.widgets import fmt_bytes, page_part
 
 CATALOG_TTL_S = 30
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -164,6 +164,14 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
             f"can read them through Supabase's API: {', '.join(escape_markdown(n) for n in unprotected)}.",
             icon=":material/lock_open:",
         )
+    locked = [t for t in tables if t.lock is not None]
+    if locked:
+        st.warning(
+            "Locked by another session right now; their sizes are estimates (as of the last VACUUM/ANALYZE), their "
+            "column defaults are left out and their details open once the lock is released:\n"
+            + "\n".join(f"- {escape_markdown(t.lock.message)}" for t in locked if t.lock is not None),
+            icon=":material/lock:",
+        )
     if not shown:
         st.info("No table matches. Clear the search or pick more schemas and kinds.")
         return shown
@@ -180,6 +188,7 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
                 else "—",
                 "policies": t.policy_count,
                 "comment": t.comment or "",
+                **({"lock": f"🔒 pid {t.lock.pid}, size estimated" if t.lock else ""} if locked else {}),
             }
             for t in shown
         ]
@@ -644,22 +653,27 @@ def maintenance_tab(d: TableDetail) -> None:
 
 st.title("Table explorer")
 nonce = int(st.session_state.get("explorer_nonce", 0))
+list_failed = False
+all_tables: list[TableInfo] = []
 try:
     with st.spinner("Reading the catalog…"):
         all_tables = load_tables(DB_KEY, nonce)
-except Exception as exc:
+except Exception as exc:  # the list fails alone: a table named in the link still opens below
     show_error(exc, action="Reading the table list")
-    st.stop()
+    list_failed = True
 
 tables = browse.visible_tables(all_tables, user.role)
-if not tables:
+if not tables and not list_failed:
     st.info("This database has no tables yet (or none you may open). A DBA can create them in the SQL editor.")
     st.stop()
 by_key = {(t.schema, t.name): t for t in tables}
 keys = {label_of(*k): k for k in by_key}
 st.session_state["explorer_keys"] = keys
 
-shown = table_list(tables)
+shown: list[TableInfo] = []
+if tables:
+    with page_part("Showing the table list"):
+        shown = table_list(tables)
 
 params_schema = st.query_params.get("schema")
 params_table = st.query_params.get("table")
@@ -696,8 +710,8 @@ try:
 except NotFound:
     st.warning(f"{escape_markdown(label_of(schema, name))} does not exist (any more). Pick another table.")
     st.stop()
-except Exception as exc:
-    show_error(exc, action="Reading the table")
+except Exception as exc:  # e.g. TableLocked: names the session holding the lock; the list above still works
+    show_error(exc, action=f"Reading {label_of(schema, name)}")
     st.stop()
 
 header(detail, by_key.get(selected))
@@ -722,34 +736,44 @@ def is_open(name: str) -> bool:
     return tabs[name].open is not False
 
 
+# Each tab fails alone (its message in its place); the header, the list and the other tabs still work.
 with tabs["Data"]:
     if is_open("Data"):
-        data_tab(detail)
+        with page_part("Showing the rows"):
+            data_tab(detail)
 with tabs["Columns"]:
     if is_open("Columns"):
-        columns_tab(detail)
+        with page_part("Showing the columns"):
+            columns_tab(detail)
 with tabs["Keys"]:
     if is_open("Keys"):
-        keys_tab(detail, keys)
+        with page_part("Showing the keys"):
+            keys_tab(detail, keys)
 with tabs["Indexes"]:
     if is_open("Indexes"):
-        indexes_tab(detail)
+        with page_part("Showing the indexes"):
+            indexes_tab(detail)
 with tabs["Constraints & triggers"]:
     if is_open("Constraints & triggers"):
-        constraints_tab(detail)
+        with page_part("Showing the constraints and triggers"):
+            constraints_tab(detail)
 with tabs["Policies & grants"]:
     if is_open("Policies & grants"):
-        policies_tab(detail)
+        with page_part("Showing the policies and grants"):
+            policies_tab(detail)
 with tabs["DDL"]:
     if is_open("DDL"):
         st.code(detail.ddl or "-- no DDL available", language="sql", line_numbers=True)
 with tabs["Diagram"]:
     if is_open("Diagram"):
-        diagram_tab(detail)
+        with page_part("Drawing the diagram"):
+            diagram_tab(detail)
 with tabs["Stats"]:
     if is_open("Stats"):
-        stats_tab(detail)
+        with page_part("Showing the statistics"):
+            stats_tab(detail)
 if "Maintenance" in tabs:
     with tabs["Maintenance"]:
         if is_open("Maintenance"):
-            maintenance_tab(detail)
+            with page_part("Showing maintenance"):
+                maintenance_tab(detail)

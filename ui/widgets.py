@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import html
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from dba_admin.database import StatementResult
 from dba_admin.errors import SqlErrorInfo
 from dba_admin.projects import Diff, Execution, RunOutcome
 from ui.markdown import escape_markdown
+from ui.session import show_error
 
 PROJECT_KEY = "project_id"  # the project page's selection, shared with the pages that link to it
 SCRIPT_KEY = "script_id"  # the script page's selection
@@ -155,6 +158,24 @@ def show_sql_error(info: SqlErrorInfo, *, line: int | None = None, column: int |
         st.caption(f"Detail: {escape_markdown(info.detail)}")
     if info.hint:
         st.caption(f"Hint: {escape_markdown(info.hint)}")
+
+
+@contextmanager
+def page_part(action: str) -> Iterator[None]:
+    """One part of a page that may fail on its own (a locked table, a timeout): its error shows in its place.
+
+    The rest of the page still renders. ``action`` names the part for the message ("Reading the largest
+    tables"). st.stop / st.rerun / st.switch_page pass through untouched.
+    """
+    box = st.container()
+    try:
+        with box:
+            yield
+    except ScriptControlException:
+        raise
+    except Exception as exc:  # shown, never a traceback
+        with box:
+            show_error(exc, action=action)
 
 
 def _display_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,17 +15,15 @@ from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
 from ui.login import login_gate, logout, take_requested_page
 from ui.markdown import escape_markdown
-from ui.session import get_services
+from ui.session import database_gate, get_services, show_not_ready
 
 st.set_page_config(page_title="DBA Admin", page_icon="🛢️", layout="wide")
 
 try:
     services = get_services()
-except DbaAdminError as exc:
-    st.title("DBA Admin")
-    st.error(f"The database is not ready: {escape_markdown(exc)}")
-    st.info("Set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded default, then reload.")
-    st.stop()
+except DbaAdminError as exc:  # down or not ready at this server's start: a clear page that retries
+    show_not_ready(exc)
+database_gate(services)  # down since: the same page, and the embedded server restarted if it died
 
 user, authenticator = login_gate(services)
 

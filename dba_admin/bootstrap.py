@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
@@ -17,15 +17,36 @@ from psycopg.types.json import Jsonb
 
 from dba_admin.auth import NewCredentials, ensure_first_admin
 from dba_admin.config import Settings
-from dba_admin.errors import ConfigError
+from dba_admin.errors import ConfigError, one_line
 from dba_admin.local_pg import AUTHENTICATOR_ROLE, READONLY_ROLE, EmbeddedPostgres
-from dba_admin.migrations import SchemaReport, prepare_schema
+from dba_admin.migrations import SchemaReport, migration_status, prepare_schema, schema_present
 
 # pg_advisory_xact_lock key for giving the app's logins their passwords: two servers starting together must not
 # both ALTER ROLE at once (PostgreSQL answers the second with "tuple concurrently updated").
 _LOGINS_LOCK_KEY = 0x0DBA_AD02
 
 log = logging.getLogger(__name__)
+
+
+class DatabaseUnreachable(ConfigError):
+    """The database did not answer a connection: down, not started, or not reachable from here.
+
+    A ConfigError for callers that only know that one; the app shows it as an outage page that retries.
+    """
+
+
+class SchemaMissing(ConfigError):
+    """The database answers but was never prepared for the app (read-only commands never prepare it)."""
+
+
+def connect_owner(dsn: str, *, connect_timeout: int = 10) -> psycopg.Connection:
+    """An autocommit connection on the owner login, or DatabaseUnreachable saying where and what to do."""
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout, application_name="dba_admin")
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnreachable(
+            f"cannot connect to the database: {one_line(exc)}. Check DATABASE_URL and that the server runs."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,7 @@ class PreparedDatabase:
     first_admin: NewCredentials | None
     server: EmbeddedPostgres | None = None
     authenticator_dsn: str | None = None
+    pending_migrations: list[str] = field(default_factory=list)  # open_prepared reports them; prepare applies them
 
 
 def embedded_server(settings: Settings) -> EmbeddedPostgres:
@@ -132,13 +154,7 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
     else:
         assert settings.database_url is not None
         dsn = settings.database_url
-    try:
-        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10, application_name="dba_admin")
-    except psycopg.OperationalError as exc:
-        raise ConfigError(
-            f"cannot connect to the database: {exc}. Check DATABASE_URL and that the server runs."
-        ) from exc
-    with conn:
+    with connect_owner(dsn) as conn:
         schema = prepare_schema(conn)
         readonly_dsn = settings.readonly_database_url
         if server is not None:
@@ -150,6 +166,8 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
 
             demo_loaded = load_demo(conn).loaded
         first_admin = ensure_first_admin(conn)
+        # Runs left "running" by a server or app server that died are interrupted: their backend is gone.
+        conn.execute("select dba_admin.mark_interrupted_runs() /* dba_admin */")
     return PreparedDatabase(
         dsn=dsn,
         readonly_dsn=readonly_dsn,
@@ -159,4 +177,55 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         first_admin=first_admin,
         server=server,
         authenticator_dsn=authenticator_dsn,
+    )
+
+
+def open_prepared(settings: Settings, *, start: bool = True, check_schema: bool = True) -> PreparedDatabase:
+    """Reach a database that `dba-admin migrate` (or the app) already prepared, and change nothing in it.
+
+    For the read-only commands (health, tables, sql, ask, advise, snapshot): no migration, no ALTER ROLE, no demo,
+    no first admin. The embedded server is started when it is stopped (``start``), but never created; a database
+    without the app's schema is a SchemaMissing that says to run `dba-admin migrate`. Pending migrations are
+    reported in ``pending_migrations``, not applied.
+    """
+    server: EmbeddedPostgres | None = None
+    if settings.embedded:
+        server = embedded_server(settings)
+        if not server.is_initialized():
+            raise SchemaMissing(
+                f"there is no embedded database in {settings.data_dir} yet: run `dba-admin migrate` first"
+            )
+        dsn = server.ensure_running() if start else server.dsn()
+    else:
+        assert settings.database_url is not None
+        dsn = settings.database_url
+    readonly_dsn = settings.readonly_database_url
+    authenticator_dsn = settings.authenticator_database_url
+    if server is not None:
+        ro_password = server.stored_password(server.readonly_password_file)
+        readonly_dsn = server.readonly_dsn() if ro_password else None
+        if not authenticator_dsn and server.stored_password(server.authenticator_password_file):
+            authenticator_dsn = server.authenticator_dsn()
+    pending: list[str] = []
+    if check_schema:
+        with connect_owner(dsn) as conn:
+            if not schema_present(conn):
+                raise SchemaMissing("the database has no DBA Admin schema yet: run `dba-admin migrate` first")
+            pending = migration_status(conn).pending
+            if not authenticator_dsn and server is None:
+                row = conn.execute(
+                    "select value from dba_admin.settings where key = 'authenticator_password' /* dba_admin */"
+                ).fetchone()
+                if row is not None:
+                    authenticator_dsn = login_dsn(dsn, AUTHENTICATOR_ROLE, str(row[0]))
+    return PreparedDatabase(
+        dsn=dsn,
+        readonly_dsn=readonly_dsn,
+        embedded=server is not None,
+        schema=SchemaReport(local_compat=[], migrations=[]),
+        demo_loaded=False,
+        first_admin=None,
+        server=server,
+        authenticator_dsn=authenticator_dsn,
+        pending_migrations=pending,
     )

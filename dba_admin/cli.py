@@ -76,9 +76,22 @@ def _prepare(settings: Settings, *, quiet: bool = False) -> PreparedDatabase:
 
 
 def _manager(settings: Settings, *, quiet: bool = False) -> Any:
+    """A DatabaseManager on a database already prepared: the read-only commands never migrate or prepare.
+
+    Used by health, tables, sql, ask, advise and snapshot (ask and snapshot add rows to the app's own tables,
+    which is what they are for, but change no schema and no login). A database never prepared is an error that
+    says to run `dba-admin migrate`; pending migrations are named on stderr and left alone.
+    """
+    from dba_admin.bootstrap import open_prepared
     from dba_admin.database import DatabaseManager
 
-    prepared = _prepare(settings, quiet=quiet)
+    prepared = open_prepared(settings)
+    if prepared.pending_migrations and not quiet:
+        print(
+            f"dba-admin: {len(prepared.pending_migrations)} migration(s) pending"
+            f" ({', '.join(prepared.pending_migrations)}): run `dba-admin migrate`",
+            file=sys.stderr,
+        )
     return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn)
 
 
@@ -101,13 +114,53 @@ def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _health_down(settings: Settings, message: str) -> dict[str, Any]:
+    return {"ok": False, "reachable": False, "embedded": settings.embedded, "messages": [message]}
+
+
+def _print_health(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(report)
+    else:
+        for key, value in report.items():
+            print(f"{key:>22}: {value}")
+
+
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
-    """Database, migrations, read-only role, pg_stat_statements and foreign servers, in one report."""
+    """Database, migrations, read-only role, pg_stat_statements and foreign servers, in one report.
+
+    Only reads: it never starts, creates, migrates or prepares anything. Pending migrations are reported (and make
+    ``ok`` false, exit 1) for `dba-admin migrate` to apply. Exit 0: all well; 1: a problem the report names,
+    including a database that does not answer.
+    """
     from dba_admin.advisors import extended_health
     from dba_admin.assistant.assistant import Assistant
+    from dba_admin.bootstrap import SchemaMissing, open_prepared
+    from dba_admin.database import DatabaseManager
 
-    with _manager(settings) as db:
+    if settings.embedded:
+        from dba_admin.bootstrap import embedded_server
+
+        state = embedded_server(settings).status()
+        if state != "running":
+            what = "does not exist yet" if state == "not initialized" else "is stopped"
+            advice = "run `dba-admin migrate` first" if state == "not initialized" else "start it with `dba-admin run`"
+            _print_health(
+                _health_down(settings, f"the embedded PostgreSQL in {settings.data_dir} {what}: {advice}"), args.json
+            )
+            return 1
+    try:
+        prepared = open_prepared(settings, start=False, check_schema=False)
+    except SchemaMissing as exc:
+        _print_health(_health_down(settings, str(exc)), args.json)
+        return 1
+    with DatabaseManager(
+        settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn
+    ) as db:
         health = db.health()
+        if not health.reachable:
+            _print_health(to_jsonable(health), args.json)
+            return 1
         extended = extended_health(db)
         # This process's view: the breaker lives in each app server, so a fresh CLI always sees it closed.
         assistant = Assistant(db, settings).status()
@@ -116,11 +169,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     report["foreign_servers"] = extended["foreign_servers"]
     report["assistant"] = to_jsonable(assistant)
     report["ok"] = bool(health.ok and extended["ok"])
-    if args.json:
-        _print_json(report)
-    else:
-        for key, value in report.items():
-            print(f"{key:>22}: {value}")
+    _print_health(report, args.json)
     return 0 if report["ok"] else 1
 
 
@@ -223,6 +272,47 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trash(settings: Settings, args: argparse.Namespace) -> int:
+    """Purge the trash for good (audited, as on the Projects page's Trash for admins), or list it."""
+    import psycopg
+
+    from dba_admin.projects import purge_trash, trash_contents
+
+    prepared = _prepare(settings, quiet=True)
+    if args.trash_command == "list":
+        with psycopg.connect(prepared.dsn, autocommit=True) as conn:
+            rows = trash_contents(conn)
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(f"{r['kind']}\t{r['id']}\t{r['name']}\t{r['deleted_at'].isoformat()}\t{r['deleted_by'] or ''}")
+        return 0
+    days = args.older_than_days if args.older_than_days is not None else settings.trash_retention_days
+    if args.older_than_days is None and days <= 0:
+        print(
+            "dba-admin: TRASH_RETENTION_DAYS is 0 (keep forever); give --older-than-days N (0 purges the whole trash)",
+            file=sys.stderr,
+        )
+        return 2
+    if days < 0:
+        print("dba-admin: --older-than-days must be 0 or more", file=sys.stderr)
+        return 2
+    with psycopg.connect(prepared.dsn, autocommit=True) as conn:
+        purged = purge_trash(conn, older_than_days=days, actor=f"cli:{os.environ.get('USER', 'unknown')}", reason="cli")
+    if args.json:
+        _print_json(purged)
+    else:
+        for item in purged:
+            extra = f", {len(item.scripts)} script(s)" if item.kind == "project" else ""
+            print(
+                f"purged {item.kind} {item.name!r} ({item.id}){extra}: {item.versions} version(s) removed,"
+                f" {item.runs} run(s) kept in the history"
+            )
+        print(f"{len(purged)} item(s) purged from the trash (trashed more than {days:g} day(s) ago)")
+    return 0
+
+
 def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.embedded:
         print("DATABASE_URL is set: there is no embedded server to stop", file=sys.stderr)
@@ -269,6 +359,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
 
+    trash = sub.add_parser("trash", help="the trash of deleted projects and scripts: list, purge")
+    trash_sub = trash.add_subparsers(dest="trash_command", required=True)
+    trash_sub.add_parser("list", help="everything in the trash").add_argument("--json", action="store_true")
+    purge = trash_sub.add_parser("purge", help="remove trashed items for good (audited)")
+    purge.add_argument(
+        "--older-than-days",
+        type=float,
+        default=None,
+        help="only items trashed more than N days ago (default TRASH_RETENTION_DAYS; 0: the whole trash)",
+    )
+    purge.add_argument("--json", action="store_true")
+    trash.set_defaults(func=cmd_trash)
+
     from dba_admin.advisors_cli import register as register_advisors
 
     register_advisors(sub)
@@ -305,6 +408,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(load_settings(), args)
     except DbaAdminError as exc:
         print(f"dba-admin: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a folder or file the command needs (data dir, backups): one line, never a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"dba-admin: {exc.strerror or exc}{where}: check that it exists and can be written", file=sys.stderr)
         return 2
 
 

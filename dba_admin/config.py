@@ -57,6 +57,7 @@ class Settings:
     login_delay_base_seconds: float = 1.0  # the first delay; it doubles with each further failure
     login_delay_max_seconds: float = 60.0  # the cap: a failed login never locks an account
     trusted_proxy_hops: int = 0  # reverse proxies in front that append X-Forwarded-For; 0 = trust no header
+    trash_retention_days: int = 30  # trashed projects/scripts purged at app start after this many days; 0 = never
     load_demo: bool = True
 
     @property

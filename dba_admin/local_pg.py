@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -133,12 +134,18 @@ def _service_user() -> pwd.struct_passwd:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
     command = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER_FALLBACK]
-    subprocess.run(  # fixed argument list; root's PATH finds the system's useradd  # noqa: S603  # nosec B603
+    made = subprocess.run(  # fixed argument list; root's PATH finds the system's useradd  # noqa: S603  # nosec B603
         command,
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
-    return pwd.getpwnam(SERVICE_USER_FALLBACK)
+    try:  # another process starting at the same moment may have created it first: that is fine
+        return pwd.getpwnam(SERVICE_USER_FALLBACK)
+    except KeyError:
+        raise EmbeddedServerError(
+            f"cannot create the OS user {SERVICE_USER_FALLBACK} that runs PostgreSQL: {made.stderr.strip()}"
+        ) from None
 
 
 def _can_reach(user: pwd.struct_passwd, path: Path) -> bool:
@@ -160,14 +167,20 @@ def _reachable_copy(bin_dir: Path) -> Path:
     install = bin_dir.parent
     digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
     target = ROOT_CLUSTER_HOME / f"pgserver-{digest}"
-    if not (target / "bin" / "postgres").is_file():
-        staging = target.with_name(target.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(install, staging, symlinks=True)
-        for folder in [ROOT_CLUSTER_HOME, *staging.rglob("*")]:
-            if folder.is_dir():
-                folder.chmod(0o755)
-        staging.rename(target)
+    if (target / "bin" / "postgres").is_file():
+        return target / "bin"
+    ROOT_CLUSTER_HOME.mkdir(parents=True, exist_ok=True)
+    # Two data dirs starting together share this copy: one process copies, the other waits and reuses it.
+    with (ROOT_CLUSTER_HOME / ".copy.lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not (target / "bin" / "postgres").is_file():
+            staging = target.with_name(target.name + ".tmp")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(install, staging, symlinks=True)
+            for folder in [ROOT_CLUSTER_HOME, *staging.rglob("*")]:
+                if folder.is_dir():
+                    folder.chmod(0o755)
+            staging.rename(target)
     return target / "bin"
 
 
@@ -293,12 +306,22 @@ class EmbeddedPostgres:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        """Serialise starts and stops of this cluster between processes."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with (self.data_dir / ".embedded.lock").open("a+") as handle:
+        """Serialise creating, starting and stopping this cluster between processes (CLI, app servers, tests).
+
+        Everything done under it that touches the disk reports a read-only, full or unusable data dir as one
+        EmbeddedServerError line instead of an OSError traceback.
+        """
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            handle = (self.data_dir / ".embedded.lock").open("a+")
+        except OSError as exc:
+            raise data_dir_error(self.data_dir, exc) from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
+            except OSError as exc:
+                raise data_dir_error(self.data_dir, exc) from exc
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -385,7 +408,8 @@ class EmbeddedPostgres:
         if socket_dir != cluster_dir:
             self._make_owned_dir(socket_dir)
         self._write_config(cluster_dir, socket_dir)
-        self.state_file.write_text(
+        _write_atomic(
+            self.state_file,
             json.dumps(
                 {
                     "cluster_dir": str(cluster_dir),
@@ -394,7 +418,7 @@ class EmbeddedPostgres:
                     "source": self.binaries.source,
                 },
                 indent=2,
-            )
+            ),
         )
 
     def _write_config(self, cluster_dir: Path, socket_dir: Path) -> None:
@@ -465,6 +489,9 @@ class EmbeddedPostgres:
         if self._answers():
             return
         log_file = self.cluster_dir / "server.log"
+        log_offset = 0
+        with contextlib.suppress(OSError):
+            log_offset = log_file.stat().st_size
         started = self._run_as_owner(
             [
                 self.binaries.tool("pg_ctl"),
@@ -480,7 +507,17 @@ class EmbeddedPostgres:
             check=False,
             timeout=timeout + 10,
         )
-        deadline = time.monotonic() + (timeout if started.returncode == 0 else 2)
+        if started.returncode != 0:
+            # pg_ctl -w returns as soon as the postmaster exits: a bad setting, a taken socket, a full disk. Say why
+            # now, from what this start wrote to the server log, instead of waiting out the timeout.
+            if self._answers():
+                return
+            reason = _start_failure_reason(log_file, log_offset) or (started.stderr or started.stdout).strip()
+            raise EmbeddedServerError(
+                f"embedded PostgreSQL failed to start: {reason or 'no reason given'} (server log: {log_file}). "
+                f"Fix the cause (postgresql.conf and postgresql.auto.conf are in {self.cluster_dir}), then retry."
+            )
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._answers():
                 return
@@ -511,11 +548,25 @@ class EmbeddedPostgres:
 
     # ---- the app's unprivileged logins ------------------------------------------------------------
     def _login_password(self, path: Path) -> str:
-        """A login's password, generated once and kept in the data dir (mode 0600)."""
-        if not path.is_file():
-            self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_secret(path, secrets.token_urlsafe(24))
-        return path.read_text().strip()
+        """A login's password, generated once and kept in the data dir (mode 0600).
+
+        Two processes starting together on a fresh data dir must end with one password that both use: the file is
+        created whole and only if absent (write_secret_once), never overwritten.
+        """
+        try:
+            if not path.is_file():
+                self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                return write_secret_once(path, secrets.token_urlsafe(24))
+            return path.read_text().strip()
+        except OSError as exc:
+            raise data_dir_error(self.data_dir, exc) from exc
+
+    def stored_password(self, path: Path) -> str | None:
+        """A login's password if the data dir already has one; never creates it (read-only commands)."""
+        try:
+            return path.read_text().strip() or None
+        except OSError:
+            return None
 
     def readonly_password(self) -> str:
         """The read-only role's password (analysts' SQL)."""
@@ -530,6 +581,60 @@ class EmbeddedPostgres:
 
     def authenticator_dsn(self, dbname: str = "postgres") -> str:
         return self.dsn(user=AUTHENTICATOR_ROLE, password=self.authenticator_password(), dbname=dbname)
+
+
+def data_dir_error(data_dir: Path, exc: OSError) -> EmbeddedServerError:
+    """A data dir that cannot be written (read-only, full, not a folder) as one line that says what to do."""
+    reason = exc.strerror or str(exc)
+    where = exc.filename or data_dir
+    return EmbeddedServerError(
+        f"the data dir {data_dir} cannot be used: {reason} ({where}). Free space or fix its permissions, or choose "
+        "another folder with DBA_ADMIN_DATA_DIR (or set DATABASE_URL to use an existing database)."
+    )
+
+
+def _start_failure_reason(log_file: Path, offset: int) -> str:
+    """What the server logged during this start attempt, the lines that say why it stopped."""
+    try:
+        with log_file.open("rb") as handle:
+            handle.seek(offset)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    # "2026-01-01 00:00:00.000 UTC [123] FATAL:  ..." -> "FATAL:  ..."
+    messages = [re.sub(r"^\S+ \S+ \S+ \[\d+\] ", "", line).strip() for line in lines if line.strip()]
+    problems = [m for m in messages if m.split(":", 1)[0] in {"FATAL", "PANIC", "ERROR"}]
+    if not problems:
+        return "; ".join(messages[-3:])
+    # The line just before the first FATAL usually names the bad setting ("invalid value for parameter ...").
+    first = messages.index(problems[0])
+    context = [messages[first - 1]] if first > 0 and messages[first - 1].startswith("LOG:") else []
+    return "; ".join(context + problems[:3])
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace a file whole: a reader in another process sees the old or the new content, never half."""
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    staging.write_text(text)
+    os.replace(staging, path)
+
+
+def write_secret_once(path: Path, value: str) -> str:
+    """Create a secret file whole unless it exists; return what the file holds (ours, or another process's).
+
+    The value is written to a private temporary file, then hard-linked into place: the link fails when another
+    process got there first, so a racing reader never sees an empty or half-written file, and two writers
+    never end up with different passwords.
+    """
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    write_secret(staging, value)
+    try:
+        os.link(staging, path)
+    except FileExistsError:
+        pass
+    finally:
+        staging.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def write_secret(path: Path, value: str) -> None:

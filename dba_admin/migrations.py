@@ -91,6 +91,12 @@ def _applied(conn: psycopg.Connection) -> dict[str, str]:
     return dict(rows)
 
 
+def schema_present(conn: psycopg.Connection) -> bool:
+    """Whether the app's schema was ever prepared here (its bookkeeping table exists); reads only."""
+    row = conn.execute("select to_regclass('dba_admin.schema_migrations') is not null /* dba_admin */").fetchone()
+    return bool(row and row[0])
+
+
 def migration_status(conn: psycopg.Connection, directory: Path | None = None) -> MigrationStatus:
     """Applied vs pending, without changing anything (health checks call this)."""
     applied = _applied(conn)

@@ -56,7 +56,14 @@ from dba_admin.errors import (
     one_line,
     sql_error_info,
 )
-from dba_admin.sql_text import Kind, Statement, is_read_only_escape, split_statements, unsupported_reason
+from dba_admin.sql_text import (
+    Kind,
+    Statement,
+    is_read_only_escape,
+    split_statements,
+    tokenize,
+    unsupported_reason,
+)
 
 if TYPE_CHECKING:
     from dba_admin.catalog import Filter, PreviewPage, TableDetail, TableInfo
@@ -70,6 +77,8 @@ __all__ = [
     "StatementResult",
     "TableSize",
     "TopStatement",
+    "run_summary",
+    "statement_numbers",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,16 +130,22 @@ class ColumnMeta:
     type_oid: int
 
 
-StatementStatus = Literal["ok", "error", "not_run"]
+StatementStatus = Literal["ok", "error", "not_run", "rolled_back"]
 
 
 @dataclass
 class StatementResult:
     """What one statement of a text did.
 
-    ``status`` is ``"ok"``, ``"error"`` (see ``error``), or ``"not_run"``: statements run in order and
+    ``status`` is ``"ok"``, ``"error"`` (see ``error``), ``"not_run"`` (statements run in order and
     the run stops at the first error, so every statement after a failed one is reported ``not_run``
-    with no rows and no error.
+    with no rows and no error), or ``"rolled_back"``: in a single-transaction run that failed, a
+    statement that ran without error but whose effects were undone with the rest.
+
+    ``rolled_back`` says the statement's transaction ended in a rollback, so nothing it did was kept:
+    every result of a failed single-transaction run, and in write mode the statements run inside a
+    transaction the user opened with BEGIN that was then rolled back (by ROLLBACK, by an error, or
+    left open at the end). Read-only runs are always rolled back and do not set it.
     """
 
     index: int  # 0-based position of the statement in the text
@@ -153,6 +168,8 @@ class StatementResult:
     error: SqlErrorInfo | None = None  # error.position is 1-based into the FULL text
     error_line: int | None = None  # 1-based line of error.position in the full text
     error_column: int | None = None  # 1-based column of error.position on that line
+    line: int = 1  # 1-based line of the full text where the statement starts
+    rolled_back: bool = False  # its transaction was rolled back: nothing it did was kept (see above)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +203,51 @@ class StatementResult:
         )
 
 
+def statement_numbers(indexes: Sequence[int]) -> str:
+    """0-based indexes as people count statements: "statement 2", "statements 1–3", "statements 1, 3–4"."""
+    nums = sorted(i + 1 for i in indexes)
+    if not nums:
+        return "no statement"
+    spans: list[str] = []
+    first = last = nums[0]
+    for n in [*nums[1:], 0]:
+        if n == last + 1:
+            last = n
+            continue
+        spans.append(str(first) if first == last else f"{first}–{last}")
+        first = last = n
+    return ("statement " if len(nums) == 1 else "statements ") + ", ".join(spans)
+
+
+def run_summary(results: Sequence[StatementResult], *, read_only: bool) -> str | None:
+    """What a failed run kept and what it did not, in plain words; None when no statement failed.
+
+    E.g. "statements 1–2 committed; statement 3 failed (line 4): division by zero; statements 4–5 did not run".
+    """
+    failed = next((r for r in results if r.status == "error"), None)
+    if failed is None:
+        return None
+    message = (failed.error.message if failed.error is not None else "error").strip().splitlines()[0]
+    line = failed.error_line or failed.line
+    failure = f"{statement_numbers([failed.index])} failed (line {line}): {message}"
+    skipped = [r.index for r in results if r.status == "not_run"]
+    tail = f"; {statement_numbers(skipped)} did not run" if skipped else ""
+    if read_only:
+        ran = [r.index for r in results if r.status == "ok"]
+        head = f"{statement_numbers(ran)} ran; " if ran else ""
+        return f"{head}{failure}{tail}. Read-only: nothing was changed."
+    if failed.rolled_back and all(r.rolled_back for r in results):  # one transaction, all or nothing
+        undone = [r.index for r in results if r.status == "rolled_back"]
+        head = f"{statement_numbers(undone)} ran but " if undone else ""
+        return f"{head}{failure}{tail}. Run as one transaction: everything was rolled back, nothing was committed."
+    committed = [r.index for r in results if r.status == "ok" and not r.rolled_back]
+    undone = [r.index for r in results if r.status == "ok" and r.rolled_back]
+    parts = [f"{statement_numbers(committed)} committed"] if committed else ["nothing was committed"]
+    if undone:
+        parts.append(f"{statement_numbers(undone)} ran inside your transaction, which was rolled back")
+    return "; ".join(parts) + f"; {failure}{tail}"
+
+
 def _fmt_bytes(n: int) -> str:
     size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -204,6 +266,8 @@ class TableSize:
     table_bytes: int
     index_bytes: int
     estimated_rows: int
+    size_is_estimate: bool = False  # another session locks it exclusively: pg_class page counts, not waited for
+    lock_message: str | None = None  # who holds that lock, since when, what to do
 
 
 @dataclass(frozen=True)
@@ -240,6 +304,7 @@ class Metrics:
     statements_available: bool
     top_statements: list[TopStatement]
     statements_hint: str | None = None
+    largest_tables_error: str | None = None  # the largest tables could not be read (the rest of the figures could)
 
     @property
     def total_connections(self) -> int:
@@ -872,6 +937,8 @@ class DatabaseManager:
         timeout_ms: int | None = None,
         max_rows: int | None = None,
         claims: Any = None,
+        single_transaction: bool = False,
+        on_start: Callable[[psycopg.Connection[Any]], None] | None = None,
     ) -> list[StatementResult]:
         """Run every statement of ``sql_text`` in order; one result per statement.
 
@@ -887,7 +954,17 @@ class DatabaseManager:
         lasts until the user's COMMIT/ROLLBACK (one left open at the end is rolled back and said so in
         the notices), and VACUUM / CREATE INDEX CONCURRENTLY / CREATE DATABASE run outside any
         transaction. ``timeout_ms=0`` disables the statement timeout. ``claims`` (a ``UserClaims``) are
-        published as ``request.jwt.claims`` for the run, so RLS policies see the caller.
+        published as ``request.jwt.claims`` for the run, so RLS policies see the caller. ``on_start`` is called
+        with the borrowed connection before its first statement (the run history records that backend first); if
+        it raises, nothing runs.
+
+        ``single_transaction`` (write mode; psql's ``--single-transaction``): the whole text runs in ONE
+        transaction - all statements commit together, or on any error (the COMMIT's included) everything
+        is rolled back and every result has ``rolled_back`` set (statements that had run get the status
+        ``"rolled_back"``). Statements that cannot run inside a transaction block (VACUUM, CREATE INDEX
+        CONCURRENTLY, CREATE DATABASE, ALTER SYSTEM...) and transaction control typed by the user (BEGIN,
+        COMMIT, ROLLBACK...; SAVEPOINT and ROLLBACK TO are fine) are refused with :class:`QueryRefused`
+        before anything runs. Read-only runs are one transaction already: the flag changes nothing there.
         """
         timeout = self._settings.statement_timeout_ms if timeout_ms is None else int(timeout_ms)
         cap = self._settings.max_rows if max_rows is None else int(max_rows)
@@ -897,6 +974,9 @@ class DatabaseManager:
         if not statements:
             return []
         self._refuse(statements, sql_text, read_only=read_only)
+        single = single_transaction and not read_only
+        if single:
+            _refuse_in_one_transaction(statements, sql_text)
         results = [
             StatementResult(
                 index=i,
@@ -905,6 +985,7 @@ class DatabaseManager:
                 kind=s.kind,
                 command=s.command,
                 destructive_reason=s.destructive_reason,
+                line=_line_col(sql_text, s.start + 1)[0],
             )
             for i, s in enumerate(statements)
         ]
@@ -912,6 +993,8 @@ class DatabaseManager:
         claims_json = _claims_json(claims)
         user_key = _user_key(claims_json)
         with self._user_gate(user_key) as limit, self._borrow(pool) as conn:
+            if on_start is not None:
+                on_start(conn)
             run = _Run(
                 self,
                 conn,
@@ -921,6 +1004,7 @@ class DatabaseManager:
                 max_bytes=self._settings.max_result_bytes,
                 claims_json=claims_json,
                 slot_keys=_slot_keys(user_key, limit) if user_key and limit else (),
+                single_transaction=single,
             )
             run.execute(statements, results, read_only=read_only)
         return results
@@ -1083,27 +1167,7 @@ class DatabaseManager:
                 " FROM pg_catalog.pg_stat_database WHERE datname = pg_catalog.current_database() /* dba_admin */"
             ).fetchone()
             stats = stats or {}
-            largest = [
-                TableSize(
-                    schema=r["schema"],
-                    name=r["name"],
-                    kind="materialized view" if r["relkind"] == "m" else "table",
-                    total_bytes=int(r["total_bytes"] or 0),
-                    table_bytes=int(r["table_bytes"] or 0),
-                    index_bytes=int(r["index_bytes"] or 0),
-                    estimated_rows=int(r["estimated_rows"] or 0),
-                )
-                for r in cur.execute(
-                    "SELECT n.nspname AS schema, c.relname AS name, c.relkind,"
-                    " pg_catalog.pg_total_relation_size(c.oid) AS total_bytes,"
-                    " pg_catalog.pg_relation_size(c.oid) AS table_bytes,"
-                    " pg_catalog.pg_indexes_size(c.oid) AS index_bytes,"
-                    " greatest(c.reltuples, 0)::int8 AS estimated_rows"
-                    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'information_schema'"
-                    " AND n.nspname !~ '^pg_' ORDER BY total_bytes DESC NULLS LAST, 1, 2 LIMIT 10 /* dba_admin */"
-                ).fetchall()
-            ]
+            largest, largest_error = self._largest_tables(conn)
             available, top, hint = self._top_statements(conn)
         return Metrics(
             collected_at=datetime.now(UTC),
@@ -1125,7 +1189,80 @@ class DatabaseManager:
             statements_available=available,
             top_statements=top,
             statements_hint=hint,
+            largest_tables_error=largest_error,
         )
+
+    def _largest_tables(self, conn: psycopg.Connection[Any]) -> tuple[list[TableSize], str | None]:
+        """The ten largest tables, never waiting on a user table's lock: a table another session locks exclusively
+        gets its pg_class estimate (see catalog.locks_sql). A lock taken meanwhile is waited for at most
+        catalog.SIZE_LOCK_TIMEOUT_MS, then the sizes are read again, then estimated for all; if even that fails,
+        the error comes back as text so the dashboard shows the rest of its figures."""
+        from dba_admin import catalog
+
+        locks, lock_json = catalog.locks_sql("lk")
+        lock_ms = min(self._settings.lock_timeout_ms, catalog.SIZE_LOCK_TIMEOUT_MS)
+        cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+        error: psycopg.Error | None = None
+        for lock_free in (False, False, True):
+
+            def size(exact: str, estimate: str, lock_free: bool = lock_free) -> sql.Composable:
+                if lock_free:
+                    return sql.SQL(estimate)
+                return sql.SQL("CASE WHEN lk.oid IS NULL THEN {} ELSE {} END").format(sql.SQL(exact), sql.SQL(estimate))
+
+            query = sql.SQL(
+                "WITH {locks} SELECT n.nspname AS schema, c.relname AS name, c.relkind,"
+                " {total}::int8 AS total_bytes, {table}::int8 AS table_bytes, {indexes}::int8 AS index_bytes,"
+                " greatest(c.reltuples, 0)::int8 AS estimated_rows, {estimated} AS estimated, {lock_json} AS lock"
+                " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                " LEFT JOIN _dba_locked lk ON lk.oid = c.oid"
+                " WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'information_schema'"
+                " AND n.nspname !~ '^pg_' ORDER BY total_bytes DESC NULLS LAST, 1, 2 LIMIT 10 /* dba_admin */"
+            ).format(
+                locks=sql.SQL(locks),
+                total=size("pg_catalog.pg_total_relation_size(c.oid)", catalog.ESTIMATED_TOTAL_SIZE_SQL),
+                table=size("pg_catalog.pg_relation_size(c.oid)", catalog.ESTIMATED_TABLE_SIZE_SQL),
+                indexes=size("pg_catalog.pg_indexes_size(c.oid)", catalog.ESTIMATED_INDEXES_SIZE_SQL),
+                estimated=sql.SQL("true" if lock_free else "lk.oid IS NOT NULL"),
+                lock_json=sql.SQL(lock_json),
+            )
+            try:
+                with conn.transaction():  # a savepoint: a failure here leaves the other figures readable
+                    conn.execute(sql.SQL("SET LOCAL lock_timeout = {} /* dba_admin */").format(sql.Literal(lock_ms)))
+                    rows = cur.execute(query).fetchall()
+            except psycopg.Error as exc:
+                if exc.sqlstate is None or conn.closed:
+                    raise
+                error = exc
+                if exc.sqlstate != "55P03":
+                    break
+                continue
+            finally:
+                if not conn.closed and conn.info.transaction_status == TransactionStatus.INTRANS:
+                    self._set_limits(
+                        conn, self._settings.statement_timeout_ms, self._settings.lock_timeout_ms, local=True
+                    )
+            out = []
+            for r in rows:
+                lock = catalog.lock_from_json(r["lock"])
+                out.append(
+                    TableSize(
+                        schema=r["schema"],
+                        name=r["name"],
+                        kind="materialized view" if r["relkind"] == "m" else "table",
+                        total_bytes=int(r["total_bytes"] or 0),
+                        table_bytes=int(r["table_bytes"] or 0),
+                        index_bytes=int(r["index_bytes"] or 0),
+                        estimated_rows=int(r["estimated_rows"] or 0),
+                        size_is_estimate=bool(r["estimated"]),
+                        lock_message=lock.message if lock else None,
+                    )
+                )
+            return out, None
+        if error is None:  # pragma: no cover - the loop always reads or records an error
+            return [], "the sizes could not be read"
+        info = sql_error_info(error)
+        return [], f"{info.message} (SQLSTATE {info.sqlstate})" if info.sqlstate else info.message
 
     def _top_statements(
         self, conn: psycopg.Connection[Any], limit: int = 10
@@ -1409,6 +1546,61 @@ class DatabaseManager:
 # ---------------------------------------------------------------------------------------------------
 
 
+_SAVEPOINT_COMMANDS = ("SAVEPOINT", "RELEASE")
+
+
+def _mark_rolled_back(results: Sequence[StatementResult]) -> None:
+    """A single-transaction run that failed: nothing of it was kept, and every result says so."""
+    for r in results:
+        r.rolled_back = True
+        if r.status == "ok":
+            r.status = "rolled_back"
+
+
+def _is_savepoint_command(stmt: Statement) -> bool:
+    """SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [WORK|TRANSACTION] TO: they act inside a transaction, never end it."""
+    if stmt.command in _SAVEPOINT_COMMANDS:
+        return True
+    words = [t.lower for t in tokenize(stmt.text) if t.kind == "word"]
+    return bool(words) and words[0] == "rollback" and "to" in words[1:3]
+
+
+def _refuse_in_one_transaction(statements: Sequence[Statement], full_text: str) -> None:
+    """Raise QueryRefused, before anything runs, when the text cannot run as one transaction."""
+
+    def where(i: int, stmt: Statement) -> str:
+        return f"statement {i + 1} (line {_line_col(full_text, stmt.start + 1)[0]}, {stmt.command or stmt.kind.value})"
+
+    outside = [where(i, s) for i, s in enumerate(statements) if s.needs_autocommit]
+    if outside:
+        raise QueryRefused(
+            SqlErrorInfo(
+                sqlstate=None,
+                message=(
+                    f"cannot run as one transaction, nothing was run: {', '.join(outside)} cannot run inside a "
+                    "transaction block."
+                ),
+                hint="Run those statements on their own, or turn off 'Run as one transaction' to run each "
+                "statement in its own transaction.",
+            )
+        )
+    control = [
+        where(i, s) for i, s in enumerate(statements) if s.kind == Kind.TRANSACTION and not _is_savepoint_command(s)
+    ]
+    if control:
+        raise QueryRefused(
+            SqlErrorInfo(
+                sqlstate=None,
+                message=(
+                    f"cannot run as one transaction, nothing was run: {', '.join(control)} is transaction control, "
+                    "and the app already opens the transaction and commits it (or rolls it all back on an error)."
+                ),
+                hint="Remove BEGIN/COMMIT/ROLLBACK from the text (SAVEPOINT and ROLLBACK TO are fine), or turn off "
+                "'Run as one transaction' to keep your own transaction control.",
+            )
+        )
+
+
 class _Run:
     """The state of one execute_query call on one borrowed connection."""
 
@@ -1423,6 +1615,7 @@ class _Run:
         max_bytes: int,
         claims_json: str | None,
         slot_keys: Sequence[int] = (),
+        single_transaction: bool = False,
     ) -> None:
         self.m = manager
         self.conn = conn
@@ -1433,8 +1626,10 @@ class _Run:
         self.max_bytes = max_bytes
         self.claims_json = claims_json
         self.slot_keys = slot_keys
+        self.single = single_transaction  # write mode, the whole text in one transaction (all or nothing)
         self.notices: list[str] = []
         self._dog: _Watchdog | None = None
+        self._user_tx: list[StatementResult] = []  # write mode: results run inside the user's open BEGIN
 
     def _on_notice(self, diag: psycopg.errors.Diagnostic) -> None:
         self.notices.append(_format_notice(diag))
@@ -1454,6 +1649,8 @@ class _Run:
             if read_only:
                 self._limits(local=True, begin="BEGIN READ ONLY")
                 _take_run_slot(conn, self.slot_keys)  # held until the ROLLBACK that ends the run
+            elif self.single:
+                self._limits(local=True, begin="BEGIN")  # committed below, or rolled back by _finish
             for stmt, res in zip(statements, results, strict=True):
                 self.notices = []
                 last_run = res
@@ -1462,7 +1659,7 @@ class _Run:
                 self._dog = _Watchdog(conn, self.timeout if read_only else 0)
                 try:
                     try:
-                        if read_only:
+                        if read_only or self.single:
                             self._run_statement(stmt, res)
                         else:
                             self._run_write_mode(stmt, res)
@@ -1493,12 +1690,34 @@ class _Run:
                     res.notices = list(self.notices)
                 if res.status == "error":
                     break
+            if self.single and results[-1].status == "ok" and not conn.broken:
+                self._commit(statements[-1], results[-1])
             if not conn.broken:
                 self.m._resolve_type_names(conn, results)
         finally:
             self._finish(read_only=read_only, last=last_run)
+            if self.single and any(r.status == "error" for r in results):
+                _mark_rolled_back(results)  # by _finish, by the failed COMMIT, or by the server on a lost connection
             if not conn.broken:
                 conn.remove_notice_handler(self._on_notice)
+
+    def _commit(self, stmt: Statement, last: StatementResult) -> None:
+        """End a single-transaction run. COMMIT itself can fail (a deferred constraint, a serialization
+        failure): then nothing was kept, and the last statement carries the error."""
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            info = _error_info(exc, timeout_ms=self.timeout, lock_timeout_ms=self.lock_timeout)
+            last.status = "error"
+            last.error = replace(info, message=f"COMMIT failed, so the whole run was rolled back: {info.message}")
+            last.error_line = last.error_column = None
+
+    def _end_user_tx(self, *, rolled_back: bool) -> None:
+        """The user's BEGIN ... ended: flag what ran inside it when it was rolled back."""
+        if rolled_back:
+            for r in self._user_tx:
+                r.rolled_back = True
+        self._user_tx = []
 
     def _finish(self, *, read_only: bool, last: StatementResult | None) -> None:
         conn = self.conn
@@ -1506,7 +1725,7 @@ class _Run:
             return
         status = conn.info.transaction_status
         if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
-            if not read_only and last is not None and last.status == "ok":
+            if not read_only and not self.single and last is not None and last.status == "ok":
                 last.notices.append(
                     "WARNING: the text left a transaction open (BEGIN without COMMIT); it was rolled back. "
                     "End it with COMMIT to keep its changes."
@@ -1515,6 +1734,7 @@ class _Run:
                 conn.execute("ROLLBACK")
             except psycopg.Error:
                 log.warning("rollback after a user run failed", exc_info=True)
+            self._end_user_tx(rolled_back=True)
 
     @staticmethod
     def _prefix_for(stmt: Statement) -> int:
@@ -1525,9 +1745,23 @@ class _Run:
         conn = self.conn
         in_user_tx = conn.info.transaction_status != TransactionStatus.IDLE
         if in_user_tx or stmt.kind == Kind.TRANSACTION:
-            self._run_statement(stmt, res)
+            try:
+                self._run_statement(stmt, res)
+            except BaseException:
+                if in_user_tx:  # the error aborts the user's transaction (_finish rolls it back; a failed COMMIT did)
+                    self._end_user_tx(rolled_back=True)
+                raise
+            if (
+                in_user_tx
+                and stmt.kind == Kind.TRANSACTION
+                and stmt.command not in ("BEGIN", "START")
+                and not _is_savepoint_command(stmt)
+            ):  # COMMIT / END / ROLLBACK / ABORT / PREPARE TRANSACTION [AND CHAIN]: the user's transaction ended
+                self._end_user_tx(rolled_back=(res.command_tag or "").upper().startswith("ROLLBACK"))
             if not in_user_tx and conn.info.transaction_status == TransactionStatus.INTRANS:
                 self._limits(local=True)  # the user's BEGIN: limits for the transaction it opened
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                self._user_tx.append(res)
             return
         if stmt.needs_autocommit:
             self._limits(local=False)  # session-level; DISCARD ALL resets it when the connection goes back

@@ -10,9 +10,14 @@ The audit row of a change is written in the SAME transaction, as the user, throu
 together. The transaction runs on the unprivileged authenticator login (``DatabaseManager.user_connection``), never on
 the owner login, so nothing reached by the user's work can ``RESET ROLE`` its way to the owner's rights.
 
+Versions are written only through ``dba_admin_api.create_script`` / ``dba_admin_api.save_version`` (SECURITY
+DEFINER; the database refuses any other way to change a script's text or add a version).
+
 Runs are different: the user's SQL goes through DatabaseManager.execute_query (its own connection, read-only
-role for analysts and viewers), and the run is recorded afterwards in a transaction of its own, so a failed
-statement can never take its history row down with it.
+role for analysts and viewers). The run is recorded BEFORE it starts, as ``running`` with the backend that will run
+it, and finished afterwards, each in a transaction of its own on the app's owner connection (no API role may write
+the history), so neither a failed statement nor a killed server can take its history row down with it; a row left
+``running`` by a dead backend becomes ``interrupted`` (``mark_interrupted_runs``, at start and before history reads).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import logging
 import re
 import time
 import uuid
@@ -27,7 +33,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import zip_longest
 from pathlib import PurePosixPath
@@ -52,6 +58,7 @@ from dba_admin.errors import (
     QueryRefused,
     SaveConflict,
     SqlErrorInfo,
+    one_line,
     query_error_from,
 )
 from dba_admin.redaction import redact_sql
@@ -66,13 +73,18 @@ __all__ = [
     "ImportReport",
     "Project",
     "ProjectManager",
+    "PurgedItem",
     "RunOutcome",
     "SaveResult",
     "Script",
     "SearchHit",
+    "TrashItem",
     "Version",
     "diff_texts",
+    "purge_expired_trash",
+    "purge_trash",
     "safe_file_name",
+    "trash_contents",
 ]
 
 # App roles whose SQL may write (after confirming destructive statements); everyone else runs read-only.
@@ -80,6 +92,7 @@ WRITE_ROLES = frozenset({"admin", "dba"})
 NAME_MAX = 200
 MESSAGE_MAX = 500
 DESCRIPTION_MAX = 5_000
+_log = logging.getLogger(__name__)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
@@ -213,7 +226,7 @@ class Execution:
     version: int | None
     sql: str
     executed_by: str
-    status: str  # success | error | timeout | cancelled
+    status: str  # running | success | error | timeout | cancelled | interrupted
     rows: int | None
     duration_ms: float | None
     error: str | None
@@ -228,7 +241,7 @@ class Execution:
 class RunOutcome:
     """What a run did. With ``needs_confirmation`` nothing ran and nothing was recorded."""
 
-    status: str  # success | error | timeout | cancelled | needs_confirmation
+    status: str  # success | error | timeout | cancelled | interrupted | needs_confirmation
     read_only: bool
     results: tuple[StatementResult, ...] = ()
     execution: Execution | None = None
@@ -251,6 +264,61 @@ class SearchHit:
     script: Script
     project_name: str
     rank: float
+
+
+@dataclass(frozen=True)
+class TrashItem:
+    """A trashed project or script the user may restore (or, as an admin, purge); counts as the user sees them."""
+
+    kind: str  # project | script
+    id: uuid.UUID
+    name: str
+    project_id: uuid.UUID  # the project itself for kind == "project"
+    project_name: str
+    owner: str  # the project's owner
+    author: str  # the script's author; the owner for a project
+    deleted_at: datetime
+    deleted_by: str | None
+    scripts: int
+    versions: int
+    runs: int
+    can_restore: bool  # for the UI only: the policies decide
+    can_purge: bool
+
+    def purge_due(self, retention_days: int) -> datetime | None:
+        """When the age limit purges it (None when TRASH_RETENTION_DAYS is 0: never by age)."""
+        return self.deleted_at + timedelta(days=retention_days) if retention_days > 0 else None
+
+
+@dataclass(frozen=True)
+class PurgedItem:
+    """What a purge removed for good: the audit row of the purge holds the same."""
+
+    kind: str  # project | script
+    id: uuid.UUID
+    name: str
+    project_id: uuid.UUID
+    project_name: str
+    deleted_at: datetime
+    deleted_by: str | None
+    versions: int  # versions removed with it
+    runs: int  # runs kept in the history, detached from it
+    scripts: tuple[dict[str, Any], ...] = ()  # for a project: each script's id, name, versions and runs
+
+    def audit_details(self, reason: str, older_than_days: float | None) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": str(self.id),
+            "project_id": str(self.project_id),
+            "project_name": self.project_name,
+            "trashed_at": self.deleted_at.isoformat(),
+            "trashed_by": self.deleted_by,
+            "versions_removed": self.versions,
+            "runs_detached": self.runs,
+            "scripts": [dict(s) for s in self.scripts],
+            "reason": reason,
+            "older_than_days": older_than_days,
+        }
 
 
 @dataclass(frozen=True)
@@ -395,6 +463,32 @@ def _status_for(error: SqlErrorInfo | None) -> str:
     if error.sqlstate == "57014":
         return "timeout" if "statement timeout" in error.message.lower() else "cancelled"
     return "error"
+
+
+# SQLSTATEs of a connection that went away under a run: its outcome is unknown (57P01 admin_shutdown is
+# pg_terminate_backend, 57P02 crash_shutdown another backend's crash, 57P03 cannot_connect_now; class 08 connection).
+_LOST_CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _connection_lost(conn: psycopg.Connection[Any], error: SqlErrorInfo | None) -> bool:
+    """True when the backend that ran the SQL died before it said how the run ended."""
+    if conn.broken or conn.closed:
+        return True
+    state = error.sqlstate if error else None
+    return bool(state) and (state in _LOST_CONNECTION_STATES or str(state).startswith("08"))
+
+
+def _clean_sqlstate(error: SqlErrorInfo | None) -> str | None:
+    state = error.sqlstate if error else None
+    return state if state and re.fullmatch(r"[0-9A-Z]{5}", state) else None
+
+
+class _StartNotRecorded(Exception):
+    """The ``running`` row could not be written, so the run must not start (carries the reason)."""
+
+    def __init__(self, error: DbaAdminError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _rows_for(results: Sequence[StatementResult]) -> int:
@@ -572,12 +666,14 @@ class ProjectManager:
     def _writable_project(cur: psycopg.Cursor[Any], project_id: uuid.UUID) -> dict[str, Any]:
         """A project the user sees and that is not archived (archived projects are read-only)."""
         cur.execute(
-            "/* dba_admin */ select id, nome, arquivado_em from public.projetos_analytics where id = %s",
+            "/* dba_admin */ select id, nome, arquivado_em, deleted_at from public.projetos_analytics where id = %s",
             (project_id,),
         )
         row = cur.fetchone()
         if row is None:
             raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+        if row["deleted_at"] is not None:
+            raise NotFound(f"project {row['nome']!r} is in the trash; its owner can restore it from Projects → Trash")
         if row["arquivado_em"] is not None:
             raise ConflictError(f"project {row['nome']!r} is archived; its owner must unarchive it before changes")
         return dict(row)
@@ -630,8 +726,9 @@ class ProjectManager:
             cur.execute(
                 "/* dba_admin */ select p.id, p.nome, p.descricao, p.created_by, p.membros, p.arquivado_em,"
                 " p.created_at, p.updated_at,"
-                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id) as script_count,"
-                " r.run_count, r.last_run_at"
+                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id"
+                "   and s.deleted_at is null) as script_count,"
+                " r.run_count, r.last_run_at, p.deleted_at"
                 " from public.projetos_analytics p"
                 " left join lateral (select count(*) as run_count, max(e.started_at) as last_run_at"
                 "   from public.execucoes_scripts e where e.projeto_id = p.id) r on true"
@@ -641,6 +738,8 @@ class ProjectManager:
             row = cur.fetchone()
         if row is None:
             raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+        if row["deleted_at"] is not None:
+            raise NotFound(f"project {row['nome']!r} is in the trash; its owner can restore it from Projects → Trash")
         return _project(dict(row))
 
     def list_projects(
@@ -655,10 +754,10 @@ class ProjectManager:
                 " coalesce(r.n, 0) as run_count, r.last_run_at"
                 " from public.projetos_analytics p"
                 " left join lateral (select count(*) as n from public.scripts_projetos s"
-                "   where s.projeto_id = p.id) sc on true"
+                "   where s.projeto_id = p.id and s.deleted_at is null) sc on true"
                 " left join lateral (select count(*) as n, max(e.started_at) as last_run_at"
                 "   from public.execucoes_scripts e where e.projeto_id = p.id) r on true"
-                " where (%(all)s or p.arquivado_em is null)"
+                " where p.deleted_at is null and (%(all)s or p.arquivado_em is null)"
                 "   and (%(text)s::text is null or p.nome ilike %(pattern)s or p.descricao ilike %(pattern)s)"
                 " order by p.arquivado_em is not null, lower(p.nome), p.id",
                 {"all": include_archived, "text": text, "pattern": _like_pattern(text or "")},
@@ -787,30 +886,85 @@ class ProjectManager:
         )
 
     def delete_project(self, claims: UserClaims, project_id: uuid.UUID) -> None:
-        """Owner only. Scripts and versions go with it; run history stays, detached from the project."""
+        """Owner only: move the project to the trash. Its scripts, versions and runs stay; its owner can restore it.
+
+        Purged for good only by an admin or after TRASH_RETENTION_DAYS. The owner-only rule is the database's
+        (projetos_update_owner); the trigger stamps deleted_at/deleted_by.
+        """
         with self._as_user(claims) as cur:
-            before = self._lock_project(cur, project_id, "delete the project")
             cur.execute(
-                "/* dba_admin */ select count(*) as n from public.scripts_projetos where projeto_id = %s", (project_id,)
+                "/* dba_admin */ select id, nome, deleted_at from public.projetos_analytics where id = %s for update",
+                (project_id,),
             )
-            scripts = int(_one(cur)["n"])
-            cur.execute("/* dba_admin */ delete from public.projetos_analytics where id = %s", (project_id,))
+            before = cur.fetchone()
+            if before is None:
+                raise self._project_denied_or_missing(cur, project_id, "move the project to the trash")
+            if before["deleted_at"] is not None:
+                raise NotFound(f"project {before['nome']!r} is already in the trash")
+            cur.execute(
+                "/* dba_admin */ select (select count(*) from public.scripts_projetos s where s.projeto_id = %(id)s)"
+                " as scripts, (select count(*) from public.execucoes_scripts e where e.projeto_id = %(id)s) as runs",
+                {"id": project_id},
+            )
+            counts = _one(cur)
+            cur.execute(
+                "/* dba_admin */ update public.projetos_analytics set deleted_at = now() where id = %s"
+                " returning deleted_at",
+                (project_id,),
+            )
             if cur.rowcount != 1:
-                raise self._project_denied_or_missing(cur, project_id, "delete the project")
+                raise self._project_denied_or_missing(cur, project_id, "move the project to the trash")
             self._audit_as_user(
-                cur, claims, "project.delete", f"project:{project_id}", {"name": before["nome"], "scripts": scripts}
+                cur,
+                claims,
+                "project.trash",
+                f"project:{project_id}",
+                {"name": before["nome"], "scripts": int(counts["scripts"]), "runs": int(counts["runs"])},
             )
+
+    def restore_project(self, claims: UserClaims, project_id: uuid.UUID) -> Project:
+        """Owner only: bring a project back from the trash, with every script it had (those trashed alone stay)."""
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select id, nome, deleted_at from public.projetos_analytics where id = %s for update",
+                (project_id,),
+            )
+            before = cur.fetchone()
+            if before is None:
+                raise self._project_denied_or_missing(cur, project_id, "restore the project")
+            restored = before["deleted_at"] is not None
+            if restored:
+                cur.execute(
+                    "/* dba_admin */ update public.projetos_analytics set deleted_at = null where id = %s",
+                    (project_id,),
+                )
+                if cur.rowcount != 1:
+                    raise self._project_denied_or_missing(cur, project_id, "restore the project")
+                self._audit_as_user(
+                    cur,
+                    claims,
+                    "project.restore_from_trash",
+                    f"project:{project_id}",
+                    {"name": before["nome"], "trashed_at": before["deleted_at"].isoformat()},
+                )
+        return self.get_project(claims, project_id)
 
     # -- scripts -------------------------------------------------------------------------------------------------
 
     def list_scripts(self, claims: UserClaims, project_id: uuid.UUID) -> list[Script]:
         with self._as_user(claims) as cur:
-            cur.execute("/* dba_admin */ select 1 from public.projetos_analytics where id = %s", (project_id,))
+            cur.execute(
+                "/* dba_admin */ select 1 from public.projetos_analytics where id = %s and deleted_at is null",
+                (project_id,),
+            )
             if cur.fetchone() is None:
-                raise NotFound(f"project {project_id} does not exist or you are not one of its members")
+                raise NotFound(
+                    f"project {project_id} does not exist, is in the trash or you are not one of its members"
+                )
             cur.execute(
                 "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
-                " created_at, updated_at from public.scripts_projetos where projeto_id = %s order by lower(nome), id",
+                " created_at, updated_at from public.scripts_projetos where projeto_id = %s and deleted_at is null"
+                " order by lower(nome), id",
                 (project_id,),
             )
             rows = cur.fetchall()
@@ -819,30 +973,41 @@ class ProjectManager:
     def get_script(self, claims: UserClaims, script_id: uuid.UUID) -> Script:
         with self._as_user(claims) as cur:
             cur.execute(
-                "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
-                " created_at, updated_at from public.scripts_projetos where id = %s",
+                "/* dba_admin */ select s.id, s.projeto_id, s.nome, s.sql, s.versao_atual, s.created_by, s.updated_by,"
+                " s.created_at, s.updated_at, coalesce(s.deleted_at, p.deleted_at) as trashed_at"
+                " from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id"
+                " where s.id = %s",
                 (script_id,),
             )
             row = cur.fetchone()
         if row is None:
             raise NotFound(f"script {script_id} does not exist or is not in a project you are a member of")
+        if row["trashed_at"] is not None:
+            raise NotFound(
+                f"script {row['nome']!r} is in the trash (or its project is); restore it from Projects → Trash"
+            )
         return _script(dict(row))
 
     @staticmethod
     def _insert_script(
         cur: psycopg.Cursor[Any], project_id: uuid.UUID, name: str, sql_text: str, message: str | None
     ) -> tuple[Script, Version]:
+        """The script and its version 1, through ``dba_admin_api.create_script`` (the only way to add a script)."""
         cur.execute(
-            "/* dba_admin */ insert into public.scripts_projetos (projeto_id, nome, sql, versao_atual)"
-            " values (%s, %s, %s, 1)"
-            " returning id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at, updated_at",
-            (project_id, name, sql_text),
+            "/* dba_admin */ select dba_admin_api.create_script(%s, %s, %s, %s) as id",
+            (project_id, name, sql_text, message),
+        )
+        script_id = _one(cur)["id"]
+        cur.execute(
+            "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at,"
+            " updated_at from public.scripts_projetos where id = %s",
+            (script_id,),
         )
         script = _script(_one(cur))
         cur.execute(
-            "/* dba_admin */ insert into public.scripts_projetos_versoes (script_id, versao, sql, mensagem)"
-            " values (%s, 1, %s, %s) returning id, script_id, versao, sql, mensagem, autor, created_at",
-            (script.id, sql_text, message),
+            "/* dba_admin */ select id, script_id, versao, sql, mensagem, autor, created_at"
+            " from public.scripts_projetos_versoes where script_id = %s and versao = 1",
+            (script_id,),
         )
         return script, _version(_one(cur))
 
@@ -895,22 +1060,27 @@ class ProjectManager:
             )
         if row["sql"] == sql_text:
             return SaveResult(_script(row), None)
-        new_version = current + 1
+        # The text and version current+1 are written together by dba_admin_api.save_version (SECURITY DEFINER): the
+        # database refuses any other way to change a script's text. It checks the version again on the locked row.
         cur.execute(
-            "/* dba_admin */ update public.scripts_projetos set sql = %s, versao_atual = %s"
-            " where id = %s and versao_atual = %s"
-            " returning id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at, updated_at",
-            (sql_text, new_version, row["id"], current),
+            "/* dba_admin */ select dba_admin_api.save_version(%s, %s, %s, %s) as version_id",
+            (row["id"], current, sql_text, message),
         )
-        updated = cur.fetchone()
-        if updated is None:  # pragma: no cover - the row is locked FOR UPDATE; kept as the last line of defence
-            raise ConflictError("the script changed while saving; reload it and save again")
+        version_id = _one(cur)["version_id"]
+        if version_id is None:  # pragma: no cover - the text was compared above on the locked row
+            return SaveResult(_script(row), None)
         cur.execute(
-            "/* dba_admin */ insert into public.scripts_projetos_versoes (script_id, versao, sql, mensagem)"
-            " values (%s, %s, %s, %s) returning id, script_id, versao, sql, mensagem, autor, created_at",
-            (row["id"], new_version, sql_text, message),
+            "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by, created_at,"
+            " updated_at from public.scripts_projetos where id = %s",
+            (row["id"],),
         )
-        return SaveResult(_script(dict(updated)), _version(_one(cur)))
+        updated = _script(_one(cur))
+        cur.execute(
+            "/* dba_admin */ select id, script_id, versao, sql, mensagem, autor, created_at"
+            " from public.scripts_projetos_versoes where id = %s",
+            (version_id,),
+        )
+        return SaveResult(updated, _version(_one(cur)))
 
     def save_script(
         self,
@@ -984,19 +1154,206 @@ class ProjectManager:
         return script
 
     def delete_script(self, claims: UserClaims, script_id: uuid.UUID) -> None:
-        """Any member may delete; its versions go with it, its runs stay in the history without it."""
+        """Move a script to the trash: its versions and runs stay, and it can be restored until it is purged.
+
+        Only the project's owner or the script's author may: the restrictive policy scripts_trash_owner_or_author
+        refuses anyone else in the database (this code only words the refusal).
+        """
         with self._as_user(claims) as cur:
-            before = self._lock_script(cur, script_id)
-            cur.execute("/* dba_admin */ delete from public.scripts_projetos where id = %s", (script_id,))
+            cur.execute(
+                "/* dba_admin */ select s.id, s.projeto_id, s.nome, s.versao_atual, s.created_by, s.deleted_at,"
+                " p.nome as project_name, p.created_by as owner, p.arquivado_em, p.deleted_at as project_deleted_at"
+                " from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id"
+                " where s.id = %s for update of s",
+                (script_id,),
+            )
+            before = cur.fetchone()
+            if before is None:
+                raise self._script_denied_or_missing(cur, script_id)
+            if before["deleted_at"] is not None:
+                raise NotFound(f"script {before['nome']!r} is already in the trash")
+            if before["project_deleted_at"] is not None:
+                raise NotFound(f"project {before['project_name']!r} is in the trash, and its scripts with it")
+            if before["arquivado_em"] is not None:
+                raise ConflictError(
+                    f"project {before['project_name']!r} is archived; its owner must unarchive it before changes"
+                )
+            cur.execute(
+                "/* dba_admin */ select (select count(*) from public.scripts_projetos_versoes v"
+                " where v.script_id = %(id)s) as versions,"
+                " (select count(*) from public.execucoes_scripts e where e.script_id = %(id)s) as runs",
+                {"id": script_id},
+            )
+            counts = _one(cur)
+            try:
+                cur.execute(
+                    "/* dba_admin */ update public.scripts_projetos set deleted_at = now() where id = %s", (script_id,)
+                )
+            except pg_errors.InsufficientPrivilege as exc:
+                raise PermissionDenied(
+                    f"only the project's owner ({before['owner']}) or the script's author ({before['created_by']})"
+                    f" can move {before['nome']!r} to the trash; ask one of them"
+                ) from exc
             if cur.rowcount != 1:
                 raise self._script_denied_or_missing(cur, script_id)
             self._audit_as_user(
                 cur,
                 claims,
-                "script.delete",
+                "script.trash",
                 f"script:{script_id}",
-                {"name": before["nome"], "project_id": str(before["projeto_id"]), "version": before["versao_atual"]},
+                {
+                    "name": before["nome"],
+                    "project_id": str(before["projeto_id"]),
+                    "project_name": before["project_name"],
+                    "version": before["versao_atual"],
+                    "versions": int(counts["versions"]),
+                    "runs": int(counts["runs"]),
+                },
             )
+
+    # -- trash ---------------------------------------------------------------------------------------------------
+
+    def restore_script(self, claims: UserClaims, script_id: uuid.UUID) -> Script:
+        """Bring a script back from the trash (project owner or author, as the policies say).
+
+        Its name may have been taken by a live script meanwhile: it then comes back as "name (restored)",
+        "name (restored 2)"..., which the returned Script and the audit row say.
+        """
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select s.id, s.projeto_id, s.nome, s.deleted_at, p.nome as project_name,"
+                " p.deleted_at as project_deleted_at"
+                " from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id"
+                " where s.id = %s for update of s",
+                (script_id,),
+            )
+            before = cur.fetchone()
+            if before is None:
+                cur.execute(
+                    "/* dba_admin */ select s.nome, s.created_by, p.created_by as owner"
+                    " from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id"
+                    " where s.id = %s",
+                    (script_id,),
+                )
+                seen = cur.fetchone()
+                if seen is None:
+                    raise NotFound(f"script {script_id} does not exist or is not in a project you are a member of")
+                raise PermissionDenied(
+                    f"only the project's owner ({seen['owner']}) or the script's author ({seen['created_by']})"
+                    f" can restore {seen['nome']!r}"
+                )
+            if before["project_deleted_at"] is not None:
+                raise ConflictError(
+                    f"project {before['project_name']!r} is in the trash too: restore the project first"
+                )
+            if before["deleted_at"] is not None:
+                cur.execute(
+                    "/* dba_admin */ select nome from public.scripts_projetos"
+                    " where projeto_id = %s and deleted_at is null",
+                    (before["projeto_id"],),
+                )
+                used = {r["nome"] for r in cur.fetchall()}
+                name = before["nome"] if before["nome"] not in used else _restored_name(before["nome"], used)
+                try:
+                    cur.execute(
+                        "/* dba_admin */ update public.scripts_projetos set deleted_at = null, nome = %s where id = %s",
+                        (name, script_id),
+                    )
+                except pg_errors.UniqueViolation as exc:  # someone took the name in the meantime
+                    raise ConflictError(
+                        f"a script named {name!r} was just created in project {before['project_name']!r}; restore again"
+                    ) from exc
+                if cur.rowcount != 1:
+                    raise self._script_denied_or_missing(cur, script_id)
+                details: dict[str, Any] = {
+                    "name": before["nome"],
+                    "project_id": str(before["projeto_id"]),
+                    "trashed_at": before["deleted_at"].isoformat(),
+                }
+                if name != before["nome"]:
+                    details["restored_as"] = name
+                self._audit_as_user(cur, claims, "script.restore_from_trash", f"script:{script_id}", details)
+        return self.get_script(claims, script_id)
+
+    def list_trash(self, claims: UserClaims) -> list[TrashItem]:
+        """What the user may restore (trashed projects they own; trashed scripts of live projects they own or
+        wrote), newest first; an admin sees the whole trash. RLS bounds the rows; the ownership filter is the view's.
+        """
+        admin = claims.app_role == "admin"
+        with self._as_user(claims) as cur:
+            cur.execute(
+                "/* dba_admin */ select 'project' as kind, p.id, p.nome as name, p.id as project_id,"
+                " p.nome as project_name, p.created_by as owner, p.created_by as author, p.deleted_at, p.deleted_by,"
+                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id) as scripts,"
+                " (select count(*) from public.scripts_projetos_versoes v join public.scripts_projetos s"
+                "   on s.id = v.script_id where s.projeto_id = p.id) as versions,"
+                " (select count(*) from public.execucoes_scripts e where e.projeto_id = p.id) as runs"
+                " from public.projetos_analytics p"
+                " where p.deleted_at is not null and (%(admin)s or p.created_by = (select auth.email()))"
+                " union all"
+                " select 'script', s.id, s.nome, s.projeto_id, p.nome, p.created_by, s.created_by, s.deleted_at,"
+                " s.deleted_by, 1,"
+                " (select count(*) from public.scripts_projetos_versoes v where v.script_id = s.id),"
+                " (select count(*) from public.execucoes_scripts e where e.script_id = s.id)"
+                " from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id"
+                " where s.deleted_at is not null and p.deleted_at is null"
+                "   and (%(admin)s or p.created_by = (select auth.email()) or s.created_by = (select auth.email()))"
+                " order by deleted_at desc, id",
+                {"admin": admin},
+            )
+            rows = cur.fetchall()
+        me = claims.normalized_email
+        return [
+            TrashItem(
+                kind=r["kind"],
+                id=r["id"],
+                name=r["name"],
+                project_id=r["project_id"],
+                project_name=r["project_name"],
+                owner=r["owner"],
+                author=r["author"],
+                deleted_at=r["deleted_at"],
+                deleted_by=r["deleted_by"],
+                scripts=int(r["scripts"]),
+                versions=int(r["versions"]),
+                runs=int(r["runs"]),
+                can_restore=me in (r["owner"], r["author"]),
+                can_purge=admin,
+            )
+            for r in rows
+        ]
+
+    def purge_project(self, claims: UserClaims, project_id: uuid.UUID) -> PurgedItem:
+        """Admin only, and only from the trash: remove a project for good, with its scripts and their versions."""
+        return self._purge_one(claims, "project", project_id)
+
+    def purge_script(self, claims: UserClaims, script_id: uuid.UUID) -> PurgedItem:
+        """Admin only, and only from the trash: remove a script and its versions for good (its runs stay)."""
+        return self._purge_one(claims, "script", script_id)
+
+    def _purge_one(self, claims: UserClaims, kind: str, item_id: uuid.UUID) -> PurgedItem:
+        """The purge as the admin, under RLS (projetos_purge_admin / scripts_purge_admin), audited in the same
+        transaction with everything it removed."""
+        with self._as_user(claims) as cur:
+            purged = _purge(cur, kind=kind, item_id=item_id)
+            if not purged:
+                cur.execute(
+                    "/* dba_admin */ select nome, deleted_at from public.projetos_analytics where id = %s"
+                    if kind == "project"
+                    else "/* dba_admin */ select nome, deleted_at from public.scripts_projetos where id = %s",
+                    (item_id,),
+                )
+                seen = cur.fetchone()
+                if seen is None:
+                    raise NotFound(f"{kind} {item_id} does not exist or is not visible to you")
+                if seen["deleted_at"] is None:
+                    raise ConflictError(f"{kind} {seen['nome']!r} is not in the trash; only trashed items are purged")
+                raise PermissionDenied(f"only an admin can purge {kind} {seen['nome']!r} from the trash")
+            for item in purged:
+                self._audit_as_user(
+                    cur, claims, f"{item.kind}.purge", f"{item.kind}:{item.id}", item.audit_details("admin", None)
+                )
+        return purged[0]
 
     # -- versions --------------------------------------------------------------------------------------------------
 
@@ -1079,6 +1436,7 @@ class ProjectManager:
         timeout_ms: int | None = None,
         max_rows: int | None = None,
         expected_version: int | None = None,
+        single_transaction: bool = False,
     ) -> RunOutcome:
         """Run the script's current saved text and record the run against its project and version.
 
@@ -1098,6 +1456,7 @@ class ProjectManager:
             confirm_destructive=confirm_destructive,
             timeout_ms=timeout_ms,
             max_rows=max_rows,
+            single_transaction=single_transaction,
         )
 
     def run_adhoc(
@@ -1108,10 +1467,19 @@ class ProjectManager:
         confirm_destructive: bool = False,
         timeout_ms: int | None = None,
         max_rows: int | None = None,
+        single_transaction: bool = False,
     ) -> RunOutcome:
-        """Run SQL typed in the editor; recorded in the history with no script."""
+        """Run SQL typed in the editor; recorded in the history with no script.
+
+        ``single_transaction``: a DBA's text runs all or nothing (see ``DatabaseManager.execute_query``)."""
         return self._run(
-            claims, sql, script=None, confirm_destructive=confirm_destructive, timeout_ms=timeout_ms, max_rows=max_rows
+            claims,
+            sql,
+            script=None,
+            confirm_destructive=confirm_destructive,
+            timeout_ms=timeout_ms,
+            max_rows=max_rows,
+            single_transaction=single_transaction,
         )
 
     def _run(
@@ -1123,6 +1491,7 @@ class ProjectManager:
         confirm_destructive: bool,
         timeout_ms: int | None,
         max_rows: int | None,
+        single_transaction: bool = False,
     ) -> RunOutcome:
         read_only = claims.app_role not in WRITE_ROLES
         statements = split_statements(sql_text)
@@ -1136,56 +1505,173 @@ class ProjectManager:
             )
             if reasons and not confirm_destructive:
                 return RunOutcome(status="needs_confirmation", read_only=read_only, destructive_reasons=reasons)
-        started_at = datetime.now(UTC)
         clock = time.perf_counter()
         results: tuple[StatementResult, ...] = ()
         error: SqlErrorInfo | None
+        started: list[tuple[int, psycopg.Connection[Any]]] = []  # (run id, the connection running it)
+
+        def record_start(conn: psycopg.Connection[Any]) -> None:
+            """Called by execute_query with the borrowed connection, before its first statement."""
+            try:
+                started.append((self._start_run(claims, sql_text=sql_text, script=script, conn=conn), conn))
+            except DbaAdminError as exc:
+                raise _StartNotRecorded(exc) from exc
+
         try:
             results = tuple(
                 self._db.execute_query(
-                    sql_text, read_only=read_only, timeout_ms=timeout_ms, max_rows=max_rows, claims=claims
+                    sql_text,
+                    read_only=read_only,
+                    timeout_ms=timeout_ms,
+                    max_rows=max_rows,
+                    claims=claims,
+                    single_transaction=single_transaction,
+                    on_start=record_start,
                 )
             )
             error = next((r.error for r in results if r.error is not None), None)
+        except _StartNotRecorded as failed:  # nothing ran: a run that cannot be recorded does not start
+            raise failed.error from failed.error.__cause__
         except QueryError as exc:  # refused before it ran, or the connection failed: still a run to record
             error = exc.info
+        except BaseException as exc:  # anything else: the row must not stay "running" while this process lives
+            if started:
+                self._finish_run(
+                    started[0][0],
+                    status="error",
+                    rows=0,
+                    duration_ms=(time.perf_counter() - clock) * 1000.0,
+                    error=SqlErrorInfo(sqlstate=None, message=f"the run stopped in the app: {one_line(exc)}"),
+                )
+            raise
         duration_ms = (time.perf_counter() - clock) * 1000.0
         status = _status_for(error)
-        execution = self._record_run(
-            claims,
-            sql_text=sql_text,
-            script=script,
-            status=status,
-            rows=_rows_for(results),
-            duration_ms=duration_ms,
-            error=error,
-            started_at=started_at,
-        )
+        if not started:  # refused or failed before a connection was had: recorded as what happened
+            execution = self._record_unstarted_run(
+                claims, sql_text=sql_text, script=script, status=status, duration_ms=duration_ms, error=error
+            )
+        else:
+            run_id, conn = started[0]
+            if _connection_lost(conn, error):
+                status = "interrupted"
+            execution = self._finish_run(
+                run_id, status=status, rows=_rows_for(results), duration_ms=duration_ms, error=error
+            )
         return RunOutcome(status=status, read_only=read_only, results=results, execution=execution, error=error)
 
-    def _record_run(
+    # The run history is written on the app's owner connection only (the trusted server side): no API role has any
+    # write privilege on execucoes_scripts, so a client holding a user's JWT cannot insert or change a run. The
+    # actor is taken from the claims of the app's verified session, never from the SQL's own claims.
+
+    @contextmanager
+    def _trusted(self) -> Iterator[psycopg.Cursor[Any]]:
+        """One transaction on the owner connection, with the app's timeouts; driver errors named."""
+        try:
+            with self._db.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(
+                    "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
+                    " pg_catalog.set_config('lock_timeout', %s, true)",
+                    (str(int(self._settings.statement_timeout_ms)), str(int(self._settings.lock_timeout_ms))),
+                )
+                yield cur
+        except psycopg.Error as exc:
+            raise query_error_from(exc) from exc
+
+    def _start_run(
+        self, claims: UserClaims, *, sql_text: str, script: Script | None, conn: psycopg.Connection[Any]
+    ) -> int:
+        """The ``running`` row and its audit row, committed before the user's SQL starts on ``conn``.
+
+        Records who, what (redacted), which script and version, where (the database's label), when, and the
+        backend (pid + backend_start) that will run it, so a run whose backend died can be told from a live one.
+        """
+        email = claims.normalized_email
+        if not email:
+            raise PermissionDenied("a run needs the email of a signed-in user")
+        pid = conn.info.backend_pid
+        label = conn.info.dbname
+        with self._trusted() as cur:
+            cur.execute(
+                "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
+                " executado_por, user_id, status, started_at, banco, backend_pid, backend_start, app_instance)"
+                " values (%(script)s, %(project)s, %(version)s, %(sql)s, %(email)s, %(uid)s, 'running', now(),"
+                " %(label)s, %(pid)s,"
+                " (select a.backend_start from pg_catalog.pg_stat_activity a where a.pid = %(pid)s), %(app)s)"
+                " returning id",
+                {
+                    "script": script.id if script else None,
+                    "project": script.project_id if script else None,
+                    "version": script.version if script else None,
+                    "sql": redact_sql(sql_text),
+                    "email": email,
+                    "uid": claims.sub,
+                    "label": label,
+                    "pid": pid,
+                    "app": audit.APP_INSTANCE,
+                },
+            )
+            run_id = int(_one(cur)["id"])
+            audit.record(
+                cur.connection,
+                "script.run" if script else "sql.run",
+                actor=email,
+                target=f"script:{script.id}" if script else f"execution:{run_id}",
+                details={
+                    "execution_id": run_id,
+                    "status": "running",
+                    "version": script.version if script else None,
+                    "project_id": str(script.project_id) if script else None,
+                    "database": label,
+                    "backend_pid": pid,
+                },
+            )
+        return run_id
+
+    def _finish_run(
+        self, run_id: int, *, status: str, rows: int, duration_ms: float, error: SqlErrorInfo | None
+    ) -> Execution:
+        """The outcome of a started run, on its own row (the audit row of the start stays as written)."""
+        with self._trusted() as cur:
+            cur.execute(
+                "/* dba_admin */ update public.execucoes_scripts set status = %s, linhas = %s, duracao_ms = %s,"
+                " erro = %s, sqlstate = %s, finished_at = now()"
+                " where id = %s and status in ('running', 'interrupted')"
+                " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
+                " duracao_ms, erro, sqlstate, started_at, finished_at",
+                (
+                    status,
+                    rows,
+                    round(duration_ms, 3),
+                    redact_sql(error.message) if error else None,
+                    _clean_sqlstate(error),
+                    run_id,
+                ),
+            )
+            row = cur.fetchone()
+            if row is None:  # pragma: no cover - only if someone finished it already
+                raise ConflictError(f"run {run_id} was already finished")
+        return _execution(dict(row))
+
+    def _record_unstarted_run(
         self,
         claims: UserClaims,
         *,
         sql_text: str,
         script: Script | None,
         status: str,
-        rows: int,
         duration_ms: float,
         error: SqlErrorInfo | None,
-        started_at: datetime,
     ) -> Execution:
-        """One execucoes_scripts row plus its audit row, in a transaction of their own after the run.
-
-        The SQL and the error are stored through the audit log's redaction (``redact_sql``): the history keeps
-        ``ALTER ROLE x PASSWORD '***'``, never the password that was typed.
-        """
-        sqlstate = error.sqlstate if error and error.sqlstate and re.fullmatch(r"[0-9A-Z]{5}", error.sqlstate) else None
-        with self._as_user(claims) as cur:
+        """A run refused (or without a connection) before any statement reached the server: one finished row."""
+        email = claims.normalized_email
+        if not email:
+            raise PermissionDenied("a run needs the email of a signed-in user")
+        with self._trusted() as cur:
             cur.execute(
                 "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
-                " status, linhas, duracao_ms, erro, sqlstate, started_at, finished_at)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+                " executado_por, user_id, status, linhas, duracao_ms, erro, sqlstate, started_at, finished_at,"
+                " app_instance)"
+                " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, now(), now(), %s)"
                 " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
                 " duracao_ms, erro, sqlstate, started_at, finished_at",
                 (
@@ -1193,31 +1679,36 @@ class ProjectManager:
                     script.project_id if script else None,
                     script.version if script else None,
                     redact_sql(sql_text),
+                    email,
+                    claims.sub,
                     status,
-                    rows,
                     round(duration_ms, 3),
                     redact_sql(error.message) if error else None,
-                    sqlstate,
-                    started_at,
+                    _clean_sqlstate(error),
+                    audit.APP_INSTANCE,
                 ),
             )
             execution = _execution(_one(cur))
-            self._audit_as_user(
-                cur,
-                claims,
+            audit.record(
+                cur.connection,
                 "script.run" if script else "sql.run",
-                f"script:{script.id}" if script else f"execution:{execution.id}",
-                {
+                actor=email,
+                target=f"script:{script.id}" if script else f"execution:{execution.id}",
+                details={
                     "execution_id": execution.id,
                     "status": status,
-                    "rows": rows,
-                    "duration_ms": round(duration_ms, 3),
-                    "sqlstate": sqlstate,
+                    "sqlstate": execution.sqlstate,
                     "version": script.version if script else None,
                     "project_id": str(script.project_id) if script else None,
                 },
             )
         return execution
+
+    def mark_interrupted_runs(self) -> int:
+        """Turn runs whose backend is gone (a dead server or app server) from ``running`` into ``interrupted``."""
+        with self._trusted() as cur:
+            cur.execute("/* dba_admin */ select dba_admin.mark_interrupted_runs() as n")
+            return int(_one(cur)["n"])
 
     def history(
         self,
@@ -1237,6 +1728,7 @@ class ProjectManager:
         ``mine_only``, the time window and ``text`` (in the SQL, script or project name) are view filters applied
         in the database, so a long history is searched whole; RLS alone decides whose runs can appear at all.
         """
+        self.mark_interrupted_runs()  # a run whose server or app died shows as interrupted, not running forever
         needle = None
         if text and text.strip():
             needle = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -1295,7 +1787,8 @@ class ProjectManager:
                 " from public.scripts_projetos s"
                 " join public.projetos_analytics p on p.id = s.projeto_id"
                 " cross join q"
-                " where s.busca @@ q.web or s.busca @@ q.pre or s.nome ilike %(pattern)s"
+                " where (s.busca @@ q.web or s.busca @@ q.pre or s.nome ilike %(pattern)s)"
+                "   and s.deleted_at is null and p.deleted_at is null"
                 " order by rank desc, s.updated_at desc, s.id limit %(limit)s",
                 {
                     "text": query,
@@ -1313,7 +1806,8 @@ class ProjectManager:
         """A zip of one .sql file per script plus manifest.json; audited."""
         with self._as_user(claims) as cur:
             cur.execute(
-                "/* dba_admin */ select id, nome, descricao from public.projetos_analytics where id = %s",
+                "/* dba_admin */ select id, nome, descricao from public.projetos_analytics"
+                " where id = %s and deleted_at is null",
                 (project_id,),
             )
             project = cur.fetchone()
@@ -1321,7 +1815,8 @@ class ProjectManager:
                 raise NotFound(f"project {project_id} does not exist or you are not one of its members")
             cur.execute(
                 "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
-                " created_at, updated_at from public.scripts_projetos where projeto_id = %s order by lower(nome), id",
+                " created_at, updated_at from public.scripts_projetos where projeto_id = %s and deleted_at is null"
+                " order by lower(nome), id",
                 (project_id,),
             )
             scripts = [_script(dict(r)) for r in cur.fetchall()]
@@ -1393,7 +1888,8 @@ class ProjectManager:
                 target_id = self._writable_project(cur, project_id)["id"]
             cur.execute(
                 "/* dba_admin */ select id, projeto_id, nome, sql, versao_atual, created_by, updated_by,"
-                " created_at, updated_at from public.scripts_projetos where projeto_id = %s order by id for update",
+                " created_at, updated_at from public.scripts_projetos where projeto_id = %s and deleted_at is null"
+                " order by id for update",
                 (target_id,),
             )
             existing = {r["nome"]: dict(r) for r in cur.fetchall()}
@@ -1418,7 +1914,8 @@ class ProjectManager:
                 used.add(item.name)
             cur.execute(
                 "/* dba_admin */ select id, nome, descricao, created_by, membros, arquivado_em, created_at, updated_at,"
-                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id) as script_count"
+                " (select count(*) from public.scripts_projetos s where s.projeto_id = p.id"
+                "   and s.deleted_at is null) as script_count"
                 " from public.projetos_analytics p where id = %s",
                 (target_id,),
             )
@@ -1446,6 +1943,164 @@ class ProjectManager:
             new_versions=tuple(new_versions),
             unchanged=tuple(unchanged),
         )
+
+
+# --- purge (admin, CLI, age limit at start-up) ---------------------------------------------------------------------
+
+# pg_advisory_xact_lock key of the purge by age: several app servers starting together purge once, one after another.
+_PURGE_LOCK_KEY = 0x0DBA_7A54
+_RESTORED = " (restored)"
+
+_PURGE_PROJECTS_SQL = """/* dba_admin */ with doomed as (
+  select p.id, p.nome, p.deleted_at, p.deleted_by,
+    (select count(*) from public.scripts_projetos_versoes v join public.scripts_projetos s on s.id = v.script_id
+      where s.projeto_id = p.id) as versions,
+    (select count(*) from public.execucoes_scripts e where e.projeto_id = p.id) as runs,
+    coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'id', s.id, 'name', s.nome, 'trashed_at', s.deleted_at,
+        'versions', (select count(*) from public.scripts_projetos_versoes v where v.script_id = s.id),
+        'runs', (select count(*) from public.execucoes_scripts e where e.script_id = s.id)) order by s.nome, s.id)
+      from public.scripts_projetos s where s.projeto_id = p.id), '[]'::jsonb) as scripts
+  from public.projetos_analytics p
+  where p.deleted_at is not null
+    and (%(id)s::uuid is null or p.id = %(id)s)
+    and (%(before)s::timestamptz is null or p.deleted_at < %(before)s)
+), gone as (
+  delete from public.projetos_analytics p using doomed d where p.id = d.id and p.deleted_at is not null returning p.id
+)
+select d.* from doomed d join gone g on g.id = d.id order by d.deleted_at, d.id"""
+
+_PURGE_SCRIPTS_SQL = """/* dba_admin */ with doomed as (
+  select s.id, s.nome, s.projeto_id, p.nome as project_name, s.deleted_at, s.deleted_by,
+    (select count(*) from public.scripts_projetos_versoes v where v.script_id = s.id) as versions,
+    (select count(*) from public.execucoes_scripts e where e.script_id = s.id) as runs
+  from public.scripts_projetos s join public.projetos_analytics p on p.id = s.projeto_id
+  where s.deleted_at is not null
+    and (%(id)s::uuid is null or s.id = %(id)s)
+    and (%(before)s::timestamptz is null or s.deleted_at < %(before)s)
+), gone as (
+  delete from public.scripts_projetos s using doomed d where s.id = d.id and s.deleted_at is not null returning s.id
+)
+select d.* from doomed d join gone g on g.id = d.id order by d.deleted_at, d.id"""
+
+
+def _restored_name(name: str, used: set[str]) -> str:
+    """``name (restored)``, ``name (restored 2)``... the first one no live script of the project uses."""
+    n = 1
+    while True:
+        suffix = _RESTORED if n == 1 else f" (restored {n})"
+        candidate = name[: NAME_MAX - len(suffix)] + suffix
+        if candidate not in used:
+            return candidate
+        n += 1
+
+
+def _purge(
+    cur: psycopg.Cursor[Any],
+    *,
+    kind: str | None = None,
+    item_id: uuid.UUID | None = None,
+    before: datetime | None = None,
+) -> list[PurgedItem]:
+    """Delete trashed projects and/or scripts for good and say what went: one statement each, counted first.
+
+    Counting and deleting in one statement (a data-modifying CTE, one snapshot) keeps the counts those of the rows
+    removed; rows another purge removed meanwhile are simply not reported. Versions go by ON DELETE CASCADE, runs
+    stay in the history (ON DELETE SET NULL). Under a user's claims the delete policies admit an admin only; on the
+    owner connection (CLI, start-up) there is no RLS. ``cur`` must return dict rows.
+    """
+    purged: list[PurgedItem] = []
+    params = {"id": item_id, "before": before}
+    if kind in (None, "project"):
+        cur.execute(_PURGE_PROJECTS_SQL, params)
+        for r in cur.fetchall():
+            purged.append(
+                PurgedItem(
+                    kind="project",
+                    id=r["id"],
+                    name=r["nome"],
+                    project_id=r["id"],
+                    project_name=r["nome"],
+                    deleted_at=r["deleted_at"],
+                    deleted_by=r["deleted_by"],
+                    versions=int(r["versions"]),
+                    runs=int(r["runs"]),
+                    scripts=tuple(r["scripts"] or ()),
+                )
+            )
+    if kind in (None, "script"):
+        cur.execute(_PURGE_SCRIPTS_SQL, params)
+        purged += [
+            PurgedItem(
+                kind="script",
+                id=r["id"],
+                name=r["nome"],
+                project_id=r["projeto_id"],
+                project_name=r["project_name"],
+                deleted_at=r["deleted_at"],
+                deleted_by=r["deleted_by"],
+                versions=int(r["versions"]),
+                runs=int(r["runs"]),
+            )
+            for r in cur.fetchall()
+        ]
+    return purged
+
+
+def purge_trash(
+    conn: psycopg.Connection[Any], *, older_than_days: float, actor: str, reason: str = "age"
+) -> list[PurgedItem]:
+    """Purge everything trashed more than ``older_than_days`` ago (0: the whole trash), on the OWNER connection.
+
+    For `dba-admin trash purge` and the age limit at start-up. One transaction under an advisory lock, so several
+    app servers starting together purge one after the other (the later ones find nothing left); each removed item
+    gets an audit row (``project.purge`` / ``script.purge``) with its name, id and counts, in the same transaction.
+    """
+    if older_than_days < 0:
+        raise ValueError("older_than_days must not be negative")
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("/* dba_admin */ select pg_advisory_xact_lock(%s)", (_PURGE_LOCK_KEY,))
+        cur.execute("/* dba_admin */ select now() - make_interval(secs => %s) as before", (older_than_days * 86_400,))
+        before = _one(cur)["before"]
+        purged = _purge(cur, before=before)
+        for item in purged:
+            audit.record(
+                conn,
+                f"{item.kind}.purge",
+                actor=actor,
+                target=f"{item.kind}:{item.id}",
+                details=item.audit_details(reason, older_than_days),
+            )
+    return purged
+
+
+def trash_contents(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Everything in the trash, oldest first, on the OWNER connection (`dba-admin trash list`)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "/* dba_admin */ select 'project' as kind, id, nome as name, id as project_id, deleted_at, deleted_by"
+            " from public.projetos_analytics where deleted_at is not null"
+            " union all select 'script', id, nome, projeto_id, deleted_at, deleted_by"
+            " from public.scripts_projetos where deleted_at is not null order by deleted_at, id"
+        )
+        return [dict(r) for r in cur.fetchall()]
+
+
+def purge_expired_trash(db: DatabaseManager) -> list[PurgedItem]:
+    """The age limit, run when an app server starts: purge what has been in the trash over TRASH_RETENTION_DAYS.
+
+    Idempotent and safe with several servers (see ``purge_trash``). A retention of 0 turns it off. A failure is
+    logged, never raised: a start must not fail because the trash could not be emptied.
+    """
+    days = db.settings.trash_retention_days
+    if days <= 0:
+        return []
+    try:
+        with db.connection() as conn:
+            return purge_trash(conn, older_than_days=days, actor="system:trash-retention", reason="age")
+    except (psycopg.Error, DbaAdminError) as exc:
+        _log.warning("purging the trash (older than %s days) failed: %s", days, exc)
+        return []
 
 
 # --- archive reading ----------------------------------------------------------------------------------------------

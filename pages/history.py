@@ -25,6 +25,12 @@ from ui.widgets import (
 
 FETCH_LIMIT = 2000
 SQL_EDITOR_PAGE = "pages/sql_editor.py"
+# A run is recorded as running before its SQL starts; one whose server or app stopped first ends as interrupted.
+RUN_ICONS = {**STATUS_ICONS, "running": "⏳", "interrupted": "⚠️"}
+INTERRUPTED_NOTE = (
+    "The database server or the app stopped before this run finished, so whether its statements committed is "
+    "unknown. Check the data it touches before running it again."
+)
 
 user = require_page("history")
 claims = user.claims
@@ -33,7 +39,7 @@ manager = get_services().projects
 st.title("My history")
 
 c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
-status_choice = c1.selectbox("Status", ["(any)", "success", "error", "timeout", "cancelled"], key="history_status")
+status_choice = c1.selectbox("Status", ["(any)", *RUN_ICONS], key="history_status")
 text_filter = c2.text_input("SQL, script or project contains", key="history_text")
 today = dt.date.today()
 since = c3.date_input("From (UTC)", today - dt.timedelta(days=30), key="history_since")
@@ -69,14 +75,20 @@ if not shown:
     st.info("No run of yours matches these filters.")
     st.stop()
 
-counts = {status: sum(1 for r in shown if r.status == status) for status in STATUS_ICONS}
+counts = {status: sum(1 for r in shown if r.status == status) for status in RUN_ICONS}
 m = st.columns(len(counts) + 1)
 m[0].metric("Runs", len(shown))
 for column, (status, count) in zip(m[1:], counts.items(), strict=True):
-    column.metric(status, count)
+    column.metric(f"{RUN_ICONS[status]} {status}", count)
+if counts["running"]:
+    st.info(f"⏳ {counts['running']} run(s) still running: they were recorded before their SQL started.")
+if counts["interrupted"]:
+    st.warning(f"⚠️ {counts['interrupted']} run(s) interrupted. {INTERRUPTED_NOTE}")
 if len(shown) >= FETCH_LIMIT:
     st.caption(f"Showing the latest {FETCH_LIMIT} matching runs; narrow the filters to see older ones.")
-st.dataframe(executions_frame(shown, with_script=True).drop(columns=["by"]), hide_index=True)
+frame = executions_frame(shown, with_script=True).drop(columns=["by"])
+frame["status"] = [f"{RUN_ICONS.get(r.status, '')} {r.status}".strip() for r in shown]
+st.dataframe(frame, hide_index=True)
 
 st.subheader("Re-open a run")
 by_id = {r.id: r for r in shown}
@@ -92,6 +104,10 @@ chosen_id = st.selectbox("Run", list(by_id), format_func=run_label, key="history
 if chosen_id is not None:
     run = by_id[chosen_id]
     st.code(run.sql, language="sql")
+    if run.status == "interrupted":
+        st.warning(f"⚠️ Interrupted. {INTERRUPTED_NOTE}")
+    elif run.status == "running":
+        st.info(f"⏳ Still running since {fmt_time(run.started_at)}; reload the page to see how it ends.")
     if run.error:
         st.caption(f"Error: {escape_markdown(run.error)}" + (f" (SQLSTATE {run.sqlstate})" if run.sqlstate else ""))
     if run.script_id is not None and run.script_name is not None:

@@ -110,7 +110,7 @@ with tab_scripts:
                 open_script(script.id)
 
     if scripts and not project.archived:
-        with st.expander("Rename, move or delete a script"):
+        with st.expander("Rename, move or trash a script"):
             by_label = {f"{s.name} (v{s.version})": s for s in scripts}
             picked = by_label[st.selectbox("Script", list(by_label), key="project_manage_script")]
             r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -148,24 +148,29 @@ with tab_scripts:
                 st.caption("No other project to move it to.")
 
             pending = st.session_state.get("project_delete_script")
-            if pending != str(picked.id):
-                if st.button(f"Delete {escape_markdown(picked.name)}…", key="project_delete_script_ask"):
+            if not is_owner and picked.created_by != claims.normalized_email:
+                st.caption(
+                    f"Only the project's owner ({escape_markdown(project.owner)}) or the script's author"
+                    f" ({escape_markdown(picked.created_by)}) can move it to the trash."
+                )
+            elif pending != str(picked.id):
+                if st.button(f"Move {escape_markdown(picked.name)} to the trash…", key="project_delete_script_ask"):
                     st.session_state["project_delete_script"] = str(picked.id)
                     st.rerun()
             else:
                 st.warning(
-                    f"Delete **{escape_markdown(picked.name)}** and all {picked.version} of its versions? "
-                    "Its runs stay in the history."
+                    f"Move **{escape_markdown(picked.name)}** to the trash? Its {picked.version} version(s) and"
+                    " its runs are kept, and it can be restored from Projects → Trash until it is purged."
                 )
                 d1, d2 = st.columns(2)
-                if d1.button("Yes, delete it", key="project_delete_script_yes", type="primary"):
+                if d1.button("Yes, move it to the trash", key="project_delete_script_yes", type="primary"):
                     st.session_state.pop("project_delete_script", None)
                     try:
                         manager.delete_script(claims, picked.id)
                     except DbaAdminError as exc:
-                        show_error(exc, action="Deleting the script")
+                        show_error(exc, action="Moving the script to the trash")
                     else:
-                        done(f"Deleted {picked.name}.")
+                        done(f"Moved {picked.name} to the trash.")
                 if d2.button("Cancel", key="project_delete_script_no"):
                     st.session_state.pop("project_delete_script", None)
                     st.rerun()
@@ -217,7 +222,7 @@ with tab_members:
 with tab_settings:
     if not is_owner:
         st.info(
-            f"Only the owner ({escape_markdown(project.owner)}) can rename, describe, archive or delete this project."
+            f"Only the owner ({escape_markdown(project.owner)}) can rename, describe, archive or trash this project."
         )
     else:
         with st.form("project_settings"):
@@ -254,25 +259,28 @@ with tab_settings:
                 done("Project archived.")
 
         st.divider()
-        st.markdown("**Delete the project**")
-        st.caption("Its scripts and their versions are deleted; the run history stays, detached from the project.")
+        st.markdown("**Move the project to the trash**")
+        st.caption(
+            "Its scripts, versions and runs are kept: you can restore it from Projects → Trash until it is purged"
+            " (by an admin, or when it has been there longer than the trash keeps things)."
+        )
         confirm_name = st.text_input(
             f"Type the project name ({escape_markdown(project.name)}) to confirm",
             key=f"project_delete_confirm_{project.id}",
         )
-        if st.button("Delete project", key="project_delete", type="primary"):
+        if st.button("Move project to the trash", key="project_delete", type="primary"):
             if confirm_name.strip() != project.name:
                 st.error(
-                    f"Type the project name ({escape_markdown(project.name)}) exactly to confirm; nothing was deleted."
+                    f"Type the project name ({escape_markdown(project.name)}) exactly to confirm; nothing was moved."
                 )
             else:
                 try:
                     manager.delete_project(claims, project.id)
                 except DbaAdminError as exc:
-                    show_error(exc, action="Deleting the project")
+                    show_error(exc, action="Moving the project to the trash")
                 else:
                     st.session_state.pop(PROJECT_KEY, None)
-                    st.session_state["projects_flash"] = f"Deleted project {project.name}."
+                    st.session_state["projects_flash"] = f"Moved project {project.name} to the trash."
                     st.query_params.clear()
                     st.switch_page(PROJECTS_PAGE)
 

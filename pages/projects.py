@@ -1,4 +1,5 @@
-"""Projects: the projects I own or am a member of, a new project, and a search across every script I can see.
+"""Projects: the projects I own or am a member of, a new project, a search across every script I can see, and the
+trash (what I may restore; admins also purge).
 
 Which projects appear is decided by the database (RLS as the logged-in user), not by this page.
 """
@@ -137,3 +138,78 @@ with right:
             h1.code(hit.script.sql[:400] + ("\n…" if len(hit.script.sql) > 400 else ""), language="sql")
             if h2.button("Open", key=f"projects_hit_{hit.script.id}"):
                 open_script(hit.script.id)
+
+    # --- trash --------------------------------------------------------------------------------------------------
+    st.divider()
+    st.subheader("Trash")
+    retention_days = get_services().settings.trash_retention_days
+    try:
+        trash = manager.list_trash(claims)
+    except DbaAdminError as exc:
+        show_error(exc, action="Loading the trash")
+        trash = []
+    keep_note = (
+        f"Deleted projects and scripts stay here {retention_days} days, with their versions and runs, "
+        "then they are purged for good."
+        if retention_days > 0
+        else "Deleted projects and scripts stay here, with their versions and runs, until an admin purges them."
+    )
+    if not trash:
+        st.caption("Nothing in the trash that you can restore. " + keep_note)
+    else:
+        st.caption(keep_note + " The owner of a project (or the author of a script) can restore it.")
+    for item in trash:
+        t1, t2, t3 = st.columns([5, 1, 1], vertical_alignment="center")
+        where = "project" if item.kind == "project" else f"script in {escape_markdown(item.project_name)}"
+        t1.markdown(
+            f"**{escape_markdown(item.name)}** · {where} · trashed {fmt_time(item.deleted_at)}"
+            f" by {escape_markdown(item.deleted_by or 'unknown')}"
+        )
+        due = item.purge_due(retention_days)
+        held = f"{item.scripts} script(s), " if item.kind == "project" else ""
+        t1.caption(
+            f"{held}{item.versions} version(s), {item.runs} run(s)"
+            + (f" · purged after {fmt_time(due)}" if due is not None else "")
+        )
+        if item.can_restore and t2.button("Restore", key=f"projects_trash_restore_{item.id}"):
+            try:
+                if item.kind == "project":
+                    manager.restore_project(claims, item.id)
+                    message = f"Restored project {item.name}."
+                else:
+                    script = manager.restore_script(claims, item.id)
+                    message = f"Restored {item.name}."
+                    if script.name != item.name:
+                        message += f" Its name was taken meanwhile, so it is now {script.name}."
+            except DbaAdminError as exc:
+                show_error(exc, action="Restoring from the trash")
+            else:
+                st.session_state["projects_flash"] = message
+                st.rerun()
+        if item.can_purge:
+            confirm_key = "projects_trash_confirm"
+            if st.session_state.get(confirm_key) != str(item.id):
+                if t3.button("Purge", key=f"projects_trash_purge_{item.id}"):
+                    st.session_state[confirm_key] = str(item.id)
+                    st.rerun()
+            else:
+                st.warning(
+                    f"Purge **{escape_markdown(item.name)}** for good? Its {item.versions} version(s) are removed; "
+                    "its runs stay in the history. This cannot be undone."
+                )
+                c1, c2 = st.columns(2)
+                if c1.button("Purge for good", key=f"projects_trash_purge_yes_{item.id}", type="primary"):
+                    st.session_state.pop(confirm_key, None)
+                    try:
+                        if item.kind == "project":
+                            manager.purge_project(claims, item.id)
+                        else:
+                            manager.purge_script(claims, item.id)
+                    except DbaAdminError as exc:
+                        show_error(exc, action="Purging from the trash")
+                    else:
+                        st.session_state["projects_flash"] = f"Purged {item.name}."
+                        st.rerun()
+                if c2.button("Keep it", key=f"projects_trash_purge_no_{item.id}"):
+                    st.session_state.pop(confirm_key, None)
+                    st.rerun()

@@ -351,6 +351,16 @@ with tab_runs:
     if not runs:
         st.info("No runs yet — press Run to run the saved version.")
     else:
+        # Recorded before its SQL starts (running); interrupted when the server or the app stopped first.
+        running = sum(1 for r in runs if r.status == "running")
+        interrupted = sum(1 for r in runs if r.status == "interrupted")
+        if running:
+            st.info(f"⏳ {running} run(s) of this script still running; reload the page to see how they end.")
+        if interrupted:
+            st.warning(
+                f"⚠️ {interrupted} run(s) interrupted: the database server or the app stopped before they finished, "
+                "so whether their statements committed is unknown. Check the data before running the script again."
+            )
         chart_data = pd.DataFrame(
             [
                 {
@@ -370,9 +380,21 @@ with tab_runs:
             y="duration (ms)",
             color="status",
             hover_data=["version", "rows", "by"],
-            color_discrete_map={"success": "#2ca02c", "error": "#d62728", "timeout": "#ff7f0e", "cancelled": "#7f7f7f"},
+            color_discrete_map={
+                "success": "#2ca02c",
+                "error": "#d62728",
+                "timeout": "#ff7f0e",
+                "cancelled": "#7f7f7f",
+                "running": "#1f77b4",
+                "interrupted": "#9467bd",
+            },
             title="Duration and status of each run",
         )
         figure.update_traces(marker={"size": 10})
         st.plotly_chart(figure, key=f"script_runs_chart_{sid}")
-        st.dataframe(executions_frame(runs, with_script=False), hide_index=True)
+        frame = executions_frame(runs, with_script=False)
+        frame["status"] = [
+            {"running": "⏳ running", "interrupted": "⚠️ interrupted"}.get(r.status, str(value))
+            for r, value in zip(runs, frame["status"], strict=True)
+        ]
+        st.dataframe(frame, hide_index=True)

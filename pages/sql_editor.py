@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.charts import CHART_TYPES, ChartError, ChartSpec, build_figure, column_roles, default_spec
+from dba_admin.database import run_summary, statement_numbers
 from dba_admin.editor_support import error_mark, offset_of, statement_at
 from dba_admin.errors import DbaAdminError, QueryError, SqlErrorInfo
 from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_json_bytes
@@ -43,6 +44,9 @@ CURSOR = "sql_editor_cursor"  # (row, column) of the cursor at the last editor e
 REQUEST = "sql_editor_request"  # what the next script run should do (popped before it is done)
 RESULT = "sql_editor_result"  # the last result, redrawn on every rerun
 PENDING = "sql_editor_pending"  # a destructive text waiting for the DBA's confirmation
+ONE_TX = "sql_editor_one_transaction"  # a DBA's choice: run the text as one transaction (kept for the session)
+ONE_TX_TOGGLE = "sql_editor_one_transaction_toggle"  # its widget (Streamlit drops a widget's key off its page)
+STATUS_ICONS = {"ok": "✅", "error": "❌", "rolled_back": "↩️"}
 
 DEFAULT_SQL = (
     "-- Ctrl/Cmd+Enter runs the selection, or everything when nothing is selected.\n"
@@ -87,7 +91,18 @@ if TEXT not in st.session_state:
 
 
 def _enqueue(action: str, sql: str, scope: str = "text") -> None:
-    st.session_state[REQUEST] = {"action": action, "sql": sql, "scope": scope, "token": uuid.uuid4().hex}
+    st.session_state[REQUEST] = {
+        "action": action,
+        "sql": sql,
+        "scope": scope,
+        "token": uuid.uuid4().hex,
+        # as chosen when the run was asked for (the widget's value first: its callback may not have run yet)
+        "single": bool(st.session_state.get(ONE_TX_TOGGLE, st.session_state.get(ONE_TX, False))),
+    }
+
+
+def _remember_one_transaction() -> None:
+    st.session_state[ONE_TX] = bool(st.session_state.get(ONE_TX_TOGGLE, False))
 
 
 def _sync_from_editor() -> None:
@@ -174,11 +189,20 @@ def _do(request: dict[str, Any]) -> None:
         st.toast(request["message"])
         return
     sql = request["sql"]
-    base = {"token": request["token"], "action": action, "sql": sql, "scope": request.get("scope", "text")}
+    single = bool(request.get("single")) and user.is_dba
+    base = {
+        "token": request["token"],
+        "action": action,
+        "sql": sql,
+        "scope": request.get("scope", "text"),
+        "single": single,
+    }
     if action in ("run", "confirm"):
         try:
             with st.spinner("Running…"):
-                outcome = projects.run_adhoc(user.claims, sql, confirm_destructive=action == "confirm")
+                outcome = projects.run_adhoc(
+                    user.claims, sql, confirm_destructive=action == "confirm", single_transaction=single
+                )
         except QueryError as exc:
             st.session_state[RESULT] = {**base, "error": exc.info}
             return
@@ -190,6 +214,7 @@ def _do(request: dict[str, Any]) -> None:
                 "sql": sql,
                 "scope": base["scope"],
                 "reasons": list(outcome.destructive_reasons),
+                "single": single,
             }
             st.session_state.pop(RESULT, None)
             return
@@ -282,6 +307,17 @@ def _show_statement(res: Any, sql: str, scope: str, key: str) -> None:
     if res.status == "not_run":
         st.info("Not run: an earlier statement failed, so the run stopped there.")
         return
+    if res.status == "rolled_back":
+        st.warning(
+            "Rolled back: this statement ran, but the text ran as one transaction and a later statement failed, "
+            "so nothing it did was kept. Fix the failing statement and run again.",
+            icon=":material/undo:",
+        )
+    elif res.rolled_back and res.status == "ok":
+        st.warning(
+            "Rolled back with your transaction (BEGIN without a COMMIT that took effect): nothing it did was kept.",
+            icon=":material/undo:",
+        )
     if res.status == "error" and res.error is not None:
         _show_error(res.error, sql, scope)
     elif res.returns_rows:
@@ -318,6 +354,8 @@ def _show_run(result: dict[str, Any]) -> None:
         summary += " · selection"
     if outcome.execution is not None:
         summary += f" · saved in your history as run #{outcome.execution.id}"
+    if result.get("single") and not outcome.read_only:
+        summary += " · one transaction"
     st.caption(summary)
     if not outcome.results:
         if outcome.error is not None:
@@ -325,9 +363,19 @@ def _show_run(result: dict[str, Any]) -> None:
         return
     labels = []
     for r in outcome.results:
-        icon = {"ok": "✅", "error": "❌"}.get(r.status, "⏸")
+        icon = "↩️" if r.rolled_back and r.status == "ok" else STATUS_ICONS.get(r.status, "⏸")
         labels.append(f"{icon} {r.index + 1} · {escape_markdown(r.command or r.kind.value)}")
-    for res, tab in zip(outcome.results, st.tabs(labels), strict=True):
+    failed = next((r for r in outcome.results if r.status == "error"), None)
+    said = run_summary(outcome.results, read_only=outcome.read_only)
+    if failed is not None and said and len(outcome.results) > 1:
+        where = f" The tab of {statement_numbers([failed.index])} is open below."
+        text = escape_markdown(said[0].upper() + said[1:]) + where
+        if failed.rolled_back:
+            st.error(text, icon=":material/undo:")
+        else:
+            st.warning(text, icon=":material/warning:")
+    default = labels[failed.index] if failed is not None else None
+    for res, tab in zip(outcome.results, st.tabs(labels, default=default), strict=True):
         with tab:
             _show_statement(res, sql, scope, f"sql_editor_{result['token']}_{res.index}")
 
@@ -443,6 +491,8 @@ def _show_pending(pending: dict[str, Any]) -> None:
         destructive = [s for s in split_statements(pending["sql"]) if s.kind == Kind.DESTRUCTIVE]
         if destructive:
             st.code(";\n".join(s.text for s in destructive) + ";", language="sql")
+        if pending.get("single"):
+            st.caption("It will run as one transaction: all of it is kept, or nothing is.")
         c1, c2, _ = st.columns([1, 1, 4])
         c1.button(
             "Run it", type="primary", key="sql_editor_confirm", on_click=_click_confirm, icon=":material/dangerous:"
@@ -616,7 +666,19 @@ bar[3].button(
 )
 with bar[4].popover("Save to project", icon=":material/save:", width="stretch"):
     _save_to_project()
-bar[5].caption(f"Row cap {MAX_ROWS:,} · timeout {services.settings.statement_timeout_ms / 1000:g} s")
+with bar[5]:
+    if user.is_dba:
+        if ONE_TX_TOGGLE not in st.session_state:  # back on the page: the choice made earlier in the session
+            st.session_state[ONE_TX_TOGGLE] = bool(st.session_state.get(ONE_TX, False))
+        st.toggle(
+            "Run as one transaction (all or nothing)",
+            key=ONE_TX_TOGGLE,
+            on_change=_remember_one_transaction,
+            help="Off: each statement commits on its own, as in psql, and a failure stops the run there. "
+            "On: every statement commits together, or on any error everything is rolled back. VACUUM, "
+            "CREATE INDEX CONCURRENTLY and BEGIN/COMMIT cannot run this way.",
+        )
+    st.caption(f"Row cap {MAX_ROWS:,} · timeout {services.settings.statement_timeout_ms / 1000:g} s")
 
 request = st.session_state.pop(REQUEST, None)
 if request:

@@ -93,7 +93,7 @@ def test_hostile_names_are_shown_as_text(app_db: Any) -> None:
     at.switch_page("pages/project.py").run()
     assert_no_live_markdown(at, "project with a script")
     assert shown(at, f"**{SCRIPT_NAME}**  \n`v1`")
-    assert any(as_read(b.label) == f"Delete {SCRIPT_NAME}…" for b in at.button)
+    assert any(as_read(b.label) == f"Move {SCRIPT_NAME} to the trash…" for b in at.button)
 
     # Searching the scripts names both.
     at.query_params = {}

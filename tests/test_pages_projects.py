@@ -237,7 +237,7 @@ def test_members_owner_only_export_and_import(app_db: Any, manager: ProjectManag
     assert project.name in set(member_at.dataframe[0].value["name"])
     open_page(member_at, "pages/project.py", project.id)
     assert f"Only the owner ({email_of(owner)}) can add or remove members." in texts(member_at)
-    assert not [b for b in member_at.button if b.label in ("Add member", "Delete project", "Archive")]
+    assert not [b for b in member_at.button if b.label in ("Add member", "Move project to the trash", "Archive")]
 
     # Export: prepared on demand (it is audited), then offered as a download.
     click(at, "Prepare export")
@@ -286,11 +286,11 @@ def test_scripts_rename_move_delete_and_project_settings(app_db: Any, manager: P
     assert f"Moved kept to {other.name}." in texts(at)
     assert [s.name for s in manager.list_scripts(owner_claims, other.id)] == ["kept"]
 
-    click(at, "Delete gone…")
-    assert "Delete **gone**" in "\n".join(w.value for w in at.warning)
+    click(at, "Move gone to the trash…")
+    assert "Move **gone** to the trash?" in "\n".join(w.value for w in at.warning)
     assert [s.name for s in manager.list_scripts(owner_claims, home.id)] == ["gone"], "nothing deleted yet"
-    click(at, "Yes, delete it")
-    assert "Deleted gone." in texts(at)
+    click(at, "Yes, move it to the trash")
+    assert "Moved gone to the trash." in texts(at)
     assert manager.list_scripts(owner_claims, home.id) == []
     assert "No scripts yet" in texts(at)
     assert gone.id not in {s.id for s in manager.list_scripts(owner_claims, other.id)}
@@ -306,13 +306,13 @@ def test_scripts_rename_move_delete_and_project_settings(app_db: Any, manager: P
     click(at, "Unarchive")
     assert not manager.get_project(owner_claims, home.id).archived
 
-    click(at, "Delete project")
+    click(at, "Move project to the trash")
     assert "Type the project name" in "\n".join(e.value for e in at.error)
     assert home.id in {p.id for p in manager.list_projects(owner_claims)}, "not deleted without the name"
     at.text_input(key=f"project_delete_confirm_{home.id}").input(f"Renamed {suffix}")
-    click(at, "Delete project")
+    click(at, "Move project to the trash")
     follow(at, "pages/projects.py")
-    assert f"Deleted project Renamed {suffix}." in texts(at)
+    assert f"Moved project Renamed {suffix} to the trash." in texts(at)
     assert home.id not in {p.id for p in manager.list_projects(owner_claims)}
 
 

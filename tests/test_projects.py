@@ -149,7 +149,7 @@ def test_project_lifecycle_is_owner_only_and_audited(pm: ProjectManager, owner_c
         pm.get_project(stranger, project.id)
     assert pm.get_project(owner, project.id).name == "Vendas renamed"
 
-    pm.delete_project(owner, project.id)
+    pm.delete_project(owner, project.id)  # to the trash (tests/test_trash.py)
     with pytest.raises(NotFound):
         pm.get_project(owner, project.id)
     assert audit_actions(owner_conn, f"project:{project.id}") == [
@@ -158,9 +158,9 @@ def test_project_lifecycle_is_owner_only_and_audited(pm: ProjectManager, owner_c
         "project.describe",
         "project.archive",
         "project.unarchive",
-        "project.delete",
+        "project.trash",
     ]
-    delete_row = audit_rows(owner_conn, f"project:{project.id}", "project.delete")[0]
+    delete_row = audit_rows(owner_conn, f"project:{project.id}", "project.trash")[0]
     assert delete_row["actor"] == owner.normalized_email
     assert delete_row["details"]["name"] == "Vendas renamed"
 
@@ -458,15 +458,15 @@ def test_rename_move_and_delete_scripts(pm: ProjectManager, owner_conn: psycopg.
         pm.get_script(member, script.id)
     with pytest.raises(NotFound):
         pm.delete_script(member, script.id)
-    # The run stays in the history, detached from the deleted script but still under its project.
+    # In the trash (tests/test_trash.py): the run stays in the history, still linked to the script.
     runs = pm.history(member, project_id=target.id)
-    assert len(runs) == 1 and runs[0].script_id is None and runs[0].status == "success"
+    assert len(runs) == 1 and runs[0].script_id == script.id and runs[0].status == "success"
     assert audit_actions(owner_conn, f"script:{script.id}") == [
         "script.create",
         "script.rename",
         "script.move",
         "script.run",
-        "script.delete",
+        "script.trash",
     ]
 
 
@@ -497,7 +497,8 @@ def test_script_run_is_recorded_with_version_rows_and_audit(
     assert [h.id for h in history] == [run.id]
     assert history[0].script_name == "series" and history[0].project_name == project.name
     row = audit_rows(owner_conn, f"script:{script.id}", "script.run")[0]
-    assert row["details"]["execution_id"] == run.id and row["details"]["status"] == "success"
+    # Written when the run started (before its SQL ran); the outcome is on the run row, the audit stays append-only.
+    assert row["details"]["execution_id"] == run.id and row["details"]["status"] == "running"
 
 
 def test_analyst_runs_are_read_only_and_failures_are_recorded(pm: ProjectManager) -> None:

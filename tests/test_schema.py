@@ -72,28 +72,25 @@ def create_project(conn: psycopg.Connection[Any], owner: str, members: list[str]
 
 
 def create_script(conn: psycopg.Connection[Any], user: str, project: uuid.UUID, text: str = "select 1") -> uuid.UUID:
-    """A script and its first version, as a save does."""
+    """A script and its first version, through the only door a user's session has (dba_admin_api.create_script)."""
     with as_user(conn, user) as cur:
         cur.execute(
-            "insert into scripts_projetos (projeto_id, nome, sql, created_by) values (%s, %s, %s, %s) returning id",
-            (project, f"script {uuid.uuid4().hex[:6]}", text, user),
+            "select dba_admin_api.create_script(%s, %s, %s, null)", (project, f"script {uuid.uuid4().hex[:6]}", text)
         )
         row = cur.fetchone()
         assert row is not None
-        script = uuid.UUID(str(row[0]))
-        cur.execute(
-            "insert into scripts_projetos_versoes (script_id, versao, sql, autor) values (%s, 1, %s, %s)",
-            (script, text, user),
-        )
-    return script
+    return uuid.UUID(str(row[0]))
 
 
-def record_run(conn: psycopg.Connection[Any], user: str, project: uuid.UUID | None, script: uuid.UUID | None) -> int:
-    with as_user(conn, user) as cur:
+def record_run(
+    owner_conn: psycopg.Connection[Any], user: str, project: uuid.UUID | None, script: uuid.UUID | None
+) -> int:
+    """A finished run, written as the app writes runs: on its owner connection (no API role may write one)."""
+    with owner_conn.cursor() as cur:
         cur.execute(
             "insert into execucoes_scripts"
-            " (script_id, projeto_id, versao, sql_executado, executado_por, status, linhas)"
-            " values (%s, %s, %s, 'select 1', %s, 'success', 1) returning id",
+            " (script_id, projeto_id, versao, sql_executado, executado_por, status, linhas, finished_at)"
+            " values (%s, %s, %s, 'select 1', %s, 'success', 1, now()) returning id",
             (script, project, 1 if script else None, user),
         )
         row = cur.fetchone()
@@ -143,7 +140,7 @@ def readonly_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
-def world(user_conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def world(user_conn: psycopg.Connection[Any], owner_conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Owner A with a project (member M), a script with a version, a project run, an ad-hoc run, a question."""
     a, m, b = new_email("owner"), new_email("member"), new_email("stranger")
     project = create_project(user_conn, a, [m])
@@ -154,8 +151,8 @@ def world(user_conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "b": b,
         "project": project,
         "script": script,
-        "run": record_run(user_conn, a, project, script),
-        "adhoc_run": record_run(user_conn, a, None, None),
+        "run": record_run(owner_conn, a, project, script),
+        "adhoc_run": record_run(owner_conn, a, None, None),
         "question": ask(user_conn, a),
     }
 
@@ -406,6 +403,7 @@ def test_a_stranger_cannot_write_into_another_users_project(
 ) -> None:
     a, b = world["a"], world["b"]
     attempts = [
+        # Scripts, versions and runs: no INSERT privilege at all (scripts and versions only through dba_admin_api).
         (
             "insert into scripts_projetos (projeto_id, nome, sql, created_by) values (%s, 'x', 'select 1', %s)",
             (world["project"], b),
@@ -419,6 +417,8 @@ def test_a_stranger_cannot_write_into_another_users_project(
             " values (%s, %s, 'select 1', %s, 'success')",
             (world["script"], world["project"], b),
         ),
+        ("select dba_admin_api.create_script(%s, 'x', 'select 1', null)", (world["project"],)),
+        ("select dba_admin_api.save_version(%s, 1, 'select 666', null)", (world["script"],)),
         # Forging the owner's name is refused too.
         ("insert into projetos_analytics (nome, created_by) values ('mine', %s)", (a,)),
         (
@@ -432,14 +432,14 @@ def test_a_stranger_cannot_write_into_another_users_project(
     ]
     for statement, params in attempts:
         with (
-            pytest.raises(errors.InsufficientPrivilege, match="row-level security"),
+            pytest.raises(errors.InsufficientPrivilege, match=r"row-level security|permission denied|only members"),
             as_user(user_conn, b) as cur,
         ):
             cur.execute(statement, params)
     with as_user(user_conn, b) as cur:
         cur.execute("update projetos_analytics set membros = %s where id = %s", ([b], world["project"]))
         assert cur.rowcount == 0
-        cur.execute("update scripts_projetos set sql = 'select 666' where id = %s", (world["script"],))
+        cur.execute("update scripts_projetos set nome = 'mine' where id = %s", (world["script"],))
         assert cur.rowcount == 0
         cur.execute("delete from projetos_analytics where id = %s", (world["project"],))
         assert cur.rowcount == 0
@@ -464,39 +464,43 @@ def test_a_member_sees_and_edits_scripts_but_only_the_owner_manages_the_project(
         assert visible(cur, "duvidas_analitics_ia", [world["question"]]) == set()
         cur.execute("select count(*) from scripts_projetos_versoes where script_id = %s", (world["script"],))
         assert cur.fetchone() == (1,)
+        # A save: the text and version 2 together, through the one door (dba_admin_api.save_version).
+        cur.execute("select dba_admin_api.save_version(%s, 1, 'select 2', null)", (world["script"],))
+        cur.execute("select updated_by, versao_atual from scripts_projetos where id = %s", (world["script"],))
+        assert cur.fetchall() == [(m, 2)]  # stamped from the claims by the trigger
         cur.execute(
-            "update scripts_projetos set sql = 'select 2', versao_atual = 2 where id = %s returning updated_by",
-            (world["script"],),
+            "select autor from scripts_projetos_versoes where script_id = %s and versao = 2", (world["script"],)
         )
-        assert cur.fetchall() == [(m,)]  # stamped from the claims by the trigger
-        cur.execute(
-            "insert into scripts_projetos_versoes (script_id, versao, sql, autor) values (%s, 2, 'select 2', %s)",
-            (world["script"], m),
-        )
+        assert cur.fetchall() == [(m,)]
         # Members cannot rename, re-member, archive or delete the project.
         cur.execute("update projetos_analytics set membros = '{}', nome = 'mine now' where id = %s", (project,))
         assert cur.rowcount == 0
         cur.execute("delete from projetos_analytics where id = %s", (project,))
         assert cur.rowcount == 0
     member_script = create_script(user_conn, m, project, "select 3")
-    record_run(user_conn, m, project, member_script)
+    record_run(owner_conn, m, project, member_script)
     with as_user(user_conn, world["a"]) as cur:
         assert visible(cur, "scripts_projetos", [member_script]) == {member_script}
         cur.execute("select count(*) from execucoes_scripts where script_id = %s", (member_script,))
         assert cur.fetchone() == (1,)
+    # Nothing is deleted for good by a normal action (the trash, 20261129003000): the author moves their script to
+    # the trash, the owner the project; scripts, versions and runs all stay. Only an admin purges (tests/test_trash.py).
     with as_user(user_conn, m) as cur:
         cur.execute("delete from scripts_projetos where id = %s", (member_script,))
+        assert cur.rowcount == 0
+        cur.execute("update scripts_projetos set deleted_at = now() where id = %s", (member_script,))
         assert cur.rowcount == 1
-    # Only the owner deletes; the project's scripts and versions go with it, its runs stay with no project.
     with as_user(user_conn, world["a"]) as cur:
         cur.execute("delete from projetos_analytics where id = %s", (project,))
+        assert cur.rowcount == 0
+        cur.execute("update projetos_analytics set deleted_at = now() where id = %s", (project,))
         assert cur.rowcount == 1
     assert owner_conn.execute("select count(*) from scripts_projetos where projeto_id = %s", (project,)).fetchone() == (
-        0,
+        2,
     )
-    assert version_ids(owner_conn, world["script"]) == []
+    assert len(version_ids(owner_conn, world["script"])) == 2
     run = owner_conn.execute("select projeto_id, script_id from execucoes_scripts where id = %s", (world["run"],))
-    assert run.fetchone() == (None, None)
+    assert run.fetchone() == (project, world["script"])
 
 
 def test_a_member_cannot_move_a_script_into_a_project_they_are_not_in(
@@ -571,13 +575,10 @@ def test_admin_claim_reads_every_project_but_not_others_conversations(
         assert cur.rowcount == 0
     assert admin_count == owner_conn.execute("select count(*) from projetos_analytics").fetchone()
     with (
-        pytest.raises(errors.InsufficientPrivilege, match="row-level security"),
+        pytest.raises(errors.InsufficientPrivilege, match="only members"),
         as_user(user_conn, admin, "admin") as cur,
     ):
-        cur.execute(
-            "insert into scripts_projetos (projeto_id, nome, sql, created_by) values (%s, 'x', 'select 1', %s)",
-            (world["project"], admin),
-        )
+        cur.execute("select dba_admin_api.create_script(%s, 'x', 'select 1', null)", (world["project"],))
     # A dba is not an admin.
     with as_user(user_conn, new_email("dba"), "dba") as cur:
         assert visible(cur, "projetos_analytics", [world["project"]]) == set()
@@ -651,7 +652,7 @@ def test_randomized_visibility_is_owner_or_member_or_admin(
             assert visible(cur, "projetos_analytics", project_ids) == can_read, user
             assert visible(cur, "scripts_projetos", script_ids) == {scripts[p] for p in can_read}, user
             cur.execute(
-                "update scripts_projetos set sql = 'select 2' where id = any(%s) returning projeto_id", (script_ids,)
+                "update scripts_projetos set nome = nome where id = any(%s) returning projeto_id", (script_ids,)
             )
             assert {row[0] for row in cur.fetchall()} == can_edit, user
             cur.execute("update projetos_analytics set descricao = 'x' where id = any(%s) returning id", (project_ids,))

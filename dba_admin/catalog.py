@@ -533,18 +533,20 @@ _LOCKS_CTE = """_dba_xlock AS (
     ORDER BY t.oid, x.granted DESC, x.pid
 )"""
 
-# The lock of row alias {lk} (a _dba_locked row, or NULLs) as JSON text, for lock_from_json.
-_LOCK_JSON = """CASE WHEN {lk}.oid IS NOT NULL THEN pg_catalog.json_build_array(
+# The lock of row alias {lk} (a _dba_locked row, or NULLs) as JSON text, for lock_from_json. Constant fragments joined
+# once at import; no input ever reaches them (aliases are literals of this module).
+_LOCK_JSON_TEMPLATE = """CASE WHEN {lk}.oid IS NOT NULL THEN pg_catalog.json_build_array(
     {lk}.pid, {lk}.granted,
     (SELECT CASE WHEN {lk}.granted THEN a.xact_start ELSE a.query_start END
        FROM pg_catalog.pg_stat_get_activity({lk}.pid) a WHERE {lk}.pid IS NOT NULL),
     ({qualified}{lk}.oid),
-    CASE WHEN {lk}.relation <> {lk}.oid THEN ({qualified}{lk}.relation) END)::text END""".replace(
-    "{qualified}",
+    CASE WHEN {lk}.relation <> {lk}.oid THEN ({qualified}{lk}.relation) END)::text END"""
+_QUALIFIED_NAME = (
     # schema-qualified whatever the search_path (regclass::text would drop the schema of a visible table)
     "SELECT pg_catalog.quote_ident(qn.nspname) || '.' || pg_catalog.quote_ident(qc.relname)"
-    " FROM pg_catalog.pg_class qc JOIN pg_catalog.pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = ",
+    " FROM pg_catalog.pg_class qc JOIN pg_catalog.pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = "
 )
+_LOCK_JSON = _LOCK_JSON_TEMPLATE.replace("{qualified}", _QUALIFIED_NAME)  # nosec B608 - constants only
 
 
 def locks_sql(alias: str = "lk") -> tuple[str, str]:

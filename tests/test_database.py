@@ -273,7 +273,11 @@ def test_session_settings_do_not_leak_to_the_next_call(db: DatabaseManager) -> N
     run_ok(db, "set search_path = pg_catalog; create temp table leak_check (a int)")
     for _ in range(3):
         assert str(db.execute_query("show search_path", read_only=False)[0].rows.iloc[0, 0]) == default
-        (res,) = db.execute_query("select count(*) from pg_tables where tablename = 'leak_check'", read_only=False)
+        # This session's temp tables only: pg_tables also lists a closed backend's temp table until its exit finishes.
+        (res,) = db.execute_query(
+            "select count(*) from pg_class where relname = 'leak_check' and relnamespace = pg_my_temp_schema()",
+            read_only=False,
+        )
         assert res.rows.iloc[0, 0] == 0
 
 

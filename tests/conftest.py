@@ -35,8 +35,15 @@ pytest_plugins = ["db_helpers", "gotrue_stub", "gemini_stub"]
 SESSION_MARK = "DBA_ADMIN_TEST_SESSION"
 
 
+def _is_xdist_worker() -> bool:
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ[SESSION_MARK] = uuid.uuid4().hex
+    # A fresh mark per test run; parallel workers keep the one of the run that started them, so the run's own
+    # session-end check (which waits for the workers to end first) sees every process any worker started.
+    if not (_is_xdist_worker() and os.environ.get(SESSION_MARK)):
+        os.environ[SESSION_MARK] = uuid.uuid4().hex
 
 
 def _processes_started_by_this_session() -> list[tuple[int, str]]:
@@ -56,7 +63,7 @@ def _processes_started_by_this_session() -> list[tuple[int, str]]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if a process it started is still alive (after a grace period), and end that process."""
-    if os.environ.get(SESSION_MARK) is None or not Path("/proc").is_dir():
+    if _is_xdist_worker() or os.environ.get(SESSION_MARK) is None or not Path("/proc").is_dir():
         return
     deadline = time.monotonic() + 10
     leftovers = _processes_started_by_this_session()

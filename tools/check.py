@@ -60,7 +60,20 @@ def main() -> int:
     results["mypy"] = gate("types", [str(BIN / "mypy")])
     results["bandit"] = gate("security scan", [str(BIN / "bandit"), "-q", "-c", "pyproject.toml", "-r", "dba_admin"])
 
-    pytest_cmd = [str(BIN / "python"), "-m", "pytest", "--cov", "--cov-report=term-missing"]
+    # Two workers, each with its own PostgreSQL; a test file stays on one worker (its module fixtures, e.g. the
+    # Streamlit server of the browser tests, start once). The slowest tests are listed to keep the run fast.
+    pytest_cmd = [
+        str(BIN / "python"),
+        "-m",
+        "pytest",
+        "-n",
+        "2",
+        "--dist",
+        "loadfile",
+        "--durations=10",
+        "--cov",
+        "--cov-report=term-missing",
+    ]
     if args.fast:
         pytest_cmd += ["-m", "not browser"]
     else:

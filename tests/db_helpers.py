@@ -17,6 +17,27 @@ import psycopg
 import pytest
 
 from dba_admin.database import DatabaseManager
+from dba_admin.projects import ProjectManager
+from dba_admin.rls import UserClaims
+
+
+@pytest.fixture(scope="module")
+def pm(db: DatabaseManager) -> ProjectManager:
+    """The ProjectManager on the module's ``db``."""
+    return ProjectManager(db)
+
+
+@pytest.fixture
+def user_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
+    """The authenticator login: the base of every per-user (RLS) transaction, as any Supabase client's request."""
+    with psycopg.connect(app_db.authenticator_dsn, autocommit=True) as conn:
+        yield conn
+
+
+def user(label: str = "user", role: str = "analyst") -> UserClaims:
+    """Claims of a new, unique user (a fresh email each call)."""
+    email = f"{label}-{uuid.uuid4().hex[:10]}@example.com"
+    return UserClaims(sub=uuid.uuid5(uuid.NAMESPACE_URL, email), email=email, app_role=role)
 
 
 @pytest.fixture(scope="module")

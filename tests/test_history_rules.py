@@ -13,34 +13,18 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import user
 from psycopg import errors
 
-from dba_admin.database import DatabaseManager
 from dba_admin.errors import SaveConflict
 from dba_admin.projects import ProjectManager
 from dba_admin.rls import UserClaims, user_transaction
-
-
-@pytest.fixture(scope="module")
-def pm(db: DatabaseManager) -> ProjectManager:
-    return ProjectManager(db)
 
 
 @pytest.fixture
 def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(app_db.dsn, autocommit=True) as conn:
         yield conn
-
-
-@pytest.fixture
-def user_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(app_db.authenticator_dsn, autocommit=True) as conn:
-        yield conn
-
-
-def user(label: str, role: str = "analyst") -> UserClaims:
-    email = f"{label}-{uuid.uuid4().hex[:10]}@example.com"
-    return UserClaims(sub=uuid.uuid5(uuid.NAMESPACE_URL, email), email=email, app_role=role)
 
 
 @pytest.fixture

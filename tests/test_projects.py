@@ -20,7 +20,6 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from dba_admin.database import DatabaseManager
 from dba_admin.errors import (
     ConflictError,
     ImportClash,
@@ -35,11 +34,6 @@ from dba_admin.projects import ClashPolicy, Project, ProjectManager, _status_for
 from dba_admin.rls import UserClaims
 
 # --- fixtures and helpers ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pm(db: DatabaseManager) -> ProjectManager:
-    return ProjectManager(db)
 
 
 @pytest.fixture

@@ -22,23 +22,16 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import logged_in_app, texts
+from db_helpers import user, wait_for_state
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin.auth import UserStore
 from dba_admin.bootstrap import prepare_database
-from dba_admin.database import DatabaseManager
 from dba_admin.projects import ProjectManager, RunOutcome
-from dba_admin.rls import UserClaims
-from tests.db_helpers import wait_for_state
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "hunter2-not-for-history"
-
-
-@pytest.fixture(scope="module")
-def pm(db: DatabaseManager) -> ProjectManager:
-    return ProjectManager(db)
 
 
 @pytest.fixture
@@ -53,11 +46,6 @@ def scratch_table(owner_conn: psycopg.Connection[Any]) -> Iterator[str]:
     owner_conn.execute(sql.SQL("create table public.{} (i int)").format(sql.Identifier(name)))
     yield name
     owner_conn.execute(sql.SQL("drop table if exists public.{}").format(sql.Identifier(name)))
-
-
-def user(label: str, role: str) -> UserClaims:
-    email = f"{label}-{uuid.uuid4().hex[:10]}@example.com"
-    return UserClaims(sub=uuid.uuid5(uuid.NAMESPACE_URL, email), email=email, app_role=role)
 
 
 def running_row(conn: psycopg.Connection[Any], email: str, *, timeout: float = 30) -> dict[str, Any]:

@@ -127,13 +127,6 @@ def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
-def user_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
-    """The authenticator login: the only base the app uses for per-user (RLS) transactions."""
-    with psycopg.connect(app_db.authenticator_dsn, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
 def readonly_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(app_db.readonly_dsn, autocommit=True) as conn:
         yield conn

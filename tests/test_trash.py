@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import APP, login, make_user, texts
+from db_helpers import user
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 from streamlit.testing.v1 import AppTest
@@ -27,27 +28,10 @@ from dba_admin.projects import ProjectManager, PurgedItem, purge_expired_trash, 
 from dba_admin.rls import UserClaims, user_transaction
 
 
-@pytest.fixture(scope="module")
-def pm(db: DatabaseManager) -> ProjectManager:
-    return ProjectManager(db)
-
-
 @pytest.fixture
 def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(app_db.dsn, autocommit=True, row_factory=dict_row) as conn:
         yield conn
-
-
-@pytest.fixture
-def user_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
-    """The authenticator login: what any Supabase client's request runs on, as `authenticated`."""
-    with psycopg.connect(app_db.authenticator_dsn, autocommit=True) as conn:
-        yield conn
-
-
-def user(label: str, role: str = "analyst") -> UserClaims:
-    email = f"{label}-{uuid.uuid4().hex[:10]}@example.com"
-    return UserClaims(sub=uuid.uuid5(uuid.NAMESPACE_URL, email), email=email, app_role=role)
 
 
 def tag() -> str:

@@ -108,17 +108,17 @@ def login_dsn(dsn: str, role: str, password: str) -> str:
     return make_conninfo(**params)
 
 
-def _stored_authenticator_password(conn: psycopg.Connection) -> str:
-    """The authenticator's generated password, shared by every app server through dba_admin.settings."""
-    with conn.transaction():
-        conn.execute(
-            "insert into dba_admin.settings (key, value, updated_by) values ('authenticator_password', %s, 'system')"
-            " on conflict (key) do nothing /* dba_admin */",
-            (Jsonb(secrets.token_urlsafe(24)),),
-        )
-        row = conn.execute(
-            "select value from dba_admin.settings where key = 'authenticator_password' /* dba_admin */"
-        ).fetchone()
+def generated_setting(conn: psycopg.Connection, key: str, nbytes: int) -> str:
+    """A random secret generated once into dba_admin.settings and read back, so every app server gets the same one.
+
+    ``on conflict do nothing`` then a read: two servers starting together both end with the first one's value.
+    """
+    conn.execute(
+        "insert into dba_admin.settings (key, value, updated_by) values (%s, %s, 'system')"
+        " on conflict (key) do nothing /* dba_admin */",
+        (key, Jsonb(secrets.token_urlsafe(nbytes))),
+    )
+    row = conn.execute("select value from dba_admin.settings where key = %s /* dba_admin */", (key,)).fetchone()
     assert row is not None
     return str(row[0])
 
@@ -138,7 +138,8 @@ def _ensure_authenticator_login(
         password = server.authenticator_password()
         dsn = server.authenticator_dsn()
     else:
-        password = _stored_authenticator_password(conn)
+        with conn.transaction():
+            password = generated_setting(conn, "authenticator_password", 24)
         dsn = login_dsn(owner_dsn, AUTHENTICATOR_ROLE, password)
     if not _login_works(dsn):
         _give_login(conn, AUTHENTICATOR_ROLE, password)

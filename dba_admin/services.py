@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.types.json import Jsonb
 
 from dba_admin.auth import NewCredentials, UserStore
-from dba_admin.bootstrap import embedded_server, prepare_database
+from dba_admin.bootstrap import embedded_server, generated_setting, prepare_database
 from dba_admin.config import Settings
 from dba_admin.errors import DbaAdminError, one_line
 from dba_admin.local_pg import write_secret_once
@@ -163,16 +162,7 @@ class Services:
             self._cookie_key = path.read_text().strip()
         else:
             with self.db.connection() as conn:
-                conn.execute(
-                    "insert into dba_admin.settings (key, value, updated_by) values ('cookie_key', %s, 'system')"
-                    " on conflict (key) do nothing /* dba_admin */",
-                    (Jsonb(secrets.token_urlsafe(48)),),
-                )
-                row = conn.execute(
-                    "select value from dba_admin.settings where key = 'cookie_key' /* dba_admin */"
-                ).fetchone()
-            assert row is not None
-            self._cookie_key = str(row[0])
+                self._cookie_key = generated_setting(conn, "cookie_key", 48)
         return self._cookie_key
 
     @property

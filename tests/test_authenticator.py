@@ -189,6 +189,12 @@ def test_a_remote_workspace_gets_an_authenticator_login_shared_through_the_datab
         with psycopg.connect(empty_db_dsn) as conn:
             row = conn.execute("select value from dba_admin.settings where key = 'authenticator_password'").fetchone()
         assert row is not None and str(row[0]) in first.authenticator_dsn
+        # The same mechanism gives every app server one cookie key.
+        from dba_admin.bootstrap import generated_setting
+
+        with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
+            key = generated_setting(conn, "cookie_key", 48)
+            assert generated_setting(conn, "cookie_key", 48) == key and len(key) >= 32
     finally:
         # Roles are cluster-wide: give the suite's embedded workspace its own password back.
         prepare_database(app_db.settings)

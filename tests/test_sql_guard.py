@@ -315,12 +315,15 @@ def _lines_executed(text: str) -> int:
     def global_(frame: FrameType, event: str, arg: Any) -> Any:
         return local if frame.f_code.co_filename == module_file else None
 
+    # Put back whatever tracer was there (coverage's, under pytest --cov): settrace(None) would switch coverage
+    # off for every test that runs after this one in the same process.
+    previous = sys.gettrace()
     sys.settrace(global_)
     try:
         for stmt in split_statements(text):
             is_read_only_escape(stmt)
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return count
 
 

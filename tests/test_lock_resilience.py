@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import streamlit as st
 from apptest_helpers import as_read, logged_in_app, logged_in_page, texts
 from psycopg import sql
 
@@ -28,6 +29,9 @@ LOCK_TIMEOUT_MS = 3_000
 
 @pytest.fixture(autouse=True)
 def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pages cache catalog reads for 30 s in this process (st.cache_data): an earlier test's table list would
+    # not have the table this test creates.
+    st.cache_data.clear()
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.setenv("DBA_ADMIN_DATA_DIR", str(app_db.settings.data_dir))

@@ -725,7 +725,6 @@ class DatabaseManager:
         # statements, LISTEN, cursors WITH HOLD): DISCARD ALL before the next borrower gets them.
         self._dirty: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
         self._type_names: dict[int, str] = {}
-        self._lent: dict[int, int] = {}  # connections lent per pool (id), to tell "busy" from "unreachable"
         self._running: dict[str, int] = {}  # runs in progress per user in this process (the per-user cap)
         self._pool = self._make_pool(dsn, "dba_admin", min_size=1, max_size=max(1, settings.pool_max_size))
         self._ro_pool: ConnectionPool | None = None
@@ -804,24 +803,16 @@ class DatabaseManager:
         try:
             with pool.connection() as conn:
                 entered = True
-                self._count_lent(pool, 1)
-                try:
-                    yield conn
-                finally:
-                    self._count_lent(pool, -1)
+                yield conn
         except (PoolTimeout, psycopg.OperationalError) as exc:
             if entered:
                 raise
             if isinstance(exc, PoolTimeout):
-                with self._lock:
-                    busy = self._lent.get(id(pool), 0) >= pool.max_size
-                if busy:
+                # The pool's own gauges: every connection it may open exists and none is free, so all are lent.
+                stats = pool.get_stats()
+                if stats.get("pool_size", 0) >= pool.max_size and stats.get("pool_available", 0) == 0:
                     raise _pool_busy(pool) from exc
             raise _unreachable(exc) from exc
-
-    def _count_lent(self, pool: ConnectionPool, delta: int) -> None:
-        with self._lock:
-            self._lent[id(pool)] = self._lent.get(id(pool), 0) + delta
 
     @contextlib.contextmanager
     def _user_gate(self, user_key: str | None) -> Iterator[int]:

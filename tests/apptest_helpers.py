@@ -11,6 +11,7 @@ import psycopg
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import UserStore
+from dba_admin.rls import UserClaims
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -23,6 +24,21 @@ def make_user(dsn: str, role: str, password: str = "test-password-1") -> tuple[s
             actor="tests", username=username, email=f"{username}@example.com", role=role, password=password
         )
     return username, password
+
+
+def claims_of(dsn: str, username: str) -> UserClaims:
+    """The RLS claims of an existing user, as the app builds them at login."""
+    with psycopg.connect(dsn) as conn:
+        return UserStore(conn).get(username).claims
+
+
+def app_as(username: str, password: str) -> AppTest:
+    """A browser session of an existing user, logged in through the real form."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    login(at, username, password)
+    assert not at.exception, at.exception
+    return at
 
 
 def logged_in_app(dsn: str, role: str, *, timeout: float = 60) -> tuple[AppTest, str]:

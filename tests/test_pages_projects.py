@@ -17,13 +17,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import APP, as_read, logged_in_app, login, make_user, texts
+from apptest_helpers import APP, app_as, as_read, claims_of, logged_in_app, make_user, texts
 from streamlit.testing.v1 import AppTest
 
-from dba_admin.auth import UserStore
 from dba_admin.database import DatabaseManager
 from dba_admin.projects import ProjectManager
-from dba_admin.rls import UserClaims
 
 
 @pytest.fixture(autouse=True)
@@ -38,20 +36,6 @@ def manager(app_db: Any) -> Iterator[ProjectManager]:
     db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
     yield ProjectManager(db)
     db.close()
-
-
-def claims_of(dsn: str, username: str) -> UserClaims:
-    with psycopg.connect(dsn) as conn:
-        return UserStore(conn).get(username).claims
-
-
-def app_as(username: str, password: str) -> AppTest:
-    """A browser session of an existing user, logged in through the real form."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    login(at, username, password)
-    assert not at.exception, at.exception
-    return at
 
 
 def email_of(username: str) -> str:

@@ -14,18 +14,17 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import APP, login, make_user, texts
+from apptest_helpers import app_as, claims_of, make_user, texts
 from db_helpers import user
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 from streamlit.testing.v1 import AppTest
 
-from dba_admin.auth import UserStore
 from dba_admin.cli import main
 from dba_admin.database import DatabaseManager
 from dba_admin.errors import ConflictError, NotFound, PermissionDenied
 from dba_admin.projects import ProjectManager, PurgedItem, purge_expired_trash, purge_trash
-from dba_admin.rls import UserClaims, user_transaction
+from dba_admin.rls import user_transaction
 
 
 @pytest.fixture
@@ -357,16 +356,8 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DBA_ADMIN_DATA_DIR", str(app_db.settings.data_dir))
 
 
-def _claims(dsn: str, username: str) -> UserClaims:
-    with psycopg.connect(dsn) as conn:
-        return UserStore(conn).get(username).claims
-
-
 def _app(username: str, password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    login(at, username, password)
-    assert not at.exception, at.exception
+    at = app_as(username, password)
     at.switch_page("pages/projects.py").run()
     assert not at.exception, at.exception
     return at
@@ -375,7 +366,7 @@ def _app(username: str, password: str) -> AppTest:
 @pytest.mark.usefixtures("_app_env")
 def test_the_trash_view_lists_restores_and_lets_an_admin_purge(app_db: Any, pm: ProjectManager) -> None:
     username, password = make_user(app_db.dsn, "analyst")
-    owner = _claims(app_db.dsn, username)
+    owner = claims_of(app_db.dsn, username)
     project = pm.create_project(owner, f"Trash view {tag()}")
     script = pm.create_script(owner, project.id, "gone *bold*", "select 1")
     pm.delete_script(owner, script.id)

@@ -6,6 +6,7 @@ what a ready database is. Every step is idempotent and safe for several app serv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -18,12 +19,28 @@ from psycopg.types.json import Jsonb
 from dba_admin.auth import NewCredentials, ensure_first_admin
 from dba_admin.config import Settings
 from dba_admin.errors import ConfigError, one_line
-from dba_admin.local_pg import AUTHENTICATOR_ROLE, READONLY_ROLE, EmbeddedPostgres
-from dba_admin.migrations import SchemaReport, migration_status, prepare_schema, schema_present
+from dba_admin.local_pg import (
+    AUTHENTICATOR_ROLE,
+    DBA_ROLE,
+    DEMO_DATABASE,
+    MONITOR_ROLE,
+    READONLY_ROLE,
+    EmbeddedPostgres,
+)
+from dba_admin.migrations import (
+    SchemaReport,
+    apply_local_compat,
+    migration_status,
+    needs_local_compat,
+    prepare_schema,
+    schema_present,
+)
 
 # pg_advisory_xact_lock key for giving the app's logins their passwords: two servers starting together must not
 # both ALTER ROLE at once (PostgreSQL answers the second with "tuple concurrently updated").
 _LOGINS_LOCK_KEY = 0x0DBA_AD02
+# The embedded demo's SELECT policy for its monitor login, on the demo tables with RLS.
+MONITOR_POLICY = "dba_admin_monitor_select"
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +104,14 @@ def _give_login(conn: psycopg.Connection, role: str, password: str) -> None:
         )
 
 
-def _ensure_readonly_login(conn: psycopg.Connection, server: EmbeddedPostgres) -> str:
-    """Give the migration-created read-only role its login password from the data dir (embedded only)."""
-    readonly_dsn = server.readonly_dsn()
-    if not _login_works(readonly_dsn):
+def _ensure_readonly_login(conn: psycopg.Connection, server: EmbeddedPostgres) -> None:
+    """Give the migration-created read-only role its login password from the data dir (embedded only).
+
+    The password is checked on template1, which every login may connect to, so the check never depends on the
+    grants of the workspace or the demo database.
+    """
+    if not _login_works(server.readonly_dsn("template1")):
         _give_login(conn, READONLY_ROLE, server.readonly_password())
-    return readonly_dsn
 
 
 def login_dsn(dsn: str, role: str, password: str) -> str:
@@ -146,6 +165,164 @@ def _ensure_authenticator_login(
     return dsn
 
 
+def _ensure_login(conn: psycopg.Connection, server: EmbeddedPostgres, role: str, *, grants: tuple[str, ...]) -> None:
+    """An embedded demo login: created (never SUPERUSER, CREATEROLE or BYPASSRLS), its password, its grants."""
+    password = server.login_password(role)
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_LOGINS_LOCK_KEY,))
+        exists = conn.execute("select 1 from pg_catalog.pg_roles where rolname = %s /* dba_admin */", (role,))
+        if exists.fetchone() is None:
+            conn.execute(
+                sql.SQL(
+                    "create role {} login nosuperuser nocreaterole nocreatedb noreplication nobypassrls password {}"
+                    " /* dba_admin */"
+                ).format(sql.Identifier(role), sql.Literal(password))
+            )
+        for granted in grants:
+            conn.execute(
+                sql.SQL("grant {} to {} /* dba_admin */").format(sql.Identifier(granted), sql.Identifier(role))
+            )
+    if not _login_works(server.login_dsn(role, "template1")):
+        _give_login(conn, role, password)
+
+
+def _prepare_embedded_demo(conn: psycopg.Connection, server: EmbeddedPostgres) -> bool:
+    """The `petcare` database of the embedded default, with its three logins; True when the demo was loaded now.
+
+    monitor: pg_monitor and SELECT on the demo; read-only: SELECT on the demo; DBA: owns the demo database and its
+    tables (DDL, VACUUM, killing non-superuser backends), never a superuser and nothing in the workspace.
+    """
+    _ensure_login(conn, server, MONITOR_ROLE, grants=("pg_monitor",))
+    _ensure_login(conn, server, DBA_ROLE, grants=("pg_signal_backend", "pg_read_all_stats"))
+    server.readonly_password()
+    # Made by an earlier start, or by another app server starting at the same time: either way it is there.
+    with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        conn.execute(
+            sql.SQL("create database {} owner {} /* dba_admin */").format(
+                sql.Identifier(DEMO_DATABASE), sql.Identifier(DBA_ROLE)
+            )
+        )
+    from dba_admin.demo import DEMO_TABLES, load_demo
+
+    with connect_owner(server.dsn(dbname=DEMO_DATABASE)) as demo:
+        with demo.transaction():
+            demo.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_LOGINS_LOCK_KEY,))
+            if needs_local_compat(demo):
+                apply_local_compat(demo)
+        loaded = load_demo(demo).loaded
+        with demo.transaction():
+            demo.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_LOGINS_LOCK_KEY,))
+            dba, monitor, readonly = (sql.Identifier(r) for r in (DBA_ROLE, MONITOR_ROLE, READONLY_ROLE))
+            demo.execute(sql.SQL("alter schema public owner to {} /* dba_admin */").format(dba))
+            # Only the tables not yet the DBA login's: ALTER TABLE ... OWNER takes an ACCESS EXCLUSIVE lock even when
+            # nothing changes, so every app start would wait on a table someone holds locked.
+            not_yet = demo.execute(
+                "select c.relname from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'public' and c.relname = any(%s) and c.relowner <> %s::regrole /* dba_admin */",
+                (list(DEMO_TABLES), DBA_ROLE),
+            ).fetchall()
+            for (table,) in not_yet:
+                demo.execute(
+                    sql.SQL("alter table {} owner to {} /* dba_admin */").format(sql.Identifier("public", table), dba)
+                )
+            demo.execute(sql.SQL("grant usage on schema auth, extensions to {} /* dba_admin */").format(dba))
+            # pg_stat_statements lives in `extensions` (as on Supabase): the monitor reads it there.
+            demo.execute(sql.SQL("grant usage on schema extensions to {} /* dba_admin */").format(monitor))
+            for reader in (monitor, readonly):
+                demo.execute(
+                    sql.SQL("grant connect on database {} to {} /* dba_admin */").format(
+                        sql.Identifier(DEMO_DATABASE), reader
+                    )
+                )
+                demo.execute(sql.SQL("grant usage on schema public to {} /* dba_admin */").format(reader))
+                demo.execute(
+                    sql.SQL("grant select on all tables in schema public to {} /* dba_admin */").format(reader)
+                )
+                demo.execute(
+                    sql.SQL(
+                        "alter default privileges for role {} in schema public grant select on tables to {}"
+                        " /* dba_admin */"
+                    ).format(dba, reader)
+                )
+            # DBAs preview rows on the monitor login: like the read-only login (demo.READONLY_POLICY) it has no
+            # BYPASSRLS, so without a policy of its own it reads zero rows of every RLS table. Made once: CREATE
+            # POLICY locks the table.
+            missing = demo.execute(
+                "select c.relname from pg_catalog.pg_class c where c.relnamespace = 'public'::regnamespace"
+                " and c.relname = any(%s) and c.relrowsecurity and not exists (select 1 from pg_catalog.pg_policy p"
+                " where p.polrelid = c.oid and p.polname = %s) /* dba_admin */",
+                (list(DEMO_TABLES), MONITOR_POLICY),
+            ).fetchall()
+            for (table,) in missing:
+                demo.execute(
+                    sql.SQL("create policy {} on {} for select to {} using (true) /* dba_admin */").format(
+                        sql.Identifier(MONITOR_POLICY), sql.Identifier("public", table), monitor
+                    )
+                )
+    return loaded
+
+
+def _lock_down_workspace(conn: psycopg.Connection, server: EmbeddedPostgres) -> None:
+    """Embedded: only the owner and the authenticator login may connect to the workspace database.
+
+    The demo's logins (monitor, read-only, DBA) live on the same cluster; CONNECT is granted to PUBLIC by default,
+    so without this they could open a session in the workspace (where they have no right, but a session is a start).
+    """
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_LOGINS_LOCK_KEY,))
+        database = sql.Identifier(conn.info.dbname)
+        conn.execute(sql.SQL("revoke connect, temporary on database {} from public /* dba_admin */").format(database))
+        conn.execute(
+            sql.SQL("grant connect on database {} to {} /* dba_admin */").format(
+                database, sql.Identifier(AUTHENTICATOR_ROLE)
+            )
+        )
+
+
+def demo_connection_secrets(server: EmbeddedPostgres) -> tuple[str, str, str]:
+    """The embedded demo's monitor, read-only and DBA DSNs."""
+    return (
+        server.login_dsn(MONITOR_ROLE, DEMO_DATABASE),
+        server.readonly_dsn(DEMO_DATABASE),
+        server.login_dsn(DBA_ROLE, DEMO_DATABASE),
+    )
+
+
+def _register(conn: psycopg.Connection, settings: Settings, *, embedded: bool, demo: EmbeddedPostgres | None) -> None:
+    """The connections a fresh workspace starts with: `demo` (embedded), or `default`, the workspace database itself
+    (remote, when nothing is registered: the single-database setup keeps working). Never replaces a registration."""
+    from dba_admin.connections import DEFAULT_CONNECTION, DEMO_CONNECTION, SecretBox
+
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s) /* dba_admin */", (_LOGINS_LOCK_KEY,))
+        if demo is not None:
+            if conn.execute("select 1 from dba_admin.connections where name = %s", (DEMO_CONNECTION,)).fetchone():
+                return
+            box = SecretBox.from_settings(settings, embedded=embedded)
+            monitor, readonly, dba = demo_connection_secrets(demo)
+            conn.execute(
+                "insert into dba_admin.connections (name, monitor_secret, readonly_secret, dba_secret, same_cluster,"
+                " created_by) values (%s, %s, %s, %s, true, 'system') /* dba_admin */",
+                (DEMO_CONNECTION, box.seal(monitor), box.seal(readonly), box.seal(dba)),
+            )
+            conn.execute(
+                "insert into public.conexoes (nome, descricao) values (%s, %s) /* dba_admin */",
+                (DEMO_CONNECTION, "PetCare demo database (embedded)"),
+            )
+            return
+        if conn.execute("select 1 from dba_admin.connections limit 1").fetchone():
+            return
+        conn.execute(
+            "insert into dba_admin.connections (name, is_workspace, same_cluster, created_by)"
+            " values (%s, true, true, 'system') /* dba_admin */",
+            (DEFAULT_CONNECTION,),
+        )
+        conn.execute(
+            "insert into public.conexoes (nome, descricao) values (%s, %s) /* dba_admin */",
+            (DEFAULT_CONNECTION, "The workspace database itself"),
+        )
+
+
 def prepare_database(settings: Settings) -> PreparedDatabase:
     """Start (embedded) or reach (remote) the database and make it ready; idempotent."""
     server: EmbeddedPostgres | None = None
@@ -159,13 +336,17 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         schema = prepare_schema(conn)
         readonly_dsn = settings.readonly_database_url
         if server is not None:
-            readonly_dsn = _ensure_readonly_login(conn, server)
+            _ensure_readonly_login(conn, server)
         authenticator_dsn = _ensure_authenticator_login(conn, settings, server, dsn)
         demo_loaded = False
+        if server is not None:
+            _lock_down_workspace(conn, server)
         if server is not None and settings.load_demo:
-            from dba_admin.demo import load_demo
-
-            demo_loaded = load_demo(conn).loaded
+            demo_loaded = _prepare_embedded_demo(conn, server)
+            _register(conn, settings, embedded=True, demo=server)
+            readonly_dsn = server.readonly_dsn(DEMO_DATABASE)
+        elif server is None:
+            _register(conn, settings, embedded=False, demo=None)
         first_admin = ensure_first_admin(conn)
         # Runs left "running" by a server or app server that died are interrupted: their backend is gone.
         conn.execute("select dba_admin.mark_interrupted_runs() /* dba_admin */")
@@ -204,7 +385,7 @@ def open_prepared(settings: Settings, *, start: bool = True, check_schema: bool 
     authenticator_dsn = settings.authenticator_database_url
     if server is not None:
         ro_password = server.stored_password(server.readonly_password_file)
-        readonly_dsn = server.readonly_dsn() if ro_password else None
+        readonly_dsn = server.readonly_dsn(DEMO_DATABASE) if ro_password and settings.load_demo else None
         if not authenticator_dsn and server.stored_password(server.authenticator_password_file):
             authenticator_dsn = server.authenticator_dsn()
     pending: list[str] = []

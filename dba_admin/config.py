@@ -40,7 +40,20 @@ class Settings:
     max_result_bytes: int = 64 * 1024 * 1024  # beside the row cap: fetching a result stops past this many bytes
     max_concurrent_runs_per_user: int = 2  # SQL runs at once per user (0: no cap), so no one holds every connection
     pool_max_size: int = 10
-    exposed_schemas: tuple[str, ...] = ("public",)
+    # Per registered connection and login (monitor, read-only, DBA): pools open on first use, close idle connections.
+    connection_pool_size: int = 3
+    # Registered connections whose pools an app server keeps open at once; the least recently used is closed first.
+    max_open_connections: int = 8
+    # The DBA login of connection `default` (the workspace database itself, when no connection is registered).
+    dba_database_url: str | None = None
+    # Fernet key (urlsafe base64, 32 bytes) that encrypts connection secrets in the workspace; generated into the data
+    # dir on the embedded default, required on a remote workspace (every app server must share it).
+    secrets_key: str | None = None
+    connection: str | None = None  # the connection the CLI works on (DBA_ADMIN_CONNECTION); the first one if unset
+    fleet_timeout_s: float = 5.0  # the Fleet page and `advise --all`: a connection that takes longer shows as such
+    # Schemas an API (PostgREST) serves, for the security advisors. Empty: detected per connection (Supabase's
+    # authenticator role and its pgrst.db_schemas), and none on a plain PostgreSQL.
+    exposed_schemas: tuple[str, ...] = ()
     gemini_api_key: str | None = None
     gemini_model: str = DEFAULT_GEMINI_MODEL
     gemini_base_url: str | None = None  # only for a proxy or a test server; the SDK's default otherwise

@@ -89,6 +89,8 @@ APPLICATION_NAME = "dba_admin"
 POOL_WAIT_SECONDS = 15.0
 CONNECT_TIMEOUT_SECONDS = 10
 HEALTH_CONNECT_TIMEOUT_SECONDS = 5
+# A registered connection's pools close connections idle this long, so an app server holds few when nobody looks.
+IDLE_CONNECTION_SECONDS = 120.0
 # Name of the server-side cursor used for user queries (one at a time per connection).
 _CURSOR_NAME = "dba_admin_result"
 # What psycopg's ServerCursor puts in front of the query; error positions are shifted by its length.
@@ -521,7 +523,7 @@ def _unreachable(exc: BaseException) -> QueryError:
     )
 
 
-_POOL_LABELS = {"dba_admin_readonly": "read-only ", "dba_admin_authenticator": "per-user "}
+_POOL_LABELS = {"dba_admin_readonly": "read-only ", "dba_admin_authenticator": "per-user ", "dba_admin_dba": "DBA "}
 
 
 def _pool_busy(pool: ConnectionPool) -> QueryError:
@@ -645,6 +647,10 @@ def _take_run_slot(conn: psycopg.Connection[Any], keys: Sequence[int]) -> None:
         raise _too_many_runs(len(keys))
 
 
+class _NoMigrations(Exception):
+    """health() on a connection: there is no migration status to read."""
+
+
 class _RowSizer:
     """What the byte cap counts: the memory of the loaded values, roughly (``sys.getsizeof``; JSON and arrays
     walked). Fixed-width columns count a flat size per value without looking."""
@@ -714,20 +720,49 @@ class DatabaseManager:
         readonly_dsn: str | None = None,
         *,
         authenticator_dsn: str | None = None,
+        dba_dsn: str | None = None,
+        name: str = "workspace",
+        workspace: DatabaseManager | None = None,
+        lazy: bool = False,
+        own_workspace: bool = False,
         pool_timeout: float = POOL_WAIT_SECONDS,
     ) -> None:
+        """``dsn`` is the main login: the owner on the workspace, the monitor login on a connection.
+
+        A connection (``workspace`` given) is one administered database: ``dsn`` reads catalogs and statistics,
+        ``readonly_dsn`` runs analysts' SQL, ``dba_dsn`` (optional) runs DBAs' write-mode SQL; the app's own records
+        (audit, runs, snapshots, muted findings) go to ``workspace``. ``lazy``: no connection is opened until one is
+        needed and idle ones are closed, so a registered but dead database costs nothing until someone looks at it.
+        ``own_workspace``: closing this manager closes ``workspace`` too (a CLI command or a test that made both).
+        """
         self._settings = settings
         self._pool_timeout = pool_timeout
         self._dsn = dsn
         self._readonly_dsn = readonly_dsn
+        self._dba_dsn = dba_dsn
+        self.name = name
+        self.workspace: DatabaseManager = workspace if workspace is not None else self
+        # Its backends live on the workspace's server (the embedded demo, connection default): runs left "running"
+        # there are swept at start-up from the workspace's own pg_stat_activity.
+        self.same_cluster = workspace is None
+        # This connection is the workspace database itself (connection `default`): set by connections.Targets.
+        self.includes_workspace = workspace is None
+        self._lazy = lazy
+        self._own_workspace = own_workspace and workspace is not None
         self._lock = threading.Lock()
         # Connections whose session state user SQL may have changed (SET, temp tables, prepared
         # statements, LISTEN, cursors WITH HOLD): DISCARD ALL before the next borrower gets them.
         self._dirty: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
         self._type_names: dict[int, str] = {}
         self._running: dict[str, int] = {}  # runs in progress per user in this process (the per-user cap)
-        self._pool = self._make_pool(dsn, "dba_admin", min_size=1, max_size=max(1, settings.pool_max_size))
+        self._pool = self._make_pool(
+            dsn,
+            "dba_admin",
+            min_size=0 if lazy else 1,
+            max_size=max(1, settings.connection_pool_size if lazy else settings.pool_max_size),
+        )
         self._ro_pool: ConnectionPool | None = None
+        self._write_pool: ConnectionPool | None = None
         self._authenticator_dsn = authenticator_dsn
         self._user_pool: ConnectionPool | None = None
         self._closed = False
@@ -748,6 +783,7 @@ class DatabaseManager:
             check=ConnectionPool.check_connection,
             reset=self._reset_connection,
             timeout=self._pool_timeout,
+            max_idle=IDLE_CONNECTION_SECONDS if self._lazy else 600.0,
             open=True,
         )
 
@@ -773,9 +809,41 @@ class DatabaseManager:
             )
         with self._lock:
             if self._ro_pool is None:
-                size = max(2, self._settings.pool_max_size // 2)
+                # A registered connection's read-only pool is as small as its other two (the README's formula).
+                size = (
+                    max(1, self._settings.connection_pool_size)
+                    if self._lazy
+                    else max(2, self._settings.pool_max_size // 2)
+                )
                 self._ro_pool = self._make_pool(self._readonly_dsn, "dba_admin_readonly", min_size=0, max_size=size)
             return self._ro_pool
+
+    def _dba_pool(self) -> ConnectionPool:
+        """Write-mode SQL: the connection's DBA login only, never the owner of the app's data."""
+        if not self._dba_dsn:
+            raise ConfigError(
+                f"connection {self.name} has no DBA login, so write-mode SQL cannot run on it. Register one with "
+                f"`dba-admin connection add {self.name} --dba-dsn ...` or create it with `dba-admin connection setup "
+                f"{self.name} --admin-dsn ... --apply`; read-only SQL and every other page still work."
+            )
+        with self._lock:
+            if self._write_pool is None:
+                size = max(1, self._settings.connection_pool_size)
+                self._write_pool = self._make_pool(self._dba_dsn, "dba_admin_dba", min_size=0, max_size=size)
+            return self._write_pool
+
+    @property
+    def is_workspace(self) -> bool:
+        """True for the manager of the app's own database (not a registered connection)."""
+        return self.workspace is self
+
+    @property
+    def has_dba_login(self) -> bool:
+        return bool(self._dba_dsn)
+
+    @property
+    def has_readonly_login(self) -> bool:
+        return bool(self._readonly_dsn)
 
     def _authenticator_pool(self) -> ConnectionPool:
         if not self._authenticator_dsn:
@@ -847,6 +915,19 @@ class DatabaseManager:
             yield conn
 
     @contextlib.contextmanager
+    def dba_connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a connection of the DBA login (ConfigError when the connection has none): for a DBA's own
+        actions on the database (kill a backend, refresh a materialized view), never the monitor login's."""
+        with self._borrow(self._dba_pool()) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def readonly_connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a connection of the read-only login (ConfigError when there is none)."""
+        with self._borrow(self._readonly_pool()) as conn:
+            yield conn
+
+    @contextlib.contextmanager
     def user_connection(self) -> Iterator[psycopg.Connection[Any]]:
         """Borrow a connection of the authenticator login, the only base for ``rls.user_transaction``.
 
@@ -905,6 +986,10 @@ class DatabaseManager:
         self._pool.close()
         if self._ro_pool is not None:
             self._ro_pool.close()
+        if self._write_pool is not None:
+            self._write_pool.close()
+        if self._own_workspace:
+            self.workspace.close()
         if self._user_pool is not None:
             self._user_pool.close()
 
@@ -980,7 +1065,7 @@ class DatabaseManager:
             )
             for i, s in enumerate(statements)
         ]
-        pool = self._readonly_pool() if read_only else self._pool
+        pool = self._readonly_pool() if read_only else self._dba_pool()
         claims_json = _claims_json(claims)
         user_key = _user_key(claims_json)
         with self._user_gate(user_key) as limit, self._borrow(pool) as conn:
@@ -1080,7 +1165,7 @@ class DatabaseManager:
         self._refuse(statements, sql_text, read_only=read_only)
         timeout = self._settings.statement_timeout_ms if timeout_ms is None else int(timeout_ms)
         prefix = "EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else "EXPLAIN (FORMAT JSON) "
-        pool = self._readonly_pool() if read_only else self._pool
+        pool = self._readonly_pool() if read_only else self._dba_pool()
         claims_json = _claims_json(claims)
         user_key = _user_key(claims_json)
         with self._user_gate(user_key) as limit, self._borrow(pool) as conn:
@@ -1337,6 +1422,8 @@ class DatabaseManager:
                 try:
                     from dba_admin.migrations import migration_status
 
+                    if not self.is_workspace:  # a connection has no app schema: migrations are the workspace's
+                        raise _NoMigrations
                     with conn.transaction(force_rollback=True):
                         status = migration_status(conn)
                     applied, pending = list(status.applied), list(status.pending)
@@ -1346,6 +1433,8 @@ class DatabaseManager:
                         messages.append(f"{len(pending)} migration(s) pending: run `dba-admin migrate`")
                     if modified:
                         messages.append(f"applied migration file(s) edited since: {', '.join(modified)}")
+                except _NoMigrations:
+                    migrations_read = True
                 except Exception as exc:
                     messages.append(f"cannot read the migration status: {exc}")
         except Exception as exc:
@@ -1358,7 +1447,11 @@ class DatabaseManager:
                 server_version=version,
                 messages=messages,
             )
-        ro_ok, ro_user, ro_message = self._check_readonly()
+        if self.is_workspace and not self._readonly_dsn:
+            # The workspace runs no user SQL (that happens on connections), so it needs no read-only login.
+            ro_ok, ro_user, ro_message = True, None, "not used: user SQL runs on the registered connections"
+        else:
+            ro_ok, ro_user, ro_message = self._check_readonly()
         if not ro_ok:
             messages.append(f"read-only role: {ro_message}")
         ok = migrations_read and not pending and ro_ok
@@ -1426,6 +1519,7 @@ class DatabaseManager:
         fmt: Literal["csv", "sql"],
         *,
         progress: Callable[[int], None] | None = None,
+        login: Literal["monitor", "dba"] = "monitor",
     ) -> BackupResult:
         """Stream a table (or view) to ``settings.backups_dir`` as CSV (with header) or SQL INSERTs.
 
@@ -1442,7 +1536,8 @@ class DatabaseManager:
             raise ValueError("fmt must be 'csv' or 'sql'")
         backups = self._settings.backups_dir
         backups.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._borrow(self._pool) as conn:
+        pool = self._dba_pool() if login == "dba" else self._pool
+        with self._borrow(pool) as conn:
             try:
                 with conn.transaction(force_rollback=True):
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY /* dba_admin */")
@@ -1483,16 +1578,12 @@ class DatabaseManager:
 
     # -- catalog (delegated) -----------------------------------------------------------------------
 
-    def get_tables(self) -> list[TableInfo]:
-        """Every table/view of every non-system schema, with columns; see catalog.list_tables."""
+    def get_tables(self, *, include_app_objects: bool = False) -> list[TableInfo]:
+        """Every table/view of every non-system schema, with columns (the app's own left out on the workspace
+        database unless asked); see catalog.get_tables."""
         from dba_admin import catalog
 
-        with self._borrow(self._pool) as conn:
-            return catalog.list_tables(
-                conn,
-                statement_timeout_ms=self._settings.statement_timeout_ms,
-                lock_timeout_ms=self._settings.lock_timeout_ms,
-            )
+        return catalog.get_tables(self, include_app_objects=include_app_objects)
 
     def describe_table(self, schema: str, name: str) -> TableDetail:
         from dba_admin import catalog

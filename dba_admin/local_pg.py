@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 SUPERUSER = "postgres"
 READONLY_ROLE = "dba_admin_readonly"
 AUTHENTICATOR_ROLE = "dba_admin_authenticator"
+MONITOR_ROLE = "dba_admin_monitor"  # the embedded demo's monitor login (pg_monitor, SELECT on the demo)
+DBA_ROLE = "dba_admin_dba"  # the embedded demo's DBA login: owns the demo database, never a superuser
+DEMO_DATABASE = "petcare"
 DEFAULT_PORT = 5432
 SERVICE_USER_FALLBACK = "dba-admin-pg"
 ROOT_CLUSTER_HOME = Path("/var/lib/dba-admin")
@@ -574,6 +577,13 @@ class EmbeddedPostgres:
 
     def readonly_dsn(self, dbname: str = "postgres") -> str:
         return self.dsn(user=READONLY_ROLE, password=self.readonly_password(), dbname=dbname)
+
+    def login_password(self, role: str) -> str:
+        """The password of one of the embedded logins, generated once into the data dir."""
+        return self._login_password(self.secrets_dir / f"{role}.password")
+
+    def login_dsn(self, role: str, dbname: str) -> str:
+        return self.dsn(user=role, password=self.login_password(role), dbname=dbname)
 
     def authenticator_password(self) -> str:
         """The authenticator login's password (per-user RLS transactions)."""

@@ -48,6 +48,7 @@ from dba_admin import audit
 from dba_admin.database import DatabaseManager, StatementResult
 from dba_admin.errors import (
     ConcurrentChange,
+    ConfigError,
     ConflictError,
     DbaAdminError,
     ImportClash,
@@ -235,6 +236,7 @@ class Execution:
     finished_at: datetime | None
     script_name: str | None = None
     project_name: str | None = None
+    connection: str | None = None  # the registered connection it ran on (None: from before connections existed)
 
 
 @dataclass(frozen=True)
@@ -563,6 +565,7 @@ def _execution(row: dict[str, Any]) -> Execution:
         finished_at=row["finished_at"],
         script_name=row.get("script_name"),
         project_name=row.get("project_name"),
+        connection=row.get("banco"),
     )
 
 
@@ -580,7 +583,9 @@ class ProjectManager:
     """Projects, members, scripts, versions, runs, search, export/import — every call as the given user."""
 
     def __init__(self, db: DatabaseManager) -> None:
+        """``db``: the workspace's manager, or a connection's (its workspace keeps the records; runs default to it)."""
         self._db = db
+        self._workspace = db.workspace
         self._settings = db.settings
 
     # -- transactions ------------------------------------------------------------------------------------------
@@ -594,7 +599,7 @@ class ProjectManager:
         """
         try:
             with (
-                self._db.user_connection() as conn,
+                self._workspace.user_connection() as conn,
                 user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
             ):
                 cur.execute(
@@ -1437,8 +1442,10 @@ class ProjectManager:
         max_rows: int | None = None,
         expected_version: int | None = None,
         single_transaction: bool = False,
+        target: DatabaseManager | None = None,
     ) -> RunOutcome:
-        """Run the script's current saved text and record the run against its project and version.
+        """Run the script's current saved text on ``target`` (a connection) and record the run against its project,
+        version and connection.
 
         ``expected_version`` is the version the person looked at (and, for a destructive script, confirmed): if
         someone saved since, nothing runs — a confirmation never carries over to text nobody reviewed.
@@ -1457,6 +1464,7 @@ class ProjectManager:
             timeout_ms=timeout_ms,
             max_rows=max_rows,
             single_transaction=single_transaction,
+            target=target,
         )
 
     def run_adhoc(
@@ -1468,8 +1476,9 @@ class ProjectManager:
         timeout_ms: int | None = None,
         max_rows: int | None = None,
         single_transaction: bool = False,
+        target: DatabaseManager | None = None,
     ) -> RunOutcome:
-        """Run SQL typed in the editor; recorded in the history with no script.
+        """Run SQL typed in the editor on ``target`` (a connection); recorded in the history with no script.
 
         ``single_transaction``: a DBA's text runs all or nothing (see ``DatabaseManager.execute_query``)."""
         return self._run(
@@ -1480,7 +1489,18 @@ class ProjectManager:
             timeout_ms=timeout_ms,
             max_rows=max_rows,
             single_transaction=single_transaction,
+            target=target,
         )
+
+    def _target(self, target: DatabaseManager | None) -> DatabaseManager:
+        """Where a run goes: the given connection, else the one this manager was made on (never the workspace)."""
+        chosen = target if target is not None else self._db
+        if chosen.is_workspace:
+            raise ConfigError(
+                "SQL runs on a registered connection, never on the app's own database: choose a connection "
+                "(`dba-admin connection list`)"
+            )
+        return chosen
 
     def _run(
         self,
@@ -1492,8 +1512,11 @@ class ProjectManager:
         timeout_ms: int | None,
         max_rows: int | None,
         single_transaction: bool = False,
+        target: DatabaseManager | None = None,
     ) -> RunOutcome:
-        read_only = claims.app_role not in WRITE_ROLES
+        db = self._target(target)
+        # Write mode needs the connection's DBA login; without one a DBA's SQL runs read-only, like an analyst's.
+        read_only = claims.app_role not in WRITE_ROLES or not db.has_dba_login
         statements = split_statements(sql_text)
         if not statements:
             raise QueryRefused(SqlErrorInfo(sqlstate=None, message="nothing to run: the text has no SQL statement"))
@@ -1513,13 +1536,15 @@ class ProjectManager:
         def record_start(conn: psycopg.Connection[Any]) -> None:
             """Called by execute_query with the borrowed connection, before its first statement."""
             try:
-                started.append((self._start_run(claims, sql_text=sql_text, script=script, conn=conn), conn))
+                started.append(
+                    (self._start_run(claims, sql_text=sql_text, script=script, conn=conn, label=db.name), conn)
+                )
             except DbaAdminError as exc:
                 raise _StartNotRecorded(exc) from exc
 
         try:
             results = tuple(
-                self._db.execute_query(
+                db.execute_query(
                     sql_text,
                     read_only=read_only,
                     timeout_ms=timeout_ms,
@@ -1548,7 +1573,13 @@ class ProjectManager:
         status = _status_for(error)
         if not started:  # refused or failed before a connection was had: recorded as what happened
             execution = self._record_unstarted_run(
-                claims, sql_text=sql_text, script=script, status=status, duration_ms=duration_ms, error=error
+                claims,
+                sql_text=sql_text,
+                script=script,
+                status=status,
+                duration_ms=duration_ms,
+                error=error,
+                label=db.name,
             )
         else:
             run_id, conn = started[0]
@@ -1567,7 +1598,7 @@ class ProjectManager:
     def _trusted(self) -> Iterator[psycopg.Cursor[Any]]:
         """One transaction on the owner connection, with the app's timeouts; driver errors named."""
         try:
-            with self._db.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            with self._workspace.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
                 cur.execute(
                     "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
                     " pg_catalog.set_config('lock_timeout', %s, true)",
@@ -1578,7 +1609,7 @@ class ProjectManager:
             raise query_error_from(exc) from exc
 
     def _start_run(
-        self, claims: UserClaims, *, sql_text: str, script: Script | None, conn: psycopg.Connection[Any]
+        self, claims: UserClaims, *, sql_text: str, script: Script | None, conn: psycopg.Connection[Any], label: str
     ) -> int:
         """The ``running`` row and its audit row, committed before the user's SQL starts on ``conn``.
 
@@ -1589,14 +1620,22 @@ class ProjectManager:
         if not email:
             raise PermissionDenied("a run needs the email of a signed-in user")
         pid = conn.info.backend_pid
-        label = conn.info.dbname
+        # The backend's start, read on the run's own connection (it may be another server than the workspace's), then
+        # that read's transaction ended so the run begins from a clean connection.
+        try:
+            row = conn.execute(
+                "/* dba_admin */ select backend_start from pg_catalog.pg_stat_activity where pid = pg_backend_pid()"
+            ).fetchone()
+            conn.rollback()
+        except psycopg.Error as exc:
+            raise query_error_from(exc) from exc
+        backend_start = row[0] if row else None
         with self._trusted() as cur:
             cur.execute(
                 "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
                 " executado_por, user_id, status, started_at, banco, backend_pid, backend_start, app_instance)"
                 " values (%(script)s, %(project)s, %(version)s, %(sql)s, %(email)s, %(uid)s, 'running', now(),"
-                " %(label)s, %(pid)s,"
-                " (select a.backend_start from pg_catalog.pg_stat_activity a where a.pid = %(pid)s), %(app)s)"
+                " %(label)s, %(pid)s, %(backend_start)s, %(app)s)"
                 " returning id",
                 {
                     "script": script.id if script else None,
@@ -1607,6 +1646,7 @@ class ProjectManager:
                     "uid": claims.sub,
                     "label": label,
                     "pid": pid,
+                    "backend_start": backend_start,
                     "app": audit.APP_INSTANCE,
                 },
             )
@@ -1637,7 +1677,7 @@ class ProjectManager:
                 " erro = %s, sqlstate = %s, finished_at = now()"
                 " where id = %s and status in ('running', 'interrupted')"
                 " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
-                " duracao_ms, erro, sqlstate, started_at, finished_at",
+                " duracao_ms, erro, sqlstate, started_at, finished_at, banco",
                 (
                     status,
                     rows,
@@ -1661,6 +1701,7 @@ class ProjectManager:
         status: str,
         duration_ms: float,
         error: SqlErrorInfo | None,
+        label: str | None = None,
     ) -> Execution:
         """A run refused (or without a connection) before any statement reached the server: one finished row."""
         email = claims.normalized_email
@@ -1670,10 +1711,10 @@ class ProjectManager:
             cur.execute(
                 "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
                 " executado_por, user_id, status, linhas, duracao_ms, erro, sqlstate, started_at, finished_at,"
-                " app_instance)"
-                " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, now(), now(), %s)"
+                " app_instance, banco)"
+                " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, now(), now(), %s, %s)"
                 " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
-                " duracao_ms, erro, sqlstate, started_at, finished_at",
+                " duracao_ms, erro, sqlstate, started_at, finished_at, banco",
                 (
                     script.id if script else None,
                     script.project_id if script else None,
@@ -1686,6 +1727,7 @@ class ProjectManager:
                     redact_sql(error.message) if error else None,
                     _clean_sqlstate(error),
                     audit.APP_INSTANCE,
+                    label,
                 ),
             )
             execution = _execution(_one(cur))
@@ -1735,7 +1777,7 @@ class ProjectManager:
         with self._as_user(claims) as cur:
             cur.execute(
                 "/* dba_admin */ select e.id, e.script_id, e.projeto_id, e.versao, e.sql_executado, e.executado_por,"
-                " e.status, e.linhas, e.duracao_ms, e.erro, e.sqlstate, e.started_at, e.finished_at,"
+                " e.status, e.linhas, e.duracao_ms, e.erro, e.sqlstate, e.started_at, e.finished_at, e.banco,"
                 " s.nome as script_name, p.nome as project_name"
                 " from public.execucoes_scripts e"
                 " left join public.scripts_projetos s on s.id = e.script_id"

@@ -24,6 +24,7 @@ from dba_admin.errors import DbaAdminError, one_line
 from dba_admin.local_pg import write_secret_once
 
 if TYPE_CHECKING:
+    from dba_admin.connections import Registry, Targets
     from dba_admin.database import DatabaseManager
     from dba_admin.projects import ProjectManager
 
@@ -61,15 +62,16 @@ class Services:
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _probe_at: float = field(default=0.0, repr=False)
     _probe_result: str | None = field(default=None, repr=False)
+    _targets: Targets | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         from dba_admin.database import DatabaseManager
 
         prepared = prepare_database(settings)
-        db = DatabaseManager(
-            settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn
-        )
+        # The workspace: the app's own data only. No read-only or DBA login: user SQL never runs here, only on a
+        # registered connection (``connection_for``).
+        db = DatabaseManager(settings, prepared.dsn, authenticator_dsn=prepared.authenticator_dsn)
         from dba_admin.projects import purge_expired_trash
 
         purge_expired_trash(db)  # the trash's age limit, once per app server start (advisory lock, never raises)
@@ -166,6 +168,31 @@ class Services:
         return self._cookie_key
 
     @property
+    def targets(self) -> Targets:
+        """The registered connections' managers on this app server (opened on first use, bounded, LRU)."""
+        if self._targets is None:
+            from dba_admin.connections import Registry, SecretBox, Targets
+
+            try:
+                box: SecretBox | None = SecretBox.from_settings(self.settings, embedded=self.embedded)
+            except DbaAdminError:
+                box = None  # remote without SECRETS_KEY: connection `default` still works; adding one says why not
+            self._targets = Targets(self.db, Registry(self.db, box))
+        return self._targets
+
+    @property
+    def registry(self) -> Registry:
+        return self.targets.registry
+
+    def connection(self, name: str) -> DatabaseManager:
+        """A registered connection's manager (no access check; pages use ``connection_for``)."""
+        return self.targets.get(name)
+
+    def connection_for(self, claims: Any, name: str) -> DatabaseManager:
+        """A registered connection's manager for a user, after RLS on public.conexoes allowed it."""
+        return self.targets.for_user(claims, name)
+
+    @property
     def projects(self) -> ProjectManager:
         """Stateless apart from the shared pool: every call names the user whose RLS claims it runs under."""
         from dba_admin.projects import ProjectManager
@@ -175,6 +202,8 @@ class Services:
     def close(self) -> None:
         with self._probe_lock:
             self._drop_probe()
+        if self._targets is not None:
+            self._targets.close()
         self.db.close()
 
     def describe(self) -> dict[str, Any]:

@@ -25,10 +25,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dba_admin.bootstrap import PreparedDatabase, prepare_database
 from dba_admin.config import Settings
-from dba_admin.local_pg import EmbeddedPostgres
+from dba_admin.local_pg import DBA_ROLE, DEMO_DATABASE, MONITOR_ROLE, EmbeddedPostgres
 
 # shared fixtures: the module-scoped ``db`` manager, and the local GoTrue and Gemini servers
-pytest_plugins = ["db_helpers", "gotrue_stub", "gemini_stub"]
+pytest_plugins = ["db_helpers", "gotrue_stub", "gemini_stub", "extra_servers"]
 
 # Every process the suite starts inherits this variable; at the end, any process still carrying it outlived the
 # suite (a server a test forgot to stop, an orphan of a killed parent) and fails the run.
@@ -118,6 +118,28 @@ class AppDatabase:
     def authenticator_dsn(self) -> str:
         assert self.prepared.authenticator_dsn is not None
         return self.prepared.authenticator_dsn
+
+    @property
+    def server(self) -> EmbeddedPostgres:
+        assert self.prepared.server is not None
+        return self.prepared.server
+
+    @property
+    def demo_dsn(self) -> str:
+        """The superuser on the demo database (connection `demo`): for tests that set up tables there."""
+        return self.server.dsn(dbname=DEMO_DATABASE)
+
+    @property
+    def demo_monitor_dsn(self) -> str:
+        return self.server.login_dsn(MONITOR_ROLE, DEMO_DATABASE)
+
+    @property
+    def demo_readonly_dsn(self) -> str:
+        return self.server.readonly_dsn(DEMO_DATABASE)
+
+    @property
+    def demo_dba_dsn(self) -> str:
+        return self.server.login_dsn(DBA_ROLE, DEMO_DATABASE)
 
 
 def with_dbname(dsn: str, dbname: str) -> str:

@@ -15,8 +15,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
+from dba_admin.config import Settings
 from dba_admin.database import DatabaseManager
+from dba_admin.local_pg import DBA_ROLE
 from dba_admin.projects import ProjectManager
 from dba_admin.rls import UserClaims
 
@@ -40,11 +44,66 @@ def user(label: str = "user", role: str = "analyst") -> UserClaims:
     return UserClaims(sub=uuid.uuid5(uuid.NAMESPACE_URL, email), email=email, app_role=role)
 
 
+def workspace_manager(app_db: Any, settings: Settings | None = None, **kwargs: Any) -> DatabaseManager:
+    """The workspace's manager (the app's own data: users, projects, runs, audit), as Services builds it."""
+    return DatabaseManager(
+        settings or app_db.settings, app_db.dsn, authenticator_dsn=app_db.authenticator_dsn, **kwargs
+    )
+
+
+def demo_manager(
+    app_db: Any, settings: Settings | None = None, *, monitor: bool = False, **kwargs: Any
+) -> DatabaseManager:
+    """Connection `demo` (the PetCare database) with the suite's workspace behind it; closing it closes both.
+
+    Its main login is the superuser of the demo database, so a test can set up tables through ``connection()``;
+    ``monitor=True`` gives the real monitor login instead (pg_monitor and SELECT, as the app uses it).
+    """
+    settings = settings or app_db.settings
+    pool_timeout = kwargs.pop("pool_timeout", None)
+    extra = {"pool_timeout": pool_timeout} if pool_timeout is not None else {}
+    return DatabaseManager(
+        settings,
+        app_db.demo_monitor_dsn if monitor else app_db.demo_dsn,
+        kwargs.pop("readonly_dsn", app_db.demo_readonly_dsn),
+        dba_dsn=kwargs.pop("dba_dsn", app_db.demo_dba_dsn),
+        name="demo",
+        workspace=workspace_manager(app_db, settings, **extra),
+        own_workspace=True,
+        **extra,
+        **kwargs,
+    )
+
+
+def scratch_connection(
+    app_db: Any, dsn: str, settings: Settings | None = None, *, name: str = "scratch", **kwargs: Any
+) -> DatabaseManager:
+    """A connection on a throwaway database of the suite's server (``dsn``: the superuser on it), set up as a
+    registered one is: the superuser as main login (to set tables up), the read-only login, and the demo's DBA login
+    (``dba_admin_dba``, never a superuser) made the database's owner, so write-mode SQL runs with an owner's rights
+    only. Closing it closes its own workspace manager too.
+    """
+    dbname = str(conninfo_to_dict(dsn)["dbname"])
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter database {} owner to {}").format(sql.Identifier(dbname), sql.Identifier(DBA_ROLE)))
+    settings = settings or app_db.settings
+    return DatabaseManager(
+        settings,
+        dsn,
+        app_db.server.readonly_dsn(dbname),
+        dba_dsn=app_db.server.login_dsn(DBA_ROLE, dbname),
+        name=name,
+        workspace=workspace_manager(app_db, settings),
+        own_workspace=True,
+        **kwargs,
+    )
+
+
 @pytest.fixture(scope="module")
 def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(
-        app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn
-    )
+    """Connection `demo`; ``db.workspace`` is the app's own database."""
+    manager = demo_manager(app_db)
+    manager.same_cluster = True
     yield manager
     manager.close()
 

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import logged_in_page, texts
+from db_helpers import demo_manager, scratch_connection
 from psycopg import sql
 from streamlit.proto.Block_pb2 import Block as BlockProto
 from streamlit.testing.v1 import AppTest
@@ -29,8 +30,8 @@ TOGGLE = "sql_editor_one_transaction_toggle"
 
 @pytest.fixture
 def scratch(app_db: Any, empty_db_dsn: str, tmp_path: Path) -> Iterator[DatabaseManager]:
-    """A manager on a brand-new empty database (write mode), with a table ``t``."""
-    manager = DatabaseManager(app_db.settings.with_overrides(data_dir=tmp_path / "data"), empty_db_dsn)
+    """A connection on a brand-new empty database owned by its DBA login (write mode), with a table ``t``."""
+    manager = scratch_connection(app_db, empty_db_dsn, app_db.settings.with_overrides(data_dir=tmp_path / "data"))
     manager.execute_query("create table t (a int primary key)", read_only=False)
     yield manager
     manager.close()
@@ -164,7 +165,7 @@ def test_savepoints_work_inside_one_transaction(scratch: DatabaseManager) -> Non
 
 
 def test_read_only_runs_ignore_the_option(app_db: Any) -> None:
-    with DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn) as db:
+    with demo_manager(app_db, monitor=True) as db:
         results = db.execute_query("select 1; select 1/0; select 2", read_only=True, single_transaction=True)
     assert [r.status for r in results] == ["ok", "error", "not_run"]
     summary = run_summary(results, read_only=True)
@@ -190,11 +191,12 @@ def app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def table(app_db: Any, app_env: None) -> Iterator[str]:
+    """A table of the demo database (the editor's connection), owned by its DBA login as one a DBA made."""
     name = f"atomic_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create table public.{} (a int primary key)").format(sql.Identifier(name)))
     yield name
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop table if exists public.{}").format(sql.Identifier(name)))
 
 
@@ -247,7 +249,7 @@ def test_editor_says_which_statements_committed_and_opens_the_failing_tab(app_db
     assert "The tab of statement 3 is open below." in shown
     assert [t.label.split(" ")[0] for t in at.tabs] == ["✅", "✅", "❌", "⏸", "⏸"]
     assert selected_tab(at) == 2
-    assert table_rows(app_db.dsn, table) == [1, 2]
+    assert table_rows(app_db.demo_dsn, table) == [1, 2]
 
 
 def test_editor_runs_as_one_transaction_when_asked_and_remembers_it(app_db: Any, table: str) -> None:
@@ -261,7 +263,7 @@ def test_editor_runs_as_one_transaction_when_asked_and_remembers_it(app_db: Any,
     assert "Rolled back: this statement ran" in shown
     assert [t.label.split(" ")[0] for t in at.tabs] == ["↩️", "↩️", "❌", "⏸", "⏸"]
     assert selected_tab(at) == 2
-    assert table_rows(app_db.dsn, table) == [], "all or nothing"
+    assert table_rows(app_db.demo_dsn, table) == [], "all or nothing"
     # the choice stays for the session, also after visiting another page
     at.switch_page("pages/history.py").run()
     at.switch_page(PAGE).run()
@@ -270,7 +272,7 @@ def test_editor_runs_as_one_transaction_when_asked_and_remembers_it(app_db: Any,
     run_sql(at, f"insert into public.{table} values (10);\nvacuum public.{table}")
     shown = texts(at)
     assert "cannot run inside a transaction block" in shown and "statement 2 (line 2, VACUUM)" in shown
-    assert table_rows(app_db.dsn, table) == []
+    assert table_rows(app_db.demo_dsn, table) == []
 
 
 def test_editor_has_no_transaction_toggle_for_read_only_users(app_db: Any, app_env: None) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import demo_manager
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from dba_admin import browse
 from dba_admin.database import DatabaseManager
@@ -30,14 +32,13 @@ def claims(app_role: str) -> UserClaims:
     return UserClaims(sub=uuid.uuid5(uuid.NAMESPACE_URL, email), email=email, app_role=app_role)
 
 
-@pytest.fixture
-def hostile_schema(app_db: Any) -> Iterator[tuple[str, Path]]:
+def plant_hostile_schema(dsn: str) -> tuple[str, str, Path]:
     """A schema owned by a non-superuser, with views whose functions try to escape through RESET ROLE."""
     suffix = uuid.uuid4().hex[:8]
     schema, owner = f"ns_{suffix}", f"schema_owner_{suffix}"
     marker = Path(f"/tmp/dba-admin-pwned-{suffix}")
     program = f"touch {marker}"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(owner)))
         conn.execute(sql.SQL("create schema {} authorization {}").format(sql.Identifier(schema), sql.Identifier(owner)))
         with conn.transaction():
@@ -64,36 +65,99 @@ def hostile_schema(app_db: Any) -> Iterator[tuple[str, Path]]:
             )
             conn.execute(sql.SQL("grant usage on schema {} to public").format(sql.Identifier(schema)))
             conn.execute(sql.SQL("grant select on all tables in schema {} to public").format(sql.Identifier(schema)))
-    yield schema, marker
+    return schema, owner, marker
+
+
+def remove_hostile_schema(dsn: str, schema: str, owner: str, marker: Path) -> None:
     marker.unlink(missing_ok=True)
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("drop role {}").format(sql.Identifier(owner)))
 
 
-@pytest.mark.parametrize("app_role", ["viewer", "analyst"])
+@pytest.fixture(scope="module")
+def monitor_db(app_db: Any) -> Iterator[DatabaseManager]:
+    """Connection demo with its real monitor login, as the app opens it (DBAs' previews run on it)."""
+    manager = demo_manager(app_db, monitor=True)
+    yield manager
+    manager.close()
+
+
+@pytest.fixture
+def hostile_schema(app_db: Any) -> Iterator[tuple[str, Path]]:
+    """The hostile schema in the demo database, where previews run."""
+    schema, owner, marker = plant_hostile_schema(app_db.demo_dsn)
+    yield schema, marker
+    remove_hostile_schema(app_db.demo_dsn, schema, owner, marker)
+
+
+@pytest.mark.parametrize("app_role", ["viewer", "analyst", "dba"])
 def test_a_hostile_view_cannot_run_a_program_through_a_users_preview(
-    db: DatabaseManager, hostile_schema: tuple[str, Path], app_role: str
+    monitor_db: DatabaseManager, hostile_schema: tuple[str, Path], app_role: str
 ) -> None:
+    # viewers and analysts preview on the read-only login, DBAs on the monitor login: neither is a superuser
     schema, marker = hostile_schema
     with pytest.raises(QueryError) as caught:
-        browse.preview_as(db, claims(app_role), schema, "v")
+        browse.preview_as(monitor_db, claims(app_role), schema, "v")
     assert caught.value.info.sqlstate == "42501", caught.value.info
     assert not marker.exists(), "COPY TO PROGRAM ran: the preview had a superuser to fall back on"
 
 
 def test_a_hostile_view_cannot_read_password_hashes_through_a_users_preview(
-    db: DatabaseManager, hostile_schema: tuple[str, Path]
+    monitor_db: DatabaseManager, hostile_schema: tuple[str, Path]
 ) -> None:
+    # On a connection the app's users are not even in the database: they live in the workspace.
     schema, _marker = hostile_schema
-    with pytest.raises(QueryError) as caught:
-        browse.preview_as(db, claims("viewer"), schema, "hashes")
-    assert caught.value.info.sqlstate == "42501"
-    assert "dba_admin" in caught.value.info.message or "users" in caught.value.info.message
+    for role in ("viewer", "dba"):
+        with pytest.raises(QueryError) as caught:
+            browse.preview_as(monitor_db, claims(role), schema, "hashes")
+        assert caught.value.info.sqlstate == "42P01", caught.value.info
+        assert "dba_admin.users" in caught.value.info.message
+
+
+def test_on_connection_default_a_hostile_view_cannot_read_the_workspaces_hashes(
+    app_db: Any, empty_db_dsn: str, tmp_path: Path
+) -> None:
+    """The single-database setup: a remote workspace that is also connection `default`, so the app's password hashes
+    are in the very database previews read. A viewer's preview runs on the read-only login and is refused them."""
+    from dba_admin.bootstrap import prepare_database
+    from dba_admin.config import Settings
+    from dba_admin.connections import DEFAULT_CONNECTION, Registry, Targets
+
+    dbname = str(conninfo_to_dict(empty_db_dsn)["dbname"])
+    remote = Settings(
+        database_url=empty_db_dsn,
+        readonly_database_url=app_db.server.readonly_dsn(dbname),
+        load_demo=False,
+        data_dir=tmp_path,
+    )
+    try:
+        prepared = prepare_database(remote)
+        workspace = DatabaseManager(remote, prepared.dsn, authenticator_dsn=prepared.authenticator_dsn)
+        targets = Targets(workspace, Registry(workspace, None))
+        try:
+            default = targets.get(DEFAULT_CONNECTION)
+            assert targets.registry.get(DEFAULT_CONNECTION).is_workspace
+            schema, owner, marker = plant_hostile_schema(empty_db_dsn)
+            try:
+                for view in ("hashes", "v"):
+                    with pytest.raises(QueryError) as caught:
+                        browse.preview_as(default, claims("viewer"), schema, view)
+                    assert caught.value.info.sqlstate == "42501", caught.value.info
+                assert not marker.exists()
+            finally:
+                remove_hostile_schema(empty_db_dsn, schema, owner, marker)
+        finally:
+            targets.close()
+            workspace.close()
+    finally:
+        # Roles are cluster-wide: give the suite's embedded workspace its own passwords back.
+        prepare_database(app_db.settings)
 
 
 def test_reset_role_in_a_user_transaction_lands_on_a_role_without_rights(db: DatabaseManager) -> None:
-    with db.user_connection() as conn, user_transaction(conn, claims("viewer")) as cur:
+    # per-user transactions are the workspace's (the app's own data); a connection has no authenticator login
+    with db.workspace.user_connection() as conn, user_transaction(conn, claims("viewer")) as cur:
         cur.execute("reset role")
         cur.execute("select current_user, session_user")
         assert cur.fetchone() == (AUTHENTICATOR_ROLE, AUTHENTICATOR_ROLE)
@@ -142,7 +206,7 @@ def test_a_users_change_is_audited_with_the_actor_from_the_claims(app_db: Any, d
 
 
 def test_the_audit_door_refuses_other_actions_and_callers_without_claims(db: DatabaseManager) -> None:
-    with db.user_connection() as conn:
+    with db.workspace.user_connection() as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege), user_transaction(conn, claims("viewer")) as cur:
             cur.execute("select dba_admin_api.audit('user.set_role', 'admin', '{}', 'x')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():

@@ -61,3 +61,29 @@ def test_secrets_file_is_read_and_bad_toml_is_named(tmp_path: Path) -> None:
 def test_overrides_keep_the_rest() -> None:
     base = Settings(max_rows=5)
     assert base.with_overrides(statement_timeout_ms=10).max_rows == 5
+
+
+def test_connection_settings_and_their_defaults() -> None:
+    defaults = load_settings(env={}, secrets={})
+    assert (defaults.connection_pool_size, defaults.max_open_connections, defaults.fleet_timeout_s) == (3, 8, 5.0)
+    assert defaults.exposed_schemas == ()  # detected per connection: nothing is assumed exposed
+    assert (defaults.secrets_key, defaults.dba_database_url, defaults.connection) == (None, None, None)
+    key = "x" * 43 + "="  # any text: the key is checked where it is used (connections.SecretBox)
+    loaded = load_settings(
+        env={
+            "CONNECTION_POOL_SIZE": "2",
+            "MAX_OPEN_CONNECTIONS": "20",
+            "FLEET_TIMEOUT_S": "1.5",
+            "DBA_ADMIN_CONNECTION": "neon",
+            "DBA_DATABASE_URL": "postgresql://dba@db.example.com/app",
+        },
+        secrets={"SECRETS_KEY": key},
+    )
+    assert (loaded.connection_pool_size, loaded.max_open_connections, loaded.fleet_timeout_s) == (2, 20, 1.5)
+    assert (loaded.connection, loaded.dba_database_url, loaded.secrets_key) == (
+        "neon",
+        "postgresql://dba@db.example.com/app",
+        key,
+    )
+    with pytest.raises(ConfigError, match="MAX_OPEN_CONNECTIONS"):
+        load_settings(env={"MAX_OPEN_CONNECTIONS": "many"}, secrets={})

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import demo_manager, scratch_connection, workspace_manager
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -23,13 +24,14 @@ from dba_admin.errors import ConfigError, NotFound, QueryError, QueryRefused
 from dba_admin.sql_text import Kind
 
 READONLY_ROLE = "dba_admin_readonly"
+DBA_ROLE = "dba_admin_dba"
 
 
 @pytest.fixture
 def scratch(app_db: Any, empty_db_dsn: str, tmp_path: Path) -> Iterator[DatabaseManager]:
-    """A manager on a brand-new empty database (write mode), with backups under tmp_path."""
+    """A connection on a brand-new empty database owned by its DBA login (write mode), backups under tmp_path."""
     settings = app_db.settings.with_overrides(data_dir=tmp_path / "data")
-    manager = DatabaseManager(settings, empty_db_dsn)
+    manager = scratch_connection(app_db, empty_db_dsn, settings)
     yield manager
     manager.close()
 
@@ -216,9 +218,7 @@ def test_affected_rows_and_kinds(scratch: DatabaseManager) -> None:
     ],
 )
 def test_read_only_escapes_are_refused_before_anything_runs(app_db: Any, escape: str) -> None:
-    fresh = DatabaseManager(
-        app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn
-    )
+    fresh = demo_manager(app_db, monitor=True)
     try:
         before = scalar(app_db.dsn, "select count(*) from pg_stat_activity where usename = %s", (READONLY_ROLE,))
         text = f"select 1;\n{escape};\nselect 2"
@@ -244,22 +244,75 @@ def test_read_only_runs_as_the_read_only_login_in_a_read_only_transaction(db: Da
 
 
 def test_writes_in_read_only_mode_are_refused_by_postgresql(db: DatabaseManager, app_db: Any) -> None:
-    before = scalar(app_db.dsn, "select count(*) from public.services")
+    before = scalar(app_db.demo_dsn, "select count(*) from public.services")
     (res,) = db.execute_query("delete from public.services", read_only=True)
     assert res.kind == Kind.DESTRUCTIVE
     assert res.error is not None and res.error.sqlstate == "25006"
     assert res.error.hint
-    assert scalar(app_db.dsn, "select count(*) from public.services") == before
+    assert scalar(app_db.demo_dsn, "select count(*) from public.services") == before
 
 
-def test_read_only_login_cannot_read_private_tables(db: DatabaseManager) -> None:
+def test_read_only_login_cannot_read_private_tables(db: DatabaseManager, app_db: Any) -> None:
+    # On the connection, the app's private schema is not even there: the app's data lives in the workspace.
     (res,) = db.execute_query("select * from dba_admin.users", read_only=True)
-    assert res.error is not None and res.error.sqlstate == "42501"
+    assert res.error is not None and res.error.sqlstate == "42P01"
+    # And the same login cannot even connect to the workspace database, let alone read its private tables.
+    workspace_db = str(psycopg.conninfo.conninfo_to_dict(app_db.dsn)["dbname"])
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(app_db.server.readonly_dsn(workspace_db), autocommit=True).close()
 
 
 def test_read_only_without_a_read_only_login_is_a_config_error(app_db: Any) -> None:
     with DatabaseManager(app_db.settings, app_db.dsn) as manager, pytest.raises(ConfigError, match="READONLY"):
         manager.execute_query("select 1", read_only=True)
+    # a connection registered with its monitor login only: read-only SQL says the same, and never borrows another
+    with (
+        DatabaseManager(
+            app_db.settings,
+            app_db.demo_monitor_dsn,
+            name="monitor-only",
+            workspace=workspace_manager(app_db),
+            own_workspace=True,
+        ) as manager,
+        pytest.raises(ConfigError, match="READONLY"),
+    ):
+        manager.execute_query("select 1", read_only=True)
+
+
+def test_write_mode_runs_as_the_dba_login_never_a_superuser(db: DatabaseManager) -> None:
+    (res,) = db.execute_query(
+        "select current_user as who, r.rolsuper, r.rolbypassrls, current_database() as db"
+        " from pg_roles r where r.rolname = current_user",
+        read_only=False,
+    )
+    assert res.rows.iloc[0].tolist() == [DBA_ROLE, False, False, "petcare"]
+    # superuser-only things are refused to it, as on any connection whose DBA login is not a superuser
+    for text in (
+        "alter system set work_mem = '8MB'",
+        "create extension if not exists file_fdw",
+        "copy (select 1) to program 'true'",
+        "set session_replication_role = replica",
+    ):
+        (res,) = db.execute_query(text, read_only=False)
+        assert res.status == "error" and res.error is not None and res.error.sqlstate == "42501", (text, res.error)
+
+
+def test_write_mode_without_a_dba_login_is_a_config_error(app_db: Any) -> None:
+    with DatabaseManager(
+        app_db.settings,
+        app_db.demo_monitor_dsn,
+        app_db.demo_readonly_dsn,
+        name="no-dba",
+        workspace=workspace_manager(app_db),
+        own_workspace=True,
+    ) as manager:
+        assert not manager.has_dba_login and manager.has_readonly_login
+        with pytest.raises(ConfigError, match="no DBA login"):
+            manager.execute_query("select 1", read_only=False)
+        with pytest.raises(ConfigError, match="no DBA login"):
+            manager.explain("select 1", read_only=False)
+        (res,) = manager.execute_query("select 1 as one", read_only=True)  # read-only SQL still works
+        assert res.ok
 
 
 def test_claims_are_published_for_rls(db: DatabaseManager) -> None:
@@ -335,12 +388,12 @@ def test_explain_returns_the_json_plan(db: DatabaseManager) -> None:
 
 
 def test_explain_analyze_of_a_delete_leaves_the_rows(db: DatabaseManager, app_db: Any) -> None:
-    before = scalar(app_db.dsn, "select count(*) from public.appointment_reminders")
+    before = scalar(app_db.demo_dsn, "select count(*) from public.appointment_reminders")
     plan = db.explain("delete from public.appointment_reminders", analyze=True, read_only=False)
     assert plan["Plan"]["Node Type"] == "ModifyTable"
     assert "Execution Time" in plan
     assert plan["Plan"]["Plans"][0]["Actual Rows"] == before  # it really ran ...
-    assert scalar(app_db.dsn, "select count(*) from public.appointment_reminders") == before  # ... and was rolled back
+    assert scalar(app_db.demo_dsn, "select count(*) from public.appointment_reminders") == before  # ... rolled back
     with pytest.raises(QueryError) as err:
         db.explain("delete from public.appointment_reminders", analyze=True, read_only=True)
     assert err.value.info.sqlstate == "25006"
@@ -402,11 +455,18 @@ def test_top_statements_from_pg_stat_statements_in_any_schema(scratch: DatabaseM
 
 
 def test_health_of_the_app_database(db: DatabaseManager) -> None:
-    h = db.health()
-    assert h.ok, h.messages
+    # the workspace: migrations are its own
+    h = db.workspace.health()
     assert h.reachable and h.connect_ms is not None and h.connect_ms >= 0
     assert h.server_version
     assert h.migrations_applied and not h.migrations_pending
+    assert h.embedded == db.settings.embedded
+    # the connection: reachable, its read-only login is what it must be, no migrations of its own (nothing of the
+    # app lives there)
+    h = db.health()
+    assert h.ok, h.messages
+    assert h.reachable and h.server_version
+    assert not h.migrations_applied and not h.migrations_pending
     assert h.readonly_ok and h.readonly_user == READONLY_ROLE
     assert h.embedded == db.settings.embedded
     assert h.to_dict()["ok"] is True
@@ -414,15 +474,33 @@ def test_health_of_the_app_database(db: DatabaseManager) -> None:
 
 def test_health_reports_a_bad_read_only_login(app_db: Any) -> None:
     # the superuser as "read-only" login: health must say why that is wrong
-    with DatabaseManager(app_db.settings, app_db.dsn, app_db.dsn) as manager:
+    with DatabaseManager(
+        app_db.settings,
+        app_db.demo_monitor_dsn,
+        app_db.demo_dsn,
+        name="bad-ro",
+        workspace=workspace_manager(app_db),
+        own_workspace=True,
+    ) as manager:
         h = manager.health()
     assert not h.ok and not h.readonly_ok
     assert "superuser" in h.readonly_message
 
 
-def test_health_never_raises_on_an_unreachable_database(tmp_path: Path) -> None:
+def test_health_never_raises_on_an_unreachable_database(app_db: Any, tmp_path: Path) -> None:
     dsn = f"host={tmp_path} port=1 user=nobody dbname=nothing"
-    with DatabaseManager(Settings(data_dir=tmp_path), dsn, dsn, pool_timeout=0.5) as manager:
+    workspace = workspace_manager(app_db)
+    with DatabaseManager(
+        Settings(data_dir=tmp_path),
+        dsn,
+        dsn,
+        dba_dsn=dsn,
+        name="dead",
+        workspace=workspace,
+        own_workspace=True,
+        lazy=True,
+        pool_timeout=0.5,
+    ) as manager:
         h = manager.health()
         assert h.ok is False and h.reachable is False
         assert h.messages and "cannot connect" in h.messages[0]

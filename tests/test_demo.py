@@ -33,8 +33,8 @@ from dba_admin.demo import (
     load_demo,
 )
 from dba_admin.errors import NotFound
-from dba_admin.local_pg import READONLY_ROLE
-from dba_admin.migrations import prepare_schema
+from dba_admin.local_pg import DBA_ROLE, DEMO_DATABASE, MONITOR_ROLE, READONLY_ROLE
+from dba_admin.migrations import apply_local_compat
 
 ANCHOR = date(2026, 3, 15)
 
@@ -75,12 +75,13 @@ def _with_dbname(dsn: str, dbname: str) -> str:
 
 def _prepare_and_load(dsn: str, anchor: date | None = ANCHOR) -> DemoLoadResult:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        prepare_schema(conn)  # sql/local (roles, auth.uid()) + migrations, as the app does first
+        apply_local_compat(conn)  # sql/local (roles, auth.uid()) only, as the bootstrap prepares `petcare`
         return load_demo(conn, anchor=anchor)
 
 
 @pytest.fixture(scope="module")
-def demo(pg_server: Any) -> Iterator[LoadedDemo]:
+def demo(pg_server: Any, app_db: Any) -> Iterator[LoadedDemo]:
+    """A database of its own with the demo loaded (after the app's bootstrap: the cluster's roles exist)."""
     name = f"demo_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -144,7 +145,7 @@ def test_two_loads_into_fresh_databases_are_identical(demo: LoadedDemo, empty_db
     """Same anchor, same bytes. The second database is loaded by two callers at once (two app servers
     starting together): the advisory lock lets exactly one of them load."""
     with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
-        prepare_schema(conn)
+        apply_local_compat(conn)
 
     def load() -> DemoLoadResult:
         with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
@@ -172,7 +173,7 @@ def test_failed_load_rolls_back_whole_and_names_file_and_line(empty_db_dsn: str,
         encoding="utf-8",
     )
     with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
-        prepare_schema(conn)
+        apply_local_compat(conn)
         with pytest.raises(DemoLoadError) as info:
             load_demo(conn, directory=tmp_path)
         assert info.value.file == "02_data.sql"
@@ -189,7 +190,7 @@ def test_failed_load_rolls_back_whole_and_names_file_and_line(empty_db_dsn: str,
 
 def test_default_anchor_ends_history_around_now(app_db: Any) -> None:
     """The app's own bootstrap loads the demo with today's date: history up to now, an agenda ahead."""
-    with psycopg.connect(app_db.dsn) as conn:
+    with psycopg.connect(app_db.demo_dsn) as conn:
         row = conn.execute(
             """
             select (select max(created_at) from public.orders),
@@ -205,6 +206,46 @@ def test_default_anchor_ends_history_around_now(app_db: Any) -> None:
     assert (now - last_message).days <= 2
     assert (now - first_appt).days >= 300
     assert last_appt > now  # scheduled appointments in the coming weeks
+
+
+def test_the_embedded_demo_is_a_database_of_its_own(app_db: Any) -> None:
+    """Bootstrap: the demo lives in `petcare` (connection `demo`), owned by its DBA login, with none of the app's
+    schema in it; the workspace holds the app's data and none of the demo's tables."""
+    with psycopg.connect(app_db.demo_dsn) as demo:
+        assert demo.execute("select current_database()").fetchone() == (DEMO_DATABASE,)
+        owners = demo.execute(
+            "select distinct tableowner from pg_tables where schemaname = 'public' and tablename = any(%s)",
+            (list(DEMO_TABLES),),
+        ).fetchall()
+        assert owners == [(DBA_ROLE,)]
+        app_schemas = demo.execute(
+            "select array_agg(nspname) from pg_namespace where nspname in ('dba_admin', 'dba_admin_api')"
+        ).fetchone()
+        assert app_schemas == (None,)
+        assert demo.execute("select to_regclass('public.projetos_analytics')").fetchone() == (None,)
+        assert demo.execute("select rolsuper from pg_roles where rolname = %s", (DBA_ROLE,)).fetchone() == (False,)
+        # the readers may read every demo table, and the monitor login is a pg_monitor
+        for reader in (MONITOR_ROLE, READONLY_ROLE):
+            cannot = demo.execute(
+                "select array_agg(t) from unnest(%s::text[]) t"
+                " where not has_table_privilege(%s, 'public.' || t, 'SELECT')",
+                (list(DEMO_TABLES), reader),
+            ).fetchone()
+            assert cannot == (None,), (reader, cannot)
+        assert demo.execute("select pg_has_role(%s, 'pg_monitor', 'member')", (MONITOR_ROLE,)).fetchone() == (True,)
+        counts = demo_row_counts(demo)
+    # ... and see every row: neither bypasses RLS, each has a SELECT policy of its own on the RLS tables (DBAs preview
+    # on the monitor login, analysts on the read-only one)
+    for dsn in (app_db.demo_monitor_dsn, app_db.demo_readonly_dsn):
+        with psycopg.connect(dsn) as reader:
+            assert demo_row_counts(reader) == counts, dsn.split("user=")[-1].split()[0]
+    with psycopg.connect(app_db.dsn) as workspace:
+        left = workspace.execute(
+            "select array_agg(tablename) from pg_tables where schemaname = 'public' and tablename = any(%s)",
+            (list(DEMO_TABLES),),
+        ).fetchone()
+        assert left == (None,)
+        assert workspace.execute("select to_regclass('dba_admin.users') is not null").fetchone() == (True,)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -437,7 +478,7 @@ def test_policies_show_a_customer_only_their_own_rows(conn: psycopg.Connection[A
 
 def test_readonly_role_reads_every_demo_table(demo: LoadedDemo, conn: psycopg.Connection[Any]) -> None:
     exists = conn.execute("select 1 from pg_roles where rolname = %s", (READONLY_ROLE,)).fetchone()
-    assert exists, "the migrations create the read-only role"
+    assert exists, "the app's bootstrap creates the read-only role"
     counts = demo_row_counts(conn)
     with conn.transaction(force_rollback=True):
         conn.execute(sql.SQL("set local role {}").format(sql.Identifier(READONLY_ROLE)))

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import demo_manager, scratch_connection, workspace_manager
 
 from dba_admin.config import Settings, load_settings
 from dba_admin.database import DatabaseManager, StatementResult
@@ -28,9 +29,10 @@ def claims_for(name: str) -> dict[str, str]:
 
 
 def manager(app_db: Any, **overrides: Any) -> DatabaseManager:
+    """Connection demo as another app server would open it (its monitor login), with these settings."""
     pool_timeout = overrides.pop("pool_timeout", 15.0)
     settings = app_db.settings.with_overrides(**overrides)
-    return DatabaseManager(settings, app_db.dsn, app_db.readonly_dsn, pool_timeout=pool_timeout)
+    return demo_manager(app_db, settings, monitor=True, pool_timeout=pool_timeout)
 
 
 class Sleeper:
@@ -91,9 +93,9 @@ def sleepers(app_db: Any) -> Iterator[list[Sleeper]]:
 
 @pytest.fixture
 def lift_function(app_db: Any) -> Iterator[str]:
-    """A function that lifts the statement timeout for the rest of the transaction, owned by the superuser
-    (security definer), callable by the read-only role: the guard cannot see inside it."""
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    """A function of the demo database that lifts the statement timeout for the rest of the transaction, owned by
+    the superuser (security definer), callable by the read-only role: the guard cannot see inside it."""
+    with psycopg.connect(app_db.demo_dsn, autocommit=True) as conn:
         conn.execute("create schema if not exists exec_limits")
         conn.execute(f"grant usage on schema exec_limits to {READONLY_ROLE}")
         conn.execute(
@@ -102,7 +104,7 @@ def lift_function(app_db: Any) -> Iterator[str]:
         )
         conn.execute(f"grant execute on function exec_limits.f_lift() to {READONLY_ROLE}")
     yield "exec_limits.f_lift()"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dsn, autocommit=True) as conn:
         conn.execute("drop schema exec_limits cascade")
 
 
@@ -176,7 +178,13 @@ def test_a_full_pool_is_busy_not_unreachable(app_db: Any, sleepers: list[Sleeper
 
 def test_a_dead_server_is_still_unreachable(app_db: Any, tmp_path: Path) -> None:
     dead = DatabaseManager(
-        app_db.settings, app_db.dsn, f"host={tmp_path} port=1 user=nobody dbname=none", pool_timeout=1.0
+        app_db.settings,
+        app_db.demo_monitor_dsn,
+        f"host={tmp_path} port=1 user=nobody dbname=none",
+        name="dead",
+        workspace=workspace_manager(app_db),
+        own_workspace=True,
+        pool_timeout=1.0,
     )
     try:
         with pytest.raises(QueryError) as down:
@@ -214,7 +222,7 @@ def test_narrow_rows_are_not_cut_by_bytes(db: DatabaseManager) -> None:
 
 def test_a_returning_write_is_cut_by_bytes_but_runs_to_the_end(app_db: Any, empty_db_dsn: str) -> None:
     settings = app_db.settings.with_overrides(max_result_bytes=1_000_000)
-    scratch = DatabaseManager(settings, empty_db_dsn)
+    scratch = scratch_connection(app_db, empty_db_dsn, settings)
     try:
         create, insert, count = scratch.execute_query(
             "create table t (x text); insert into t select repeat('y', 300000) from generate_series(1, 20) returning x;"
@@ -255,7 +263,7 @@ def test_an_error_on_a_later_row_is_an_error_read_only(db: DatabaseManager, quer
 def test_an_error_on_a_later_row_is_an_error_write_mode(
     app_db: Any, empty_db_dsn: str, query: str, sqlstate: str
 ) -> None:
-    scratch = DatabaseManager(app_db.settings, empty_db_dsn)
+    scratch = scratch_connection(app_db, empty_db_dsn)
     try:
         create, failed, insert = scratch.execute_query(
             f"create table t (x int); {query}; insert into t values (1)", read_only=False

@@ -272,15 +272,18 @@ def test_a_recorded_run_keeps_no_password_in_the_history_or_the_audit_log(
     with psycopg.connect(app_db.dsn, autocommit=True) as conn:
         conn.execute(f"create role {role}")
     try:
+        # Write mode runs on the connection's DBA login, which is no superuser: these are refused (42501), and each
+        # is still a recorded run whose text must keep no password.
         texts = [
             f"alter role {role} password '{SECRET}'",
             f"select 1; alter role {role} with encrypted password E'{SECRET}'; select 2",
             f"alter role {role} password $q${SECRET}$q$",
-            f"create user {role}_u password '{SECRET}'",  # may fail (privilege): still a recorded run
+            f"create user {role}_u password '{SECRET}'",
         ]
         for text in texts:
             outcome = pm.run_adhoc(dba, text, confirm_destructive=True)
             assert outcome.execution is not None, outcome.status
+            assert outcome.execution.status == "error" and outcome.execution.sqlstate == "42501"
             assert SECRET not in outcome.execution.sql
         # An analyst's read-only run of the same text is refused by PostgreSQL and recorded too.
         analyst = claims("analyst")
@@ -372,7 +375,8 @@ def test_query_literals_are_masked_and_the_shape_kept() -> None:
 
 @pytest.fixture
 def hostile_comment(app_db: Any) -> Iterator[str]:
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    """Hostile comments on a table of the demo database (connection demo), which the assistant describes."""
+    with psycopg.connect(app_db.demo_dsn, autocommit=True) as conn:
         before = conn.execute("select obj_description('public.pets'::regclass, 'pg_class')").fetchone()
         column_before = conn.execute(
             "select col_description('public.pets'::regclass, attnum) from pg_attribute"
@@ -385,7 +389,7 @@ def hostile_comment(app_db: Any) -> Iterator[str]:
     try:
         yield HOSTILE
     finally:
-        with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+        with psycopg.connect(app_db.demo_dsn, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("comment on table public.pets is {}").format(sql.Literal(before[0] if before else None))
             )

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import streamlit as st
 from apptest_helpers import as_read, logged_in_app, logged_in_page, texts
+from db_helpers import demo_manager
 from psycopg import sql
 
 from dba_admin import advisors
@@ -39,17 +40,19 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def manager(app_db: Any) -> Iterator[DatabaseManager]:
+    """Connection demo on its real monitor login, which the catalog and metrics reads use."""
     settings = dataclasses.replace(app_db.settings, lock_timeout_ms=LOCK_TIMEOUT_MS)
-    db = DatabaseManager(settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
+    db = demo_manager(app_db, settings, monitor=True)
     yield db
     db.close()
 
 
 @pytest.fixture
 def own_table(app_db: Any) -> Iterator[str]:
-    """A table of this test's own, with a default, a CHECK and an index (each needs the lock to be deparsed)."""
+    """A table of this test's own in the demo database, made by its DBA login, with a default, a CHECK and an
+    index (each needs the lock to be deparsed)."""
     name = f"lockprobe_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL(
                 "create table public.{t} (id int primary key, note text default 'n' check (length(note) < 50));"
@@ -59,7 +62,7 @@ def own_table(app_db: Any) -> Iterator[str]:
             ).format(t=sql.Identifier(name))
         )
     yield name
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop table if exists public.{} cascade").format(sql.Identifier(name)))
 
 
@@ -81,7 +84,7 @@ def largest_table(db: DatabaseManager) -> str:
 
 
 def test_table_list_answers_with_the_locked_table_marked(manager: DatabaseManager, app_db: Any, own_table: str) -> None:
-    with locked(app_db.dsn, own_table) as pid, locked(app_db.dsn, "pets") as pets_pid:
+    with locked(app_db.demo_dsn, own_table) as pid, locked(app_db.demo_dsn, "pets") as pets_pid:
         tables = {(t.schema, t.name): t for t in manager.get_tables()}
     mine, pets, other = tables[("public", own_table)], tables[("public", "pets")], tables[("public", "messages")]
     assert mine.lock is not None and mine.lock.pid == pid and mine.lock.granted
@@ -99,7 +102,7 @@ def test_table_list_answers_with_the_locked_table_marked(manager: DatabaseManage
 
 def test_metrics_answer_with_the_locked_table_estimated(manager: DatabaseManager, app_db: Any) -> None:
     biggest = largest_table(manager)
-    with locked(app_db.dsn, biggest) as pid:
+    with locked(app_db.demo_dsn, biggest) as pid:
         metrics = manager.get_metrics()
     assert metrics.largest_tables_error is None
     sizes = {t.name: t for t in metrics.largest_tables if t.schema == "public"}
@@ -112,13 +115,13 @@ def test_metrics_answer_with_the_locked_table_estimated(manager: DatabaseManager
 def test_reads_of_the_locked_table_fail_at_once_naming_the_holder(
     manager: DatabaseManager, app_db: Any, own_table: str
 ) -> None:
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL("create view public.{v} as select id from public.{t}").format(
                 v=sql.Identifier(f"{own_table}_v"), t=sql.Identifier(own_table)
             )
         )
-    with locked(app_db.dsn, own_table) as pid:
+    with locked(app_db.demo_dsn, own_table) as pid:
         with pytest.raises(TableLocked) as detail_error:
             manager.describe_table("public", own_table)
         with pytest.raises(TableLocked) as rows_error:
@@ -139,7 +142,7 @@ def test_reads_of_the_locked_table_fail_at_once_naming_the_holder(
 def test_dashboard_renders_with_the_locked_table_marked(app_db: Any, manager: DatabaseManager) -> None:
     biggest = largest_table(manager)
     advisors.take_snapshot(manager)  # the growth charts' own snapshot is then not due (advisors' sizes wait)
-    with locked(app_db.dsn, biggest) as pid:
+    with locked(app_db.demo_dsn, biggest) as pid:
         at, _ = logged_in_page(app_db.dsn, "pages/dashboard.py", "dba")
         shown = texts(at)
     assert not at.exception, at.exception
@@ -151,7 +154,7 @@ def test_dashboard_renders_with_the_locked_table_marked(app_db: Any, manager: Da
 
 
 def test_explorer_lists_tables_and_fails_only_the_locked_tables_detail(app_db: Any, own_table: str) -> None:
-    with locked(app_db.dsn, own_table) as pid:
+    with locked(app_db.demo_dsn, own_table) as pid:
         at, _ = logged_in_app(app_db.dsn, "dba")
         at.query_params["schema"] = "public"
         at.query_params["table"] = own_table

@@ -38,7 +38,15 @@ from dba_admin.rls import UserClaims
 
 @pytest.fixture
 def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
+    """The workspace's owner: projects, runs and the audit log live there."""
     with psycopg.connect(app_db.dsn, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture
+def demo_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
+    """The demo database (connection `demo`), where the runs' SQL goes."""
+    with psycopg.connect(app_db.demo_dsn, autocommit=True, row_factory=dict_row) as conn:
         yield conn
 
 
@@ -525,7 +533,7 @@ def test_refused_sql_is_recorded_as_an_error(pm: ProjectManager) -> None:
 
 
 def test_dba_destructive_sql_needs_confirmation_then_runs(
-    pm: ProjectManager, owner_conn: psycopg.Connection[Any]
+    pm: ProjectManager, owner_conn: psycopg.Connection[Any], demo_conn: psycopg.Connection[Any]
 ) -> None:
     dba = user("dba", "dba")
     table = f"scratch_{tag()}"
@@ -544,12 +552,16 @@ def test_dba_destructive_sql_needs_confirmation_then_runs(
     first = pm.run_script(dba, wipe.id)
     assert first.needs_confirmation and first.execution is None and first.results == ()
     assert first.destructive_reasons and "DELETE" in first.destructive_reasons[0].upper()
-    assert owner_conn.execute(f"select count(*) as n from public.{table}").fetchone()["n"] == 5  # nothing ran
+    assert demo_conn.execute(f"select count(*) as n from public.{table}").fetchone()["n"] == 5  # nothing ran
     assert pm.history(dba, script_id=wipe.id) == []
 
     confirmed = pm.run_script(dba, wipe.id, confirm_destructive=True)
     assert confirmed.ok and confirmed.execution is not None and confirmed.execution.rows == 5
-    assert owner_conn.execute(f"select count(*) as n from public.{table}").fetchone()["n"] == 0
+    assert demo_conn.execute(f"select count(*) as n from public.{table}").fetchone()["n"] == 0
+    # on the connection, made by its DBA login; nothing of it in the workspace
+    owner = demo_conn.execute("select tableowner from pg_tables where tablename = %s", (table,)).fetchone()
+    assert owner is not None and owner["tableowner"] == "dba_admin_dba"
+    assert owner_conn.execute("select to_regclass(%s) as t", (f"public.{table}",)).fetchone()["t"] is None
     dropped = pm.run_adhoc(dba, f"drop table public.{table}", confirm_destructive=True)
     assert dropped.ok and dropped.execution is not None and dropped.execution.script_id is None
 

@@ -16,18 +16,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from apptest_helpers import logged_in_app, texts
-from db_helpers import user, wait_for_state
+from db_helpers import user, wait_for_state, workspace_manager
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin.auth import UserStore
 from dba_admin.bootstrap import prepare_database
+from dba_admin.connections import ConnectionSecrets, Registry, SecretBox
 from dba_admin.projects import ProjectManager, RunOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +43,21 @@ def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
-def scratch_table(owner_conn: psycopg.Connection[Any]) -> Iterator[str]:
+def demo_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
+    """The demo database (connection `demo`), where the runs' SQL goes; the owner_conn is the workspace."""
+    with psycopg.connect(app_db.demo_dsn, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture
+def scratch_table(app_db: Any) -> Iterator[str]:
+    """A table of the demo database owned by its DBA login, as one a DBA made himself."""
     name = f"run_kill_{uuid.uuid4().hex[:8]}"
-    owner_conn.execute(sql.SQL("create table public.{} (i int)").format(sql.Identifier(name)))
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create table public.{} (i int)").format(sql.Identifier(name)))
     yield name
-    owner_conn.execute(sql.SQL("drop table if exists public.{}").format(sql.Identifier(name)))
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop table if exists public.{}").format(sql.Identifier(name)))
 
 
 def running_row(conn: psycopg.Connection[Any], email: str, *, timeout: float = 30) -> dict[str, Any]:
@@ -85,7 +97,11 @@ def count_rows(conn: psycopg.Connection[Any], table: str) -> int:
 
 
 def test_a_dba_run_whose_backend_is_killed_is_recorded_then_interrupted(
-    app_db: Any, pm: ProjectManager, owner_conn: psycopg.Connection[Any], scratch_table: str
+    app_db: Any,
+    pm: ProjectManager,
+    owner_conn: psycopg.Connection[Any],
+    demo_conn: psycopg.Connection[Any],
+    scratch_table: str,
 ) -> None:
     dba = user("dba", "dba")
     text = (
@@ -110,11 +126,12 @@ def test_a_dba_run_whose_backend_is_killed_is_recorded_then_interrupted(
         # Recorded before the SQL started: who, what (redacted), where, when, which backend, which app server.
         assert row["sql_executado"].startswith(f"insert into public.{scratch_table}")
         assert SECRET not in row["sql_executado"] and "'***'" in row["sql_executado"]
-        assert row["finished_at"] is None and row["banco"] and row["app_instance"]
-        activity = owner_conn.execute(
-            "select backend_start from pg_stat_activity where pid = %s", (row["backend_pid"],)
+        assert row["finished_at"] is None and row["banco"] == "demo" and row["app_instance"]
+        activity = demo_conn.execute(
+            "select backend_start, usename, datname from pg_stat_activity where pid = %s", (row["backend_pid"],)
         ).fetchone()
         assert activity is not None and activity["backend_start"] == row["backend_start"]
+        assert (activity["usename"], activity["datname"]) == ("dba_admin_dba", "petcare")  # the DBA login, there
         # The history shows it running while it runs, and a read does not mistake it for a dead one.
         (seen,) = [r for r in pm.history(dba, mine_only=True) if r.id == row["id"]]
         assert seen.status == "running" and seen.finished_at is None
@@ -123,8 +140,8 @@ def test_a_dba_run_whose_backend_is_killed_is_recorded_then_interrupted(
             (dba.normalized_email, "sql.run", "running")
         ]
         assert SECRET not in json.dumps(audit[0]["details"])
-        assert count_rows(owner_conn, scratch_table) == 1  # the insert committed before the kill
-        owner_conn.execute("select pg_terminate_backend(%s)", (row["backend_pid"],))
+        assert count_rows(demo_conn, scratch_table) == 1  # the insert committed before the kill
+        demo_conn.execute("select pg_terminate_backend(%s)", (row["backend_pid"],))
     finally:
         runner.join(60)
     assert not runner.is_alive() and not failures, failures
@@ -135,13 +152,14 @@ def test_a_dba_run_whose_backend_is_killed_is_recorded_then_interrupted(
     assert after.finished_at is not None and after.error
     # The audit trail is append-only: the start row is still the only one, unchanged.
     assert [a["details"]["status"] for a in start_audit_rows(owner_conn, row["id"])] == ["running"]
-    assert count_rows(owner_conn, scratch_table) == 1
+    assert count_rows(demo_conn, scratch_table) == 1
 
 
 _CHILD = """
 import json, sys
 from pathlib import Path
 from dba_admin.config import Settings
+from dba_admin.connections import Registry, SecretBox, Targets
 from dba_admin.database import DatabaseManager
 from dba_admin.projects import ProjectManager
 from dba_admin.rls import UserClaims
@@ -149,21 +167,27 @@ import uuid
 
 args = json.loads(sys.argv[1])
 settings = Settings(data_dir=Path(args["data_dir"]), load_demo=True)
-db = DatabaseManager(settings, args["dsn"], args["readonly_dsn"], authenticator_dsn=args["authenticator_dsn"])
+# as an app server does: the workspace, then connection `demo` from the registry
+workspace = DatabaseManager(settings, args["dsn"], authenticator_dsn=args["authenticator_dsn"])
+targets = Targets(workspace, Registry(workspace, SecretBox.from_settings(settings, embedded=True)))
 claims = UserClaims(sub=uuid.UUID(args["sub"]), email=args["email"], app_role="dba")
-ProjectManager(db).run_adhoc(claims, args["sql"], confirm_destructive=True, timeout_ms=0)
+demo = targets.get("demo")
+ProjectManager(workspace).run_adhoc(claims, args["sql"], confirm_destructive=True, timeout_ms=0, target=demo)
 """
 
 
 def test_a_run_whose_app_server_is_killed_becomes_interrupted_at_the_next_start(
-    app_db: Any, pm: ProjectManager, owner_conn: psycopg.Connection[Any], scratch_table: str
+    app_db: Any,
+    pm: ProjectManager,
+    owner_conn: psycopg.Connection[Any],
+    demo_conn: psycopg.Connection[Any],
+    scratch_table: str,
 ) -> None:
     """kill -9 of the app process mid-run: no finish ever comes; the bootstrap and history reads settle the row."""
     dba = user("killed", "dba")
     args = {
         "data_dir": str(app_db.settings.data_dir),
         "dsn": app_db.dsn,
-        "readonly_dsn": app_db.readonly_dsn,
         "authenticator_dsn": app_db.authenticator_dsn,
         "sub": str(dba.sub),
         "email": dba.email,
@@ -181,6 +205,7 @@ def test_a_run_whose_app_server_is_killed_becomes_interrupted_at_the_next_start(
     try:
         row = running_row(owner_conn, dba.normalized_email, timeout=60)
         pid = int(row["backend_pid"])
+        assert row["banco"] == "demo"
         wait_for_state(app_db.dsn, pid, "active", wait_event_type="Timeout")
         child.send_signal(signal.SIGKILL)
         child.wait(30)
@@ -207,7 +232,7 @@ def test_a_run_whose_app_server_is_killed_becomes_interrupted_at_the_next_start(
     assert seen.status == "interrupted"
     audit = start_audit_rows(owner_conn, row["id"])
     assert [(a["actor"], a["details"]["status"]) for a in audit] == [(dba.normalized_email, "running")]
-    assert count_rows(owner_conn, scratch_table) == 1
+    assert count_rows(demo_conn, scratch_table) == 1
 
 
 def test_a_history_read_marks_a_run_whose_backend_is_gone(
@@ -244,6 +269,69 @@ def test_a_history_read_marks_a_run_whose_backend_is_gone(
         owner_conn.execute("update public.execucoes_scripts set status = 'error' where id = %s", (alive["id"],))
 
 
+def test_runs_on_another_server_are_left_to_their_own_connections_check(
+    app_db: Any, pm: ProjectManager, owner_conn: psycopg.Connection[Any]
+) -> None:
+    """A run on a connection of another server: its pid means nothing in this server's pg_stat_activity, so the
+    start-up sweep (and a history read) leave it running; ``mark_interrupted_runs_on`` settles it from the backends
+    the app read live on that connection."""
+    workspace = workspace_manager(app_db)
+    registry = Registry(workspace, SecretBox.from_settings(app_db.settings, embedded=True))
+    name = f"remote-{uuid.uuid4().hex[:8]}"
+    registry.add(name, ConnectionSecrets("host=/nonexistent port=1 dbname=x user=x"), actor="tests")
+    assert not registry.secrets(name)[1], "registered as another server's"
+    try:
+        me = user("remote", "dba")
+        gone_pids = []
+        for _ in range(2):  # two backends that no longer exist on this server
+            with psycopg.connect(app_db.dsn, autocommit=True) as gone:
+                gone_pids.append(gone.info.backend_pid)
+        for pid in gone_pids:
+            backend_gone(owner_conn, pid)
+        dead_pid, live_pid = gone_pids
+        started = datetime.now(UTC) - timedelta(minutes=5)
+
+        def insert(banco: str, pid: int) -> int:
+            row = owner_conn.execute(
+                "insert into public.execucoes_scripts (sql_executado, executado_por, status, banco, backend_pid,"
+                " backend_start) values ('select pg_sleep(600)', %s, 'running', %s, %s, %s) returning id",
+                (me.normalized_email, banco, pid, started),
+            ).fetchone()
+            assert row is not None
+            return int(row["id"])
+
+        dead_remote, live_remote = insert(name, dead_pid), insert(name, live_pid)
+        same_cluster = insert("demo", dead_pid)  # connection demo lives on this server: the sweep's own business
+
+        def status(run_id: int) -> str:
+            row = owner_conn.execute("select status from public.execucoes_scripts where id = %s", (run_id,)).fetchone()
+            assert row is not None
+            return str(row["status"])
+
+        owner_conn.execute("select dba_admin.mark_interrupted_runs()")
+        assert (status(dead_remote), status(live_remote), status(same_cluster)) == ("running", "running", "interrupted")
+        statuses = {r.id: r.status for r in pm.history(me, mine_only=True)}  # a history read sweeps the same way
+        assert (statuses[dead_remote], statuses[live_remote]) == ("running", "running")
+
+        live = [{"pid": live_pid, "backend_start": started.isoformat()}, {"pid": 1, "backend_start": None}]
+        swept = owner_conn.execute(
+            "select dba_admin.mark_interrupted_runs_on(%s, %s::jsonb) as n", (name, json.dumps(live))
+        ).fetchone()
+        assert swept is not None and swept["n"] == 1
+        assert (status(dead_remote), status(live_remote)) == ("interrupted", "running")
+        settled = owner_conn.execute(
+            "select finished_at, erro from public.execucoes_scripts where id = %s", (dead_remote,)
+        ).fetchone()
+        assert settled is not None and settled["finished_at"] is not None and "interrupted" in settled["erro"]
+        # the same pid with another backend_start is a reused pid, not the run's backend
+        reused = [{"pid": live_pid, "backend_start": (started + timedelta(seconds=1)).isoformat()}]
+        owner_conn.execute("select dba_admin.mark_interrupted_runs_on(%s, %s::jsonb)", (name, json.dumps(reused)))
+        assert status(live_remote) == "interrupted"
+    finally:
+        registry.remove(name, actor="tests")
+        workspace.close()
+
+
 def test_normal_runs_finish_their_own_row(pm: ProjectManager, owner_conn: psycopg.Connection[Any]) -> None:
     analyst = user("normal", "analyst")
     project = pm.create_project(analyst, f"p {uuid.uuid4().hex[:6]}")
@@ -256,7 +344,8 @@ def test_normal_runs_finish_their_own_row(pm: ProjectManager, owner_conn: psycop
         (outcome.execution.id,),
     ).fetchone()
     assert row is not None and row["status"] == "success" and row["finished_at"] is not None
-    assert row["backend_pid"] and row["backend_start"] and row["banco"] and row["app_instance"]
+    assert row["backend_pid"] and row["backend_start"] and row["banco"] == "demo" and row["app_instance"]
+    assert outcome.execution.connection == "demo"
     audit = start_audit_rows(owner_conn, outcome.execution.id)
     assert [(a["action"], a["target"], a["details"]["status"]) for a in audit] == [
         ("script.run", f"script:{script.id}", "running")
@@ -279,7 +368,7 @@ def test_the_history_and_script_pages_show_running_and_interrupted_runs(
         owner_conn.execute(
             "insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado, executado_por, status,"
             " banco, backend_pid, backend_start, finished_at)"
-            f" values (%s, %s, 1, 'select 1', %s, %s, 'test', {backend},"
+            f" values (%s, %s, 1, 'select 1', %s, %s, 'demo', {backend},"
             f" (select backend_start from pg_stat_activity where pid = pg_backend_pid()), {finished})",
             (script.id, project.id, email, status),
         )

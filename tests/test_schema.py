@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict
 
 from dba_admin.errors import DbaAdminError
 from dba_admin.rls import UserClaims, user_transaction
@@ -126,9 +127,25 @@ def owner_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
+@pytest.fixture(scope="module")
+def readonly_on_workspace(app_db: Any) -> Iterator[str]:
+    """The read-only login on the workspace database, as on a remote workspace that is also connection `default`
+    (the single-database setup), where that login reaches the app's tables. The embedded workspace refuses it
+    CONNECT, so this module grants it for its own tests and takes it back after."""
+    database = sql.Identifier(str(conninfo_to_dict(app_db.dsn)["dbname"]))
+    role = sql.Identifier("dba_admin_readonly")
+    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(database, role))
+    try:
+        yield app_db.server.readonly_dsn(str(conninfo_to_dict(app_db.dsn)["dbname"]))
+    finally:
+        with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("revoke connect on database {} from {}").format(database, role))
+
+
 @pytest.fixture
-def readonly_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(app_db.readonly_dsn, autocommit=True) as conn:
+def readonly_conn(readonly_on_workspace: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(readonly_on_workspace, autocommit=True) as conn:
         yield conn
 
 

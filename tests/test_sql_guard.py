@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import demo_manager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,8 +107,8 @@ def readonly_backends(dsn: str) -> int:
 
 @pytest.fixture
 def fresh(app_db: Any) -> Iterator[DatabaseManager]:
-    """A manager that has not connected its read-only login yet, so 'nothing ran' is observable."""
-    manager = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn)
+    """Connection demo on a manager that has not connected its read-only login yet, so 'nothing ran' is observable."""
+    manager = demo_manager(app_db, monitor=True)
     yield manager
     manager.close()
 

@@ -50,8 +50,11 @@ def test_two_migrate_processes_on_a_fresh_data_dir(test_root: Path, round_no: in
         assert codes == [0, 0], outputs
         assert sum(err.count(FIRST_ADMIN_BANNER) for _, err in outputs) == 1, outputs
         server = EmbeddedPostgres(data_dir)
-        with psycopg.connect(server.readonly_dsn()) as conn:  # the password both used is the one in the data dir
+        # the password both used is the one in the data dir (checked on template1: the workspace is closed to it)
+        with psycopg.connect(server.readonly_dsn("template1")) as conn:
             assert conn.execute("select current_user").fetchone() == ("dba_admin_readonly",)
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(server.readonly_dsn()).close()
         with psycopg.connect(server.authenticator_dsn()) as conn:
             assert conn.execute("select current_user").fetchone() == ("dba_admin_authenticator",)
     finally:

@@ -15,13 +15,12 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import app_as, claims_of, make_user, texts
-from db_helpers import user
+from db_helpers import user, workspace_manager
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.cli import main
-from dba_admin.database import DatabaseManager
 from dba_admin.errors import ConflictError, NotFound, PermissionDenied
 from dba_admin.projects import ProjectManager, PurgedItem, purge_expired_trash, purge_trash
 from dba_admin.rls import user_transaction
@@ -319,8 +318,8 @@ def test_purge_by_age_removes_only_older_items_and_audits_what_it_removed(
     young = pm.create_project(owner, f"start {tag()}")
     pm.delete_project(owner, young.id)
     backdate(owner_conn, "projetos_analytics", young.id, 3)
-    off = DatabaseManager(app_db.settings.with_overrides(trash_retention_days=0), app_db.dsn, app_db.readonly_dsn)
-    short = DatabaseManager(app_db.settings.with_overrides(trash_retention_days=2), app_db.dsn, app_db.readonly_dsn)
+    off = workspace_manager(app_db, app_db.settings.with_overrides(trash_retention_days=0))
+    short = workspace_manager(app_db, app_db.settings.with_overrides(trash_retention_days=2))
     try:
         assert purge_expired_trash(off) == []
         assert young.id in {i.id for i in purge_expired_trash(short)}

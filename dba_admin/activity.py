@@ -1,7 +1,9 @@
 """Live activity: who is connected, what runs, who blocks whom, and cancelling or ending a backend.
 
-Read from ``pg_stat_activity`` and ``pg_blocking_pids`` on one of the app's pooled owner connections, inside a
-rolled-back transaction with the app's statement and lock timeouts, so a busy server never hangs the page.
+Read from ``pg_stat_activity`` and ``pg_blocking_pids`` on the connection's monitor login (``pg_monitor`` sees every
+session's query), inside a rolled-back transaction with the app's statement and lock timeouts, so a busy server
+never hangs the page. Signalling a backend is a DBA's act: it runs on the connection's DBA login (a member of
+``pg_signal_backend``; the monitor login cannot signal), and is refused with what to do when the connection has none.
 
 Why the extra pieces:
 
@@ -10,7 +12,8 @@ Why the extra pieces:
   per-process registry (backend pid -> statement and user) that the DatabaseManager can fill around each run;
   :func:`list_sessions` shows the registered statement for such a row. Another app server's runs still show
   the FETCH text (the registry is per process), flagged as the app's own query.
-* Cancelling or terminating is audited in the same transaction that sends the signal, so the audit row exists
+* Cancelling or terminating is audited in the workspace (the connection's name in the details), in a transaction
+  opened before the signal and committed right after it, rolled back when no signal was sent: the audit row exists
   exactly when the signal was sent. The app's own current backend is refused: ending it would end the call.
 """
 
@@ -31,7 +34,7 @@ import psycopg.rows
 
 from dba_admin import audit
 from dba_admin.erd import dot_id, html_escape, styled
-from dba_admin.errors import NotFound, QueryRefused, SqlErrorInfo, query_error_from
+from dba_admin.errors import ConfigError, NotFound, QueryRefused, SqlErrorInfo, query_error_from
 from dba_admin.redaction import redact_sql
 
 if TYPE_CHECKING:
@@ -221,7 +224,7 @@ class SignalResult:
 
 @contextlib.contextmanager
 def _admin_read(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
-    """A rolled-back transaction with the app's timeouts on a pooled owner connection."""
+    """A rolled-back transaction with the app's timeouts on the connection's monitor login."""
     settings = db.settings
     with db.connection() as conn:
         try:
@@ -481,9 +484,15 @@ FROM pg_catalog.pg_stat_activity a WHERE a.pid = %s
 def _signal(db: DatabaseManager, pid: int, actor: str, action: SignalAction) -> SignalResult:
     settings = db.settings
     func = "pg_cancel_backend" if action == "cancel" else "pg_terminate_backend"
-    with db.connection() as conn:
+    if not getattr(db, "has_dba_login", False):
+        raise ConfigError(
+            f"to {action} a backend the app needs connection {getattr(db, 'name', '')}'s DBA login (a member of "
+            "pg_signal_backend): the monitor login may only watch. Register one with `dba-admin connection add NAME "
+            f"--dba-dsn ...`, or run SELECT {func}({pid}) in psql as a DBA."
+        )
+    with db.workspace.connection() as wconn, db.dba_connection() as conn:
         try:
-            with conn.transaction():
+            with wconn.transaction(), conn.transaction():
                 _limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
                 target = conn.cursor(row_factory=psycopg.rows.dict_row).execute(_TARGET_SQL, (pid,)).fetchone()
                 if target is None:
@@ -517,11 +526,12 @@ def _signal(db: DatabaseManager, pid: int, actor: str, action: SignalAction) -> 
                         f"({target['backend_type'] or 'unknown type'})"
                     )
                 audit.record(
-                    conn,
+                    wconn,
                     f"activity.{action}",
                     actor=actor,
                     target=f"pid {pid}",
                     details={
+                        "connection": db.name,
                         "pid": pid,
                         "user": target["usename"],
                         "database": target["datname"],

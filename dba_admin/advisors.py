@@ -5,10 +5,32 @@ remediation, fix_sql, cache_key), like Supabase's splinter lints and PgHero's me
 adding a file. The runner gives each check its own read-only transaction with a statement and lock timeout,
 ``search_path = ''`` (so deparsed policies and definitions name every schema), and its thresholds as
 transaction-local settings (``dba_admin.<name>``) — never formatted into the SQL text. A check that fails
-becomes one error entry in the report; it never sinks the run. fix_sql is shown, never applied here.
+becomes one error entry in the report; it never sinks the run. A check the login may not run (SQLSTATE 42501:
+a monitor login with ``pg_monitor`` and SELECT on the chosen schemas only) is reported as skipped, with why.
+fix_sql is shown, never applied here.
 
-Snapshots store sizes, row estimates, index usage and pg_stat_statements figures in ``dba_admin`` tables
-so the dashboard can chart growth and statement time over days; the query helpers return DataFrames.
+Where things are read and written (workspace and connections): the checks and the figures of a snapshot are read
+on the connection through its monitor login (``db.connection()``), which never writes; snapshots, muted findings
+and the audit rows are the app's own records and go to the workspace (``db.workspace``), keyed by the
+connection's name. When the connection is the workspace database itself, the app's own objects
+(:data:`dba_admin.catalog.APP_SCHEMAS`, :data:`~dba_admin.catalog.APP_TABLES`, their indexes and sequences) are
+left out of the findings unless ``include_app_objects=True``.
+
+Exposed schemas (the API surface the security checks judge: RLS disabled, SECURITY DEFINER functions, sensitive
+columns, extensions) are detected per connection, not assumed (:func:`detect_exposed_schemas`):
+
+1. ``EXPOSED_SCHEMAS`` (Settings.exposed_schemas), when set, wins; so does a run's ``exposed_schemas`` threshold.
+2. PostgREST's role ``authenticator`` has a ``pgrst.db_schemas`` setting (``ALTER ROLE authenticator [IN DATABASE
+   ...] SET pgrst.db_schemas = 'public, api'``; the database-specific one first): those schemas.
+3. A Supabase-like database (schema ``auth`` in this database and the API roles ``anon`` and ``authenticated``),
+   without that setting: Supabase's default, ``public`` and ``graphql_public``. The role ``authenticator`` is
+   not required here: roles are cluster-wide, the schema ``auth`` is not, and a local Supabase-compatible setup
+   (the embedded PetCare demo) has the auth schema and the API roles without PostgREST's login, and is meant to be
+   judged as the Supabase project it stands for.
+4. Anything else (plain PostgreSQL, Neon, RDS): no schema is exposed, so the API-exposure checks report nothing.
+
+Snapshots store sizes, row estimates, index usage and pg_stat_statements figures in ``dba_admin`` tables of the
+workspace so the dashboard can chart growth and statement time over days; the query helpers return DataFrames.
 """
 
 from __future__ import annotations
@@ -139,7 +161,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckRun:
-    """How one check went: ``ok``, ``error`` (message says why) or ``not_available`` (e.g. no pg_stat_statements)."""
+    """How one check went: ``ok``, ``error`` (message says why) or ``not_available``: skipped, the message says
+    why (no pg_stat_statements, or the login lacks a privilege the check needs)."""
 
     name: str
     category: str
@@ -156,6 +179,8 @@ class AdvisorReport:
     findings: list[Finding]
     runs: list[CheckRun]
     ran_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    exposed_schemas: tuple[str, ...] = ()  # what the API-exposure checks judged (see detect_exposed_schemas)
+    exposure: str = ""  # how that list was decided
 
     @property
     def active(self) -> list[Finding]:
@@ -195,6 +220,8 @@ class AdvisorReport:
         return {
             "ran_at": self.ran_at.isoformat(),
             "counts": self.counts(),
+            "exposed_schemas": list(self.exposed_schemas),
+            "exposure": self.exposure,
             "findings": [f.to_dict() for f in self.findings],
             "checks": [asdict(r) for r in self.runs],
         }
@@ -316,16 +343,86 @@ def pg_stat_statements_status(conn: psycopg.Connection[Any]) -> StatementsStatus
 # ---------------------------------------------------------------------------------------------------
 
 
-def default_thresholds(settings: Settings | None = None) -> dict[str, str]:
-    """The settings every check run gets; exposed schemas come from Settings (EXPOSED_SCHEMAS)."""
+SUPABASE_DEFAULT_SCHEMAS: tuple[str, ...] = ("public", "graphql_public")
+API_LOGIN_ROLE = "authenticator"  # PostgREST's login on Supabase; its pgrst.db_schemas names the API's schemas
+
+
+@dataclass(frozen=True)
+class ExposedSchemas:
+    """The schemas an API serves on one connection, and how that was decided (shown with the report)."""
+
+    schemas: tuple[str, ...]
+    source: str  # "settings", "pgrst.db_schemas", "supabase default", "none", "run override"
+    reason: str
+
+
+def _schema_list(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip().strip('"') for part in text.split(",") if part.strip().strip('"')))
+
+
+_DETECT_SQL = """
+SELECT /* dba_admin */
+       EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'auth') AS has_auth,
+       (SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname IN ('anon', 'authenticated')) = 2 AS has_api_roles,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %(role)s) AS has_role,
+       (SELECT pg_catalog.array_agg(cfg ORDER BY s.setdatabase DESC)
+          FROM pg_catalog.pg_db_role_setting s
+          JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+          CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS cfg
+         WHERE r.rolname = %(role)s
+           AND s.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database
+                                      WHERE datname = pg_catalog.current_database()))
+           AND cfg LIKE 'pgrst.db\\_schemas=%%') AS settings
+"""
+
+
+def detect_exposed_schemas(
+    conn: psycopg.Connection[Any], *, settings: Settings | None = None, api_role: str = API_LOGIN_ROLE
+) -> ExposedSchemas:
+    """Which schemas an API exposes on this connection (the rule is in the module docstring).
+
+    ``api_role`` is PostgREST's login role (``authenticator`` on Supabase); a parameter so a test can use a role
+    of its own on a shared cluster. Reads only the catalogs (any login may); never raises for a catalog it cannot
+    read: then nothing is taken as exposed, and the reason says why.
+    """
+    configured = tuple(s.strip() for s in (settings.exposed_schemas if settings is not None else ()) if s.strip())
+    if configured:
+        return ExposedSchemas(configured, "settings", "EXPOSED_SCHEMAS is set")
+    try:
+        with conn.transaction(force_rollback=True), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_DETECT_SQL, {"role": api_role})
+            row = cur.fetchone()
+    except psycopg.Error as exc:
+        if conn.closed:
+            raise
+        return ExposedSchemas((), "none", f"could not read the roles' settings ({_error_message(exc)[1]})")
+    assert row is not None
+    for entry in row["settings"] or ():  # the database-specific setting first
+        schemas = _schema_list(str(entry).split("=", 1)[1])
+        if schemas:
+            return ExposedSchemas(schemas, "pgrst.db_schemas", f"role {api_role} sets pgrst.db_schemas")
+    if row["has_auth"] and row["has_api_roles"]:
+        return ExposedSchemas(
+            SUPABASE_DEFAULT_SCHEMAS,
+            "supabase default",
+            "a Supabase-like database (schema auth, roles anon and authenticated) without pgrst.db_schemas",
+        )
+    return ExposedSchemas((), "none", "plain PostgreSQL: no API role or schema, so no schema is exposed")
+
+
+def default_thresholds(settings: Settings | None = None, exposed: Sequence[str] | None = None) -> dict[str, str]:
+    """The settings every check run gets. ``exposed_schemas``: the detected list (``exposed``), else
+    Settings.exposed_schemas; an empty list is passed as '' and the checks then see no exposed schema."""
     values = dict(THRESHOLD_DEFAULTS)
-    schemas = settings.exposed_schemas if settings is not None else ("public",)
-    values["exposed_schemas"] = ",".join(s.strip() for s in schemas if s.strip()) or "public"
+    schemas = exposed if exposed is not None else (settings.exposed_schemas if settings is not None else ())
+    values["exposed_schemas"] = ",".join(s.strip() for s in schemas if s.strip())
     return values
 
 
-def _thresholds(settings: Settings | None, overrides: Mapping[str, Any] | None) -> dict[str, str]:
-    values = default_thresholds(settings)
+def _thresholds(
+    settings: Settings | None, overrides: Mapping[str, Any] | None, exposed: Sequence[str] | None = None
+) -> dict[str, str]:
+    values = default_thresholds(settings, exposed)
     for key, value in (overrides or {}).items():
         if not _THRESHOLD_NAME.match(key):
             raise ValueError(f"threshold name {key!r} must be lower_case_with_underscores")
@@ -422,14 +519,54 @@ def _run_one(
     return [_row_to_finding(check, row) for row in rows]
 
 
-def _load_mutes(conn: psycopg.Connection[Any]) -> dict[str, dict[str, Any]]:
-    with conn.transaction():
-        exists = conn.execute("SELECT to_regclass('dba_admin.muted_findings') IS NOT NULL /* dba_admin */").fetchone()
-        if not exists or not exists[0]:
-            return {}
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute("SELECT cache_key, muted_by, muted_at, reason FROM dba_admin.muted_findings /* dba_admin */")
-            return {str(r["cache_key"]): r for r in cur.fetchall()}
+_APP_OBJECTS_SQL = """
+WITH app AS (
+    SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = ANY (%(schemas)s)
+       OR (n.nspname, c.relname) IN (SELECT * FROM ROWS FROM (
+              pg_catalog.unnest(%(table_schemas)s::text[]), pg_catalog.unnest(%(tables)s::text[])))
+), related AS (
+    SELECT oid FROM app
+    UNION SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid IN (SELECT oid FROM app)
+    UNION SELECT d.objid FROM pg_catalog.pg_depend d
+          WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+            AND d.deptype IN ('a', 'i') AND d.refobjid IN (SELECT oid FROM app)
+)
+SELECT /* dba_admin */ n.nspname, c.relname
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid IN (SELECT oid FROM related)
+"""
+
+
+def app_object_names(conn: psycopg.Connection[Any]) -> frozenset[str]:
+    """``schema.name`` of the app's own relations here: its tables, their indexes and sequences (the objects a
+    finding names), so a run on the workspace database can leave them out."""
+    from dba_admin.catalog import APP_SCHEMAS, APP_TABLES
+
+    tables = sorted(APP_TABLES)
+    with conn.transaction(force_rollback=True):
+        rows = conn.execute(
+            _APP_OBJECTS_SQL,
+            {
+                "schemas": sorted(APP_SCHEMAS),
+                "table_schemas": [t[0] for t in tables],
+                "tables": [t[1] for t in tables],
+            },
+        ).fetchall()
+    return frozenset(f"{schema}.{name}" for schema, name in rows)
+
+
+def _is_app_finding(finding: Finding, names: frozenset[str]) -> bool:
+    from dba_admin.catalog import APP_SCHEMAS
+
+    return finding.object in names or finding.object.split(".", 1)[0] in APP_SCHEMAS
+
+
+def _skipped_message(message: str) -> str:
+    return (
+        f"skipped: this login may not read what the check needs ({message}). A monitor login needs pg_monitor and "
+        "USAGE + SELECT on the schemas it watches; grant what is missing to run this check."
+    )
 
 
 @_named_errors()
@@ -442,8 +579,17 @@ def run_checks_on(
     thresholds: Mapping[str, Any] | None = None,
     timeout_ms: int | None = None,
     checks: Sequence[Check] | None = None,
+    exposed: ExposedSchemas | None = None,
+    mutes: Mapping[str, Mapping[str, Any]] | None = None,
+    skip_app_objects: bool = False,
 ) -> AdvisorReport:
-    """Run the checks on an owner connection (not autocommit); see :func:`run_checks`."""
+    """Run the checks on a connection of the administered database (not autocommit); see :func:`run_checks`.
+
+    Only reads ``conn``. ``exposed``: the exposed schemas when the caller already knows them, else detected here
+    (one catalog query; a ``exposed_schemas`` threshold overrides both). ``mutes``: cache_key -> the mute's row,
+    read by the caller from the workspace. ``skip_app_objects``: leave the app's own objects out (the
+    connection is the workspace database).
+    """
     wanted_categories = {_category(c) for c in categories} if categories else None
     wanted_names = set(names) if names else None
     selected = [
@@ -452,7 +598,13 @@ def run_checks_on(
         if (wanted_categories is None or c.category in wanted_categories)
         and (wanted_names is None or c.name in wanted_names)
     ]
-    values = _thresholds(settings, thresholds)
+    if thresholds and "exposed_schemas" in thresholds:
+        raw = thresholds["exposed_schemas"]
+        listed = _schema_list(",".join(raw) if isinstance(raw, list | tuple) else str(raw))
+        exposed = ExposedSchemas(listed, "run override", "exposed_schemas given for this run")
+    elif exposed is None:
+        exposed = detect_exposed_schemas(conn, settings=settings)
+    values = _thresholds(settings, thresholds, exposed.schemas)
     limit = timeout_ms or min(
         settings.statement_timeout_ms if settings else DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_CHECK_TIMEOUT_MS
     )
@@ -483,19 +635,22 @@ def run_checks_on(
             if isinstance(exc, psycopg.OperationalError) and conn.closed:
                 raise QueryError(SqlErrorInfo(sqlstate="08006", message=f"the connection was lost: {exc}")) from exc
             sqlstate, message = _error_message(exc)
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            if sqlstate == "42501":  # insufficient_privilege: the login's limits, not a defect of the database
+                skipped = _skipped_message(message)
+                runs.append(CheckRun(check.name, check.category, "not_available", elapsed, 0, skipped))
+                continue
             log.warning("advisor check %s failed: %s", check.name, message)
             findings.append(_failed_finding(check, sqlstate, message))
-            runs.append(
-                CheckRun(
-                    check.name, check.category, "error", round((time.perf_counter() - started) * 1000, 2), 1, message
-                )
-            )
+            runs.append(CheckRun(check.name, check.category, "error", elapsed, 1, message))
             continue
         findings.extend(found)
         runs.append(
             CheckRun(check.name, check.category, "ok", round((time.perf_counter() - started) * 1000, 2), len(found))
         )
-    mutes = _load_mutes(conn)
+    if skip_app_objects and findings:
+        app_names = app_object_names(conn)
+        findings = [f for f in findings if f.check_failed or not _is_app_finding(f, app_names)]
     if mutes:
         findings = [
             Finding(
@@ -512,7 +667,24 @@ def run_checks_on(
             for f in findings
         ]
     findings.sort(key=lambda f: (-f.rank, CATEGORIES.index(f.category), f.name, f.object))
-    return AdvisorReport(findings=findings, runs=runs)
+    return AdvisorReport(
+        findings=findings, runs=runs, exposed_schemas=exposed.schemas, exposure=f"{exposed.source}: {exposed.reason}"
+    )
+
+
+def _load_mutes(db: DatabaseManager) -> dict[str, dict[str, Any]]:
+    """The connection's mutes, from the workspace (none when the workspace is not migrated yet)."""
+    with db.workspace.connection() as conn, conn.transaction():
+        exists = conn.execute("SELECT to_regclass('dba_admin.muted_findings') IS NOT NULL /* dba_admin */").fetchone()
+        if not exists or not exists[0]:
+            return {}
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                "SELECT cache_key, muted_by, muted_at, reason FROM dba_admin.muted_findings"
+                " WHERE connection_name = %s /* dba_admin */",
+                (db.name,),
+            )
+            return {str(r["cache_key"]): r for r in cur.fetchall()}
 
 
 @_named_errors()
@@ -523,11 +695,17 @@ def run_checks(
     names: Iterable[str] | None = None,
     thresholds: Mapping[str, Any] | None = None,
     timeout_ms: int | None = None,
+    include_app_objects: bool = False,
 ) -> AdvisorReport:
-    """Run every check (or those of ``categories`` / ``names``) on the database behind ``db``.
+    """Run every check (or those of ``categories`` / ``names``) on the connection behind ``db`` (its monitor
+    login), with the connection's mutes from the workspace.
 
-    ``thresholds`` override :data:`THRESHOLD_DEFAULTS` (and ``exposed_schemas``) for this run only.
+    ``thresholds`` override :data:`THRESHOLD_DEFAULTS` (and ``exposed_schemas``) for this run only. On the
+    workspace database the app's own objects are left out unless ``include_app_objects``.
     """
+    from dba_admin.catalog import includes_app_objects
+
+    mutes = _load_mutes(db)
     with db.connection() as conn:
         return run_checks_on(
             conn,
@@ -536,11 +714,13 @@ def run_checks(
             names=names,
             thresholds=thresholds,
             timeout_ms=timeout_ms,
+            mutes=mutes,
+            skip_app_objects=not include_app_objects and includes_app_objects(db),
         )
 
 
 # ---------------------------------------------------------------------------------------------------
-# Muting
+# Muting (the workspace's records, per connection)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -560,25 +740,25 @@ def mute(
     name: str | None = None,
     object_name: str | None = None,
 ) -> None:
-    """Mute a finding in this database (by cache_key); audited with the change, in one transaction."""
+    """Mute a finding on this connection (by cache_key); stored and audited in the workspace, in one transaction."""
     if not cache_key.strip():
         raise ValueError("cache_key must not be empty")
-    with db.connection() as conn:
+    with db.workspace.connection() as conn:
         _require_mutes_table(conn)
         conn.execute(
-            "INSERT INTO dba_admin.muted_findings (cache_key, check_name, object, muted_by, reason)"
-            " VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (cache_key) DO UPDATE SET muted_by = excluded.muted_by, muted_at = now(),"
+            "INSERT INTO dba_admin.muted_findings (connection_name, cache_key, check_name, object, muted_by, reason)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (connection_name, cache_key) DO UPDATE SET muted_by = excluded.muted_by, muted_at = now(),"
             " reason = excluded.reason, check_name = coalesce(excluded.check_name, muted_findings.check_name),"
             " object = coalesce(excluded.object, muted_findings.object) /* dba_admin */",
-            (cache_key, name, object_name, actor, reason),
+            (db.name, cache_key, name, object_name, actor, reason),
         )
         audit.record(
             conn,
             "advisor.mute",
             actor=actor,
             target=cache_key,
-            details={"check": name, "object": object_name, "reason": reason},
+            details={"connection": db.name, "check": name, "object": object_name, "reason": reason},
         )
 
 
@@ -589,30 +769,37 @@ def mute_finding(db: DatabaseManager, finding: Finding, *, actor: str, reason: s
 @_named_errors()
 def unmute(db: DatabaseManager, cache_key: str, *, actor: str) -> bool:
     """Unmute; returns False when it was not muted (nothing audited then)."""
-    with db.connection() as conn:
+    with db.workspace.connection() as conn:
         _require_mutes_table(conn)
         row = conn.execute(
-            "DELETE FROM dba_admin.muted_findings WHERE cache_key = %s RETURNING check_name, object /* dba_admin */",
-            (cache_key,),
+            "DELETE FROM dba_admin.muted_findings WHERE connection_name = %s AND cache_key = %s"
+            " RETURNING check_name, object /* dba_admin */",
+            (db.name, cache_key),
         ).fetchone()
         if row is None:
             return False
-        audit.record(conn, "advisor.unmute", actor=actor, target=cache_key, details={"check": row[0], "object": row[1]})
+        audit.record(
+            conn,
+            "advisor.unmute",
+            actor=actor,
+            target=cache_key,
+            details={"connection": db.name, "check": row[0], "object": row[1]},
+        )
         return True
 
 
 @_named_errors()
 def muted_findings(db: DatabaseManager) -> pd.DataFrame:
-    """Every mute of this database, newest first (also those whose finding no longer fires)."""
-    with db.connection() as conn:
+    """Every mute of this connection, newest first (also those whose finding no longer fires)."""
+    with db.workspace.connection() as conn:
         _require_mutes_table(conn)
         return _frame(
             conn,
             sql.SQL(
                 "SELECT cache_key, check_name, object, muted_by, muted_at, reason FROM dba_admin.muted_findings"
-                " ORDER BY muted_at DESC, cache_key /* dba_admin */"
+                " WHERE connection_name = %s ORDER BY muted_at DESC, cache_key /* dba_admin */"
             ),
-            (),
+            (db.name,),
         )
 
 
@@ -703,105 +890,150 @@ class SnapshotSummary:
     statements_available: bool
 
 
-def _take(
+@dataclass
+class _Figures:
+    """What a snapshot stores, as read on the connection (monitor login), before it is written to the workspace."""
+
+    database: tuple[Any, ...]  # database_name, size, server_version, connections, commits, rollbacks, cache hit
+    tables: list[tuple[Any, ...]]
+    indexes: list[tuple[Any, ...]]
+    statements: list[tuple[Any, ...]]
+    statements_available: bool
+
+
+_FIGURES_DATABASE_SQL = (
+    "SELECT pg_catalog.current_database(), pg_catalog.pg_database_size(pg_catalog.current_database()),"
+    " pg_catalog.current_setting('server_version'),"
+    " (SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'client backend'"
+    "   AND a.datname = pg_catalog.current_database()),"
+    " d.xact_commit, d.xact_rollback,"
+    " CASE WHEN d.blks_hit + d.blks_read > 0 THEN d.blks_hit::float8 / (d.blks_hit + d.blks_read) END"
+    " FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database() /* dba_admin */"
+)
+_FIGURES_TABLES_SQL = (
+    "SELECT n.nspname, c.relname,"
+    " CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'p' THEN 'partitioned table' ELSE 'table' END,"
+    " pg_catalog.pg_total_relation_size(c.oid), pg_catalog.pg_relation_size(c.oid),"
+    " pg_catalog.pg_indexes_size(c.oid), greatest(c.reltuples, 0)::int8,"
+    " s.seq_scan, s.idx_scan, s.n_live_tup, s.n_dead_tup"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+    " WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'"
+    " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'"
+    " ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, n.nspname, c.relname LIMIT %(limit)s"
+    " /* dba_admin */"
+)
+_FIGURES_INDEXES_SQL = (
+    "SELECT s.schemaname, s.indexrelname, s.relname, pg_catalog.pg_relation_size(s.indexrelid),"
+    " s.idx_scan, s.idx_tup_read"
+    " FROM pg_catalog.pg_stat_all_indexes s"
+    " WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema') AND s.schemaname !~ '^pg_(toast|temp_)'"
+    " ORDER BY pg_catalog.pg_relation_size(s.indexrelid) DESC, s.schemaname, s.indexrelname LIMIT %(limit)s"
+    " /* dba_admin */"
+)
+_FIGURES_STATEMENTS_SQL = (
+    "SELECT s.queryid, min(s.query), sum(s.calls), sum(s.total_exec_time),"
+    " coalesce(sum(s.total_exec_time) / nullif(sum(s.calls), 0), 0), sum(s.rows),"
+    " sum(s.shared_blks_hit), sum(s.shared_blks_read)"
+    " FROM {view} s"
+    " WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database"
+    "   WHERE datname = pg_catalog.current_database()) AND s.queryid IS NOT NULL"
+    " GROUP BY s.queryid ORDER BY sum(s.total_exec_time) DESC LIMIT %(limit)s /* dba_admin */"
+)
+
+
+def _read_figures(
+    conn: psycopg.Connection[Any], *, table_limit: int, index_limit: int, statement_limit: int, timeout_ms: int
+) -> _Figures:
+    """Read a snapshot's figures on the connection, in a read-only transaction that is rolled back (no write)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute(
+            "SELECT pg_catalog.set_config('statement_timeout', %s, true),"
+            " pg_catalog.set_config('transaction_read_only', 'on', true) /* dba_admin */",
+            (str(timeout_ms),),
+        )
+        status = pg_stat_statements_status(conn)
+        database = conn.execute(_FIGURES_DATABASE_SQL).fetchone()
+        assert database is not None  # pg_stat_database always has the current database
+        tables = conn.execute(_FIGURES_TABLES_SQL, {"limit": table_limit}).fetchall()
+        indexes = conn.execute(_FIGURES_INDEXES_SQL, {"limit": index_limit}).fetchall()
+        statements: list[tuple[Any, ...]] = []
+        stats_ok = status.available
+        if status.available and status.schema:
+            query = sql.SQL(_FIGURES_STATEMENTS_SQL).format(view=sql.Identifier(status.schema, PG_STAT_STATEMENTS))
+            try:
+                with conn.transaction():
+                    statements = conn.execute(query, {"limit": statement_limit}).fetchall()
+            except psycopg.Error as exc:  # the snapshot is still worth keeping without statements
+                if conn.closed:
+                    raise
+                log.warning("snapshot without statement stats: %s", _error_message(exc)[1])
+                stats_ok = False
+    return _Figures(tuple(database), tables, indexes, statements, stats_ok)
+
+
+def _store(
     conn: psycopg.Connection[Any],
+    figures: _Figures,
     *,
+    connection_name: str,
     actor: str | None,
-    table_limit: int,
-    index_limit: int,
-    statement_limit: int,
     retention_days: int | None,
 ) -> SnapshotSummary:
-    status = pg_stat_statements_status(conn)
+    """Write one snapshot of a connection into the workspace (``conn`` is the workspace's, in a transaction)."""
+    size = figures.database[1]
     row = conn.execute(
-        "INSERT INTO dba_admin.snapshots (database_name, database_size_bytes, server_version, connections,"
-        " xact_commit, xact_rollback, cache_hit_ratio, statements_available, taken_by)"
-        " SELECT pg_catalog.current_database(), pg_catalog.pg_database_size(pg_catalog.current_database()),"
-        " pg_catalog.current_setting('server_version'),"
-        " (SELECT count(*) FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'client backend'"
-        "   AND a.datname = pg_catalog.current_database()),"
-        " d.xact_commit, d.xact_rollback,"
-        " CASE WHEN d.blks_hit + d.blks_read > 0 THEN d.blks_hit::float8 / (d.blks_hit + d.blks_read) END,"
-        " %s, %s"
-        " FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database()"
-        " RETURNING id, taken_at, database_size_bytes /* dba_admin */",
-        (status.available, actor),
+        "INSERT INTO dba_admin.snapshots (connection_name, database_name, database_size_bytes, server_version,"
+        " connections, xact_commit, xact_rollback, cache_hit_ratio, statements_available, taken_by)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, taken_at /* dba_admin */",
+        (connection_name, *figures.database, figures.statements_available, actor),
     ).fetchone()
-    assert row is not None  # pg_stat_database always has the current database
-    snapshot_id, taken_at, size = int(row[0]), row[1], int(row[2])
-    tables = conn.execute(
-        "INSERT INTO dba_admin.snapshot_tables (snapshot_id, schema_name, table_name, kind, total_bytes, table_bytes,"
-        " index_bytes, estimated_rows, seq_scan, idx_scan, n_live_tup, n_dead_tup)"
-        " SELECT %(id)s, n.nspname, c.relname,"
-        " CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'p' THEN 'partitioned table' ELSE 'table' END,"
-        " pg_catalog.pg_total_relation_size(c.oid), pg_catalog.pg_relation_size(c.oid),"
-        " pg_catalog.pg_indexes_size(c.oid), greatest(c.reltuples, 0)::int8,"
-        " s.seq_scan, s.idx_scan, s.n_live_tup, s.n_dead_tup"
-        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-        " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
-        " WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'"
-        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'"
-        " ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, n.nspname, c.relname LIMIT %(limit)s"
-        " /* dba_admin */",
-        {"id": snapshot_id, "limit": table_limit},
-    ).rowcount
-    indexes = conn.execute(
-        "INSERT INTO dba_admin.snapshot_indexes (snapshot_id, schema_name, index_name, table_name, index_bytes,"
-        " idx_scan, idx_tup_read)"
-        " SELECT %(id)s, s.schemaname, s.indexrelname, s.relname, pg_catalog.pg_relation_size(s.indexrelid),"
-        " s.idx_scan, s.idx_tup_read"
-        " FROM pg_catalog.pg_stat_all_indexes s"
-        " WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema') AND s.schemaname !~ '^pg_(toast|temp_)'"
-        " ORDER BY pg_catalog.pg_relation_size(s.indexrelid) DESC, s.schemaname, s.indexrelname LIMIT %(limit)s"
-        " /* dba_admin */",
-        {"id": snapshot_id, "limit": index_limit},
-    ).rowcount
-    statements = 0
-    stats_ok = status.available
-    if status.available and status.schema:
-        try:
-            with conn.transaction():
-                statements = conn.execute(
-                    sql.SQL(
-                        "INSERT INTO dba_admin.snapshot_statements (snapshot_id, queryid, query, calls, total_exec_ms,"
-                        " mean_exec_ms, rows, shared_blks_hit, shared_blks_read)"
-                        " SELECT %(id)s, s.queryid, min(s.query), sum(s.calls), sum(s.total_exec_time),"
-                        " coalesce(sum(s.total_exec_time) / nullif(sum(s.calls), 0), 0), sum(s.rows),"
-                        " sum(s.shared_blks_hit), sum(s.shared_blks_read)"
-                        " FROM {view} s"
-                        " WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database"
-                        "   WHERE datname = pg_catalog.current_database()) AND s.queryid IS NOT NULL"
-                        " GROUP BY s.queryid ORDER BY sum(s.total_exec_time) DESC LIMIT %(limit)s /* dba_admin */"
-                    ).format(view=sql.Identifier(status.schema, PG_STAT_STATEMENTS)),
-                    {"id": snapshot_id, "limit": statement_limit},
-                ).rowcount
-        except psycopg.Error as exc:  # the snapshot is still worth keeping without statements
-            log.warning("snapshot without statement stats: %s", _error_message(exc)[1])
-            stats_ok = False
-            conn.execute(
-                "UPDATE dba_admin.snapshots SET statements_available = false WHERE id = %s /* dba_admin */",
-                (snapshot_id,),
+    assert row is not None
+    snapshot_id, taken_at = int(row[0]), row[1]
+    with conn.cursor() as cur:
+        if figures.tables:
+            cur.executemany(
+                "INSERT INTO dba_admin.snapshot_tables (snapshot_id, schema_name, table_name, kind, total_bytes,"
+                " table_bytes, index_bytes, estimated_rows, seq_scan, idx_scan, n_live_tup, n_dead_tup)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) /* dba_admin */",
+                [(snapshot_id, *r) for r in figures.tables],
+            )
+        if figures.indexes:
+            cur.executemany(
+                "INSERT INTO dba_admin.snapshot_indexes (snapshot_id, schema_name, index_name, table_name,"
+                " index_bytes, idx_scan, idx_tup_read) VALUES (%s, %s, %s, %s, %s, %s, %s) /* dba_admin */",
+                [(snapshot_id, *r) for r in figures.indexes],
+            )
+        if figures.statements:
+            cur.executemany(
+                "INSERT INTO dba_admin.snapshot_statements (snapshot_id, queryid, query, calls, total_exec_ms,"
+                " mean_exec_ms, rows, shared_blks_hit, shared_blks_read)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) /* dba_admin */",
+                [(snapshot_id, *r) for r in figures.statements],
             )
     if retention_days is not None and retention_days > 0:
         conn.execute(
-            "DELETE FROM dba_admin.snapshots WHERE taken_at < now() - make_interval(days => %s) /* dba_admin */",
-            (retention_days,),
+            "DELETE FROM dba_admin.snapshots WHERE connection_name = %s"
+            " AND taken_at < now() - make_interval(days => %s) /* dba_admin */",
+            (connection_name, retention_days),
         )
     return SnapshotSummary(
         id=snapshot_id,
         taken_at=taken_at,
-        database_size_bytes=size,
-        tables=max(tables, 0),
-        indexes=max(indexes, 0),
-        statements=max(statements, 0),
-        statements_available=stats_ok,
+        database_size_bytes=int(size),
+        tables=len(figures.tables),
+        indexes=len(figures.indexes),
+        statements=len(figures.statements),
+        statements_available=figures.statements_available,
     )
 
 
-def _snapshot_tx(conn: psycopg.Connection[Any], timeout_ms: int) -> None:
+def _snapshot_tx(conn: psycopg.Connection[Any], timeout_ms: int, connection_name: str) -> None:
+    """Statement timeout and the lock that makes snapshots of one connection one at a time (workspace side)."""
     conn.execute(
-        "SELECT pg_catalog.set_config('statement_timeout', %s, true), pg_advisory_xact_lock(%s) /* dba_admin */",
-        (str(timeout_ms), _SNAPSHOT_LOCK_KEY),
+        "SELECT pg_catalog.set_config('statement_timeout', %s, true),"
+        " pg_catalog.pg_advisory_xact_lock(%s, pg_catalog.hashtext(%s)) /* dba_admin */",
+        (str(timeout_ms), _SNAPSHOT_LOCK_KEY, connection_name),
     )
 
 
@@ -817,19 +1049,19 @@ def take_snapshot(
 ) -> SnapshotSummary:
     """Store sizes, row estimates, index usage and top statement stats now (cron: `dba-admin snapshot`).
 
-    Snapshots older than ``retention_days`` are deleted in the same transaction, so the tables stay small.
+    The figures are read on the connection (monitor login) and written to the workspace under the connection's
+    name; snapshots of that connection older than ``retention_days`` are deleted in the same transaction.
     """
-    with db.connection() as conn, conn.transaction():
-        _require_snapshot_tables(conn)
-        _snapshot_tx(conn, db.settings.statement_timeout_ms)
-        return _take(
-            conn,
-            actor=actor,
-            table_limit=table_limit,
-            index_limit=index_limit,
-            statement_limit=statement_limit,
-            retention_days=retention_days,
+    timeout = db.settings.statement_timeout_ms
+    with db.workspace.connection() as wconn:
+        _require_snapshot_tables(wconn)
+    with db.connection() as conn:
+        figures = _read_figures(
+            conn, table_limit=table_limit, index_limit=index_limit, statement_limit=statement_limit, timeout_ms=timeout
         )
+    with db.workspace.connection() as wconn, wconn.transaction():
+        _snapshot_tx(wconn, timeout, db.name)
+        return _store(wconn, figures, connection_name=db.name, actor=actor, retention_days=retention_days)
 
 
 def _require_snapshot_tables(conn: psycopg.Connection[Any]) -> None:
@@ -838,16 +1070,19 @@ def _require_snapshot_tables(conn: psycopg.Connection[Any]) -> None:
         raise ConfigError("dba_admin.snapshots does not exist: run `dba-admin migrate` first")
 
 
-def _latest(conn: psycopg.Connection[Any]) -> datetime | None:
-    row = conn.execute("SELECT max(taken_at) FROM dba_admin.snapshots /* dba_admin */").fetchone()
+def _latest(conn: psycopg.Connection[Any], connection_name: str) -> datetime | None:
+    row = conn.execute(
+        "SELECT max(taken_at) FROM dba_admin.snapshots WHERE connection_name = %s /* dba_admin */", (connection_name,)
+    ).fetchone()
     return row[0] if row else None
 
 
 @_named_errors()
 def latest_snapshot_at(db: DatabaseManager) -> datetime | None:
-    with db.connection() as conn:
+    """When this connection's newest snapshot was taken (None: never)."""
+    with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
-        return _latest(conn)
+        return _latest(conn, db.name)
 
 
 def snapshot_due(db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_AGE) -> bool:
@@ -860,15 +1095,20 @@ def snapshot_due(db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_
 def take_snapshot_if_due(
     db: DatabaseManager, max_age: timedelta = DEFAULT_SNAPSHOT_MAX_AGE, *, actor: str | None = None
 ) -> SnapshotSummary | None:
-    """Take a snapshot only when due; the check and the insert share one locked transaction, so two app
-    servers opening the dashboard together take one snapshot, not two."""
-    with db.connection() as conn, conn.transaction():
-        _require_snapshot_tables(conn)
-        _snapshot_tx(conn, db.settings.statement_timeout_ms)
-        latest = _latest(conn)
+    """Take a snapshot only when due. The figures are read on the connection first (no workspace connection held
+    meanwhile); the second check and the insert share one locked workspace transaction, so two app servers opening
+    the dashboard together take one snapshot, not two."""
+    timeout = db.settings.statement_timeout_ms
+    if not snapshot_due(db, max_age):  # the cheap, usual answer: no remote read, no lock
+        return None
+    with db.connection() as conn:
+        figures = _read_figures(conn, table_limit=500, index_limit=500, statement_limit=100, timeout_ms=timeout)
+    with db.workspace.connection() as wconn, wconn.transaction():
+        _snapshot_tx(wconn, timeout, db.name)
+        latest = _latest(wconn, db.name)  # again, under the lock: another app server may have just taken one
         if latest is not None and datetime.now(UTC) - latest <= max_age:
             return None
-        return _take(conn, actor=actor, table_limit=500, index_limit=500, statement_limit=100, retention_days=90)
+        return _store(wconn, figures, connection_name=db.name, actor=actor, retention_days=90)
 
 
 def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] | Mapping[str, Any]) -> pd.DataFrame:
@@ -882,15 +1122,15 @@ def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] 
 @_named_errors()
 def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
     """taken_at, database_size_bytes: the database's growth (one point per snapshot)."""
-    with db.connection() as conn:
+    with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
         return _frame(
             conn,
             sql.SQL(
-                "SELECT taken_at, database_size_bytes FROM dba_admin.snapshots"
-                " WHERE taken_at >= now() - make_interval(days => %s) ORDER BY taken_at /* dba_admin */"
+                "SELECT taken_at, database_size_bytes FROM dba_admin.snapshots WHERE connection_name = %s"
+                " AND taken_at >= now() - make_interval(days => %s) ORDER BY taken_at /* dba_admin */"
             ),
-            (days,),
+            (db.name, days),
         )
 
 
@@ -898,12 +1138,13 @@ def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
 def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd.DataFrame:
     """taken_at, schema_name, table_name, table, total_bytes, estimated_rows for the ``top`` biggest tables
     of the newest snapshot, at every snapshot of the last ``days``."""
-    with db.connection() as conn:
+    with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
         return _frame(
             conn,
             sql.SQL(
-                "WITH latest AS (SELECT id FROM dba_admin.snapshots ORDER BY taken_at DESC, id DESC LIMIT 1),"
+                "WITH latest AS (SELECT id FROM dba_admin.snapshots WHERE connection_name = %(conn)s"
+                "   ORDER BY taken_at DESC, id DESC LIMIT 1),"
                 " top_tables AS (SELECT schema_name, table_name FROM dba_admin.snapshot_tables"
                 "   WHERE snapshot_id = (SELECT id FROM latest) ORDER BY total_bytes DESC, schema_name, table_name"
                 "   LIMIT %(top)s)"
@@ -912,10 +1153,10 @@ def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd
                 " FROM dba_admin.snapshot_tables t"
                 " JOIN dba_admin.snapshots s ON s.id = t.snapshot_id"
                 " JOIN top_tables USING (schema_name, table_name)"
-                " WHERE s.taken_at >= now() - make_interval(days => %(days)s)"
+                " WHERE s.connection_name = %(conn)s AND s.taken_at >= now() - make_interval(days => %(days)s)"
                 " ORDER BY s.taken_at, t.total_bytes DESC /* dba_admin */"
             ),
-            {"top": top, "days": days},
+            {"top": top, "days": days, "conn": db.name},
         )
 
 
@@ -929,12 +1170,13 @@ def statement_time_by_day(db: DatabaseManager, days: int = 30, top: int = 10) ->
     seen after the oldest snapshot of the period counts whole too (it is new, or just reached the top list);
     the oldest snapshot itself is only the baseline.
     """
-    with db.connection() as conn:
+    with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
         return _frame(
             conn,
             sql.SQL(
-                "WITH snaps AS (SELECT id, taken_at FROM dba_admin.snapshots WHERE statements_available"
+                "WITH snaps AS (SELECT id, taken_at FROM dba_admin.snapshots WHERE connection_name = %(conn)s"
+                "  AND statements_available"
                 "  AND taken_at >= now() - make_interval(days => %(days)s + 1)),"
                 " series AS ("
                 "  SELECT s.id, s.taken_at, st.queryid, st.query, st.calls, st.total_exec_ms,"
@@ -954,5 +1196,5 @@ def statement_time_by_day(db: DatabaseManager, days: int = 30, top: int = 10) ->
                 " FROM deltas d LEFT JOIN ranked r ON r.queryid = d.queryid"
                 " GROUP BY d.day, r.queryid ORDER BY d.day, total_exec_ms DESC /* dba_admin */"
             ),
-            {"days": days, "top": top},
+            {"days": days, "top": top, "conn": db.name},
         )

@@ -38,6 +38,8 @@ from psycopg import sql
 from dba_admin.errors import NotFound, QueryError, SqlErrorInfo, query_error_from
 
 __all__ = [
+    "APP_SCHEMAS",
+    "APP_TABLES",
     "FILTER_OPERATORS",
     "MAX_PAGE_SIZE",
     "SYSTEM_LIKE_SCHEMAS",
@@ -60,6 +62,9 @@ __all__ = [
     "TableStats",
     "TriggerInfo",
     "describe_table",
+    "get_tables",
+    "includes_app_objects",
+    "is_app_object",
     "list_tables",
     "lock_from_json",
     "locks_sql",
@@ -97,6 +102,34 @@ SYSTEM_LIKE_SCHEMAS: frozenset[str] = frozenset(
         "dba_admin",
     }
 )
+
+# The app's own objects, in ONE place: its private schemas and its tables in ``public`` (names from the original
+# PetCare system). They live in the workspace; when a connection IS the workspace (connection ``default``, the
+# original single-database setup) the explorer's default list, the advisors and the assistant's index leave them out
+# unless a DBA asks for them (``include_app_objects=True``), so the app never advises on, or answers about, itself.
+APP_SCHEMAS: frozenset[str] = frozenset({"dba_admin", "dba_admin_api"})
+APP_TABLES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("public", "projetos_analytics"),
+        ("public", "scripts_projetos"),
+        ("public", "scripts_projetos_versoes"),
+        ("public", "execucoes_scripts"),
+        ("public", "duvidas_analitics_ia"),
+        ("public", "conexoes"),
+    }
+)
+
+
+def is_app_object(schema: str, name: str | None = None) -> bool:
+    """True for an object in one of the app's schemas, or for one of the app's tables (``name`` given)."""
+    return schema in APP_SCHEMAS or (name is not None and (schema, name) in APP_TABLES)
+
+
+def includes_app_objects(db: Any) -> bool:
+    """Does this manager's database hold the app's own objects? The workspace does; so does a connection that is
+    the workspace database itself (the lead sets ``includes_workspace`` on connection ``default``)."""
+    return bool(getattr(db, "is_workspace", False) or getattr(db, "includes_workspace", False))
+
 
 Kind = Literal["table", "partitioned_table", "view", "materialized_view", "foreign_table"]
 _KINDS: dict[str, Kind] = {
@@ -694,11 +727,25 @@ _LIST_TABLES_LOCK_FREE_SQL = _list_tables_sql(lock_free=True)
 SIZE_LOCK_TIMEOUT_MS = 1_000
 
 
+def get_tables(db: Any, *, include_app_objects: bool = False) -> list[TableInfo]:
+    """The explorer's list for a connection (read with its monitor login): every table of :func:`list_tables`,
+    minus the app's own objects when this database holds them, unless ``include_app_objects``."""
+    settings = db.settings
+    with db.connection() as conn:
+        return list_tables(
+            conn,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            lock_timeout_ms=settings.lock_timeout_ms,
+            exclude_app_objects=not include_app_objects and includes_app_objects(db),
+        )
+
+
 def list_tables(
     conn: psycopg.Connection[Any],
     *,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    exclude_app_objects: bool = False,
 ) -> list[TableInfo]:
     """Every table, view, materialized view and foreign table of every non-system schema, with columns.
 
@@ -708,6 +755,7 @@ def list_tables(
     pg_class page counts (``size_is_estimate``), its defaults are None and ``lock`` says who holds it; every
     other table keeps its exact figures. A lock taken while the query runs is waited for at most
     SIZE_LOCK_TIMEOUT_MS, then the query is read again (the lock is then seen), then answered without any lock.
+    ``exclude_app_objects``: leave out :data:`APP_SCHEMAS` and :data:`APP_TABLES` (see :func:`get_tables`).
     """
     attempts = (
         (_LIST_TABLES_SQL, min(lock_timeout_ms, SIZE_LOCK_TIMEOUT_MS)),
@@ -742,6 +790,8 @@ def list_tables(
         cols,
         lock,
     ) in rows:
+        if exclude_app_objects and is_app_object(schema, name):
+            continue
         columns = tuple(ColumnInfo(*c) for c in loads(cols)) if cols else ()
         append(
             TableInfo(

@@ -1,15 +1,21 @@
 """Live activity against a real server: sessions and flags, blocking chains from a real row lock, cancel and
-terminate (with their audit rows), the refusals, and the registry that shows a cursor run's real statement."""
+terminate (with their audit rows), the refusals, and the registry that shows a cursor run's real statement.
+
+Connection `demo` as the app uses it: sessions are listed with the monitor login, signals are sent with the DBA
+login (a member of pg_signal_backend, so it may signal the demo's non-superuser sessions), and the audit rows land
+in the workspace (``app_db.dsn``)."""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from db_helpers import Background, audit_rows, wait_for_state
+from db_helpers import Background, audit_rows, demo_manager, wait_for_state, workspace_manager
 
 from dba_admin import activity
 from dba_admin.activity import (
@@ -23,11 +29,19 @@ from dba_admin.activity import (
     terminate_backend,
 )
 from dba_admin.database import DatabaseManager
-from dba_admin.errors import NotFound, QueryRefused
+from dba_admin.errors import ConfigError, NotFound, QueryRefused
+
+
+@pytest.fixture(scope="module")
+def db(app_db: Any) -> Iterator[DatabaseManager]:
+    """Connection `demo` on its real monitor login (plus its read-only and DBA logins)."""
+    manager = demo_manager(app_db, monitor=True)
+    yield manager
+    manager.close()
 
 
 def test_running_query_is_listed_flagged_and_cancelled_with_57014(db: DatabaseManager, app_db: Any) -> None:
-    sleeper = Background(app_db.dsn, "select pg_sleep(30)").start(app_db.dsn)
+    sleeper = Background(app_db.demo_readonly_dsn, "select pg_sleep(30)").start(app_db.dsn)
     sessions = {s.pid: s for s in list_sessions(db, long_running_seconds=0)}
     me = sessions[sleeper.pid]  # type: ignore[index]
     assert me.state == "active"
@@ -49,6 +63,7 @@ def test_running_query_is_listed_flagged_and_cancelled_with_57014(db: DatabaseMa
     actor, target, details = rows[0]
     assert actor == "dba-tester" and target == f"pid {me.pid}"
     assert details["application"] == sleeper.application and "pg_sleep(30)" in details["query"]
+    assert details["connection"] == "demo" and details["database"] == "petcare"
 
 
 def test_idle_in_transaction_and_app_sessions_are_flagged(db: DatabaseManager, app_db: Any) -> None:
@@ -76,15 +91,27 @@ def test_idle_in_transaction_and_app_sessions_are_flagged(db: DatabaseManager, a
         assert list(frame.columns) == list(activity.SESSION_COLUMNS)
 
 
-def test_blocking_chain_from_a_row_lock_then_terminate(db: DatabaseManager, app_db: Any, empty_db_dsn: str) -> None:
-    with psycopg.connect(empty_db_dsn, autocommit=True) as setup:
-        setup.execute("create table locked (id int primary key, v int); insert into locked values (1, 0)")
-    holder = psycopg.connect(empty_db_dsn, application_name="lock-holder")
+@pytest.fixture
+def locked_table(app_db: Any) -> Iterator[str]:
+    """A one-row table in the demo database, owned by its DBA login (dropped after the test)."""
+    name = f"locked_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as setup:
+        setup.execute(
+            f"create table public.{name} (id int primary key, v int); insert into public.{name} values (1, 0)"
+        )
+    yield name
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as setup:
+        setup.execute(f"drop table if exists public.{name}")
+
+
+def test_blocking_chain_from_a_row_lock_then_terminate(db: DatabaseManager, app_db: Any, locked_table: str) -> None:
+    dsn = app_db.demo_dba_dsn
+    holder = psycopg.connect(dsn, application_name="lock-holder")
     try:
-        holder.execute("update locked set v = v + 1 where id = 1")  # holds the row lock, transaction open
-        waiter = Background(empty_db_dsn, "update locked set v = v + 10 where id = 1 returning v").start(app_db.dsn)
+        holder.execute(f"update {locked_table} set v = v + 1 where id = 1")  # holds the row lock, transaction open
+        waiter = Background(dsn, f"update {locked_table} set v = v + 10 where id = 1 returning v").start(app_db.dsn)
         wait_for_state(app_db.dsn, waiter.pid or 0, "active", wait_event_type="Lock")
-        second = Background(empty_db_dsn, "update locked set v = v + 100 where id = 1 returning v").start(app_db.dsn)
+        second = Background(dsn, f"update {locked_table} set v = v + 100 where id = 1 returning v").start(app_db.dsn)
         wait_for_state(app_db.dsn, second.pid or 0, "active", wait_event_type="Lock")
 
         sessions = list_sessions(db)
@@ -130,10 +157,10 @@ def test_a_cycle_still_has_a_root() -> None:
 
 
 def test_refuses_own_backend_and_missing_pid(app_db: Any) -> None:
-    settings = app_db.settings.with_overrides(pool_max_size=1)
-    single = DatabaseManager(settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
+    settings = app_db.settings.with_overrides(pool_max_size=1, connection_pool_size=1)
+    single = demo_manager(app_db, settings, monitor=True)
     try:
-        with single.connection() as conn:
+        with single.dba_connection() as conn:  # one DBA connection in the pool: the one that would signal
             row = conn.execute("select pg_backend_pid()").fetchone()
         assert row is not None
         with pytest.raises(QueryRefused, match="own connection"):
@@ -141,7 +168,7 @@ def test_refuses_own_backend_and_missing_pid(app_db: Any) -> None:
         with pytest.raises(QueryRefused):
             terminate_backend(single, int(row[0]), actor="dba-tester")
 
-        gone = psycopg.connect(app_db.dsn)
+        gone = psycopg.connect(app_db.demo_readonly_dsn)
         gone_pid = gone.info.backend_pid
         gone.close()
         deadline = time.monotonic() + 10
@@ -156,6 +183,29 @@ def test_refuses_own_backend_and_missing_pid(app_db: Any) -> None:
         single.close()
 
 
+def test_signals_need_the_dba_login_and_never_touch_the_connection(app_db: Any) -> None:
+    """The monitor login lists sessions but cannot signal: without a DBA login the app says what is needed, sends
+    nothing and audits nothing; with it, the audit row is in the workspace, none in the demo database."""
+    watcher = DatabaseManager(  # connection demo registered with its monitor login only
+        app_db.settings, app_db.demo_monitor_dsn, name="demo", workspace=workspace_manager(app_db), own_workspace=True
+    )
+    sleeper = Background(app_db.demo_readonly_dsn, "select pg_sleep(30)").start(app_db.dsn)
+    try:
+        assert sleeper.pid in {s.pid for s in list_sessions(watcher)}
+        with pytest.raises(ConfigError, match="DBA login"):
+            cancel_backend(watcher, sleeper.pid or 0, actor="dba-tester")
+        assert audit_rows(app_db.dsn, "activity.cancel", sleeper.pid or 0) == []
+        with demo_manager(app_db, monitor=True) as demo:
+            cancel_backend(demo, sleeper.pid or 0, actor="dba-tester")
+        sleeper.join()
+        assert isinstance(sleeper.error, psycopg.errors.QueryCanceled)
+        assert len(audit_rows(app_db.dsn, "activity.cancel", sleeper.pid or 0)) == 1
+        with psycopg.connect(app_db.demo_dsn) as conn:
+            assert conn.execute("select to_regclass('dba_admin.audit_log')").fetchone() == (None,)
+    finally:
+        watcher.close()
+
+
 def test_registry_shows_the_statement_behind_a_cursor_fetch(db: DatabaseManager, app_db: Any) -> None:
     registry = RunRegistry()
     statement = "select pg_sleep(30) as slept /* the user's text */"
@@ -165,7 +215,7 @@ def test_registry_shows_the_statement_behind_a_cursor_fetch(db: DatabaseManager,
 
     def run() -> None:
         try:
-            with psycopg.connect(app_db.dsn, application_name="dba_admin") as conn:
+            with psycopg.connect(app_db.demo_readonly_dsn, application_name="dba_admin") as conn:
                 pid_box.append(conn.info.backend_pid)
                 with registry.running(conn.info.backend_pid, statement, user="alice"):
                     ready.set()

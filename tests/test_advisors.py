@@ -21,13 +21,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import demo_manager, workspace_manager
 
 from dba_admin import advisors
 from dba_admin.advisors import (
     CATEGORIES,
     LEVELS,
+    SUPABASE_DEFAULT_SCHEMAS,
     THRESHOLD_DEFAULTS,
     Finding,
+    detect_exposed_schemas,
     filter_findings,
     load_checks,
     run_checks,
@@ -145,7 +148,7 @@ def test_every_check_runs_on_an_empty_database_with_the_shared_shape(plain_db: D
 
 
 def test_the_apps_own_migrations_have_no_error_or_warn_security_finding(api_db: Db) -> None:
-    report = run_checks(api_db.manager, categories=["SECURITY"])
+    report = run_checks(api_db.manager, categories=["SECURITY"], include_app_objects=True)
     assert report.failed_checks == []
     serious = [f for f in report.findings if f.level in ("ERROR", "WARN")]
     assert serious == []
@@ -810,3 +813,188 @@ def test_snapshot_helpers_need_the_migration(plain_db: Db) -> None:
         advisors.take_snapshot(plain_db.manager)
     with pytest.raises(ConfigError, match="migrate"):
         advisors.mute(plain_db.manager, "x", actor="t")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exposed schemas: detected per connection, not assumed
+# ---------------------------------------------------------------------------------------------------
+
+EXPOSURE_CHECKS = [
+    "rls_disabled_in_exposed_schema",
+    "security_definer_function_executable",
+    "sensitive_columns_exposed",
+    "extension_in_public",
+]
+
+
+def test_plain_postgresql_exposes_no_schema_so_no_exposure_error(plain_db: Db) -> None:
+    plain_db.sql(
+        "create table public.customers (id int primary key, password text);"
+        " create function public.f() returns int language sql security definer set search_path = '' as 'select 1'"
+    )
+    with plain_db.manager.connection() as conn:
+        exposed = detect_exposed_schemas(conn)
+    assert exposed.schemas == () and exposed.source == "none"
+    report = run_checks(plain_db.manager, names=EXPOSURE_CHECKS)
+    assert report.failed_checks == [] and report.findings == []
+    assert report.exposed_schemas == () and report.to_dict()["exposed_schemas"] == []
+    # An explicit EXPOSED_SCHEMAS still wins.
+    configured = DatabaseManager(Settings(database_url=plain_db.dsn, exposed_schemas=("public",)), plain_db.dsn)
+    try:
+        found = run_checks(configured, names=["rls_disabled_in_exposed_schema"])
+    finally:
+        configured.close()
+    assert [f.object for f in found.findings] == ["public.customers"]
+
+
+def test_a_supabase_like_database_without_the_setting_exposes_public_and_graphql_public(api_db: Db) -> None:
+    with api_db.manager.connection() as conn:
+        exposed = detect_exposed_schemas(conn)
+    assert exposed.schemas == SUPABASE_DEFAULT_SCHEMAS and exposed.source == "supabase default"
+
+
+def test_the_api_roles_pgrst_db_schemas_setting_decides(app_db: Any, plain_db: Db) -> None:
+    """PostgREST's role and its pgrst.db_schemas, database-specific first. Roles are cluster-wide on the suite's
+    server, so the role has a name of its own (detection takes it as a parameter) and is dropped at the end."""
+    role = f"authn_{uuid.uuid4().hex[:8]}"
+    dbname = plain_db.sql("select current_database()")[0][0]
+    plain_db.sql(f"create role {role} nologin")
+    try:
+        plain_db.sql(f"alter role {role} set pgrst.db_schemas = 'public'")
+        with plain_db.manager.connection() as conn:
+            assert detect_exposed_schemas(conn, api_role=role).schemas == ("public",)
+        plain_db.sql(f'alter role {role} in database "{dbname}" set pgrst.db_schemas = \'api, "Public Stuff"\'')
+        plain_db.sql("create schema api; create table api.items (id int primary key); create table public.t (a int)")
+        with plain_db.manager.connection() as conn:
+            exposed = detect_exposed_schemas(conn, api_role=role)
+            assert exposed.schemas == ("api", "Public Stuff") and exposed.source == "pgrst.db_schemas"
+            report = run_checks_on(conn, names=["rls_disabled_in_exposed_schema"], exposed=exposed)
+        assert [f.object for f in report.findings] == ["api.items"]
+        # ... and the monitor login of a plain database reads the setting too (pg_db_role_setting is public).
+        with psycopg.connect(app_db.demo_monitor_dsn) as conn:
+            assert detect_exposed_schemas(conn, api_role=role).source in ("pgrst.db_schemas", "supabase default")
+    finally:
+        plain_db.sql(f"drop role {role}")
+
+
+def test_an_empty_exposed_list_runs_every_exposure_check_without_rows(api_db: Db) -> None:
+    api_db.sql(
+        "create table public.accounts (id int primary key, password_hash text);"
+        " grant select on public.accounts to anon; create extension pg_trgm with schema public"
+    )
+    assert api_db.findings("rls_disabled_in_exposed_schema")  # exposed by default here (Supabase-like)
+    for name in EXPOSURE_CHECKS:
+        assert api_db.findings(name, exposed_schemas="") == [], name
+        assert api_db.findings(name, exposed_schemas=" , ") == [], name
+
+
+# ---------------------------------------------------------------------------------------------------
+# A connection: read with its monitor login, never written to; the app's own objects left out of the workspace
+# ---------------------------------------------------------------------------------------------------
+
+_CATALOG_FINGERPRINT = """
+select md5(string_agg(x, '|' order by x)) from (
+    select format('rel %s.%s %s %s %s', n.nspname, c.relname, c.relkind, c.relacl, c.relowner::regrole)
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+    union all select format('nsp %s %s', nspname, nspacl) from pg_namespace
+    union all select format('role %s', rolname) from pg_roles
+    union all select format('fn %s', p.oid::regprocedure) from pg_proc p
+    union all select format('defacl %s %s', defaclrole, defaclacl) from pg_default_acl
+) f(x)
+"""
+
+
+def _fingerprint(dsn: str) -> tuple[str, int]:
+    with psycopg.connect(dsn) as conn:
+        digest = conn.execute(_CATALOG_FINGERPRINT).fetchone()
+        rows = conn.execute("select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) from pg_stat_all_tables")
+        writes = rows.fetchone()
+    assert digest and writes
+    return str(digest[0]), int(writes[0])
+
+
+def test_advisors_snapshot_and_mute_on_the_monitor_login_never_write_to_the_connection(app_db: Any) -> None:
+    demo = demo_manager(app_db, monitor=True)
+    try:
+        before, _ = _fingerprint(app_db.demo_dsn)
+        report = run_checks(demo)
+        # Every check runs (or says why it is skipped) with only pg_monitor and SELECT on public.
+        assert report.failed_checks == [], [(r.name, r.message) for r in report.failed_checks]
+        assert all(r.message for r in report.unavailable_checks)
+        # The demo is described as a Supabase project: its deliberate defect is found.
+        assert "public" in report.exposed_schemas
+        finding = next(
+            f
+            for f in report.findings
+            if f.name == "rls_disabled_in_exposed_schema" and f.object == "public.campaign_recipients"
+        )
+        summary = advisors.take_snapshot(demo, actor="test")
+        assert summary.tables > 0
+        advisors.mute_finding(demo, finding, actor="dba@example.com", reason="test")
+        try:
+            muted = next(f for f in run_checks(demo, names=[finding.name]).findings if f.cache_key == finding.cache_key)
+            assert muted.muted and list(advisors.muted_findings(demo)["cache_key"]) == [finding.cache_key]
+        finally:
+            assert advisors.unmute(demo, finding.cache_key, actor="dba@example.com")
+        assert _fingerprint(app_db.demo_dsn)[0] == before, "the connection's catalog is unchanged"
+        with psycopg.connect(app_db.demo_dsn) as conn:
+            assert conn.execute("select to_regclass('dba_admin.snapshots')").fetchone() == (None,)
+        with psycopg.connect(app_db.dsn) as conn:
+            row = conn.execute(
+                "select connection_name, database_name from dba_admin.snapshots where id = %s", (summary.id,)
+            ).fetchone()
+            assert row == ("demo", "petcare")
+            audited = conn.execute(
+                "select details ->> 'connection' from dba_admin.audit_log where action like 'advisor.%%'"
+                " and target = %s order by id",
+                (finding.cache_key,),
+            ).fetchall()
+            assert audited[-2:] == [("demo",), ("demo",)]
+        assert not advisors.snapshot_due(demo)
+        assert len(advisors.database_size_history(demo)) >= 1
+    finally:
+        demo.close()
+
+
+def test_snapshots_and_mutes_are_kept_per_connection(app_db: Any) -> None:
+    one_conn = demo_manager(app_db, monitor=True)
+    other = demo_manager(app_db, monitor=True)
+    other.name = f"other-{uuid.uuid4().hex[:6]}"
+    try:
+        assert advisors.snapshot_due(other)
+        advisors.take_snapshot(one_conn, actor="test")
+        assert advisors.snapshot_due(other) and advisors.database_size_history(other).empty
+        advisors.mute(one_conn, "some_key", actor="t")
+        try:
+            assert advisors.muted_findings(other).empty
+            advisors.mute(other, "some_key", actor="t")  # same key, another connection: its own row
+            assert list(advisors.muted_findings(other)["cache_key"]) == ["some_key"]
+        finally:
+            advisors.unmute(one_conn, "some_key", actor="t")
+            advisors.unmute(other, "some_key", actor="t")
+    finally:
+        one_conn.close()
+        other.close()
+
+
+def test_the_apps_own_objects_stay_out_when_the_connection_is_the_workspace(app_db: Any) -> None:
+    """Connection `default` (the workspace database itself): no advice on the app's own indexes or tables."""
+    index = f"app_idx_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+        conn.execute(f"create index {index} on public.execucoes_scripts (finished_at)")  # never used
+    default = DatabaseManager(
+        app_db.settings, app_db.dsn, name="default", workspace=workspace_manager(app_db), own_workspace=True
+    )
+    default.includes_workspace = True  # type: ignore[attr-defined]
+    try:
+        everything = run_checks(default, names=["unused_index", "no_primary_key"], include_app_objects=True)
+        assert f"public.{index}" in {f.object for f in everything.findings}
+        report = run_checks(default, names=["unused_index", "no_primary_key", "function_search_path_mutable"])
+        objects = {f.object for f in report.findings}
+        assert f"public.{index}" not in objects
+        assert not [o for o in objects if o.split(".", 1)[0] in ("dba_admin", "dba_admin_api")]
+        assert not [o for o in objects if o.startswith("public.execucoes_scripts")]
+    finally:
+        default.close()
+        with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+            conn.execute(f"drop index if exists public.{index}")

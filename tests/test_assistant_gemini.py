@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import demo_manager
 from gemini_stub import MODEL, FakeGemini, Scripted
 
 from dba_admin.assistant.assistant import MODE_BREAKER, MODE_FAILED, MODE_LIMIT, Answer, Assistant
@@ -33,9 +34,8 @@ class FakeClock:
 
 @pytest.fixture
 def db(app_db: Any) -> Iterator[DatabaseManager]:
-    manager = DatabaseManager(
-        app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn
-    )
+    """Connection `demo` on its monitor login; conversations go to the workspace behind it."""
+    manager = demo_manager(app_db, monitor=True)
     yield manager
     manager.close()
 
@@ -103,7 +103,7 @@ def test_the_sdk_path_and_prompt_hold_the_schema_within_the_budget(
     body = json.dumps(request["body"])
     assert "test-key-not-real" not in body
     assert "password" not in body.lower()
-    for dsn in (app_db.dsn, app_db.readonly_dsn):
+    for dsn in (app_db.dsn, app_db.readonly_dsn, app_db.demo_monitor_dsn, app_db.demo_readonly_dsn):
         assert dsn not in body
     # By default only metadata is sent: no sample values.
     assert "e.g. " not in sent
@@ -209,7 +209,7 @@ def test_write_sql_from_the_model_is_never_valid_to_open(db: DatabaseManager, ap
     [check] = answer.sql_blocks
     assert not check.valid and check.status == "not_checked" and "not a read statement" in (check.error or "")
     assert len(gemini.requests) == 1  # a refused write is not "repaired" into something else
-    with psycopg.connect(app_db.dsn) as conn:
+    with psycopg.connect(app_db.demo_dsn) as conn:
         assert conn.execute("select count(*) from public.orders where status = 'cancelled'").fetchone()[0] > 0
 
 

@@ -230,7 +230,7 @@ def test_describe_lists_columns_keys_indexes_policies(offline: OfflineProvider) 
         ("select * from public.order_item", ["42P01", "public.order_items"]),
         ("select id from public.orders group by status", ["42803"]),
         ("select id, from public.orders", ["42601"]),
-        ("select * from dba_admin.users", ["42501"]),
+        ("select * from auth.users", ["42501"]),  # the read-only login has no USAGE on schema auth
     ],
 )
 def test_real_errors_are_explained_with_the_closest_real_names(
@@ -249,8 +249,8 @@ def test_portuguese_error_messages_and_rls_are_explained(offline: OfflineProvide
     assert "Coluna inexistente" in pt.text and "price" in pt.text
     rel = offline.answer('ERRO: relação "pedidos" não existe')
     assert "public.orders" in rel.text
-    rls = offline.answer('new row violates row-level security policy for table "duvidas_analitics_ia"')
-    assert "duvidas_insert_own" in rls.text
+    rls = offline.answer('new row violates row-level security policy for table "orders"')
+    assert "orders_select_own" in rls.text
     syntax = offline.answer('ERROR: syntax error at or near "order"')
     assert "reserved word" in syntax.text
 
@@ -281,6 +281,14 @@ def test_assistant_offline_answers_are_checked_stored_and_private(assistant: Ass
             (first.conversation_id,),
         ).fetchone()
     assert stored == (2, True)
+    with psycopg.connect(app_db.dsn) as conn:  # each turn records the connection its schema came from
+        where = conn.execute(
+            "select array_agg(distinct conexao) from public.duvidas_analitics_ia where conversa_id = %s",
+            (first.conversation_id,),
+        ).fetchone()
+    assert where == (["demo"],)
+    with psycopg.connect(app_db.demo_dsn) as conn:  # ... and nothing of it is in the connection's database
+        assert conn.execute("select to_regclass('public.duvidas_analitics_ia')").fetchone() == (None,)
     assert assistant.delete_conversation(bob, first.conversation_id) == 0
     assert assistant.delete_conversation(alice, first.conversation_id) == 2
 
@@ -312,3 +320,35 @@ def test_cli_ask_json(app_db: Any, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert out["context_tables"][0] == P + "pets" and out["context_tables"][-1] == P + "payments"
     assert out["sql"][0]["valid"] is True and "JOIN public.orders" in out["sql"][0]["sql"]
     assert cli_claims("cli-tester@example.com").sub == cli_claims("CLI-Tester@example.com").sub
+
+
+def test_the_schema_index_is_per_connection_and_leaves_the_apps_tables_out_of_the_workspace(
+    assistant: Assistant, app_db: Any
+) -> None:
+    """One assistant, two connections: each has its own index (cached by name); on the workspace database used as a
+    connection (connection `default`) the app's own tables are not in it."""
+    from db_helpers import workspace_manager
+
+    from dba_admin.catalog import APP_TABLES, is_app_object
+
+    default = DatabaseManager(
+        app_db.settings,
+        app_db.dsn,
+        name="default",
+        workspace=workspace_manager(app_db),
+        own_workspace=True,
+    )
+    default.includes_workspace = True  # type: ignore[attr-defined]
+    try:
+        on_default = assistant.on(default)
+        assert on_default.provider is assistant.provider and on_default.db is default
+        demo_index = assistant.index()
+        default_index = on_default.index()
+        assert assistant.index() is demo_index and on_default.index() is default_index  # cached per connection
+        assert P + "orders" in demo_index.by_name
+        assert not [t for t in default_index.tables if is_app_object(t.schema, t.name)]
+        assert not {f"{s}.{n}" for s, n in APP_TABLES} & set(default_index.by_name)
+        # SQL is checked on the connection the assistant is on (its read-only login), never on the workspace.
+        assert assistant._check_all("```sql\nselect count(*) from public.orders;\n```")[0].valid
+    finally:
+        default.close()

@@ -1,6 +1,7 @@
 """dba_admin.catalog against a real PostgreSQL: discovery, table detail + DDL, previews.
 
-Databases come from conftest: ``app_db`` (migrations + PetCare demo) and ``empty_db_dsn`` (a fresh database).
+Databases come from conftest: ``app_db`` (the workspace, ``app_db.dsn``, and the PetCare demo database,
+``app_db.demo_dsn``) and ``empty_db_dsn`` (a fresh database).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ WEIRD_TABLE = 'we"ird ta;ble'
 
 @pytest.fixture
 def app_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    """The demo database (connection `demo`), where the PetCare tables live."""
+    with psycopg.connect(app_db.demo_dsn, autocommit=True) as conn:
         yield conn
 
 
@@ -88,10 +90,34 @@ def test_list_tables_finds_demo_tables_with_columns_comments_and_rls(app_conn: p
     recipients = found[("public", "campaign_recipients")]
     assert not recipients.rls_enabled and recipients.policy_count == 0
     assert recipients.rls_missing  # the demo's deliberate imperfection: public table without RLS
+    # The demo database holds none of the app's own objects: they live in the workspace.
+    assert not [t for t in tables if catalog.is_app_object(t.schema, t.name)]
 
-    # The app's private schema is listed but flagged as internal.
-    assert found[("dba_admin", "users")].is_system_like
-    assert found[("public", "projetos_analytics")].rls_enabled
+
+def test_the_apps_own_objects_are_left_out_of_the_workspace_unless_asked(app_db: Any) -> None:
+    """The workspace database as a connection (connection `default`): the explorer's default list leaves the app's
+    schemas and tables out; ``include_app_objects=True`` (a DBA asking) shows them, the private schema flagged."""
+    from db_helpers import workspace_manager
+
+    from dba_admin.database import DatabaseManager
+
+    default = DatabaseManager(
+        app_db.settings, app_db.dsn, name="default", workspace=workspace_manager(app_db), own_workspace=True
+    )
+    try:
+        assert not catalog.includes_app_objects(default)
+        default.includes_workspace = True  # type: ignore[attr-defined]  # what the lead sets on connection default
+        assert catalog.includes_app_objects(default)
+        listed = by_name(catalog.get_tables(default))
+        assert not [key for key in listed if catalog.is_app_object(*key)]
+        everything = by_name(catalog.get_tables(default, include_app_objects=True))
+        assert everything[("dba_admin", "users")].is_system_like
+        assert everything[("public", "projetos_analytics")].rls_enabled
+        assert {name for schema, name in catalog.APP_TABLES} <= {name for schema, name in everything}
+        # The workspace's own manager holds the app's objects by definition.
+        assert catalog.includes_app_objects(default.workspace)
+    finally:
+        default.close()
 
 
 def test_list_tables_kinds_views_matviews_partitions_foreign(conn: psycopg.Connection[Any]) -> None:

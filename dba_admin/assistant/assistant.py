@@ -12,6 +12,12 @@ What one ``ask`` does, and why:
 5. stores the turn (question, answer, model, context tables, SQL, validity, tokens) in
    ``duvidas_analitics_ia``, again as the user, so RLS keeps conversations private.
 
+Workspace and connections: an Assistant works on one connection (``db``; :meth:`Assistant.on` gives the same
+assistant on another one, sharing the provider, its breaker and the schema indexes). The schema index is read on the
+connection's monitor login and cached per connection name; the SQL checks and samples run on the connection's
+read-only login; conversations are the app's records, stored in the workspace (as the user, through RLS) with the
+connection's name (``conexao``). On the workspace database itself the app's own tables stay out of the index.
+
 The assistant never runs the SQL it proposes. Nothing secret goes into a prompt: only schema metadata
 (sample values only when ``assistant_send_samples`` is on), the user's text and PostgreSQL's messages, all
 passed through :func:`scrub_secrets` first.
@@ -19,6 +25,7 @@ passed through :func:`scrub_secrets` first.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import secrets
@@ -205,8 +212,8 @@ class _Prompt:
 _INSERT_TURN = """
 INSERT INTO public.duvidas_analitics_ia
     (conversa_id, pergunta, resposta, modelo, tabelas_contexto, sql_sugerido, sql_valido,
-     tokens_entrada, tokens_saida)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+     tokens_entrada, tokens_saida, conexao)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 RETURNING id /* dba_admin */
 """
 _LOAD_TURNS = """
@@ -258,8 +265,8 @@ class Assistant:
         self.db = db
         self.settings = settings
         self._clock = clock
-        self._index: SchemaIndex | None = None
-        self._index_at = 0.0
+        # connection name -> (index, built at): one assistant serves every connection (see :meth:`on`)
+        self._indexes: dict[str, tuple[SchemaIndex, float]] = {}
         self._index_ttl_s = index_ttl_s
         self._lock = threading.Lock()
         if provider is None and settings.gemini_api_key:
@@ -275,17 +282,39 @@ class Assistant:
 
     # -- catalog ------------------------------------------------------------------------------------
 
+    def on(self, db: Any) -> Assistant:
+        """The same assistant on another connection: provider, breaker, settings and index cache shared."""
+        if db is self.db:
+            return self
+        other = copy.copy(self)
+        other.db = db
+        return other
+
+    @property
+    def connection_name(self) -> str:
+        return str(getattr(self.db, "name", "workspace"))
+
     def index(self, *, refresh: bool = False) -> SchemaIndex:
-        """The schema index, rebuilt after ``index_ttl_s`` (DDL happens) or on demand."""
+        """The connection's schema index, rebuilt after ``index_ttl_s`` (DDL happens) or on demand.
+
+        Read on the connection's monitor login; on the workspace database, without the app's own tables.
+        """
+        from dba_admin.catalog import includes_app_objects
+
+        key = self.connection_name
         with self._lock:
             now = self._clock()
-            if refresh or self._index is None or now - self._index_at > self._index_ttl_s:
+            cached = self._indexes.get(key)
+            if refresh or cached is None or now - cached[1] > self._index_ttl_s:
                 with self.db.connection() as conn:
-                    self._index = SchemaIndex.from_connection(
-                        conn, statement_timeout_ms=self.settings.statement_timeout_ms
+                    index = SchemaIndex.from_connection(
+                        conn,
+                        statement_timeout_ms=self.settings.statement_timeout_ms,
+                        exclude_app_objects=includes_app_objects(self.db),
                     )
-                self._index_at = now
-            return self._index
+                cached = (index, now)
+                self._indexes[key] = cached
+            return cached[0]
 
     def offline_provider(self) -> OfflineProvider:
         return OfflineProvider(self.index())
@@ -342,7 +371,8 @@ class Assistant:
     # -- conversations (always as the user, through RLS) -----------------------------------------
 
     def _as_user(self, claims: UserClaims) -> Any:
-        return _UserTx(self.db, claims, self.settings.statement_timeout_ms)
+        """A user transaction on the workspace (conversations are the app's records, never the connection's)."""
+        return _UserTx(getattr(self.db, "workspace", self.db), claims, self.settings.statement_timeout_ms)
 
     def load_conversation(self, claims: UserClaims, conversation_id: uuid.UUID | str) -> list[Turn]:
         """The turns of one conversation, oldest first; empty when it is not the user's (RLS)."""
@@ -395,6 +425,7 @@ class Assistant:
                         sql_valid,
                         max(0, int(tokens_in)),
                         max(0, int(tokens_out)),
+                        self.connection_name,
                     ),
                 )
         except (psycopg.Error, DbaAdminError) as exc:
@@ -490,12 +521,16 @@ class Assistant:
             s.gemini_api_key,
             s.database_url,
             s.readonly_database_url,
+            s.dba_database_url,
+            s.secrets_key,
             s.supabase_anon_key,
             s.cookie_key,
             *_dsn_passwords(
-                getattr(self.db, "_dsn", None),
-                getattr(self.db, "_readonly_dsn", None),
-                getattr(self.db, "_authenticator_dsn", None),
+                *(
+                    getattr(manager, attr, None)
+                    for manager in (self.db, getattr(self.db, "workspace", None))
+                    for attr in ("_dsn", "_readonly_dsn", "_dba_dsn", "_authenticator_dsn")
+                )
             ),
         )
 

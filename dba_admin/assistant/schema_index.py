@@ -599,11 +599,18 @@ class SchemaIndex:
         return cls(list(indexed.values()))
 
     @classmethod
-    def from_connection(cls, conn: psycopg.Connection[Any], *, statement_timeout_ms: int = 30_000) -> SchemaIndex:
-        """Two catalog round trips (plus transaction bookkeeping) whatever the number of tables."""
+    def from_connection(
+        cls, conn: psycopg.Connection[Any], *, statement_timeout_ms: int = 30_000, exclude_app_objects: bool = False
+    ) -> SchemaIndex:
+        """Two catalog round trips (plus transaction bookkeeping) whatever the number of tables.
+
+        ``exclude_app_objects``: leave out the app's own tables (the connection is the workspace database).
+        """
         from dba_admin import catalog
 
-        tables = catalog.list_tables(conn, statement_timeout_ms=statement_timeout_ms)
+        tables = catalog.list_tables(
+            conn, statement_timeout_ms=statement_timeout_ms, exclude_app_objects=exclude_app_objects
+        )
         return cls.from_catalog(tables, load_extras(conn, statement_timeout_ms=statement_timeout_ms))
 
     def _add(self, key: str, number: int, weight: float, label: str, column: str | None) -> None:

@@ -1,14 +1,13 @@
 -- check: extension_in_public
 -- category: SECURITY
--- Finds: extensions installed in `public` or another exposed schema (dba_admin.exposed_schemas).
+-- Finds: extensions installed in a schema an API exposes (dba_admin.exposed_schemas: `public` on Supabase).
 -- Why it matters: the extension's functions, types and tables become part of the API surface and can clash with
 -- or shadow application objects; Supabase installs extensions in the `extensions` schema for this reason.
 -- Supabase's splinter lint 0014.
 with exposed as (
     select btrim(s) as nspname
-    from unnest(string_to_array(coalesce(nullif(current_setting('dba_admin.exposed_schemas', true), ''), 'public'), ',')) as s
-    union
-    select 'public'
+    from unnest(string_to_array(coalesce(current_setting('dba_admin.exposed_schemas', true), 'public'), ',')) as s
+    where btrim(s) <> ''
 )
 select
     'extension_in_public' as name,

@@ -1,12 +1,13 @@
 -- check: rls_disabled_in_exposed_schema
 -- category: SECURITY
--- Finds: tables in an exposed schema (Supabase exposes `public` through its API; setting EXPOSED_SCHEMAS,
--- passed to this query as dba_admin.exposed_schemas) on which row level security is not enabled.
+-- Finds: tables in an exposed schema (detected per connection, e.g. `public` on Supabase, or EXPOSED_SCHEMAS; passed
+-- as dba_admin.exposed_schemas, where '' means no schema is exposed) on which row level security is not enabled.
 -- Why it matters: without RLS every row is readable (and, with the usual grants, writable) by anyone holding the
 -- project's public anon key. Supabase's splinter lint 0013.
 with exposed as (
     select btrim(s) as nspname
-    from unnest(string_to_array(coalesce(nullif(current_setting('dba_admin.exposed_schemas', true), ''), 'public'), ',')) as s
+    from unnest(string_to_array(coalesce(current_setting('dba_admin.exposed_schemas', true), 'public'), ',')) as s
+    where btrim(s) <> ''
 )
 select
     'rls_disabled_in_exposed_schema' as name,

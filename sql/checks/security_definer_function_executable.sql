@@ -8,8 +8,9 @@
 -- Supabase's API exposes it as /rest/v1/rpc/<name> to anyone with the anon key. Supabase's splinter lints
 -- 0028 and 0029 in one.
 with exposed as (
-    select trim(s) as nspname
-    from unnest(string_to_array(coalesce(nullif(current_setting('dba_admin.exposed_schemas', true), ''), 'public'), ',')) as s
+    select btrim(s) as nspname
+    from unnest(string_to_array(coalesce(current_setting('dba_admin.exposed_schemas', true), 'public'), ',')) as s
+    where btrim(s) <> ''
 ),
 api_roles as (
     select oid, rolname from pg_catalog.pg_roles where rolname in ('anon', 'authenticated')

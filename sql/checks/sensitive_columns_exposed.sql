@@ -6,7 +6,8 @@
 -- Why it matters: anyone with the API key can read those values for every row. Supabase's splinter lint 0023.
 with exposed as (
     select btrim(s) as nspname
-    from unnest(string_to_array(coalesce(nullif(current_setting('dba_admin.exposed_schemas', true), ''), 'public'), ',')) as s
+    from unnest(string_to_array(coalesce(current_setting('dba_admin.exposed_schemas', true), 'public'), ',')) as s
+    where btrim(s) <> ''
 ),
 api_roles as (
     select oid, rolname from pg_catalog.pg_roles where rolname in ('anon', 'authenticated')

@@ -7,6 +7,7 @@ see exactly what the browser sees. Errors print one clear line on stderr and exi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import decimal
@@ -15,15 +16,17 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dba_admin.config import Settings, load_settings
-from dba_admin.errors import DbaAdminError
+from dba_admin.errors import ConfigError, DbaAdminError, one_line
 
 if TYPE_CHECKING:
     from dba_admin.bootstrap import PreparedDatabase
+    from dba_admin.connections import ConnectionSecrets, Registry
+    from dba_admin.database import DatabaseManager, Health
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -75,12 +78,15 @@ def _prepare(settings: Settings, *, quiet: bool = False) -> PreparedDatabase:
     return prepared
 
 
-def _manager(settings: Settings, *, quiet: bool = False) -> Any:
-    """A DatabaseManager on a database already prepared: the read-only commands never migrate or prepare.
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"
 
-    Used by health, tables, sql, ask, advise and snapshot (ask and snapshot add rows to the app's own tables,
-    which is what they are for, but change no schema and no login). A database never prepared is an error that
-    says to run `dba-admin migrate`; pending migrations are named on stderr and left alone.
+
+def _workspace(settings: Settings, *, quiet: bool = False) -> DatabaseManager:
+    """The workspace's manager (the app's own data) on a database already prepared: never migrates or prepares.
+
+    A database never prepared is an error that says to run `dba-admin migrate`; pending migrations are named on
+    stderr and left alone.
     """
     from dba_admin.bootstrap import open_prepared
     from dba_admin.database import DatabaseManager
@@ -92,7 +98,112 @@ def _manager(settings: Settings, *, quiet: bool = False) -> Any:
             f" ({', '.join(prepared.pending_migrations)}): run `dba-admin migrate`",
             file=sys.stderr,
         )
-    return DatabaseManager(settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn)
+    # No read-only or DBA login here: SQL typed by people runs only on a registered connection.
+    return DatabaseManager(settings, prepared.dsn, authenticator_dsn=prepared.authenticator_dsn)
+
+
+def _registry(settings: Settings, workspace: DatabaseManager) -> Registry:
+    """The connection registry; without SECRETS_KEY on a remote workspace only connection `default` opens."""
+    from dba_admin.connections import Registry, SecretBox
+
+    try:
+        box: SecretBox | None = SecretBox.from_settings(settings, embedded=settings.embedded)
+    except DbaAdminError:
+        box = None
+    return Registry(workspace, box)
+
+
+def _has_registry(workspace: DatabaseManager) -> bool:
+    """False on a workspace whose connections migration is still pending (it is then its own, only connection)."""
+    with workspace.connection() as conn:
+        row = conn.execute("select to_regclass('dba_admin.connections') is not null /* dba_admin */").fetchone()
+    return bool(row and row[0])
+
+
+def default_connection(settings: Settings, registry: Registry) -> str | None:
+    """The connection a command works on: --connection / DBA_ADMIN_CONNECTION, else the first one registered
+    (``demo`` on the embedded default, ``default`` on a remote workspace); None when nothing is registered."""
+    infos = registry.list()
+    if settings.connection:
+        if settings.connection not in {i.name for i in infos}:
+            known = ", ".join(sorted(i.name for i in infos)) or "none"
+            raise ConfigError(
+                f"no connection named {settings.connection} (registered: {known}): check --connection or"
+                " DBA_ADMIN_CONNECTION, or register it with `dba-admin connection add`"
+            )
+        return settings.connection
+    if not infos:
+        return None
+    return min(infos, key=lambda i: (i.created_at, i.name)).name
+
+
+def _legacy_secrets(settings: Settings) -> ConnectionSecrets:
+    """A workspace from before connections, or with none registered, is its own connection, with the logins of
+    the settings (READONLY_DATABASE_URL, DBA_DATABASE_URL), as the original single-database setup had it."""
+    from dba_admin.bootstrap import embedded_server
+    from dba_admin.connections import ConnectionSecrets
+
+    readonly = settings.readonly_database_url
+    main = settings.database_url
+    if settings.embedded:
+        server = embedded_server(settings)
+        main = server.dsn()
+        if readonly is None and server.stored_password(server.readonly_password_file):
+            readonly = server.readonly_dsn()
+    assert main is not None
+    return ConnectionSecrets(main, readonly, settings.dba_database_url)
+
+
+def _legacy_target(settings: Settings, workspace: DatabaseManager) -> DatabaseManager:
+    from dba_admin.connections import DEFAULT_CONNECTION
+    from dba_admin.database import DatabaseManager
+
+    secrets = _legacy_secrets(settings)
+    return DatabaseManager(
+        settings,
+        secrets.monitor,
+        secrets.readonly,
+        dba_dsn=secrets.dba,
+        name=DEFAULT_CONNECTION,
+        workspace=workspace,
+        lazy=True,
+    )
+
+
+@contextlib.contextmanager
+def _manager(settings: Settings, *, quiet: bool = False) -> Iterator[DatabaseManager]:
+    """The chosen connection's manager, with the workspace behind it (``db.workspace``); both closed at the end.
+
+    Used by health, tables, sql, ask, advise and snapshot. Reads of the administered database go through its
+    monitor login; the app's own records (conversations, snapshots, mutes, audit) go to the workspace.
+    """
+    from dba_admin.connections import Targets
+
+    workspace = _workspace(settings, quiet=quiet)
+    targets: Targets | None = None
+    legacy: DatabaseManager | None = None
+    try:
+        if _has_registry(workspace):
+            targets = Targets(workspace, _registry(settings, workspace))
+            name = default_connection(settings, targets.registry)
+        else:
+            name = None
+            if settings.connection:
+                raise ConfigError(
+                    "this workspace has no connection registry yet: run `dba-admin migrate`, then use --connection"
+                )
+        if name is None:
+            legacy = _legacy_target(settings, workspace)
+            yield legacy
+        else:
+            assert targets is not None
+            yield targets.get(name)
+    finally:
+        if legacy is not None:
+            legacy.close()
+        if targets is not None:
+            targets.close()
+        workspace.close()
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,6 +214,23 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
+    """The workspace's owner DSN; with --read-only, the chosen connection's read-only login (for psql)."""
+    if args.read_only:
+        with contextlib.closing(_workspace(settings, quiet=True)) as workspace:
+            registry = _registry(settings, workspace)
+            name = default_connection(settings, registry) if _has_registry(workspace) else None
+            if name is None:
+                readonly = _legacy_secrets(settings).readonly
+                name = "default"
+            else:
+                readonly = registry.secrets(name)[0].readonly
+        if not readonly:
+            raise ConfigError(
+                f"connection {name} has no read-only login: `dba-admin connection setup {name} --admin-dsn ...`"
+                " creates one"
+            )
+        print(readonly)
+        return 0
     if not settings.embedded:
         print(settings.database_url)
         return 0
@@ -110,7 +238,7 @@ def cmd_db_url(settings: Settings, args: argparse.Namespace) -> int:
 
     server = embedded_server(settings)
     server.ensure_running()
-    print(server.readonly_dsn() if args.read_only else server.dsn())
+    print(server.dsn())
     return 0
 
 
@@ -121,19 +249,73 @@ def _health_down(settings: Settings, message: str) -> dict[str, Any]:
 def _print_health(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _print_json(report)
-    else:
-        for key, value in report.items():
-            print(f"{key:>22}: {value}")
+        return
+
+    def show(values: dict[str, Any], indent: int) -> None:
+        for key, value in values.items():
+            if isinstance(value, dict) and value and key in ("connection", "assistant", "pg_stat_statements"):
+                print(f"{'':>{indent}}{key:>22}:")
+                show(value, indent + 4)
+            else:
+                print(f"{'':>{indent}}{key:>22}: {value}")
+
+    show(report, 0)
+
+
+def _workspace_health(health: Health) -> tuple[bool, dict[str, Any]]:
+    """The workspace part of `health`: reachable, migrations; the read-only login belongs to connections."""
+    report = to_jsonable(health)
+    for key in ("readonly_ok", "readonly_user", "readonly_message"):
+        report.pop(key, None)
+    report["messages"] = [m for m in health.messages if not m.startswith("read-only role:")]
+    problems = [m for m in report["messages"] if not m.startswith("applied migration file(s) edited")]
+    return bool(health.reachable and not health.migrations_pending and not problems), report
+
+
+def _connection_health(settings: Settings, db: DatabaseManager) -> dict[str, Any]:
+    """The connection part of `health`: reachable with its monitor login, its read-only and DBA logins, extensions."""
+    from dba_admin.advisors import extended_health
+
+    health = db.health()
+    report: dict[str, Any] = {
+        "name": db.name,
+        "ok": False,
+        "reachable": health.reachable,
+        "connect_ms": health.connect_ms,
+        "server_version": health.server_version,
+        "readonly_login": db.has_readonly_login,
+        "readonly_ok": health.readonly_ok,
+        "readonly_user": health.readonly_user,
+        "readonly_message": health.readonly_message,
+        "dba_login": db.has_dba_login,
+        "messages": [m for m in health.messages if not m.startswith("read-only role:")],
+    }
+    if not health.reachable:
+        return report
+    if not db.has_readonly_login:
+        report["readonly_message"] = (
+            f"no read-only login: analysts' SQL cannot run on {db.name}"
+            f" (`dba-admin connection setup {db.name} --admin-dsn ... --apply` creates one)"
+        )
+    elif not health.readonly_ok:
+        report["messages"].append(f"read-only login: {health.readonly_message}")
+    extended = extended_health(db)
+    report["pg_stat_statements"] = extended["pg_stat_statements"]
+    report["foreign_servers"] = extended["foreign_servers"]
+    if extended.get("error"):
+        report["messages"].append(f"extended checks failed: {extended['error']}")
+    report["ok"] = bool(extended["ok"] and not report["messages"])
+    return report
 
 
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
-    """Database, migrations, read-only role, pg_stat_statements and foreign servers, in one report.
+    """The workspace (database, migrations) and the chosen connection (monitor, read-only and DBA logins,
+    pg_stat_statements, foreign servers), in one report.
 
     Only reads: it never starts, creates, migrates or prepares anything. Pending migrations are reported (and make
     ``ok`` false, exit 1) for `dba-admin migrate` to apply. Exit 0: all well; 1: a problem the report names,
     including a database that does not answer.
     """
-    from dba_admin.advisors import extended_health
     from dba_admin.assistant.assistant import Assistant
     from dba_admin.bootstrap import SchemaMissing, open_prepared
     from dba_admin.database import DatabaseManager
@@ -154,37 +336,68 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     except SchemaMissing as exc:
         _print_health(_health_down(settings, str(exc)), args.json)
         return 1
-    with DatabaseManager(
-        settings, prepared.dsn, prepared.readonly_dsn, authenticator_dsn=prepared.authenticator_dsn
-    ) as db:
-        health = db.health()
+    with DatabaseManager(settings, prepared.dsn, authenticator_dsn=prepared.authenticator_dsn) as workspace:
+        health = workspace.health()
+        workspace_ok, report = _workspace_health(health)
         if not health.reachable:
-            _print_health(to_jsonable(health), args.json)
+            _print_health(report, args.json)
             return 1
-        extended = extended_health(db)
-        # This process's view: the breaker lives in each app server, so a fresh CLI always sees it closed.
-        assistant = Assistant(db, settings).status()
-    report = to_jsonable(health)
-    report["pg_stat_statements"] = extended["pg_stat_statements"]
-    report["foreign_servers"] = extended["foreign_servers"]
+    try:
+        with _manager(settings, quiet=True) as db:
+            connection = _connection_health(settings, db)
+            # This process's view: the breaker lives in each app server, so a fresh CLI always sees it closed.
+            assistant = Assistant(db, settings).status()
+    except SchemaMissing:
+        # Never migrated: no connection to look at yet (the report already says to migrate; nothing is prepared).
+        report["ok"] = False
+        _print_health(report, args.json)
+        return 1
+    report["messages"] += [f"connection {connection['name']}: {m}" for m in connection["messages"]]
+    if not connection["reachable"]:
+        report["messages"].append(f"connection {connection['name']} does not answer")
+    report["connection"] = connection
     report["assistant"] = to_jsonable(assistant)
-    report["ok"] = bool(health.ok and extended["ok"])
+    report["ok"] = bool(workspace_ok and connection["ok"])
     _print_health(report, args.json)
     return 0 if report["ok"] else 1
 
 
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Aligned columns with a header, for people (``--json`` is the form for machines)."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        print("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip())
+
+
+def _size(n: Any) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)
+
+
 def cmd_tables(settings: Settings, args: argparse.Namespace) -> int:
     with _manager(settings) as db:
+        name = db.name
         tables = db.get_tables()
     if args.json:
         _print_json(tables)
     else:
-        for table in tables:
-            print(f"{table.schema}.{table.name}\t{table.kind}\t{table.estimated_rows}\t{table.total_bytes}")
+        print(f"connection {name}: {len(tables)} table(s)")
+        _print_table(
+            ("TABLE", "KIND", "ROWS (EST.)", "SIZE"),
+            [(f"{t.schema}.{t.name}", t.kind, t.estimated_rows, _size(t.total_bytes)) for t in tables],
+        )
     return 0
 
 
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    """SQL on the connection: --read-only on its read-only login (READ ONLY, rolled back), else its DBA login."""
     text = sys.stdin.read() if args.text == "-" else args.text
     with _manager(settings) as db:
         results = db.execute_query(text, read_only=args.read_only, timeout_ms=args.timeout_ms, max_rows=args.max_rows)
@@ -200,6 +413,266 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 print(f"OK ({result.rowcount} row(s))")
     return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dba-admin connection add | list | remove | setup
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _scrub(text: str, *dsns: str | None) -> str:
+    """An error text with any password of the given DSNs taken out (drivers may echo a DSN back)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    for dsn in dsns:
+        password = None
+        with contextlib.suppress(psycopg.Error):  # a malformed DSN: nothing to take out
+            password = conninfo_to_dict(dsn).get("password") if dsn else None
+        if password:
+            text = text.replace(str(password), "********")
+    return text
+
+
+def _check_logins(secrets: ConnectionSecrets, *, timeout_s: float) -> list[str]:
+    """Connect with each login (within ``timeout_s``); warnings for one that is a superuser or can write.
+
+    A login that cannot connect is a ConfigError: nothing is registered.
+    """
+    import psycopg
+
+    from dba_admin.services import mask_dsn
+    from dba_admin.setup_plan import check_login
+
+    warnings: list[str] = []
+    for kind, dsn in (("monitor", secrets.monitor), ("read-only", secrets.readonly), ("DBA", secrets.dba)):
+        if not dsn:
+            continue
+        try:
+            found = check_login(dsn, timeout_s=max(2, int(timeout_s)))
+        except psycopg.Error as exc:
+            raise ConfigError(
+                f"the {kind} DSN ({mask_dsn(dsn)}) does not work: {_scrub(one_line(exc), dsn)}."
+                " Check it with psql, or register without checking with --no-check"
+            ) from None
+        if found.superuser:
+            warnings.append(
+                f"warning: the {kind} login {found.user} is a SUPERUSER: it bypasses every permission and RLS;"
+                " `dba-admin connection setup` creates least-privilege logins"
+            )
+        elif found.can_write and kind != "DBA":
+            warnings.append(
+                f"warning: the {kind} login {found.user} can write ({'; '.join(found.can_write)}): it should only"
+                " read; `dba-admin connection setup` creates one that cannot"
+            )
+    return warnings
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def cmd_connection(settings: Settings, args: argparse.Namespace) -> int:
+    handlers: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "add": _connection_add,
+        "list": _connection_list,
+        "remove": _connection_remove,
+        "setup": _connection_setup,
+    }
+    return handlers[args.connection_command](settings, args)
+
+
+def _connection_add(settings: Settings, args: argparse.Namespace) -> int:
+    from dba_admin.connections import ALL_ROLES, ConnectionSecrets, check_name
+    from dba_admin.services import mask_dsn
+
+    name = check_name(args.name)
+    secrets = ConnectionSecrets(args.dsn, args.readonly_dsn, args.dba_dsn)
+    roles = _split(args.roles) or list(ALL_ROLES)
+    warnings = [] if args.no_check else _check_logins(secrets, timeout_s=settings.fleet_timeout_s)
+    with contextlib.closing(_workspace(settings)) as workspace:
+        registry = _registry(settings, workspace)
+        registry.box  # noqa: B018  # SECRETS_KEY missing on a remote workspace: said before anything is written
+        info = registry.add(
+            name,
+            secrets,
+            actor=_actor(),
+            description=args.description,
+            roles=roles,
+            users=_split(args.users),
+            replace=args.replace,
+        )
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    logins = ["monitor"] + (["read-only"] if info.has_readonly else []) + (["DBA"] if info.has_dba else [])
+    checked = " (not checked)" if args.no_check else ""
+    print(f"connection {info.name} registered: {mask_dsn(args.dsn)}{checked}; logins: {', '.join(logins)}")
+    return 0
+
+
+def _connection_list(settings: Settings, args: argparse.Namespace) -> int:
+    with contextlib.closing(_workspace(settings, quiet=args.json)) as workspace:
+        infos = _registry(settings, workspace).list()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": i.name,
+            "description": i.description,
+            "roles": list(i.roles),
+            "users": list(i.users),
+            "logins": ["monitor"] + (["readonly"] if i.has_readonly else []) + (["dba"] if i.has_dba else []),
+            "is_workspace": i.is_workspace,
+            "created_by": i.created_by,
+            "created_at": i.created_at,
+        }
+        for i in infos
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no connection registered: add one with `dba-admin connection add NAME --dsn ...`")
+        return 0
+    _print_table(
+        ("NAME", "LOGINS", "ROLES", "USERS", "WORKSPACE", "DESCRIPTION"),
+        [
+            (
+                r["name"],
+                ",".join(r["logins"]),
+                ",".join(r["roles"]),
+                ",".join(r["users"]) or "-",
+                "yes" if r["is_workspace"] else "",
+                r["description"] or "",
+            )
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def _connection_remove(settings: Settings, args: argparse.Namespace) -> int:
+    with contextlib.closing(_workspace(settings)) as workspace:
+        _registry(settings, workspace).remove(args.name, actor=_actor())
+    print(f"connection {args.name} removed (its databases and logins are untouched)")
+    return 0
+
+
+def _connection_setup(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the plan that creates the connection's logins; with --apply, run it (one transaction), register
+    the connection with the new logins and audit it. Without --apply nothing is written anywhere."""
+    import psycopg
+
+    from dba_admin import audit
+    from dba_admin.connections import ConnectionSecrets, check_name
+    from dba_admin.errors import NotFound
+    from dba_admin.services import mask_dsn
+    from dba_admin.setup_plan import apply_plan, build_plan, inspect_target, login_dsn, role_names
+
+    name = check_name(args.name)
+    schemas = _split(args.schemas) or ["public"]
+    if args.dba_schema_owner and not args.with_dba:
+        raise ConfigError("--dba-schema-owner needs --with-dba")
+    roles = role_names(name, monitor=args.monitor_role, readonly=args.readonly_role, dba=args.dba_role)
+    # The workspace is only read before --apply: is the name taken, and by what.
+    with contextlib.closing(_workspace(settings, quiet=True)) as workspace:
+        registry = _registry(settings, workspace)
+        try:
+            current = registry.get(name)
+        except NotFound:
+            current = None
+        if current is not None and current.is_workspace:
+            raise ConfigError(
+                f"connection {name} is the workspace database itself: its logins come from the settings"
+                " (DATABASE_URL, READONLY_DATABASE_URL, DBA_DATABASE_URL); register the database under another name"
+            )
+        kept_dba = registry.secrets(name)[0].dba if current is not None and current.has_dba and args.apply else None
+        if args.apply:
+            registry.box  # noqa: B018  # SECRETS_KEY missing: said before the target is changed
+        try:
+            conn = psycopg.connect(args.admin_dsn, connect_timeout=max(2, int(settings.fleet_timeout_s)))
+        except psycopg.Error as exc:
+            raise ConfigError(
+                f"the admin DSN ({mask_dsn(args.admin_dsn)}) does not work: {_scrub(one_line(exc), args.admin_dsn)}"
+            ) from None
+        with conn:
+            facts = inspect_target(conn, list(roles.values()), schemas)
+            plan = build_plan(
+                facts,
+                name,
+                roles,
+                schemas,
+                with_dba=args.with_dba,
+                dba_schema_owner=args.dba_schema_owner,
+                statement_timeout_ms=settings.statement_timeout_ms,
+            )
+            if args.json and not args.apply:
+                _print_json(plan.to_dict())
+                return 0
+            print(plan.render(), end="")
+            for note in plan.notes:
+                print(f"note: {note}", file=sys.stderr)
+            if not args.apply:
+                verb = "update" if current is not None else "register"
+                print(
+                    f"\nnothing was run. To create these logins and {verb} connection {name}, add --apply"
+                    " (the same command).",
+                    file=sys.stderr,
+                )
+                return 0
+            # Again inside the applying transaction: a role made meanwhile must be ALTERed, not CREATEd.
+            with conn.transaction():
+                facts = inspect_target(conn, list(roles.values()), schemas)
+                plan = build_plan(
+                    facts,
+                    name,
+                    roles,
+                    schemas,
+                    with_dba=args.with_dba,
+                    dba_schema_owner=args.dba_schema_owner,
+                    statement_timeout_ms=settings.statement_timeout_ms,
+                    passwords={login.kind: login.password for login in plan.logins},
+                )
+                apply_plan(conn, plan)
+        dsns = {login.kind: login_dsn(args.admin_dsn, login.role, login.password) for login in plan.logins}
+        secrets = ConnectionSecrets(dsns["monitor"], dsns["readonly"], dsns.get("dba") or kept_dba)
+        try:
+            registry.add(name, secrets, actor=_actor(), description=args.description, replace=current is not None)
+            with workspace.connection() as wconn:
+                audit.record(
+                    wconn,
+                    "connection.setup",
+                    actor=_actor(),
+                    target=f"connection:{name}",
+                    details={
+                        "database": plan.database,
+                        "where": mask_dsn(args.admin_dsn),
+                        "schemas": list(plan.schemas),
+                        "roles_created": plan.roles_created,
+                        "roles_updated": plan.roles_updated,
+                        "dba_login": plan.login("dba") is not None,
+                    },
+                )
+        except Exception as exc:
+            raise ConfigError(
+                f"the logins were created on {plan.database}, but registering connection {name} failed:"
+                f" {one_line(exc)}. Run the same command again: it re-uses the roles and sets new passwords"
+            ) from None
+    problems = []
+    for kind, dsn in dsns.items():
+        try:
+            with psycopg.connect(dsn, connect_timeout=max(2, int(settings.fleet_timeout_s))):
+                pass
+        except psycopg.Error as exc:
+            problems.append(f"warning: the new {kind} login does not connect: {_scrub(one_line(exc), dsn)}")
+    for problem in problems:
+        print(problem + " (check pg_hba.conf for this login)", file=sys.stderr)
+    made = ", ".join(f"{login.role} ({'updated' if login.exists else 'created'})" for login in plan.logins)
+    print(f"\napplied in one transaction: {made}")
+    print(f"connection {name} {'updated' if current is not None else 'registered'} with these logins (audited)")
+    if args.show_passwords:
+        print("passwords (shown this once; stored only encrypted in the workspace):")
+        for login in plan.logins:
+            print(f"  {login.role}: {login.password}")
+    return 1 if problems else 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -328,6 +801,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dba-admin", description="DBA Admin: a workbench for your Supabase/PostgreSQL."
     )
+    parser.add_argument(
+        "--connection",
+        default=None,
+        metavar="NAME",
+        help="the registered connection to work on (env DBA_ADMIN_CONNECTION; default: the first registered)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start the web app (embedded PostgreSQL unless DATABASE_URL is set)")
@@ -337,21 +816,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
 
-    db_url = sub.add_parser("db-url", help="print a connection string psql accepts")
-    db_url.add_argument("--read-only", action="store_true", help="the read-only login role's DSN")
+    db_url = sub.add_parser("db-url", help="print a connection string psql accepts (the workspace's owner)")
+    db_url.add_argument("--read-only", action="store_true", help="the connection's read-only login instead")
+    add_connection_option(db_url)
     db_url.set_defaults(func=cmd_db_url)
 
-    health = sub.add_parser("health", help="database, migrations and read-only role status")
+    health = sub.add_parser("health", help="the workspace (database, migrations) and the connection's logins")
     health.add_argument("--json", action="store_true")
+    add_connection_option(health)
     health.set_defaults(func=cmd_health)
 
     tables = sub.add_parser("tables", help="list tables, views, materialized views and foreign tables")
     tables.add_argument("--json", action="store_true")
+    add_connection_option(tables)
     tables.set_defaults(func=cmd_tables)
 
-    run_sql = sub.add_parser("sql", help="run SQL text ('-' reads standard input)")
+    run_sql = sub.add_parser(
+        "sql", help="run SQL text on the connection ('-' reads standard input): its DBA login, or --read-only"
+    )
     run_sql.add_argument("text")
-    run_sql.add_argument("--read-only", action="store_true", help="run on the read-only login role")
+    run_sql.add_argument("--read-only", action="store_true", help="run on the read-only login (READ ONLY)")
+    add_connection_option(run_sql)
     run_sql.add_argument("--json", action="store_true")
     run_sql.add_argument("--timeout-ms", type=int, default=None)
     run_sql.add_argument("--max-rows", type=int, default=None)
@@ -378,7 +863,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from dba_admin.assistant.cli import register as register_ask
 
-    register_ask(sub)
+    add_connection_option(register_ask(sub))
+
+    _connection_parser(sub)
 
     from dba_admin.auth import ROLES
 
@@ -401,13 +888,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_connection_option(parser: argparse.ArgumentParser) -> None:
+    """``--connection NAME`` after the sub-command too (``dba-admin tables --connection x``)."""
+    parser.add_argument(
+        "--connection",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="the registered connection to work on (env DBA_ADMIN_CONNECTION; default: the first registered)",
+    )
+
+
+def with_connection(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with --connection applied (it wins over DBA_ADMIN_CONNECTION)."""
+    name = getattr(args, "connection", None)
+    return settings.with_overrides(connection=name) if name else settings
+
+
+def _connection_parser(sub: Any) -> None:
+    connection = sub.add_parser(
+        "connection", help="the databases the app administers: add, list, remove, setup (logins and grants)"
+    )
+    csub = connection.add_subparsers(dest="connection_command", required=True)
+    add = csub.add_parser("add", help="register a database with its logins (checked first; nothing is created)")
+    add.add_argument("name")
+    add.add_argument("--dsn", required=True, help="the monitor login (pg_monitor + SELECT; it never writes)")
+    add.add_argument("--readonly-dsn", default=None, help="the read-only login for analysts' SQL")
+    add.add_argument("--dba-dsn", default=None, help="the DBA login for write-mode SQL (optional)")
+    add.add_argument("--description", default=None)
+    add.add_argument("--roles", default=None, help="app roles that may use it, e.g. admin,dba (default: all)")
+    add.add_argument("--users", default=None, help="e-mails that may use it, comma separated")
+    add.add_argument("--replace", action="store_true", help="update a connection already registered")
+    add.add_argument("--no-check", action="store_true", help="register without connecting (a database now down)")
+    listing = csub.add_parser("list", help="registered connections (no secret)")
+    listing.add_argument("--json", action="store_true")
+    remove = csub.add_parser("remove", help="forget a connection (its database and logins are untouched)")
+    remove.add_argument("name")
+    setup = csub.add_parser(
+        "setup", help="print the SQL that creates the connection's logins and grants; run it with --apply"
+    )
+    setup.add_argument("name")
+    setup.add_argument("--admin-dsn", required=True, help="a login allowed to create roles (used once, never stored)")
+    setup.add_argument("--apply", action="store_true", help="run the plan (one transaction) and register the logins")
+    setup.add_argument("--schemas", default="public", help="schemas the logins may read (default: public)")
+    setup.add_argument("--with-dba", action="store_true", help="also a DBA login (NOSUPERUSER) for write-mode SQL")
+    setup.add_argument(
+        "--dba-schema-owner",
+        action="store_true",
+        help="make the DBA login a member of the schemas' owner (never a superuser); not done by default",
+    )
+    setup.add_argument("--monitor-role", default=None, help="default: dba_admin_<name>_monitor")
+    setup.add_argument("--readonly-role", default=None, help="default: dba_admin_<name>_readonly")
+    setup.add_argument("--dba-role", default=None, help="default: dba_admin_<name>_dba")
+    setup.add_argument("--description", default=None)
+    setup.add_argument("--json", action="store_true", help="the plan as JSON (passwords masked)")
+    setup.add_argument("--show-passwords", action="store_true", help="after --apply, print the new passwords once")
+    connection.set_defaults(func=cmd_connection)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import psycopg
+
     args = build_parser().parse_args(argv)
     func: Callable[[Settings, argparse.Namespace], int] = args.func
     try:
-        return func(load_settings(), args)
+        return func(with_connection(load_settings(), args), args)
     except DbaAdminError as exc:
         print(f"dba-admin: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a name or option the core refused (connection name, roles)
+        print(f"dba-admin: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.Error as exc:  # a database error no command turned into its own message: still one line
+        print(f"dba-admin: the database refused: {one_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a folder or file the command needs (data dir, backups): one line, never a traceback
         where = f" ({exc.filename})" if exc.filename else ""

@@ -35,11 +35,15 @@ def test_db_url_is_usable_by_psql(cli_env: Path, capsys: pytest.CaptureFixture[s
     dsn = out.strip()
     result = subprocess.run(["psql", dsn, "-Atc", "select current_user"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "postgres"
+    # --read-only: the connection's read-only login (connection demo: the PetCare database)
     code, out, _ = run_cli(capsys, "db-url", "--read-only")
     result = subprocess.run(
-        ["psql", out.strip(), "-Atc", "select current_user"], capture_output=True, text=True, check=True
+        ["psql", out.strip(), "-Atc", "select current_user, current_database()"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert result.stdout.strip() == "dba_admin_readonly"
+    assert result.stdout.strip() == "dba_admin_readonly|petcare"
 
 
 def test_migrate_is_a_noop_when_up_to_date(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,9 +54,19 @@ def test_migrate_is_a_noop_when_up_to_date(cli_env: Path, capsys: pytest.Capture
 def test_health_json(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "health", "--json")
     health = json.loads(out)
+    assert code == 0, health
+    # the workspace (the app's own data) at the top, the connection it works on below
+    assert health["ok"] is True and health["embedded"] is True and health["migrations_pending"] == []
+    connection = health["connection"]
+    assert connection["name"] == "demo" and connection["ok"] is True and connection["reachable"] is True
+    assert connection["readonly_ok"] is True and connection["readonly_user"] == "dba_admin_readonly"
+    assert connection["dba_login"] is True
+
+
+def test_health_for_people(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "health")
     assert code == 0
-    assert health["ok"] is True and health["embedded"] is True and health["readonly_ok"] is True
-    assert health["migrations_pending"] == []
+    assert "migrations_pending: []" in out and "connection:" in out and "name: demo" in out
 
 
 def test_tables_json_lists_demo_tables(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,9 +74,18 @@ def test_tables_json_lists_demo_tables(cli_env: Path, capsys: pytest.CaptureFixt
     tables = json.loads(out)
     names = {(t["schema"], t["name"]) for t in tables}
     assert code == 0
-    assert ("public", "user_profiles") in names and ("public", "projetos_analytics") in names
+    assert ("public", "user_profiles") in names and ("public", "pets") in names
+    assert ("public", "projetos_analytics") not in names, "the app's own tables live in the workspace"
     profiles = next(t for t in tables if t["name"] == "user_profiles")
     assert any(c["name"] == "phone_number" for c in profiles["columns"])
+
+
+def test_tables_for_people(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "tables")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("connection demo: ")
+    assert lines[1].split() == ["TABLE", "KIND", "ROWS", "(EST.)", "SIZE"]
+    assert any(line.startswith("public.pets ") for line in lines)
 
 
 def test_sql_json_and_read_only(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,6 +95,39 @@ def test_sql_json_and_read_only(cli_env: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run_cli(capsys, "sql", "create table cli_should_not_exist (v int)", "--read-only", "--json")
     results = json.loads(out)
     assert code == 1 and results[0]["error"]["sqlstate"] == "25006"
+
+
+def test_sql_runs_on_the_connections_logins(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # write mode: the connection's DBA login (never the workspace's owner); --read-only: its read-only login
+    code, out, _ = run_cli(capsys, "sql", "select current_user as u, current_database() as d", "--json")
+    assert code == 0 and json.loads(out)[0]["rows"] == [{"u": "dba_admin_dba", "d": "petcare"}]
+    code, out, _ = run_cli(capsys, "sql", "select current_user as u", "--read-only", "--json")
+    assert code == 0 and json.loads(out)[0]["rows"] == [{"u": "dba_admin_readonly"}]
+
+
+def test_connection_option_and_env(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run_cli(capsys, "--connection", "demo", "sql", "select current_database() as d", "--json")
+    assert code == 0 and json.loads(out)[0]["rows"] == [{"d": "petcare"}]
+    code, out, _ = run_cli(capsys, "tables", "--connection", "demo", "--json")
+    assert code == 0 and json.loads(out)
+    code, out, err = run_cli(capsys, "tables", "--connection", "nowhere")
+    assert code == 2 and out == ""
+    assert err.startswith("dba-admin: no connection named nowhere") and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    monkeypatch.setenv("DBA_ADMIN_CONNECTION", "nowhere-either")
+    code, _, err = run_cli(capsys, "health")
+    assert code == 2 and "no connection named nowhere-either" in err
+    code, _, _ = run_cli(capsys, "--connection", "demo", "health")  # the option wins over the environment
+    assert code == 0
+
+
+def test_usage_errors_are_one_line(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "connection", "add", "Bad Name!", "--dsn", "host=/nowhere dbname=x")
+    assert code == 2 and "is not valid" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "connection", "remove", "never-registered")
+    assert code == 2 and "no connection named never-registered" in err
 
 
 def test_sql_syntax_error_exit_code(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,6 +181,6 @@ def test_health_reports_extensions_and_foreign_servers(cli_env: Path, capsys: py
     code, out, _ = run_cli(capsys, "health", "--json")
     report = json.loads(out)
     assert code == 0
-    assert report["pg_stat_statements"]["available"] is True
-    assert report["foreign_servers"] == []
+    assert report["connection"]["pg_stat_statements"]["available"] is True, report["connection"]["pg_stat_statements"]
+    assert report["connection"]["foreign_servers"] == []
     assert report["assistant"]["mode"] == "offline" and "GEMINI_API_KEY" in report["assistant"]["reason"]

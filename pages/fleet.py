@@ -1,0 +1,245 @@
+"""Fleet: every connection you may see, at one glance — reachable or not, size, load, findings, last snapshot.
+
+The figures come from dba_admin.fleet (one short-lived monitor connection per database, all in parallel, each
+within FLEET_TIMEOUT_S), so one dead or slow database shows as such without slowing the rest. A collection is
+kept for 15 s per set of visible connections (people opening the page together share it); "Refresh" asks again.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from dba_admin.errors import DbaAdminError
+from dba_admin.fleet import ADVISORS_MAX_AGE_S, ERROR, OK, TIMED_OUT, UNREACHABLE, FleetRow, collect_fleet
+from ui.markdown import escape_markdown
+from ui.session import get_services, require_page, show_error
+from ui.widgets import fmt_bytes, fmt_time
+
+CACHE_TTL_S = 15
+NONCE = "fleet_refresh_nonce"  # bumped by "Refresh": a new cache entry for this session's next collection
+STATUS_ICONS = {OK: "🟢", UNREACHABLE: "🔴", TIMED_OUT: "⏱️", ERROR: "⚠️"}
+LEVEL_COLOURS = {"ERROR": "#d62728", "WARN": "#ff7f0e", "INFO": "#1f77b4"}
+
+user = require_page("fleet")
+services = get_services()
+
+st.title("Fleet")
+st.caption(
+    "Every connection you may use, side by side. Each database is asked in parallel on its monitor login, with "
+    f"a {services.settings.fleet_timeout_s:g} s limit each (FLEET_TIMEOUT_S): one that is down or slow shows as "
+    "such and does not hold up the rest."
+)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=64)
+def _collect(
+    names: tuple[str, ...], timeout_s: float, advisors: bool, advisors_max_age_s: float, nonce: int
+) -> tuple[datetime, list[FleetRow]]:
+    """One collection per visible set (and refresh) in CACHE_TTL_S; ``nonce`` only separates refreshes."""
+    rows = collect_fleet(
+        get_services(), list(names), timeout_s=timeout_s, advisors=advisors, advisors_max_age_s=advisors_max_age_s
+    )
+    return datetime.now(UTC), rows
+
+
+try:
+    names = services.registry.visible_names(user.claims)
+except DbaAdminError as exc:
+    show_error(exc, action="Listing your connections")
+    st.stop()
+
+if not names:
+    st.info(
+        "No connection is open to you yet. "
+        + (
+            "Add one on the Connections page or with `dba-admin connection add NAME --dsn DSN`."
+            if user.role == "admin"
+            else "Ask an admin to give your role or your email access to one."
+        )
+    )
+    if user.role == "admin":
+        st.page_link("pages/connections.py", label="Open Connections", icon=":material/cable:")
+    st.stop()
+
+left, right = st.columns([1, 3], vertical_alignment="center")
+refresh = left.button("Refresh", key="fleet_refresh", icon=":material/refresh:", type="primary")
+if refresh:
+    st.session_state[NONCE] = time.time_ns()
+advisors = right.toggle(
+    "Count advisor findings",
+    value=True,
+    key="fleet_advisors",
+    help="Runs the advisors' checks on each connection within its time limit; off makes the page faster.",
+)
+
+timeout_s = services.settings.fleet_timeout_s
+try:
+    with st.spinner(f"Asking {len(names)} connection(s) in parallel, up to {timeout_s:g} s each…"):
+        collected_at, rows = _collect(
+            tuple(names),
+            timeout_s,
+            advisors,
+            0.0 if refresh else ADVISORS_MAX_AGE_S,  # Refresh runs the checks again too
+            st.session_state.get(NONCE, 0),
+        )
+except DbaAdminError as exc:  # the workspace itself failed (its reads come first)
+    show_error(exc, action="Collecting the fleet")
+    st.stop()
+
+reachable = [r for r in rows if r.status == OK]
+trouble = [r for r in rows if r.status != OK]
+errors = sum(r.findings_at("ERROR") or 0 for r in reachable)
+cols = st.columns(4)
+cols[0].metric("Connections", len(rows))
+cols[1].metric("Reachable", len(reachable))
+cols[2].metric("Down or slow", len(trouble))
+cols[3].metric("ERROR findings", errors if advisors else "—")
+checked = [r.advisors_at for r in rows if r.advisors_at is not None]
+st.caption(
+    f"Collected {fmt_time(collected_at)} · kept {CACHE_TTL_S} s"
+    + (
+        f" · advisor counts from {fmt_time(min(checked))} (rerun every {ADVISORS_MAX_AGE_S / 60:g} min)"
+        if checked
+        else ""
+    )
+    + " · Refresh asks every database again and reruns the checks."
+)
+
+if trouble:
+    lines = [
+        f"- {STATUS_ICONS.get(r.status, '')} **{escape_markdown(r.name)}** ({escape_markdown(r.status)}): "
+        f"{escape_markdown(r.reason or 'no reason given')}"
+        for r in trouble
+    ]
+    st.warning("Not every connection answered:\n" + "\n".join(lines))
+
+
+def _longest(row: FleetRow) -> str:
+    if row.longest_query_s is None:
+        return "—" if row.status != OK else "none running"
+    return f"{row.longest_query_s:,.1f} s · pid {row.longest_query_pid}"
+
+
+def _note(row: FleetRow) -> str:
+    return row.reason or row.advisors_note or ""
+
+
+table = pd.DataFrame(
+    [
+        {
+            "": STATUS_ICONS.get(r.status, ""),
+            "connection": r.name,
+            "status": r.status,
+            "host": r.host or "—",
+            "version": r.server_version or "—",
+            "size": fmt_bytes(r.size_bytes),
+            "connections": (f"{r.connections_used} / {r.max_connections}" if r.connections_used is not None else "—"),
+            "used %": r.connections_pct,
+            "cache hit %": None if r.cache_hit_ratio is None else round(100 * r.cache_hit_ratio, 2),
+            "longest query": _longest(r),
+            "ERROR": r.findings_at("ERROR"),
+            "WARN": r.findings_at("WARN"),
+            "INFO": r.findings_at("INFO"),
+            "last snapshot": fmt_time(r.last_snapshot_at) if r.last_snapshot_at else "never",
+            "note": _note(r),
+        }
+        for r in rows
+    ]
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="fleet_table",
+    column_config={
+        "": st.column_config.TextColumn("", width="small"),
+        "used %": st.column_config.ProgressColumn("used %", min_value=0, max_value=100, format="%.0f%%"),
+        "cache hit %": st.column_config.NumberColumn("cache hit %", format="%.2f%%"),
+        "ERROR": st.column_config.NumberColumn("ERROR", help="unmuted advisor findings at ERROR"),
+        "WARN": st.column_config.NumberColumn("WARN"),
+        "INFO": st.column_config.NumberColumn("INFO"),
+    },
+)
+partial = [r for r in reachable if r.advisors_note]
+if partial:
+    st.caption(
+        "Advisor counts: "
+        + "; ".join(f"{escape_markdown(r.name)}: {escape_markdown(r.advisors_note)}" for r in partial)
+    )
+
+if not reachable:
+    st.info("No connection answered, so there is nothing to chart. The reasons are listed above.")
+    st.stop()
+
+chart_left, chart_right = st.columns(2)
+with chart_left:
+    st.subheader("Connections used vs max", anchor=False)
+    usage = [r for r in reachable if r.connections_used is not None]
+    figure = go.Figure()
+    figure.add_bar(
+        y=[r.name for r in usage],
+        x=[r.max_connections for r in usage],
+        name="max_connections",
+        orientation="h",
+        marker_color="#d3d3d3",
+    )
+    figure.add_bar(
+        y=[r.name for r in usage],
+        x=[r.connections_used for r in usage],
+        name="used",
+        orientation="h",
+        marker_color="#1f77b4",
+    )
+    figure.update_layout(
+        barmode="overlay",
+        height=max(220, 40 * len(usage) + 120),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend={"orientation": "h"},
+        xaxis_title="client connections",
+    )
+    st.plotly_chart(figure, key="fleet_connections_chart")
+with chart_right:
+    st.subheader("Advisor findings by level", anchor=False)
+    counted = [r for r in reachable if r.findings is not None]
+    if not advisors:
+        st.info("Advisor counts are off (the toggle above).")
+    elif not counted or not any(sum((r.findings or {}).values()) for r in counted):
+        st.success("No unmuted finding on the connections that answered.")
+    else:
+        findings = pd.DataFrame(
+            [
+                {"connection": r.name, "level": level, "findings": (r.findings or {}).get(level, 0)}
+                for r in counted
+                for level in ("ERROR", "WARN", "INFO")
+            ]
+        )
+        bars = px.bar(
+            findings,
+            y="connection",
+            x="findings",
+            color="level",
+            orientation="h",
+            color_discrete_map=LEVEL_COLOURS,
+            category_orders={"level": ["ERROR", "WARN", "INFO"]},
+        )
+        bars.update_layout(
+            barmode="stack",
+            height=max(220, 40 * len(counted) + 120),
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            legend={"orientation": "h"},
+        )
+        st.plotly_chart(bars, key="fleet_findings_chart")
+
+sized = [r for r in reachable if r.size_bytes is not None]
+if len(sized) > 1:
+    st.subheader("Database size", anchor=False)
+    sizes = pd.DataFrame({"connection": [r.name for r in sized], "MB": [(r.size_bytes or 0) / 2**20 for r in sized]})
+    size_chart = px.bar(sizes, x="connection", y="MB")
+    size_chart.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(size_chart, key="fleet_size_chart")

@@ -15,7 +15,7 @@ from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
 from ui.login import login_gate, logout, take_requested_page
 from ui.markdown import escape_markdown
-from ui.session import database_gate, get_services, show_not_ready
+from ui.session import connection_switcher, database_gate, get_services, show_not_ready
 
 st.set_page_config(page_title="DBA Admin", page_icon="🛢️", layout="wide")
 
@@ -23,7 +23,7 @@ try:
     services = get_services()
 except DbaAdminError as exc:  # down or not ready at this server's start: a clear page that retries
     show_not_ready(exc)
-database_gate(services)  # down since: the same page, and the embedded server restarted if it died
+database_gate(services)  # the workspace down: the same page, and the embedded server restarted if it died
 
 user, authenticator = login_gate(services)
 
@@ -33,6 +33,7 @@ registered = {
         str(ROOT / spec.file), title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default
     )
     for spec in PAGES
+    if (ROOT / spec.file).is_file()  # a page not installed in this build is left out, not a crash of every page
 }
 current = st.navigation(list(registered.values()), position="hidden")
 
@@ -45,10 +46,14 @@ with st.sidebar:
     for section, specs in pages_by_section(user.role).items():
         st.caption(section.upper())
         for spec in specs:
-            st.page_link(registered[spec.key], label=spec.title, icon=spec.icon)
+            if spec.key in registered:
+                st.page_link(registered[spec.key], label=spec.title, icon=spec.icon)
+    st.divider()
+    # The database every page works on; one that does not answer stops only the pages that read it.
+    connection_switcher(services, user)
     st.divider()
     st.markdown(f"**{escape_markdown(user.name or user.username)}**  \n`{user.role}` · {escape_markdown(user.email)}")
-    st.caption(f"Database: {escape_markdown(services.database_label)}")
+    st.caption(f"Workspace: {escape_markdown(services.database_label)}")
     if st.button("Log out", key="sidebar_logout", width="stretch"):
         logout(services, authenticator, user)
 

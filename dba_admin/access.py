@@ -47,7 +47,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("assistant", "Assistant", "Assistant", ":material/smart_toy:", ALL_ROLES),
     PageSpec("activity", "Activity", "Monitor", ":material/bolt:", DBA_ROLES),
     PageSpec("advisors", "Advisors", "Monitor", ":material/health_and_safety:", DBA_ROLES),
+    PageSpec("fleet", "Fleet", "Monitor", ":material/lan:", DBA_ROLES),
     PageSpec("users", "Users", "Admin", ":material/group:", ADMIN_ONLY),
+    PageSpec("connections", "Connections", "Admin", ":material/cable:", ADMIN_ONLY),
     PageSpec("audit", "Audit log", "Admin", ":material/policy:", ADMIN_ONLY),
 )
 

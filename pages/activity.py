@@ -1,8 +1,9 @@
 """Monitor · Activity: live sessions, long-running and idle-in-transaction ones highlighted, blocking chains,
 and cancel / terminate with a confirmation step (audited by dba_admin.activity).
 
-The live part is a fragment: the chosen interval, and every click inside it, rerun only the fragment. The
-action runs in a button callback, so the list drawn right after already shows its effect.
+The page works on the chosen connection: the list is read on its monitor login; cancel and terminate need its DBA
+login (pg_signal_backend). The live part is a fragment: the chosen interval, and every click inside it, rerun only
+the fragment. The action runs in a button callback, so the list drawn right after already shows its effect.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from dba_admin.activity import (
 )
 from dba_admin.errors import NotFound
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
+from ui.session import (
+    current_connection,
+    dba_login_notice,
+    get_services,
+    require_page,
+    show_connection,
+    show_error,
+)
 
 INTERVALS: dict[str, int | None] = {"Off": None, "5 s": 5, "10 s": 10, "30 s": 30}
 ACTIONS = {"cancel": "Cancel query", "terminate": "Terminate session"}
@@ -34,6 +42,7 @@ BLOCKED_COLOR = "background-color: rgba(255, 221, 87, 0.30)"
 
 user = require_page("activity")
 services = get_services()
+conn = current_connection(services, user)
 
 
 def highlight(row: pd.Series) -> list[str]:
@@ -51,7 +60,7 @@ def highlight(row: pd.Series) -> list[str]:
 
 def ask(pid: int | None, action: str) -> None:
     if pid is not None:
-        st.session_state["activity_pending"] = {"pid": int(pid), "action": action}
+        st.session_state["activity_pending"] = {"pid": int(pid), "action": action, "connection": conn.name}
         st.session_state.pop("activity_outcome", None)
 
 
@@ -60,9 +69,12 @@ def confirm() -> None:
     pending = st.session_state.pop("activity_pending", None)
     if not pending:
         return
+    if pending.get("connection") != conn.name:  # a pid means nothing on another database: never signal it there
+        st.session_state["activity_outcome"] = ("gone", "The connection changed since you picked that session.")
+        return
     signal = cancel_backend if pending["action"] == "cancel" else terminate_backend
     try:
-        result = signal(services.db, pending["pid"], user.username)
+        result = signal(conn, pending["pid"], user.username)
         st.session_state["activity_outcome"] = ("ok", result.message + " Recorded in the audit log.")
     except NotFound as exc:
         st.session_state["activity_outcome"] = ("gone", str(exc))
@@ -111,7 +123,7 @@ def session_table(sessions: list[SessionInfo]) -> None:
 
 def chains(sessions: list[SessionInfo]) -> None:
     st.subheader("Blocking chains", anchor=False)
-    report = blocking_chains(services.db, sessions)
+    report = blocking_chains(conn, sessions)
     if report.empty:
         st.success("No session waits on a lock held by another.", icon=":material/check:")
         return
@@ -123,6 +135,10 @@ def chains(sessions: list[SessionInfo]) -> None:
 
 def actions(sessions: list[SessionInfo]) -> None:
     st.subheader("Cancel or terminate", anchor=False)
+    if not conn.has_dba_login:  # the monitor login reads; signalling a backend is the DBA login's
+        notice = dba_login_notice(conn, "Cancelling or terminating a session", "this page only reads")
+        st.info(escape_markdown(notice))
+        return
     by_pid = {s.pid: s for s in sessions}
     outcome = st.session_state.get("activity_outcome")
     if outcome:
@@ -146,6 +162,9 @@ def actions(sessions: list[SessionInfo]) -> None:
     c3.button("Continue…", key="activity_ask", disabled=pid is None, on_click=ask, args=(pid, action))
 
     pending: dict[str, Any] | None = st.session_state.get("activity_pending")
+    if pending and pending.get("connection") != conn.name:
+        st.session_state.pop("activity_pending", None)
+        pending = None
     if not pending:
         st.caption(
             "Cancel stops the running statement and keeps the session; terminate ends the session and rolls back "
@@ -173,6 +192,7 @@ def actions(sessions: list[SessionInfo]) -> None:
 
 
 st.title("Activity")
+show_connection(services, conn)
 c1, c2, c3, c4, c5 = st.columns([1.3, 1, 1, 1, 1], vertical_alignment="bottom")
 threshold = c1.number_input(
     "Long-running after (s)",
@@ -191,7 +211,7 @@ c5.button("Refresh", key="activity_refresh", icon=":material/refresh:")
 def live() -> None:
     try:
         with st.spinner("Reading pg_stat_activity…"):
-            everything = list_sessions(services.db, long_running_seconds=float(threshold), client_only=not background)
+            everything = list_sessions(conn, long_running_seconds=float(threshold), client_only=not background)
     except Exception as exc:
         show_error(exc, action="Reading the sessions")
         return

@@ -2,8 +2,9 @@
 
 The checks run when the page opens and on "Run checks"; the report is kept for the session so that filtering
 and expanding findings do not query the database again. fix_sql is shown (with a copy button) and can be
-opened in the SQL editor; nothing is ever applied from here. Muting is per database and audited by the core;
-a muted finding stays listed under "Muted" so it can be unmuted.
+opened in the SQL editor; nothing is ever applied from here. The checks read the chosen connection (its monitor
+login); muting is per connection, kept in the workspace and audited by the core; a muted finding stays listed under
+"Muted" so it can be unmuted.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dba_admin.advisors import CATEGORIES, AdvisorReport, Finding, filter_findin
 from dba_admin.errors import DbaAdminError
 from ui.assistant import open_in_sql_editor
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
+from ui.session import current_connection, get_services, require_page, show_connection, show_error
 
-REPORT = "advisors_report"  # the last AdvisorReport of this session
+REPORT = "advisors_report"  # (connection, the last AdvisorReport of this session on it)
 FLASH = "advisors_flash"  # a message for the next run (after a mute or unmute)
 LEVEL_ORDER = ("ERROR", "WARN", "INFO")
 LEVEL_ICONS = {"ERROR": ":material/error:", "WARN": ":material/warning:", "INFO": ":material/info:"}
@@ -26,8 +27,10 @@ LEVEL_TITLES = {"ERROR": "Errors", "WARN": "Warnings", "INFO": "Info"}
 
 user = require_page("advisors")
 services = get_services()
+conn = current_connection(services, user)
 
 st.title("Advisors")
+show_connection(services, conn)
 st.caption(
     "Security, performance and maintenance checks, in the spirit of Supabase's advisors and PgHero. Every "
     "finding says how to fix it; fix SQL is shown for you to review and run — never applied from here."
@@ -37,18 +40,20 @@ st.caption(
 def _run() -> AdvisorReport | None:
     try:
         with st.spinner("Running the checks…"):
-            report = run_checks(services.db)
+            report = run_checks(conn)
     except (DbaAdminError, ValueError) as exc:  # a lost connection is a QueryError too: a message, not a traceback
         show_error(exc, action="Running the checks")
         return None
-    st.session_state[REPORT] = report
+    st.session_state[REPORT] = (conn.name, report)
     return report
 
 
 run_clicked = st.button("Run checks", key="advisors_run", icon=":material/refresh:", type="primary")
-if run_clicked or REPORT not in st.session_state:  # a DBA opens the page to see findings: run on arrival
+kept = st.session_state.get(REPORT)
+if run_clicked or kept is None or kept[0] != conn.name:  # on arrival, and on another connection: run the checks
     _run()
-report: AdvisorReport | None = st.session_state.get(REPORT)
+    kept = st.session_state.get(REPORT)
+report: AdvisorReport | None = kept[1] if kept is not None and kept[0] == conn.name else None
 if report is None:
     st.stop()
 
@@ -126,7 +131,7 @@ def _show(finding: Finding) -> None:
             )
             if st.button("Unmute", key=f"advisors_unmute_{key}", icon=":material/notifications_active:"):
                 try:
-                    unmute(services.db, finding.cache_key, actor=user.username)
+                    unmute(conn, finding.cache_key, actor=user.username)
                 except (DbaAdminError, ValueError) as exc:
                     show_error(exc, action="Unmuting")
                 else:
@@ -142,7 +147,7 @@ def _show(finding: Finding) -> None:
                 st.warning("Say why it is muted: the reason is kept with the mute and in the audit log.")
                 return
             try:
-                mute_finding(services.db, finding, actor=user.username, reason=reason.strip())
+                mute_finding(conn, finding, actor=user.username, reason=reason.strip())
             except (DbaAdminError, ValueError) as exc:
                 show_error(exc, action="Muting")
             else:

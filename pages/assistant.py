@@ -3,7 +3,8 @@
 The chat shows one conversation at a time; the sidebar lists the user's own past conversations (RLS decides
 what is theirs) to reopen or delete. With Gemini on, answers stream as they are written; the checked answer
 then replaces the streamed text (a repaired query may differ from the first draft). A conversation can also
-be opened by link (``?conversation=<id>``): someone else's id opens nothing.
+be opened by link (``?conversation=<id>``): someone else's id opens nothing. The assistant is per connection: it
+answers from the chosen connection's schema and checks SQL there.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dba_admin.assistant.assistant import Answer
 from dba_admin.errors import DbaAdminError
 from ui.assistant import ChatEntry, example_questions, get_assistant, render_entry, render_status_badge
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
+from ui.session import current_connection, get_services, require_page, show_connection, show_error
 
 CONV = "assistant_conversation"  # id (str) of the open conversation; None starts a new one
 TURNS = "assistant_turns"  # list[ChatEntry] of the open conversation; None means "load it"
@@ -30,13 +31,14 @@ QUERY_PARAM = "conversation"
 
 user = require_page("assistant")
 services = get_services()
-assistant = get_assistant(services)
+conn = current_connection(services, user)
+assistant = get_assistant(services, conn)
 claims = user.claims
 
-if st.session_state.get(OWNER) != user.username:
+if st.session_state.get(OWNER) != (user.username, conn.name):  # a new login or another connection: a fresh chat
     for stale in (CONV, TURNS, PENDING, CONFIRM, NOT_FOUND):
         st.session_state.pop(stale, None)
-    st.session_state[OWNER] = user.username
+    st.session_state[OWNER] = (user.username, conn.name)
 st.session_state.setdefault(CONV, None)
 st.session_state.setdefault(TURNS, [])
 
@@ -88,7 +90,7 @@ if st.session_state[TURNS] is None:
         st.session_state[NOT_FOUND] = True
         _start_new()
     else:
-        explain = services.db.explain
+        explain = conn.explain
         st.session_state[TURNS] = [ChatEntry.from_turn(t, explain) for t in turns]
 
 # Keep the address bar on the open conversation, so the link reopens it.
@@ -105,6 +107,7 @@ head, badge = st.columns([3, 2], vertical_alignment="center")
 head.title("Assistant")
 with badge:
     render_status_badge(status)
+show_connection(services, conn)
 if status.mode == "gemini":
     st.toggle(
         "Offline answers only",

@@ -1,8 +1,8 @@
-"""Workbench · Dashboard: is the database healthy, how big, how busy, and which statements cost the most.
+"""Workbench · Dashboard: is the chosen connection healthy, how big, how busy, and which statements cost the most.
 
-All figures come from one DatabaseManager.get_metrics() call (one transaction under the statement timeout)
-and one health() check, cached for a few seconds so several people watching the same server cost one read.
-The live part is a fragment: the chosen interval reruns only it, not the whole page.
+All figures come from one DatabaseManager.get_metrics() call on the connection's monitor login (one transaction
+under the statement timeout) and one health() check, cached for a few seconds per connection name so several
+people watching the same database cost one read. The live part is a fragment: the chosen interval reruns only it.
 """
 
 from __future__ import annotations
@@ -20,27 +20,31 @@ from dba_admin.database import Health, Metrics
 from ui.assistant import get_assistant
 from ui.growth_charts import render_growth_charts
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
-from ui.widgets import fmt_bytes, page_part
+from ui.session import (
+    clear_connection_health,
+    connection_health,
+    current_connection,
+    get_services,
+    readonly_login_state,
+    require_page,
+    show_connection,
+    show_error,
+)
+from ui.widgets import fmt_bytes, page_part, reachability_metric
 
 METRICS_TTL_S = 5
-HEALTH_TTL_S = 15
 MAX_SAMPLES = 360
 INTERVALS: dict[str, int | None] = {"Off": None, "10 s": 10, "30 s": 30, "1 min": 60, "5 min": 300}
 
 user = require_page("dashboard")
 services = get_services()
+conn = current_connection(services, user)
 
 
 @st.cache_data(ttl=METRICS_TTL_S, show_spinner=False)
-def load_metrics(db_key: str) -> Metrics:
-    """Cached per database (the key), not per manager object: st.cache_data hashes arguments."""
-    return get_services().db.get_metrics()
-
-
-@st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
-def load_health(db_key: str) -> Health:
-    return get_services().db.health()
+def load_metrics(workspace_key: str, connection: str) -> Metrics:
+    """Cached per connection name (the page checked the user may use it), not per manager object."""
+    return get_services().connection(connection).get_metrics()
 
 
 def fmt_duration(seconds: float) -> str:
@@ -64,7 +68,8 @@ def small_layout(fig: go.Figure, height: int = 300) -> go.Figure:
 
 def remember(metrics: Metrics) -> list[dict[str, Any]]:
     """Keep this session's samples of the cumulative counters, so rates can be drawn while the page is open."""
-    samples: list[dict[str, Any]] = st.session_state.setdefault("dashboard_samples", [])
+    per_connection: dict[str, list[dict[str, Any]]] = st.session_state.setdefault("dashboard_samples", {})
+    samples = per_connection.setdefault(conn.name, [])  # rates between samples of one database only
     if not samples or samples[-1]["at"] != metrics.collected_at:
         samples.append(
             {
@@ -80,31 +85,26 @@ def remember(metrics: Metrics) -> list[dict[str, Any]]:
 
 
 def health_strip(health: Health) -> None:
+    """The connection's health: reachable, server, its logins, and the assistant (migrations are the workspace's)."""
     cols = st.columns(5)
-    cols[0].metric(
-        "Database",
-        "reachable" if health.reachable else "down",
-        f"{health.connect_ms:.1f} ms to connect" if health.connect_ms is not None else None,
-        delta_color="off",
-        delta_arrow="off",
-    )
+    reachability_metric(cols[0], health)
     cols[1].metric(
-        "Mode",
-        "embedded" if health.embedded else "remote",
-        escape_markdown(health.server_version) or None,
+        "Server",
+        escape_markdown(health.server_version or "unknown"),
+        "embedded" if health.embedded and conn.same_cluster else None,
         delta_color="off",
         delta_arrow="off",
     )
-    pending = len(health.migrations_pending)
-    cols[2].metric(
-        "Migrations",
-        f"{len(health.migrations_applied)} applied",
-        f"{pending} pending" if pending else "up to date",
-        delta_color="inverse" if pending else "off",
+    readonly, readonly_problem = readonly_login_state(conn, health)
+    cols[2].metric("Read-only login", readonly)
+    cols[3].metric(
+        "DBA login",
+        "yes" if conn.has_dba_login else "none",
+        "write mode" if conn.has_dba_login else "read-only SQL only",
+        delta_color="off",
         delta_arrow="off",
     )
-    cols[3].metric("Read-only role", "ok" if health.readonly_ok else "not ok")
-    assistant = get_assistant(services).status()
+    assistant = get_assistant(services, conn).status()
     breaker = None if assistant.breaker in (None, "closed") else f"breaker {assistant.breaker.replace('_', '-')}"
     cols[4].metric(
         "Assistant",
@@ -114,8 +114,10 @@ def health_strip(health: Health) -> None:
         delta_arrow="off",
         help=assistant.reason,
     )
-    if not health.ok:
+    if not health.reachable:
         st.warning(escape_markdown(health.message))
+    elif readonly_problem:
+        st.warning(escape_markdown(readonly_problem))
 
 
 def size_and_tables(metrics: Metrics) -> None:
@@ -294,28 +296,31 @@ def top_statements(metrics: Metrics) -> None:
 
 
 st.title("Dashboard")
+show_connection(services, conn)
 controls = st.columns([2, 1, 3])
 interval_label = controls[0].selectbox(
     "Auto-refresh", list(INTERVALS), key="dashboard_interval", help="Reruns only the figures below, not the page."
 )
 if controls[1].button("Refresh now", key="dashboard_refresh", icon=":material/refresh:"):
     load_metrics.clear()
-    load_health.clear()
+    clear_connection_health()
 
 
 @st.fragment(run_every=INTERVALS[interval_label])
 def live() -> None:
-    db_key = services.database_label
     with st.spinner("Checking the database…"):
-        health = load_health(db_key)
+        health = connection_health(services, conn.name)
     with page_part("Showing the health checks"):
         health_strip(health)
     if not health.reachable:
-        st.error("The database cannot be reached; the figures below need it. Check that it runs, then refresh.")
+        st.error(
+            f"Connection {escape_markdown(conn.name)} cannot be reached; the figures below need it. Check that it "
+            "runs, then refresh, or pick another connection in the sidebar."
+        )
         return
     try:
         with st.spinner("Reading the statistics…"):
-            metrics = load_metrics(db_key)
+            metrics = load_metrics(services.database_label, conn.name)
     except Exception as exc:  # shown, never a traceback; the statement timeout bounds the wait
         show_error(exc, action="Reading the metrics")
         return
@@ -347,4 +352,4 @@ live()
 st.divider()
 st.subheader("Growth over time")
 with page_part("Drawing the growth charts"):
-    render_growth_charts(services, actor=user.username)
+    render_growth_charts(conn, actor=user.username)

@@ -1,9 +1,10 @@
 """Workbench · Table explorer: find a table, read its structure, policies, DDL and neighbours, page its rows.
 
-The selected table lives in the URL (``?schema=public&table=orders``) so a link opens the same table for a
-colleague. Catalog reads are cached for a short time per database (keyed by a string, not the manager); the
-data preview is not cached (it must show current rows) and runs only while its tab is open. Analysts and
-viewers see non-platform schemas and preview rows under their own RLS identity (dba_admin.browse).
+The page works on the chosen connection; the selected table lives in the URL (``?connection=demo&schema=public&
+table=orders``) so a link opens the same table for a colleague. Catalog reads are cached for a short time per
+connection name (a string, not the manager); the data preview is not cached (it must show current rows) and runs
+only while its tab is open. Analysts and viewers see non-platform schemas and preview rows on the connection's
+read-only login (dba_admin.browse).
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from dba_admin.erd import table_erd_dot
 from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
+from ui.session import (
+    connection_param,
+    current_connection,
+    dba_login_notice,
+    get_services,
+    require_page,
+    show_connection,
+    show_error,
+)
 from ui.widgets import fmt_bytes, page_part
 
 CATALOG_TTL_S = 30
@@ -39,7 +48,8 @@ DOWNLOAD_LIMIT_BYTES = 200 * 1024 * 1024
 
 user = require_page("explorer")
 services = get_services()
-DB_KEY = services.database_label
+conn = current_connection(services, user)
+WORKSPACE_KEY = services.database_label
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -48,14 +58,15 @@ DB_KEY = services.database_label
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
-def load_tables(db_key: str, nonce: int) -> list[TableInfo]:
-    """Every relation, cached per database; ``nonce`` lets "Reload" skip the cache."""
-    return get_services().db.get_tables()
+def load_tables(workspace_key: str, connection: str, nonce: int) -> list[TableInfo]:
+    """Every relation of a connection, cached per connection name (the page checked the user may use it);
+    ``nonce`` lets "Reload" skip the cache."""
+    return get_services().connection(connection).get_tables()
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
-def load_detail(db_key: str, schema: str, name: str, nonce: int) -> TableDetail:
-    return get_services().db.describe_table(schema, name)
+def load_detail(workspace_key: str, connection: str, schema: str, name: str, nonce: int) -> TableDetail:
+    return get_services().connection(connection).describe_table(schema, name)
 
 
 def fmt_time(value: dt.datetime | None) -> str:
@@ -90,7 +101,7 @@ def label_of(schema: str, name: str) -> str:
 
 def select_table(schema: str, name: str) -> None:
     """Make (schema, name) the open table: in the URL, so the link is shareable."""
-    st.query_params.from_dict({"schema": schema, "table": name})
+    st.query_params.from_dict({**connection_param(), "schema": schema, "table": name})
     st.session_state["explorer_open"] = label_of(schema, name)
 
 
@@ -100,7 +111,7 @@ def on_open_select() -> None:
     if chosen in keys:
         select_table(*keys[chosen])
     else:
-        st.query_params.clear()
+        st.query_params.from_dict(connection_param())
 
 
 def on_list_select() -> None:
@@ -143,7 +154,8 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
         .strip()
         .lower()
     )
-    chosen_schemas = c2.multiselect("Schemas", schemas, default=default_schemas, key="explorer_schemas")
+    # Per connection: each database has its own schemas, and the choice made on one is kept for it.
+    chosen_schemas = c2.multiselect("Schemas", schemas, default=default_schemas, key=f"explorer_schemas_{conn.name}")
     kinds = c3.multiselect(
         "Kinds",
         list(KIND_LABELS),
@@ -224,7 +236,8 @@ def header(d: TableDetail, info: TableInfo | None) -> None:
     bits.append(f"{fmt_bytes(d.sizes.total_bytes)} total")
     if d.kind in ("table", "partitioned_table"):
         bits.append("RLS on" + (" (forced)" if d.rls_forced else "") if d.rls_enabled else "RLS off")
-    st.caption(" · ".join(bits) + " · link: " + escape_markdown(f"?schema={d.schema}&table={d.name}"))
+    link = f"?connection={conn.name}&schema={d.schema}&table={d.name}"
+    st.caption(" · ".join(bits) + " · link: " + escape_markdown(link))
     if d.comment:
         st.markdown("> " + escape_markdown(d.comment))
     if info is not None and info.rls_missing:
@@ -519,7 +532,7 @@ def data_tab(d: TableDetail) -> None:
     try:
         with st.spinner("Reading rows…"):
             page = browse.preview_as(
-                services.db,
+                conn,
                 None if user.is_dba else user.claims,
                 d.schema,
                 d.name,
@@ -539,6 +552,11 @@ def data_tab(d: TableDetail) -> None:
     total = "?" if page.total_rows is None else f"{'~' if page.total_is_estimate else ''}{page.total_rows:,}"
     if page.rows.empty:
         st.info("No rows" + (" match the filters." if filters else "."))
+        if d.rls_enabled and not filters and (d.estimated_rows or 0) > 0:
+            st.caption(
+                "Row level security is on for this table: this connection's login reads only the rows a policy "
+                "grants it (or all of them when it owns the table or bypasses RLS)."
+            )
     else:
         st.dataframe(for_display(page.rows), hide_index=True, key="explorer_rows")
     p1, p2, p3 = st.columns([1, 3, 1])
@@ -551,7 +569,10 @@ def data_tab(d: TableDetail) -> None:
     )
     p3.button("Next ▶", key="explorer_next", disabled=not page.has_next, on_click=step_page, args=(1,))
     if not user.is_dba:
-        st.caption("Rows as your user sees them (role authenticated with your claims): row level security applies.")
+        st.caption(
+            "Rows as the connection's read-only login reads them (in a read-only transaction): the grants its owner "
+            "gave that login decide what you see."
+        )
     if not page.rows.empty:
         stem = f"{d.schema}.{d.name}.page{page.page}"
         d1, d2, _ = st.columns([1, 1, 4])
@@ -575,7 +596,7 @@ def maintenance_tab(d: TableDetail) -> None:
     if d.kind == "materialized_view":
         st.subheader("Refresh", anchor=False)
         try:
-            last = maintenance.last_refresh(services.db, d.schema, d.name)
+            last = maintenance.last_refresh(conn, d.schema, d.name)
         except Exception as exc:
             show_error(exc, action="Reading the last refresh")
             last = None
@@ -586,6 +607,9 @@ def maintenance_tab(d: TableDetail) -> None:
         )
         if d.matview_populated is False:
             st.warning("Not populated (created WITH NO DATA): reading it fails until it is refreshed.")
+        if not conn.has_dba_login:  # a refresh writes: never on the monitor login
+            st.info(escape_markdown(dba_login_notice(conn, "A refresh", "this view cannot be refreshed from here")))
+    if d.kind == "materialized_view" and conn.has_dba_login:
         concurrently = st.checkbox(
             "Concurrently (readers are not blocked; needs a unique index and a populated view)",
             key="explorer_refresh_concurrently",
@@ -594,7 +618,7 @@ def maintenance_tab(d: TableDetail) -> None:
             try:
                 with st.spinner("Refreshing…"):
                     refreshed = maintenance.refresh_materialized_view(
-                        services.db, d.schema, d.name, user.username, concurrently=concurrently
+                        conn, d.schema, d.name, user.username, concurrently=concurrently
                     )
                 load_detail.clear()
                 st.success(f"Refreshed in {refreshed.duration_ms:,.0f} ms (recorded in the audit log).")
@@ -616,7 +640,7 @@ def maintenance_tab(d: TableDetail) -> None:
             bar.progress(min(rows / expected, 1.0), text=f"{rows:,} rows written")
 
         try:
-            result = maintenance.backup_table(services.db, d.schema, d.name, user.username, fmt, progress=progress)
+            result = maintenance.backup_table(conn, d.schema, d.name, user.username, fmt, progress=progress)
             bar.progress(1.0, text=f"{result.rows:,} rows written")
             st.session_state["explorer_backup_result"] = (d.schema, d.name, result)
         except Exception as exc:
@@ -636,7 +660,7 @@ def maintenance_tab(d: TableDetail) -> None:
             )
     else:
         try:
-            previous = maintenance.last_backup(services.db, d.schema, d.name)
+            previous = maintenance.last_backup(conn, d.schema, d.name)
         except Exception:
             previous = None
         if previous:
@@ -652,19 +676,23 @@ def maintenance_tab(d: TableDetail) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 st.title("Table explorer")
+show_connection(services, conn)
 nonce = int(st.session_state.get("explorer_nonce", 0))
 list_failed = False
 all_tables: list[TableInfo] = []
 try:
     with st.spinner("Reading the catalog…"):
-        all_tables = load_tables(DB_KEY, nonce)
+        all_tables = load_tables(WORKSPACE_KEY, conn.name, nonce)
 except Exception as exc:  # the list fails alone: a table named in the link still opens below
     show_error(exc, action="Reading the table list")
     list_failed = True
 
 tables = browse.visible_tables(all_tables, user.role)
 if not tables and not list_failed:
-    st.info("This database has no tables yet (or none you may open). A DBA can create them in the SQL editor.")
+    st.info(
+        f"Connection {escape_markdown(conn.name)} has no tables yet (or none you may open). A DBA can create them in "
+        "the SQL editor."
+    )
     st.stop()
 by_key = {(t.schema, t.name): t for t in tables}
 keys = {label_of(*k): k for k in by_key}
@@ -681,9 +709,9 @@ selected = (params_schema, params_table) if params_schema and params_table else 
 options = [label_of(t.schema, t.name) for t in shown]
 if selected and label_of(*selected) not in options:
     options.insert(0, label_of(*selected))
-if selected and st.session_state.get("explorer_current") != selected:
+if selected and st.session_state.get("explorer_current") != (conn.name, *selected):
     # A new table (a link, the list, a related table): start its view afresh.
-    st.session_state["explorer_current"] = selected
+    st.session_state["explorer_current"] = (conn.name, *selected)
     st.session_state["explorer_open"] = label_of(*selected)
     st.session_state["explorer_filters"] = []
     st.session_state["explorer_page"] = 1
@@ -706,9 +734,12 @@ if not browse.may_see(user.role, schema):
     st.stop()
 try:
     with st.spinner("Reading the table…"):
-        detail = load_detail(DB_KEY, schema, name, nonce)
+        detail = load_detail(WORKSPACE_KEY, conn.name, schema, name, nonce)
 except NotFound:
-    st.warning(f"{escape_markdown(label_of(schema, name))} does not exist (any more). Pick another table.")
+    st.warning(
+        f"{escape_markdown(label_of(schema, name))} does not exist (any more) on connection "
+        f"{escape_markdown(conn.name)}. Pick another table."
+    )
     st.stop()
 except Exception as exc:  # e.g. TableLocked: names the session holding the lock; the list above still works
     show_error(exc, action=f"Reading {label_of(schema, name)}")

@@ -1,4 +1,4 @@
-"""My history: every run of mine (script runs and ad-hoc SQL), filtered, and re-opened in an editor.
+"""My history: every run of mine (script runs and ad-hoc SQL) and the connection it ran on, filtered, re-opened.
 
 ``mine_only`` is a view filter; the database already hides every run the user may not see. The text and
 date filters narrow the rows already fetched, so they never widen what the user sees.
@@ -38,9 +38,10 @@ manager = get_services().projects
 
 st.title("My history")
 
-c1, c2, c3, c4 = st.columns([1, 2, 1, 1])
+c1, c2, c5, c3, c4 = st.columns([1, 2, 1, 1, 1])
 status_choice = c1.selectbox("Status", ["(any)", *RUN_ICONS], key="history_status")
 text_filter = c2.text_input("SQL, script or project contains", key="history_text")
+connection_filter = c5.text_input("Connection", key="history_connection", placeholder="any")
 today = dt.date.today()
 since = c3.date_input("From (UTC)", today - dt.timedelta(days=30), key="history_since")
 until = c4.date_input("To (UTC, inclusive)", today, key="history_until")
@@ -71,6 +72,9 @@ if not has_any:
     st.info("No runs yet — run a script from one of your projects, or SQL in the SQL editor, and it shows up here.")
     st.stop()
 
+wanted = connection_filter.strip().lower()
+if wanted:  # narrows the rows already fetched, like the text filter
+    shown = [r for r in shown if wanted in (r.connection or "").lower()]
 if not shown:
     st.info("No run of yours matches these filters.")
     st.stop()
@@ -97,13 +101,19 @@ by_id = {r.id: r for r in shown}
 def run_label(run_id: int) -> str:
     r = by_id[run_id]
     what = f"{r.project_name} / {r.script_name}" if r.script_name else what_ran(r)
-    return f"#{r.id} · {fmt_time(r.started_at)} · {what} · {r.status} · {first_line(r.sql, 60)}"
+    where = f" · on {r.connection}" if r.connection else ""
+    return f"#{r.id} · {fmt_time(r.started_at)} · {what}{where} · {r.status} · {first_line(r.sql, 60)}"
 
 
 chosen_id = st.selectbox("Run", list(by_id), format_func=run_label, key="history_run")
 if chosen_id is not None:
     run = by_id[chosen_id]
     st.code(run.sql, language="sql")
+    st.caption(
+        f"Ran on connection {escape_markdown(run.connection)}"
+        if run.connection
+        else "Ran before connections were recorded: the connection is unknown."
+    )
     if run.status == "interrupted":
         st.warning(f"⚠️ Interrupted. {INTERRUPTED_NOTE}")
     elif run.status == "running":
@@ -124,6 +134,7 @@ if chosen_id is not None:
     if page_exists(SQL_EDITOR_PAGE):
         if st.button("Open this SQL in the SQL editor", key="history_open_editor"):
             st.session_state["sql_editor_text"] = run.sql
-            st.switch_page(SQL_EDITOR_PAGE)
+            # On the connection it ran on, when the user may still use it (the editor's switcher checks).
+            st.switch_page(SQL_EDITOR_PAGE, query_params={"connection": run.connection} if run.connection else None)
     elif run.script_id is None or run.script_name is None:
         st.caption("The SQL editor page is not installed yet: copy the SQL with the button at the block's corner.")

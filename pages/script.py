@@ -2,7 +2,8 @@
 
 A save carries the version the text was edited from; when someone saved since, the core refuses it and this
 page shows their change next to yours, so nothing is lost on either side. A run that the core says needs
-confirmation (a DBA's destructive statement) runs only from the confirmation button, once.
+confirmation (a DBA's destructive statement) runs only from the confirmation button, once, on the connection it
+was reviewed for. A script runs on any connection the user may use (the sidebar's by default); its runs say where.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import streamlit as st
 from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConflict
 from dba_admin.projects import RunOutcome, Script, diff_texts
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
+from ui.session import NO_CONNECTION, chosen_connection, get_services, require_page, show_error, visible_connections
 from ui.widgets import (
     PROJECT_KEY,
     PROJECT_PAGE,
@@ -31,7 +32,8 @@ from ui.widgets import (
 
 user = require_page("script")
 claims = user.claims
-manager = get_services().projects
+services = get_services()
+manager = services.projects
 
 script_id = selected_id(SCRIPT_KEY)
 if script_id is None:
@@ -114,9 +116,27 @@ message = st.text_input(
     "Message for this version (optional)", key=MESSAGE, placeholder="what changed and why", disabled=read_only_project
 )
 dirty = text != script.sql
-b1, b2, b3 = st.columns([1, 1, 5], vertical_alignment="center")
+try:
+    current_name = chosen_connection(services, user)
+    targets = visible_connections(services, user)
+except DbaAdminError as exc:
+    show_error(exc, action="Listing your connections")
+    current_name, targets = None, []
+b1, b2, b4, b3 = st.columns([1, 1, 2, 4], vertical_alignment="center")
 save_clicked = b1.button("Save", key="script_save", type="primary", disabled=read_only_project)
-run_clicked = b2.button("Run", key="script_run", help="Runs the text in the editor and records the run.")
+run_clicked = b2.button(
+    "Run", key="script_run", help="Runs the text in the editor and records the run.", disabled=not targets
+)
+# Any connection the user may use; the sidebar's by default (the key follows it, so a new choice there resets this).
+target_name: str | None = b4.selectbox(
+    "Run on",
+    targets,
+    index=targets.index(current_name) if current_name in targets else (0 if targets else None),
+    key=f"script_target_{sid}_{current_name}",
+    help="The connection the run goes to; the run history shows where each run went.",
+)
+if not targets:
+    st.info(NO_CONNECTION)
 if dirty:
     b3.caption(
         "Unsaved changes: Run runs the editor's text as ad-hoc SQL (in your history, not the script's). "
@@ -190,30 +210,36 @@ if theirs is not None:
 # --- run --------------------------------------------------------------------------------------------------------------
 
 
-def run_now(adhoc_sql: str | None, *, confirmed: bool, version: int) -> RunOutcome | None:
-    """Run the saved script (``adhoc_sql`` None) or unsaved text (recorded as ad-hoc SQL); None if it failed.
+def run_now(adhoc_sql: str | None, *, confirmed: bool, version: int, connection: str) -> RunOutcome | None:
+    """Run the saved script (``adhoc_sql`` None) or unsaved text (recorded as ad-hoc SQL) on ``connection``; None
+    if it failed.
 
-    ``version`` is the one the person reviewed: the core refuses to run if someone saved since.
+    ``version`` is the one the person reviewed: the core refuses to run if someone saved since. The connection is
+    opened for this user (RLS decides) at the moment of the run.
     """
     try:
+        target = services.connection_for(claims, connection)
         if adhoc_sql is None:
-            with st.spinner(f"Running v{script.version}…"):
-                return manager.run_script(claims, sid, confirm_destructive=confirmed, expected_version=version)
-        with st.spinner("Running your unsaved text…"):
-            return manager.run_adhoc(claims, adhoc_sql, confirm_destructive=confirmed)
+            with st.spinner(f"Running v{script.version} on {connection}…"):
+                return manager.run_script(
+                    claims, sid, confirm_destructive=confirmed, expected_version=version, target=target
+                )
+        with st.spinner(f"Running your unsaved text on {connection}…"):
+            return manager.run_adhoc(claims, adhoc_sql, confirm_destructive=confirmed, target=target)
     except DbaAdminError as exc:
-        show_error(exc, action="Running")
+        show_error(exc, action=f"Running on {connection}")
         return None
 
 
-def ran_label(adhoc_sql: str | None, version: int) -> str:
-    return "your unsaved text (recorded as ad-hoc SQL)" if adhoc_sql is not None else f"v{version}"
+def ran_label(adhoc_sql: str | None, version: int, connection: str) -> str:
+    what = "your unsaved text (recorded as ad-hoc SQL)" if adhoc_sql is not None else f"v{version}"
+    return f"{what} on {connection}"
 
 
-if run_clicked:
+if run_clicked and target_name is not None:
     st.session_state.pop(CONFIRM, None)
     adhoc_text = text if dirty else None  # what the user sees is what runs
-    outcome = run_now(adhoc_text, confirmed=False, version=script.version)
+    outcome = run_now(adhoc_text, confirmed=False, version=script.version, connection=target_name)
     if outcome is not None and outcome.needs_confirmation:
         st.session_state.pop(OUTCOME, None)
         st.session_state[CONFIRM] = {
@@ -221,13 +247,14 @@ if run_clicked:
             "version": script.version,
             "reasons": outcome.destructive_reasons,
             "adhoc_sql": adhoc_text,
+            "connection": target_name,  # the confirmation is for this connection only
         }
     elif outcome is not None:
-        st.session_state[OUTCOME] = (ran_label(adhoc_text, script.version), outcome)
+        st.session_state[OUTCOME] = (ran_label(adhoc_text, script.version, target_name), outcome)
 
 confirm = st.session_state.get(CONFIRM)
 if confirm is not None:
-    reviewed = ran_label(confirm["adhoc_sql"], confirm["version"])
+    reviewed = ran_label(confirm["adhoc_sql"], confirm["version"], confirm["connection"])
     confirm_box = st.empty()
     with confirm_box.container(border=True):
         st.warning(
@@ -262,7 +289,9 @@ if confirm is not None:
                     "nothing ran. Press Run again to review it."
                 )
             elif current_version is not None:
-                outcome = run_now(confirm["adhoc_sql"], confirmed=True, version=confirm["version"])
+                outcome = run_now(
+                    confirm["adhoc_sql"], confirmed=True, version=confirm["version"], connection=confirm["connection"]
+                )
                 if outcome is not None:
                     st.session_state[OUTCOME] = (reviewed, outcome)
 

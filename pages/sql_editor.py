@@ -9,6 +9,10 @@ The editor is streamlit-code-editor (Ace): syntax highlighting, line numbers, Ct
 selection comes back with every event. Its text is mirrored in ``st.session_state["sql_editor_text"]``, which
 other pages (history, assistant) and tests set to open SQL here. Without the component the page falls back to
 a plain text area.
+
+SQL runs on the chosen connection: analysts' on its read-only login, DBAs' write mode on its DBA login (a
+connection without one runs everyone's SQL read-only). A destructive text's confirmation is bound to the connection
+it was reviewed on: switching connections in between runs nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from dba_admin.plan import PlanTree, parse_plan
 from dba_admin.sql_text import Kind, format_sql, split_statements
 from ui.assistant import render_sql_helpers
 from ui.markdown import escape_markdown
-from ui.session import get_services, require_page, show_error
+from ui.session import (
+    current_connection,
+    dba_login_notice,
+    get_services,
+    require_page,
+    show_connection,
+    show_error,
+)
 
 try:  # the real editor; the page still works (plain text area) where the package is missing
     from code_editor import code_editor
@@ -80,7 +91,9 @@ EDITOR_BUTTONS = [
 
 user = require_page("sql_editor")
 services = get_services()
+conn = current_connection(services, user)
 projects = services.projects
+WRITE_MODE = user.is_dba and conn.has_dba_login  # write mode needs the connection's DBA login
 MAX_ROWS = services.settings.max_rows
 
 if TEXT not in st.session_state:
@@ -98,6 +111,7 @@ def _enqueue(action: str, sql: str, scope: str = "text") -> None:
         "token": uuid.uuid4().hex,
         # as chosen when the run was asked for (the widget's value first: its callback may not have run yet)
         "single": bool(st.session_state.get(ONE_TX_TOGGLE, st.session_state.get(ONE_TX, False))),
+        "connection": conn.name,
     }
 
 
@@ -189,19 +203,32 @@ def _do(request: dict[str, Any]) -> None:
         st.toast(request["message"])
         return
     sql = request["sql"]
-    single = bool(request.get("single")) and user.is_dba
+    single = bool(request.get("single")) and WRITE_MODE
     base = {
         "token": request["token"],
         "action": action,
         "sql": sql,
         "scope": request.get("scope", "text"),
         "single": single,
+        "connection": conn.name,
     }
+    asked_on = request.get("connection", conn.name)
+    if asked_on != conn.name:  # reviewed (or asked for) on another connection: never run it here unseen
+        st.session_state[RESULT] = {
+            **base,
+            "failure": f"That was asked for on connection {asked_on}, and this page is now on {conn.name}: nothing "
+            "ran. Run it again here if you mean to.",
+        }
+        return
     if action in ("run", "confirm"):
         try:
-            with st.spinner("Running…"):
+            with st.spinner(f"Running on {conn.name}…"):
                 outcome = projects.run_adhoc(
-                    user.claims, sql, confirm_destructive=action == "confirm", single_transaction=single
+                    user.claims,
+                    sql,
+                    confirm_destructive=action == "confirm",
+                    single_transaction=single,
+                    target=conn,
                 )
         except QueryError as exc:
             st.session_state[RESULT] = {**base, "error": exc.info}
@@ -215,6 +242,7 @@ def _do(request: dict[str, Any]) -> None:
                 "scope": base["scope"],
                 "reasons": list(outcome.destructive_reasons),
                 "single": single,
+                "connection": conn.name,
             }
             st.session_state.pop(RESULT, None)
             return
@@ -223,7 +251,7 @@ def _do(request: dict[str, Any]) -> None:
         analyze = action == "explain_analyze"
         try:
             with st.spinner("Explaining…"):
-                plan = services.db.explain(sql, analyze=analyze, read_only=not user.is_dba, claims=user.claims)
+                plan = conn.explain(sql, analyze=analyze, read_only=not WRITE_MODE, claims=user.claims)
             st.session_state[RESULT] = {**base, "plan": parse_plan(plan)}
         except QueryError as exc:
             st.session_state[RESULT] = {**base, "error": exc.info}
@@ -350,6 +378,7 @@ def _show_run(result: dict[str, Any]) -> None:
     total = sum(r.duration_ms for r in outcome.results)
     summary = f"{len(outcome.results)} statement{'s' if len(outcome.results) != 1 else ''}"
     summary += f" · {total:,.1f} ms · {'read-only' if outcome.read_only else 'write mode'}"
+    summary += f" · on {result.get('connection', conn.name)}"
     if scope == "selection":
         summary += " · selection"
     if outcome.execution is not None:
@@ -480,9 +509,17 @@ def _last_error_message(result: dict[str, Any]) -> str | None:
 
 
 def _show_pending(pending: dict[str, Any]) -> None:
+    if pending.get("connection", conn.name) != conn.name:  # reviewed on another connection: not confirmable here
+        st.session_state.pop(PENDING, None)
+        st.info(
+            f"The destructive SQL waiting for confirmation was reviewed on connection "
+            f"{escape_markdown(pending.get('connection'))}; it was dropped when you switched. Nothing ran."
+        )
+        return
     with st.container(border=True):
         st.warning(
-            "This SQL changes or removes data or objects, and cannot be undone. Nothing has run yet.",
+            f"This SQL changes or removes data or objects on connection {escape_markdown(conn.name)}, and cannot be "
+            "undone. Nothing has run yet.",
             icon=":material/warning:",
         )
         st.markdown(
@@ -571,7 +608,9 @@ def _recent_runs() -> None:
             st.button(
                 f"{icon} {escape_markdown(first[:38])}{'…' if len(first) > 38 else ''}",
                 key=f"sql_editor_hist_{run.id}",
-                help=f"{run.started_at:%Y-%m-%d %H:%M:%S} · {run.status}\n\n{escape_markdown(run.sql[:400])}",
+                help=f"{run.started_at:%Y-%m-%d %H:%M:%S} · {run.status}"
+                + (f" · on {escape_markdown(run.connection)}" if run.connection else "")
+                + f"\n\n{escape_markdown(run.sql[:400])}",
                 on_click=_load,
                 args=(run.sql,),
                 width="stretch",
@@ -584,14 +623,18 @@ def _recent_runs() -> None:
 head, badge = st.columns([3, 2], vertical_alignment="bottom")
 head.title("SQL editor")
 with badge:
-    if user.is_dba:
+    if WRITE_MODE:
         st.badge("Write mode · destructive statements ask first", icon=":material/edit:", color="orange")
     else:
         st.badge("Read-only", icon=":material/lock:", color="blue")
-        st.caption(
-            f"As {user.role}, your SQL runs on the read-only role in a read-only transaction: "
-            "SELECT works, changes are refused."
-        )
+        if not user.is_dba:
+            st.caption(
+                f"As {user.role}, your SQL runs on the connection's read-only login in a read-only transaction: "
+                "SELECT works, changes are refused."
+            )
+show_connection(services, conn)
+if user.is_dba and not conn.has_dba_login:
+    st.info(escape_markdown(dba_login_notice(conn)), icon=":material/lock:")
 
 
 def _error_annotations(last: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -667,7 +710,7 @@ bar[3].button(
 with bar[4].popover("Save to project", icon=":material/save:", width="stretch"):
     _save_to_project()
 with bar[5]:
-    if user.is_dba:
+    if WRITE_MODE:
         if ONE_TX_TOGGLE not in st.session_state:  # back on the page: the choice made earlier in the session
             st.session_state[ONE_TX_TOGGLE] = bool(st.session_state.get(ONE_TX, False))
         st.toggle(
@@ -691,6 +734,6 @@ result = st.session_state.get(RESULT)
 if result:
     _show_result(result)
     with st.expander("Ask the assistant about this SQL", icon=":material/smart_toy:"):
-        render_sql_helpers(result.get("sql", ""), _last_error_message(result), on_use_sql=_set_text)
+        render_sql_helpers(result.get("sql", ""), _last_error_message(result), on_use_sql=_set_text, db=conn)
 
 _recent_runs()

@@ -1,16 +1,23 @@
-"""Helpers for AppTest tests: start from app.py, log in through the real form, switch pages."""
+"""Helpers for AppTest tests: start from app.py, log in through the real form, switch pages and connections."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from db_helpers import workspace_manager
+from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import UserStore
+from dba_admin.connections import ALL_ROLES, ConnectionSecrets, Registry, SecretBox
+from dba_admin.errors import DbaAdminError
 from dba_admin.rls import UserClaims
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -93,3 +100,76 @@ def rerun_app(at: AppTest) -> AppTest:
     """
     at._finished_page_script_hash = ""
     return at.run()
+
+
+@contextmanager
+def extra_connection(
+    app_db: Any,
+    *,
+    roles: Sequence[str] = ALL_ROLES,
+    users: Sequence[str] = (),
+    table: str = "only_here",
+    dsn: str | None = None,
+    readonly: bool = False,
+) -> Iterator[str]:
+    """A second registered connection for a test: a new database on the suite's server with one table of its own,
+    registered (monitor = the superuser DSN, no DBA login) for ``roles`` and ``users``; removed and dropped
+    afterwards. ``readonly``: the same DSN is its read-only login too (the app still runs that SQL in READ ONLY
+    transactions), so analysts can run SQL there. ``dsn``: register that DSN instead (e.g. one that does not
+    answer) and create nothing.
+    """
+    name = f"t{uuid.uuid4().hex[:10]}"
+    server = app_db.server
+    if dsn is None:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        with psycopg.connect(server.dsn(dbname=name), autocommit=True) as conn:
+            ident = sql.Identifier(table)
+            conn.execute(sql.SQL("create table public.{} (id int primary key, note text)").format(ident))
+            conn.execute(sql.SQL("insert into public.{} values (1, 'one'), (2, 'two')").format(ident))
+    workspace = workspace_manager(app_db)
+    registry = Registry(workspace, SecretBox.from_settings(app_db.settings, embedded=True))
+    try:
+        monitor = dsn or server.dsn(dbname=name)
+        registry.add(
+            name,
+            ConnectionSecrets(monitor, monitor if readonly else None),
+            actor="tests",
+            roles=roles,
+            users=users,
+            same_cluster=dsn is None,
+        )
+        yield name
+    finally:
+        with contextlib.suppress(DbaAdminError):
+            registry.remove(name, actor="tests")
+        workspace.close()
+        if dsn is None:
+            with psycopg.connect(server.dsn(), autocommit=True) as conn:
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _switcher(at: AppTest) -> Any:
+    """The sidebar's connection switcher. AppTest runs app.py (which draws the sidebar) only when no page is asked
+    for: after ``switch_page`` it runs the page alone, so the app is run again from its default page first."""
+    try:
+        return at.selectbox(key="sidebar_connection")
+    except KeyError:
+        at._page_hash = ""
+        rerun_app(at)
+        return at.selectbox(key="sidebar_connection")
+
+
+def switch_connection(at: AppTest, name: str, page: str | None = None) -> AppTest:
+    """Pick a connection in the sidebar's switcher, as a user does, rerun from app.py, then open ``page`` if given
+    (its URL carries the new connection)."""
+    _switcher(at).select(name)
+    rerun_app(at)
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def sidebar_connections(at: AppTest) -> list[str]:
+    """The connections the sidebar's switcher offers."""
+    return list(_switcher(at).options)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from dba_admin.auth import verify_password
-from dba_admin.local_pg import EmbeddedPostgres
+from dba_admin.local_pg import DEMO_DATABASE, EmbeddedPostgres
 
 
 def _free_port() -> int:
@@ -61,12 +61,15 @@ def test_run_on_a_fresh_data_dir(test_root: Path) -> None:
         else:
             pytest.fail("the app never answered /_stcore/health")
         server = EmbeddedPostgres(data_dir)
-        with psycopg.connect(server.dsn()) as conn:
+        with psycopg.connect(server.dsn()) as conn:  # the workspace: the app's own data
             row = conn.execute("select password_hash from dba_admin.users where username = %s", (username,)).fetchone()
+            registered = conn.execute("select name from dba_admin.connections order by name").fetchall()
+        with psycopg.connect(server.dsn(dbname=DEMO_DATABASE)) as conn:  # the demo: a database of its own
             demo = conn.execute("select count(*) from public.user_profiles").fetchone()
         assert row is not None and verify_password(password, row[0]), "the printed password is the admin's"
         assert password not in row[0], "stored only as a hash"
         assert demo is not None and demo[0] > 0, "the demo database is loaded on the first start"
+        assert registered == [("demo",)], "and registered as connection demo"
         for secret_file in (data_dir / "secrets").iterdir():
             assert password not in secret_file.read_text(), "the admin password is never written to disk"
         # SIGTERM, as systemd or a container runtime stops a service: the app itself stops, nothing is orphaned.

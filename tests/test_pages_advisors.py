@@ -52,7 +52,7 @@ def expander_labels(at: AppTest) -> list[str]:
 
 
 def rls_enabled(app_db: Any) -> bool:
-    with psycopg.connect(app_db.dsn) as conn:
+    with psycopg.connect(app_db.demo_dsn) as conn:
         row = conn.execute("select relrowsecurity from pg_class where oid = 'public.campaign_recipients'::regclass")
         return bool(row.fetchone()[0])  # type: ignore[index]
 
@@ -147,15 +147,13 @@ def test_analyst_gets_the_role_message(app_db: Any) -> None:
 
 def _growth(dsn: str, take: bool) -> None:
     """A stand-in for the dashboard: the growth block on a DatabaseManager of its own."""
-    from types import SimpleNamespace
-
     from dba_admin.config import Settings
     from dba_admin.database import DatabaseManager
     from ui.growth_charts import render_growth_charts
 
     db = DatabaseManager(Settings(database_url=dsn, load_demo=False), dsn)
     try:
-        render_growth_charts(SimpleNamespace(db=db), actor="apptest", take_snapshot=take)
+        render_growth_charts(db, actor="apptest", take_snapshot=take)
     finally:
         db.close()
 

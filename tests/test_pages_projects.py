@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import APP, app_as, as_read, claims_of, logged_in_app, make_user, texts
+from db_helpers import demo_manager
 from streamlit.testing.v1 import AppTest
 
-from dba_admin.database import DatabaseManager
 from dba_admin.projects import ProjectManager
 
 
@@ -32,8 +32,8 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def manager(app_db: Any) -> Iterator[ProjectManager]:
-    """The core, used as "another user" working beside the one in the browser."""
-    db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
+    """The core, used as "another user" working beside the one in the browser; its runs go to connection demo."""
+    db = demo_manager(app_db)
     yield ProjectManager(db)
     db.close()
 
@@ -302,7 +302,8 @@ def test_scripts_rename_move_delete_and_project_settings(app_db: Any, manager: P
 
 def test_dba_destructive_run_needs_confirmation_and_runs_once(app_db: Any, manager: ProjectManager) -> None:
     table = f"apptest_victim_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    # On connection demo, owned by its DBA login (which a DBA's run goes through).
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(
             psycopg.sql.SQL("create table public.{} (id int); insert into public.{} values (1), (2)").format(
                 psycopg.sql.Identifier(table), psycopg.sql.Identifier(table)
@@ -310,7 +311,7 @@ def test_dba_destructive_run_needs_confirmation_and_runs_once(app_db: Any, manag
         )
 
     def table_exists() -> bool:
-        with psycopg.connect(app_db.dsn) as conn:
+        with psycopg.connect(app_db.demo_dsn) as conn:
             row = conn.execute("select to_regclass(%s) is not null", (f"public.{table}",)).fetchone()
         return bool(row and row[0])
 

@@ -2,6 +2,10 @@
 
 The editor component is a custom component (an unknown element in AppTest); the page keeps its text in
 ``st.session_state["sql_editor_text"]``, which the tests set the way another page would before clicking.
+
+SQL runs on connection `demo` (database petcare): tables are set up there as its DBA login (``app_db.demo_dba_dsn``,
+which a DBA's write-mode SQL runs as) and checked through ``app_db.demo_dsn``; runs are recorded in the workspace
+(``app_db.dsn``).
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import logged_in_app, logged_in_page, texts
+from db_helpers import workspace_manager
 from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import AppUser, UserStore
-from dba_admin.database import DatabaseManager
 from dba_admin.projects import ProjectManager
 
 PAGE = "pages/sql_editor.py"
@@ -32,7 +36,7 @@ def _app_env(app_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def projects(app_db: Any) -> Iterator[ProjectManager]:
-    db = DatabaseManager(app_db.settings, app_db.dsn, app_db.readonly_dsn, authenticator_dsn=app_db.authenticator_dsn)
+    db = workspace_manager(app_db)
     yield ProjectManager(db)
     db.close()
 
@@ -114,33 +118,34 @@ def test_error_shows_sqlstate_and_position(app_db: Any, text: str, sqlstate: str
 
 def test_analyst_write_is_refused_read_only(app_db: Any) -> None:
     at, _ = editor(app_db, "analyst")
-    with psycopg.connect(app_db.dsn) as conn:
+    with psycopg.connect(app_db.demo_dsn) as conn:
         before = conn.execute("select name from public.pets where id = 1").fetchone()
     run_sql(at, "update public.pets set name = 'changed by analyst' where id = 1")
     shown = texts(at)
     assert "read-only" in shown.lower()
     assert "SQLSTATE 25006" in shown or "SQLSTATE 42501" in shown
     assert not any(b.key == "sql_editor_confirm" for b in at.button), "no confirmation: it can never run"
-    with psycopg.connect(app_db.dsn) as conn:
+    with psycopg.connect(app_db.demo_dsn) as conn:
         assert conn.execute("select name from public.pets where id = 1").fetchone() == before
 
 
 def test_dba_drop_needs_confirmation(app_db: Any) -> None:
     name = f"sql_editor_drop_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create table public.{} (id int)").format(sql.Identifier(name)))
     at, username = editor(app_db, "dba")
     assert "Write mode" in texts(at)
     run_sql(at, f"select 1;\ndrop table public.{name}")
     shown = texts(at)
     assert "What it affects" in shown and f"DROP TABLE public.{name}" in shown
-    assert table_exists(app_db.dsn, name), "nothing ran before the confirmation"
+    assert "on connection demo" in shown, "the confirmation names the database it would change"
+    assert table_exists(app_db.demo_dsn, name), "nothing ran before the confirmation"
     assert runs_of(app_db.dsn, username) == 0
     at.run()  # a plain rerun does not confirm it
-    assert table_exists(app_db.dsn, name)
+    assert table_exists(app_db.demo_dsn, name)
     at.button(key="sql_editor_confirm").click().run()
     assert not at.exception, at.exception
-    assert not table_exists(app_db.dsn, name)
+    assert not table_exists(app_db.demo_dsn, name)
     assert "DROP TABLE" in texts(at)
     assert runs_of(app_db.dsn, username) == 1
     assert not any(b.key == "sql_editor_confirm" for b in at.button)
@@ -148,7 +153,7 @@ def test_dba_drop_needs_confirmation(app_db: Any) -> None:
 
 def test_dba_cancel_runs_nothing(app_db: Any) -> None:
     name = f"sql_editor_keep_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(app_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(app_db.demo_dba_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create table public.{} (id int)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("insert into public.{} values (1), (2)").format(sql.Identifier(name)))
     at, username = editor(app_db, "admin")
@@ -157,7 +162,7 @@ def test_dba_cancel_runs_nothing(app_db: Any) -> None:
     at.button(key="sql_editor_cancel").click().run()
     assert not at.exception
     assert not any(b.key == "sql_editor_confirm" for b in at.button)
-    with psycopg.connect(app_db.dsn) as conn:
+    with psycopg.connect(app_db.demo_dsn) as conn:
         count = conn.execute(sql.SQL("select count(*) from public.{}").format(sql.Identifier(name))).fetchone()
     assert count == (2,)
     assert runs_of(app_db.dsn, username) == 0

@@ -23,9 +23,10 @@ from dba_admin.assistant.checker import SqlCheck, check_sql, extract_sql
 from dba_admin.config import Settings
 from dba_admin.errors import DbaAdminError
 from ui.markdown import escape_markdown, model_markdown
-from ui.session import current_user, get_services, show_error
+from ui.session import current_connection, current_user, get_services, show_error
 
 if TYPE_CHECKING:
+    from dba_admin.database import DatabaseManager
     from dba_admin.services import Services
 
 SQL_EDITOR_PAGE = "pages/sql_editor.py"
@@ -47,16 +48,27 @@ TASK_TITLES = {
 # --------------------------------------------------------------------------------------------------
 
 
-def get_assistant(services: Services | None = None) -> Assistant:
-    """The process-wide Assistant for these services (shared breaker, shared schema index)."""
+def get_assistant(services: Services | None = None, db: DatabaseManager | None = None) -> Assistant:
+    """The process-wide Assistant of a connection (shared breaker and schema index among its sessions).
+
+    ``db``: the connection's manager (a page gets it from ``current_connection``); without it, the session's chosen
+    connection, checked for this user.
+    """
     services = services or get_services()
-    return _assistant_for(services.settings, id(services.db), services.db)
+    if db is None:
+        user = current_user()
+        if user is None:
+            raise DbaAdminError("the assistant needs a signed-in user")
+        db = current_connection(services, user, check=False)
+    return _assistant_for(services.settings, services.database_label, db.name, id(db), db)
 
 
-@st.cache_resource(show_spinner=False, hash_funcs={Settings: repr})
-def _assistant_for(settings: Settings, db_id: int, _db: Any) -> Assistant:
-    # Keyed on the settings (a new Gemini key or model gives a new assistant) and on the pool it talks to;
-    # the pool itself is not hashable, hence the leading underscore.
+@st.cache_resource(show_spinner=False, hash_funcs={Settings: repr}, max_entries=64)
+def _assistant_for(settings: Settings, workspace_key: str, connection: str, db_id: int, _db: Any) -> Assistant:
+    # Keyed on the settings (a new Gemini key or model gives a new assistant), the workspace and the connection:
+    # one assistant, one schema index per connection. Also on the manager object, so a connection's pools closed and
+    # opened again (least recently used, or its logins changed) get a new assistant instead of a closed manager.
+    # The kept assistant holds its manager, so that id is never reused while the entry lives.
     return Assistant(_db, settings)
 
 
@@ -221,18 +233,21 @@ def render_sql_helpers(
     *,
     on_use_sql: Callable[[str], None] | None = None,
     key: str = HELPERS_KEY,
+    db: DatabaseManager | None = None,
 ) -> None:
     """The editor's "Explain this query", "Why did this fail?" and "Suggest an index", with the answer below.
 
     ``error`` is the editor's last error for this SQL (the middle button needs it). ``on_use_sql`` lets the
     editor put a proposed query into its own text (as a click callback); without it, valid SQL opens in the
     editor page. The answer is kept until the SQL changes, and the three actions of a session share one
-    conversation, which the assistant page lists like any other.
+    conversation, which the assistant page lists like any other. ``db``: the connection the SQL is about.
     """
     user = current_user()
     if user is None:
         return
-    answer_key, conversation_key = f"{key}_answer", f"{key}_conversation"
+    answer_key = f"{key}_answer"
+    scope = db.name if db is not None else ""
+    conversation_key = f"{key}_conversation_{scope}" if scope else f"{key}_conversation"  # one per connection
     blank = not sql.strip()
     cols = st.columns(3)
     task: str | None = None
@@ -262,7 +277,7 @@ def render_sql_helpers(
         task = "suggest_index"
     if task is not None:
         services = get_services()
-        assistant = get_assistant(services)
+        assistant = get_assistant(services, db)
         conversation = st.session_state.get(conversation_key)
         try:
             with st.spinner("Asking the assistant…"):
@@ -280,10 +295,16 @@ def render_sql_helpers(
             "task": task,
             "sql": sql,
             "owner": user.username,
+            "connection": scope,
             "entry": ChatEntry.from_answer(TASK_TITLES[task], answer),
         }
     stored = st.session_state.get(answer_key)
-    if not stored or stored.get("sql") != sql or stored.get("owner") != user.username:
+    if (
+        not stored
+        or stored.get("sql") != sql
+        or stored.get("owner") != user.username
+        or stored.get("connection", "") != scope
+    ):
         return
     with st.container(border=True):
         st.markdown(f"**{TASK_TITLES[stored['task']]}**")

@@ -8,7 +8,7 @@ have one snapshot or none, and a blank chart reads like a failure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.express as px
@@ -19,19 +19,20 @@ from dba_admin.errors import ConfigError, DbaAdminError
 from ui.markdown import escape_markdown
 from ui.session import show_error
 
+if TYPE_CHECKING:
+    from dba_admin.database import DatabaseManager
+
 KEY = "dashboard_growth"  # session keys of this block (it lives on the dashboard page)
 PERIODS = {"7 days": 7, "30 days": 30, "90 days": 90}
 CRON_HINT = "run `dba-admin snapshot` from cron (e.g. hourly) for regular points"
 MB = 1024 * 1024
 
 
-def render_growth_charts(services: Any, *, actor: str | None = None, take_snapshot: bool = True) -> None:
-    """Take a snapshot when one is due, then draw the three growth charts (or say why one is empty).
-
-    ``services`` needs only ``.db`` (a DatabaseManager). ``take_snapshot=False`` draws what is stored without
-    adding a point.
+def render_growth_charts(db: DatabaseManager, *, actor: str | None = None, take_snapshot: bool = True) -> None:
+    """Take a snapshot of the connection ``db`` when one is due, then draw its three growth charts (or say why one
+    is empty). The snapshots are kept in the workspace, per connection. ``take_snapshot=False`` draws what is stored
+    without adding a point.
     """
-    db = services.db
     st.subheader("Growth over time")
     if take_snapshot:
         try:

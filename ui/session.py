@@ -1,9 +1,10 @@
-"""The per-server services and the per-session user, as Streamlit sees them."""
+"""The per-server services, the per-session user and the chosen connection, as Streamlit sees them."""
 
 from __future__ import annotations
 
+import time
 import uuid
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import streamlit as st
 
@@ -12,8 +13,11 @@ from dba_admin.auth import AppUser
 from dba_admin.bootstrap import DatabaseUnreachable
 from dba_admin.config import Settings, load_settings
 from dba_admin.errors import DbaAdminError, QueryError
-from dba_admin.services import Services, outage_where
+from dba_admin.services import Services, mask_dsn, outage_where
 from ui.markdown import escape_markdown
+
+if TYPE_CHECKING:
+    from dba_admin.database import DatabaseManager, Health
 
 USER_KEY = "dba_user"
 # The outage page's retry delay in this session: 2 s, doubling up to 30 s, reset once the database answers.
@@ -21,6 +25,16 @@ _RETRY_KEY = "outage_retry_s"
 _TIMER_KEY = "outage_timer_seen"
 FIRST_RETRY_S = 2
 MAX_RETRY_S = 30
+
+# The chosen connection: kept in the session, mirrored in the URL (``?connection=name``) so a link keeps it.
+CONNECTION_KEY = "dba_connection"
+CONNECTION_PARAM = "connection"
+SWITCHER_KEY = "sidebar_connection"  # the sidebar's selectbox (its own key: Streamlit drops a widget's state off-page)
+_VISIBLE_KEY = "dba_connections_visible"  # (user, asked at, names, labels): what RLS showed this session lately
+_REFUSED_KEY = "dba_connection_refused"  # a connection asked for by URL that this user may not use (said once)
+VISIBLE_TTL_S = 30  # how long a session trusts its list of connections before RLS is asked again
+HEALTH_TTL_S = 15  # one health check per connection and app server in this long (the dashboard's figure)
+NO_CONNECTION = "No connection yet: an admin adds one on the Connections page or with `dba-admin connection add`."
 
 
 def get_services() -> Services:
@@ -154,3 +168,200 @@ def show_error(exc: Exception, *, action: str = "This action") -> None:
         st.error(f"{action} failed: {escape_markdown(exc)}")
     else:
         st.error(f"{action} failed unexpectedly ({type(exc).__name__}). Try again; if it persists, tell an admin.")
+
+
+# --------------------------------------------------------------------------------------------------
+# The chosen connection
+# --------------------------------------------------------------------------------------------------
+
+
+def visible_connections(services: Services, user: AppUser, *, fresh: bool = False) -> list[str]:
+    """The connections this user may use, as RLS on public.conexoes decides; kept in the session for a short time.
+
+    Asked again after ``VISIBLE_TTL_S`` (an admin's grant or revoke shows up within that), and at once when
+    ``fresh`` (a link names a connection the kept list does not have).
+    """
+    kept = st.session_state.get(_VISIBLE_KEY)
+    now = time.monotonic()
+    if not fresh and kept and kept[0] == user.claims and now - kept[1] < VISIBLE_TTL_S:
+        return list(kept[2])
+    names = services.registry.visible_names(user.claims)
+    st.session_state[_VISIBLE_KEY] = (user.claims, now, tuple(names), {})
+    return names
+
+
+def chosen_connection(services: Services, user: AppUser) -> str | None:
+    """The connection this session works on (None when the user may use none), kept in sync with the URL.
+
+    A link's ``?connection=`` wins when the user may use it; otherwise the page stays on the session's choice
+    (a connection not open to this user is neither shown nor opened). The first choice is ``DBA_ADMIN_CONNECTION``
+    when the user may use it, else the first connection by name.
+    """
+    names = visible_connections(services, user)
+    current = st.session_state.get(CONNECTION_KEY)
+    asked = st.query_params.get(CONNECTION_PARAM)
+    if asked and asked != current:
+        if asked not in names:
+            names = visible_connections(services, user, fresh=True)
+        if asked in names:
+            current = asked
+        else:
+            st.session_state[_REFUSED_KEY] = asked
+    if current not in names:
+        preferred = services.settings.connection
+        current = preferred if preferred in names else (names[0] if names else None)
+    st.session_state[CONNECTION_KEY] = current
+    if current is None:
+        if CONNECTION_PARAM in st.query_params:
+            del st.query_params[CONNECTION_PARAM]
+    elif st.query_params.get(CONNECTION_PARAM) != current:
+        st.query_params[CONNECTION_PARAM] = current
+    return current
+
+
+def connection_where(services: Services, name: str) -> str:
+    """Host and database of a connection for display (masked, never a password), kept with the session's list."""
+    kept = st.session_state.get(_VISIBLE_KEY)
+    labels: dict[str, str] = kept[3] if kept else {}
+    if name not in labels:
+        try:
+            secrets, _ = services.registry.secrets(name)
+            labels[name] = mask_dsn(secrets.monitor)
+        except DbaAdminError:
+            return "address unavailable"
+    return labels[name]
+
+
+def _switched() -> None:
+    """The sidebar's choice: the page's own selection (a table, a conversation) belonged to the old connection."""
+    name = st.session_state.get(SWITCHER_KEY)
+    st.session_state[CONNECTION_KEY] = name
+    st.query_params.from_dict({CONNECTION_PARAM: name} if name else {})
+
+
+def connection_switcher(services: Services, user: AppUser) -> None:
+    """The sidebar's connection picker (app.py draws it inside ``st.sidebar``) and where the chosen one is."""
+    try:
+        current = chosen_connection(services, user)
+        names = visible_connections(services, user)
+    except DbaAdminError as exc:
+        st.error(f"Your connections could not be listed: {escape_markdown(exc)}")
+        return
+    refused = st.session_state.pop(_REFUSED_KEY, None)
+    if refused:
+        st.warning(
+            f"The link asked for connection {escape_markdown(refused)}, which does not exist or is not open to you"
+            + (f"; showing {escape_markdown(current)}." if current else ".")
+        )
+    if current is None:
+        st.caption("Connection: none yet")
+        return
+    if st.session_state.get(SWITCHER_KEY) != current:
+        st.session_state[SWITCHER_KEY] = current
+    st.selectbox(
+        "Connection",
+        names,
+        key=SWITCHER_KEY,
+        on_change=_switched,
+        help="The database every page works on. Admins decide who may use which connection.",
+    )
+    st.caption(f"Connection: {escape_markdown(current)} · {escape_markdown(connection_where(services, current))}")
+
+
+@st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
+def _connection_health(workspace_key: str, name: str) -> Health:
+    """One check per connection per app server in HEALTH_TTL_S (several sessions on the same database share it)."""
+    return get_services().connection(name).health()
+
+
+def connection_health(services: Services, name: str) -> Health:
+    """The connection's health (reachability, version, read-only login), cached for a few seconds."""
+    return _connection_health(services.database_label, name)
+
+
+def clear_connection_health() -> None:
+    _connection_health.clear()
+
+
+def current_connection(services: Services, user: AppUser, *, check: bool = True) -> DatabaseManager:
+    """The manager of the chosen connection for this user, or the page stops with a message that says why.
+
+    No connection open to the user: the empty state. ``check``: a connection that does not answer stops only this
+    page, with its reason; the sidebar's switcher (drawn before the page) still works, and so does every other
+    connection and the workspace.
+    """
+    try:
+        name = chosen_connection(services, user)
+    except DbaAdminError as exc:
+        show_error(exc, action="Listing your connections")
+        st.stop()
+        raise AssertionError("st.stop() returned") from exc  # pragma: no cover - st.stop raises
+    if name is None:
+        st.info(NO_CONNECTION)
+        st.stop()
+        raise AssertionError("st.stop() returned")  # pragma: no cover
+    try:
+        db = services.connection_for(user.claims, name)
+    except DbaAdminError as exc:
+        st.error(f"Connection {escape_markdown(name)} cannot be opened: {escape_markdown(exc)}")
+        st.stop()
+        raise AssertionError("st.stop() returned") from exc  # pragma: no cover
+    if check:
+        health = connection_health(services, name)
+        if not health.reachable:
+            connection_down(services, name, health.message)
+    return db
+
+
+def connection_down(services: Services, name: str, reason: str) -> NoReturn:
+    """This connection does not answer: say so and stop this page only (the rest of the app keeps working)."""
+    where = connection_where(services, name)
+    st.error(f"Connection {escape_markdown(name)} ({escape_markdown(where)}) is not answering.")
+    st.caption(escape_markdown(reason))
+    st.info(
+        "Pick another connection in the sidebar, or check that this database runs and is reachable from the app "
+        f"server; the check is repeated at most every {HEALTH_TTL_S} s."
+    )
+    st.button("Check again", key="connection_check_again", on_click=clear_connection_health)
+    st.stop()
+    raise AssertionError("st.stop() returned")  # pragma: no cover - st.stop raises
+
+
+def show_connection(services: Services, db: DatabaseManager) -> None:
+    """The line under a page's title that says which connection the page is on."""
+    st.caption(f"Connection: {escape_markdown(db.name)} · {escape_markdown(connection_where(services, db.name))}")
+
+
+def connection_param() -> dict[str, str]:
+    """The URL's connection parameter, for a page that rewrites its query parameters (so a link keeps it)."""
+    name = st.session_state.get(CONNECTION_KEY)
+    return {CONNECTION_PARAM: name} if name else {}
+
+
+def readonly_login_state(db: DatabaseManager, health: Health) -> tuple[str, str | None]:
+    """The read-only login as a short label, and what is wrong with it (None when it works)."""
+    if health.readonly_ok:
+        return "ok", None
+    if not db.has_readonly_login:
+        problem = "none is registered"
+        label = "missing"
+    else:
+        problem, label = health.readonly_message or "it does not work", "not ok"
+    return label, (
+        f"The read-only login of {db.name} is not usable ({problem}): analysts' SQL and previews cannot run on this "
+        f"connection; everything else works. An admin adds it with `dba-admin connection add {db.name} "
+        f"--readonly-dsn ... --replace`, or creates it with `dba-admin connection setup {db.name} --admin-dsn ... "
+        "--apply`."
+    )
+
+
+def dba_login_notice(
+    db: DatabaseManager, what: str = "Write mode", effect: str = "your SQL runs read-only here"
+) -> str:
+    """Why something that writes (write-mode SQL, a signal, a refresh) is unavailable on a connection without a DBA
+    login, and how to add one."""
+    return (
+        f"{what} is unavailable on connection {db.name}: it has no DBA login, so {effect}. "
+        f"An admin adds one with `dba-admin connection add {db.name} --dsn ... --dba-dsn ... --replace`, or creates "
+        f"it with `dba-admin connection setup {db.name} --admin-dsn ... --apply`."
+    )

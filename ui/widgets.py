@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from dba_admin.database import StatementResult
+from dba_admin.database import Health, StatementResult
 from dba_admin.errors import SqlErrorInfo
 from dba_admin.projects import Diff, Execution, RunOutcome
 from ui.markdown import escape_markdown
@@ -125,6 +126,7 @@ def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> 
             "rows": run.rows,
             "duration ms": None if run.duration_ms is None else round(run.duration_ms, 1),
             "by": run.executed_by,
+            "connection": run.connection or "—",  # where it ran (runs from before connections existed: unknown)
         }
         if with_script:
             record["project"] = run.project_name or "—"
@@ -134,6 +136,17 @@ def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> 
         record["error"] = run.error or ""
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+def reachability_metric(column: Any, health: Health) -> None:
+    """ "Database: reachable / down" with the connect time: the same words on Home, the Dashboard and the workspace."""
+    column.metric(
+        "Database",
+        "reachable" if health.reachable else "down",
+        f"{health.connect_ms:.1f} ms to connect" if health.connect_ms is not None else None,
+        delta_color="off",
+        delta_arrow="off",
+    )
 
 
 def first_line(text: str, width: int = 100) -> str:

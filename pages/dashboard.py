@@ -350,6 +350,5 @@ def live() -> None:
 live()
 
 st.divider()
-st.subheader("Growth over time")
 with page_part("Drawing the growth charts"):
     render_growth_charts(conn, actor=user.username)

@@ -376,12 +376,12 @@ def test_switch_connections_then_the_fleet(app_db: Any, app_url: str, browser_pa
         assert f"connection={second}" in page.url, "the URL keeps the choice, so a copied link does too"
         shot(page, "explorer_second_connection")
 
-        if not existing("fleet"):
-            page.context.close()
-            pytest.skip("pages/fleet.py does not exist yet: the Fleet step runs once it lands")
         open_page(page, title_of("fleet"))
         expect(page.get_by_role("heading", name="Fleet")).to_be_visible(timeout=60_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         expect(sidebar.get_by_text(f"Connection: {second}")).to_be_visible()  # the choice survives a page change
+        charts = page.locator('[data-testid="stPlotlyChart"] .main-svg')
+        expect(charts.first).to_be_visible(timeout=30_000)  # the charts drew (Plotly renders after the table)
+        settle(page, 1500)
         shot(page, "fleet")
     page.context.close()

@@ -832,6 +832,10 @@ class DatabaseManager:
                 self._write_pool = self._make_pool(self._dba_dsn, "dba_admin_dba", min_size=0, max_size=size)
             return self._write_pool
 
+    def pool_stats(self) -> dict[str, int]:
+        """The main pool's gauges and counters (psycopg_pool's get_stats): what it holds and has tried to open."""
+        return dict(self._pool.get_stats())
+
     @property
     def is_workspace(self) -> bool:
         """True for the manager of the app's own database (not a registered connection)."""

@@ -276,14 +276,13 @@ def test_registering_a_dead_database_costs_nothing_until_it_is_used(
     registry.add(name, ConnectionSecrets(BLACKHOLE_DSN, BLACKHOLE_DSN, BLACKHOLE_DSN), actor="tests")
     targets = Targets(workspace, registry)
     try:
-        started = time.monotonic()
         manager = targets.get(name)
         assert manager.has_dba_login and manager.has_readonly_login
         time.sleep(0.3)  # a pool that tried to fill itself would have started by now
-        stats = manager._pool.get_stats()
+        stats = manager.pool_stats()
+        # connections_num counts connection attempts: none, so nothing waited on the dead server.
         assert stats.get("pool_size", 0) == 0 and stats.get("connections_num", 0) == 0, stats
         targets.forget(name)
-        assert time.monotonic() - started < 5, "getting (and closing) a dead connection's manager waited on it"
         assert targets.open_names() == []
     finally:
         targets.close()

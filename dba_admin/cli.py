@@ -565,7 +565,7 @@ def _connection_setup(settings: Settings, args: argparse.Namespace) -> int:
     from dba_admin.connections import ConnectionSecrets, check_name
     from dba_admin.errors import NotFound
     from dba_admin.services import mask_dsn
-    from dba_admin.setup_plan import apply_plan, build_plan, inspect_target, login_dsn, role_names
+    from dba_admin.setup_plan import SetupPlan, apply_plan, build_plan, inspect_target, login_dsn, role_names
 
     name = check_name(args.name)
     schemas = _split(args.schemas) or ["public"]
@@ -593,17 +593,22 @@ def _connection_setup(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"the admin DSN ({mask_dsn(args.admin_dsn)}) does not work: {_scrub(one_line(exc), args.admin_dsn)}"
             ) from None
-        with conn:
-            facts = inspect_target(conn, list(roles.values()), schemas)
-            plan = build_plan(
-                facts,
+
+        def read_plan(passwords: dict[str, str] | None = None) -> SetupPlan:
+            """What the target needs now (its roles and schemas read again each time)."""
+            return build_plan(
+                inspect_target(conn, list(roles.values()), schemas),
                 name,
                 roles,
                 schemas,
                 with_dba=args.with_dba,
                 dba_schema_owner=args.dba_schema_owner,
                 statement_timeout_ms=settings.statement_timeout_ms,
+                passwords=passwords,
             )
+
+        with conn:
+            plan = read_plan()
             if args.json and not args.apply:
                 _print_json(plan.to_dict())
                 return 0
@@ -620,17 +625,7 @@ def _connection_setup(settings: Settings, args: argparse.Namespace) -> int:
                 return 0
             # Again inside the applying transaction: a role made meanwhile must be ALTERed, not CREATEd.
             with conn.transaction():
-                facts = inspect_target(conn, list(roles.values()), schemas)
-                plan = build_plan(
-                    facts,
-                    name,
-                    roles,
-                    schemas,
-                    with_dba=args.with_dba,
-                    dba_schema_owner=args.dba_schema_owner,
-                    statement_timeout_ms=settings.statement_timeout_ms,
-                    passwords={login.kind: login.password for login in plan.logins},
-                )
+                plan = read_plan({login.kind: login.password for login in plan.logins})
                 apply_plan(conn, plan)
         dsns = {login.kind: login_dsn(args.admin_dsn, login.role, login.password) for login in plan.logins}
         secrets = ConnectionSecrets(dsns["monitor"], dsns["readonly"], dsns.get("dba") or kept_dba)

@@ -43,6 +43,7 @@ __all__ = [
     "DEMO_CONNECTION",
     "ConnectionInfo",
     "ConnectionSecrets",
+    "ConnectionSpec",
     "Registry",
     "SecretBox",
     "Targets",
@@ -122,6 +123,15 @@ class ConnectionSecrets:
             f"ConnectionSecrets(monitor=***, readonly={'***' if self.readonly else None}, "
             f"dba={'***' if self.dba else None})"
         )
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """What opening a connection needs: its logins, whether it shares the workspace's server, whether it is it."""
+
+    secrets: ConnectionSecrets
+    same_cluster: bool
+    is_workspace: bool  # connection `default`: the app's own objects stay out of sight there
 
 
 @dataclass(frozen=True)
@@ -292,14 +302,6 @@ class Registry:
             raise NotFound(f"no connection named {name}: `dba-admin connection list` shows what is registered")
         return self._info(row)
 
-    def is_workspace(self, name: str) -> bool:
-        """True for connection `default`: the workspace database itself (its app objects stay out of sight)."""
-        with self._workspace.connection() as conn:
-            row = conn.execute(
-                "/* dba_admin */ select is_workspace from dba_admin.connections where name = %s", (name,)
-            ).fetchone()
-        return bool(row and row[0])
-
     def _info(self, row: dict[str, Any]) -> ConnectionInfo:
         return _info(
             row,
@@ -308,9 +310,14 @@ class Registry:
         )
 
     def secrets(self, name: str) -> tuple[ConnectionSecrets, bool]:
-        """The decrypted DSNs of a connection and whether its backends live on the workspace's server.
+        """The decrypted DSNs of a connection and whether its backends live on the workspace's server."""
+        spec = self.spec(name)
+        return spec.secrets, spec.same_cluster
 
-        Connection `default` (``is_workspace``) has its DSNs from the settings: :meth:`is_workspace` tells it apart.
+    def spec(self, name: str) -> ConnectionSpec:
+        """Everything needed to open a connection, in one read of the registry.
+
+        Connection `default` (``is_workspace``) has its DSNs from the settings.
         """
         with self._workspace.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
@@ -324,19 +331,21 @@ class Registry:
         if row["is_workspace"]:
             settings = self._settings
             assert settings.database_url, "connection default exists only on a remote workspace"
-            return (
+            return ConnectionSpec(
                 ConnectionSecrets(settings.database_url, settings.readonly_database_url, settings.dba_database_url),
-                True,
+                same_cluster=True,
+                is_workspace=True,
             )
         monitor = self.box.open(row["monitor_secret"], what=f"monitor DSN of {name}")
         assert monitor is not None
-        return (
+        return ConnectionSpec(
             ConnectionSecrets(
                 monitor,
                 self.box.open(row["readonly_secret"], what=f"read-only DSN of {name}"),
                 self.box.open(row["dba_secret"], what=f"DBA DSN of {name}"),
             ),
-            bool(row["same_cluster"]),
+            same_cluster=bool(row["same_cluster"]),
+            is_workspace=False,
         )
 
     # -- user side: what the database lets this user see ------------------------------------------------------
@@ -385,20 +394,20 @@ class Targets:
             if manager is not None:
                 self._open.move_to_end(name)
                 return manager
-        secrets, same_cluster = self._registry.secrets(name)
+        spec = self._registry.spec(name)
         manager = DatabaseManager(
             self._settings,
-            secrets.monitor,
-            secrets.readonly,
-            dba_dsn=secrets.dba,
+            spec.secrets.monitor,
+            spec.secrets.readonly,
+            dba_dsn=spec.secrets.dba,
             name=name,
             workspace=self._workspace,
             lazy=True,
         )
-        manager.same_cluster = same_cluster
+        manager.same_cluster = spec.same_cluster
         # The workspace database seen as a connection: the advisors, the explorer's default list and the assistant
         # leave the app's own objects out unless a DBA asks for them.
-        manager.includes_workspace = self._registry.is_workspace(name)
+        manager.includes_workspace = spec.is_workspace
         evicted: list[DatabaseManager] = []
         with self._lock:
             existing = self._open.get(name)

@@ -543,7 +543,7 @@ def collect_fleet(
     jobs: list[_Job] = []
     for name in names:
         try:
-            secrets, same_cluster = registry.secrets(name)
+            spec = registry.spec(name)
         except DbaAdminError as exc:
             rows[name] = FleetRow(name=name, status=ERROR, reason=one_line(exc))
             continue
@@ -551,14 +551,14 @@ def collect_fleet(
         jobs.append(
             _Job(
                 name,
-                secrets.monitor,
-                same_cluster,
+                spec.secrets.monitor,
+                spec.same_cluster,
                 limit,
                 settings,
                 checks,
                 muted,
                 advisors_max_age_s,
-                is_workspace=registry.is_workspace(name),
+                is_workspace=spec.is_workspace,
             )
         )
 

@@ -28,7 +28,7 @@ from dba_admin.config import Settings
 from dba_admin.local_pg import DBA_ROLE, DEMO_DATABASE, MONITOR_ROLE, EmbeddedPostgres
 
 # shared fixtures: the module-scoped ``db`` manager, and the local GoTrue and Gemini servers
-pytest_plugins = ["db_helpers", "gotrue_stub", "gemini_stub", "extra_servers"]
+pytest_plugins = ["db_helpers", "advisor_helpers", "gotrue_stub", "gemini_stub", "extra_servers"]
 
 # Every process the suite starts inherits this variable; at the end, any process still carrying it outlived the
 # suite (a server a test forgot to stop, an orphan of a killed parent) and fails the run.

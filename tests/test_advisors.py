@@ -14,13 +14,13 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from advisor_helpers import Db, one
 from db_helpers import demo_manager, workspace_manager
 
 from dba_admin import advisors
@@ -29,7 +29,6 @@ from dba_admin.advisors import (
     LEVELS,
     SUPABASE_DEFAULT_SCHEMAS,
     THRESHOLD_DEFAULTS,
-    Finding,
     detect_exposed_schemas,
     filter_findings,
     load_checks,
@@ -40,7 +39,6 @@ from dba_admin.advisors_cli import register
 from dba_admin.bootstrap import prepare_database
 from dba_admin.config import Settings
 from dba_admin.database import DatabaseManager
-from dba_admin.migrations import prepare_schema
 
 ALL_CHECKS = {c.name: c for c in load_checks()}
 
@@ -50,61 +48,7 @@ ALL_CHECKS = {c.name: c for c in load_checks()}
 # ---------------------------------------------------------------------------------------------------
 
 
-class Db:
-    """A test database: its DSN, an autocommit connection to create defects with, and a DatabaseManager."""
-
-    def __init__(self, dsn: str, settings: Settings | None = None) -> None:
-        self.dsn = dsn
-        self.conn = psycopg.connect(dsn, autocommit=True)
-        self.manager = DatabaseManager(settings or Settings(database_url=dsn), dsn)
-
-    def sql(self, text: str, params: Any = None) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(text, params)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
-
-    def flush_stats(self) -> None:
-        """Make this session's table/index counters visible to other sessions now (PostgreSQL 15+)."""
-        self.conn.execute("select pg_stat_force_next_flush()")
-        self.conn.execute("select 1")
-
-    def findings(self, name: str, **thresholds: Any) -> list[Finding]:
-        report = run_checks(self.manager, names=[name], thresholds=thresholds)
-        assert [r.name for r in report.runs] == [name]
-        assert report.runs[0].status == "ok", report.runs[0].message
-        assert all(f.name == name for f in report.findings)
-        return report.findings
-
-    def on(self, name: str, obj: str, **thresholds: Any) -> list[Finding]:
-        return [f for f in self.findings(name, **thresholds) if f.object == obj]
-
-    def fix(self, finding: Finding) -> None:
-        assert finding.fix_sql, f"{finding.name} has no fix_sql"
-        self.conn.execute(finding.fix_sql)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self.manager.close()
-        self.conn.close()
-
-
-@pytest.fixture
-def plain_db(empty_db_dsn: str) -> Iterator[Db]:
-    db = Db(empty_db_dsn)
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def api_db(empty_db_dsn: str) -> Iterator[Db]:
-    with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
-        prepare_schema(conn)
-    db = Db(empty_db_dsn)
-    yield db
-    db.close()
-
-
-def one(findings: list[Finding]) -> Finding:
-    assert len(findings) == 1, findings
-    return findings[0]
+# Db, one(), plain_db and api_db live in advisor_helpers (shared with the other advisor test files).
 
 
 # ---------------------------------------------------------------------------------------------------

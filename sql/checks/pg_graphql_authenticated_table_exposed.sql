@@ -1,0 +1,60 @@
+-- check: pg_graphql_authenticated_table_exposed
+-- category: SECURITY
+-- Finds: when the pg_graphql extension is installed, the tables, views, materialized views and foreign tables
+-- (pg_graphql's own set; partitioned parents are not shown, their partitions are) that authenticated can read:
+-- SELECT on the relation or on one of its columns, and USAGE on its schema. System and Supabase-managed schemas
+-- are left out.
+-- Without pg_graphql nothing is read and nothing is reported.
+-- Why it matters: pg_graphql's introspection shows every relation the calling role can select from, with its
+-- columns and relationships, to every signed-in user (with open sign-up: anyone with a throwaway e-mail), even
+-- where RLS hides every row. Most such tables are meant for users: mute those; revoking from anon alone
+-- (pg_graphql_anon_table_exposed) leaves this side open. Supabase's splinter lint 0027 (see also 0026).
+with graphql as (
+    select 1 from pg_catalog.pg_extension where extname = 'pg_graphql'
+),
+api_role as (
+    select oid, rolname from pg_catalog.pg_roles where rolname = 'authenticated' and exists (select 1 from graphql)
+),
+column_grants as (
+    -- relations readable only through a column grant: one read of pg_attribute, of the columns that have an ACL
+    select distinct a.attrelid
+    from pg_catalog.pg_attribute a
+    cross join api_role r
+    where a.attacl is not null
+      and a.attnum > 0
+      and not a.attisdropped
+      and pg_catalog.has_column_privilege(r.oid, a.attrelid, a.attnum, 'SELECT')
+)
+select
+    'pg_graphql_authenticated_table_exposed' as name,
+    'Visible to signed-in users in the GraphQL schema' as title,
+    'WARN' as level,
+    'SECURITY' as category,
+    format('%s.%s', n.nspname, c.relname) as object,
+    format('%s %I.%I is listed, with its columns and relationships, by pg_graphql''s introspection to every '
+           'signed-in user, because authenticated can select from it%s.',
+           case c.relkind when 'v' then 'View' when 'm' then 'Materialized view' when 'f' then 'Foreign table'
+                          else 'Table' end, n.nspname, c.relname,
+           case when c.relkind = 'r' and c.relrowsecurity then ' (RLS filters rows, not the schema)' else '' end)
+        as detail,
+    format('If signed-in users do not need it: REVOKE SELECT ON %I.%I FROM authenticated, anon (and from PUBLIC '
+           'if granted there). To stop such grants on new tables: ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE '
+           'SELECT ON TABLES FROM anon, authenticated, then grant per table. Without GraphQL in the app, DROP '
+           'EXTENSION pg_graphql removes the exposure. If users are meant to read it, mute this finding.',
+           n.nspname, c.relname, n.nspname) as remediation,
+    null::text as fix_sql,
+    format('pg_graphql_authenticated_table_exposed_%s_%s', n.nspname, c.relname) as cache_key
+from pg_catalog.pg_class c
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+cross join api_role r
+where c.relkind in ('r', 'v', 'm', 'f')
+  and pg_catalog.has_schema_privilege(r.oid, n.oid, 'USAGE')
+  and (pg_catalog.has_table_privilege(r.oid, c.oid, 'SELECT') or c.oid in (select attrelid from column_grants))
+  and n.nspname not in (
+      '_timescaledb_cache', '_timescaledb_catalog', '_timescaledb_config', '_timescaledb_internal', 'auth', 'cron',
+      'extensions', 'graphql', 'graphql_public', 'information_schema', 'net', 'pgmq', 'pgroonga', 'pgsodium',
+      'pgsodium_masks', 'pgtle', 'pgbouncer', 'pg_catalog', 'realtime', 'repack', 'storage', 'supabase_functions',
+      'supabase_migrations', 'tiger', 'topology', 'vault')
+  and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+order by n.nspname, c.relname
+/* dba_admin */

@@ -3,8 +3,8 @@
 -- Finds: tables with autovacuum turned off (autovacuum_enabled = false or toast.autovacuum_enabled = false), and
 -- the server-wide case (autovacuum = off, or track_counts = off, which stops autovacuum too).
 -- Why it matters: without autovacuum, dead rows pile up (bloat), statistics go stale, and - the serious part -
--- nothing freezes old rows, so the table drifts toward transaction ID wraparound. Supabase's splinter
--- "autovacuum_disabled".
+-- nothing freezes old rows, so the table drifts toward transaction ID wraparound. (Neither splinter nor PgHero
+-- has this check.)
 select
     'autovacuum_disabled' as name,
     'Autovacuum disabled on a table' as title,

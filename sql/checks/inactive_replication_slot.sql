@@ -4,7 +4,7 @@
 -- slot is already lost (invalidated), otherwise WARN.
 -- Why it matters: a slot keeps every WAL segment its consumer has not confirmed and holds back vacuum (its
 -- xmin / catalog_xmin); an abandoned slot fills the disk until the server stops. PgHero's "inactive replication
--- slots"; Supabase's splinter "unused_replication_slot".
+-- slots" (replication_slots where not active).
 select
     'inactive_replication_slot' as name,
     'Inactive replication slot' as title,

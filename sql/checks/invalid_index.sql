@@ -3,7 +3,7 @@
 -- Finds: invalid indexes (pg_index.indisvalid = false), typically left by a CREATE INDEX CONCURRENTLY or
 -- REINDEX CONCURRENTLY that failed (a duplicate key, a deadlock, a cancelled statement).
 -- Why it matters: the planner never uses an invalid index, yet (unless it was never ready) every write still
--- maintains it; a unique index that never became valid enforces nothing. Supabase's splinter lint "invalid_index".
+-- maintains it; a unique index that never became valid enforces nothing. PgHero's invalid_indexes.
 select
     'invalid_index' as name,
     'Invalid index' as title,

@@ -35,6 +35,7 @@ workspace so the dashboard can chart growth and statement time over days; the qu
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -88,6 +89,7 @@ THRESHOLD_DEFAULTS: dict[str, str] = {
     "unused_index_min_bytes": "0",
     "seq_scan_min_rows": "10000",
     "seq_scan_max_index_pct": "95",
+    "seq_scan_min_reads": "100",
     "bloat_min_pct": "50",
     "bloat_min_bytes": "104857600",
     "top_statements_limit": "5",
@@ -101,6 +103,19 @@ THRESHOLD_DEFAULTS: dict[str, str] = {
     "analyze_min_changed_rows": "10000",
     "idle_in_transaction_seconds": "60",
     "connections_warn_pct": "80",
+    # second round: PgHero's live and maintenance checks
+    "long_running_query_seconds": "60",
+    "blocked_query_seconds": "5",
+    "cache_hit_rate_min_pct": "99",
+    "cache_hit_min_reads": "100000",
+    "index_bloat_min_pct": "50",
+    "index_bloat_min_bytes": "104857600",
+    "autovacuum_freeze_used_pct": "95",
+    # second round: coherent index advice
+    "unused_index_min_age_days": "7",
+    # not a threshold: the evidence of index age the runner reads from the workspace's snapshots, a JSON object
+    # "schema.index" -> when a snapshot at least unused_index_min_age_days old listed it (see run_checks)
+    "indexes_first_seen": "{}",
 }
 _THRESHOLD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _HEADER_FIELD = re.compile(r"^--\s*(check|category|requires):\s*(\S+)\s*$")
@@ -487,6 +502,14 @@ def _row_to_finding(check: Check, row: Mapping[str, Any]) -> Finding:
     )
 
 
+# transaction_read_only = on is SET TRANSACTION READ ONLY; search_path is '' or pg_stat_statements' schema.
+_SETTINGS_SQL = (
+    "SELECT pg_catalog.set_config('search_path', coalesce(pg_catalog.quote_ident(%s::text), ''), true),"
+    " (SELECT pg_catalog.count(pg_catalog.set_config(k, v, true))"
+    " FROM ROWS FROM (pg_catalog.unnest(%s::text[]), pg_catalog.unnest(%s::text[])) AS s(k, v)) /* dba_admin */"
+)
+
+
 def _run_one(
     conn: psycopg.Connection[Any],
     check: Check,
@@ -501,17 +524,11 @@ def _run_one(
     search_path is empty (deparsed expressions then name every schema), or only pg_stat_statements' schema
     for the checks that read it.
     """
+    keys = ["transaction_read_only", "statement_timeout", "lock_timeout", *(f"dba_admin.{k}" for k in thresholds)]
+    values = ["on", str(timeout_ms), str(lock_timeout_ms), *thresholds.values()]
     with conn.transaction(force_rollback=True):
-        conn.execute("SET TRANSACTION READ ONLY /* dba_admin */")
-        conn.execute(
-            "SELECT pg_catalog.set_config('statement_timeout', %s, true),"
-            " pg_catalog.set_config('lock_timeout', %s, true),"
-            " pg_catalog.set_config('search_path', coalesce(pg_catalog.quote_ident(%s::text), ''), true)"
-            " /* dba_admin */",
-            (str(timeout_ms), str(lock_timeout_ms), statements_schema),
-        )
-        for key, value in thresholds.items():
-            conn.execute("SELECT pg_catalog.set_config('dba_admin.' || %s, %s, true) /* dba_admin */", (key, value))
+        # Every setting in one round trip (one statement per setting cost ~35 round trips per check).
+        conn.execute(_SETTINGS_SQL, (statements_schema, keys, values))
         with conn.cursor(row_factory=dict_row) as cur:
             # The text is a trusted file from sql/checks (not user input); thresholds were set above as values.
             cur.execute(check.text)
@@ -582,13 +599,15 @@ def run_checks_on(
     exposed: ExposedSchemas | None = None,
     mutes: Mapping[str, Mapping[str, Any]] | None = None,
     skip_app_objects: bool = False,
+    indexes_first_seen: Mapping[str, datetime] | None = None,
 ) -> AdvisorReport:
     """Run the checks on a connection of the administered database (not autocommit); see :func:`run_checks`.
 
     Only reads ``conn``. ``exposed``: the exposed schemas when the caller already knows them, else detected here
     (one catalog query; a ``exposed_schemas`` threshold overrides both). ``mutes``: cache_key -> the mute's row,
     read by the caller from the workspace. ``skip_app_objects``: leave the app's own objects out (the
-    connection is the workspace database).
+    connection is the workspace database). ``indexes_first_seen``: "schema.index" -> when a snapshot of this
+    connection listed it (:func:`indexes_seen_before`), the index checks' evidence of an index's age.
     """
     wanted_categories = {_category(c) for c in categories} if categories else None
     wanted_names = set(names) if names else None
@@ -627,9 +646,14 @@ def run_checks_on(
                 )
                 continue
             schema = statements.schema
+        check_values = values
+        if check.name in _AGE_CHECKS and indexes_first_seen and not (thresholds or {}).get("indexes_first_seen"):
+            # only the checks that judge an index's age get the (possibly long) list
+            seen = {name: at.isoformat() for name, at in indexes_first_seen.items()}
+            check_values = {**values, "indexes_first_seen": json.dumps(seen)}
         try:
             found = _run_one(
-                conn, check, values, timeout_ms=limit, lock_timeout_ms=lock_limit, statements_schema=schema
+                conn, check, check_values, timeout_ms=limit, lock_timeout_ms=lock_limit, statements_schema=schema
             )
         except (psycopg.Error, ValueError) as exc:
             if isinstance(exc, psycopg.OperationalError) and conn.closed:
@@ -687,6 +711,41 @@ def _load_mutes(db: DatabaseManager) -> dict[str, dict[str, Any]]:
             return {str(r["cache_key"]): r for r in cur.fetchall()}
 
 
+# unused_index and duplicate_index share one plan (sql/checks): both judge an index's age.
+_AGE_CHECKS = frozenset({"unused_index", "duplicate_index"})
+_INDEXES_SEEN_SQL = (
+    "SELECT si.schema_name, si.index_name, s.taken_at FROM dba_admin.snapshot_indexes si"
+    " JOIN (SELECT id, taken_at FROM dba_admin.snapshots WHERE connection_name = %s"
+    "   AND taken_at <= now() - make_interval(secs => %s) ORDER BY taken_at DESC, id DESC LIMIT 1) s"
+    " ON s.id = si.snapshot_id /* dba_admin */"
+)
+
+
+def indexes_seen_before(db: DatabaseManager, min_age_days: Any) -> dict[str, datetime]:
+    """Map "schema.index" -> taken_at for the indexes the newest snapshot of this connection taken at least
+    ``min_age_days`` ago listed: proof that they are at least that old (PostgreSQL keeps no creation time), for
+    unused_index. Snapshots keep the biggest indexes only, so an index missing here is of unknown age, not young.
+    Empty when there is no such snapshot or the workspace is not migrated; never raises (the check then says the
+    age is unknown)."""
+    try:
+        seconds = float(min_age_days) * 86400
+    except (TypeError, ValueError):
+        return {}
+    if seconds <= 0:
+        return {}
+    try:
+        with db.workspace.connection() as conn, conn.transaction():
+            exists = conn.execute("SELECT to_regclass('dba_admin.snapshot_indexes') IS NOT NULL /* dba_admin */")
+            row = exists.fetchone()
+            if not row or not row[0]:
+                return {}
+            rows = conn.execute(_INDEXES_SEEN_SQL, (db.name, seconds)).fetchall()
+    except psycopg.Error as exc:
+        log.warning("no index age evidence from the snapshots: %s", _error_message(exc)[1])
+        return {}
+    return {f"{schema}.{index}": taken_at for schema, index, taken_at in rows}
+
+
 @_named_errors()
 def run_checks(
     db: DatabaseManager,
@@ -705,7 +764,13 @@ def run_checks(
     """
     from dba_admin.catalog import includes_app_objects
 
+    names = None if names is None else list(names)
+    categories = None if categories is None else list(categories)
     mutes = _load_mutes(db)
+    seen: dict[str, datetime] = {}
+    if (names is None or _AGE_CHECKS & set(names)) and (not categories or "PERFORMANCE" in map(_category, categories)):
+        age = (thresholds or {}).get("unused_index_min_age_days", THRESHOLD_DEFAULTS["unused_index_min_age_days"])
+        seen = indexes_seen_before(db, age)
     with db.connection() as conn:
         return run_checks_on(
             conn,
@@ -716,6 +781,7 @@ def run_checks(
             timeout_ms=timeout_ms,
             mutes=mutes,
             skip_app_objects=not include_app_objects and includes_app_objects(db),
+            indexes_first_seen=seen,
         )
 
 

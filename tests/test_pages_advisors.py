@@ -22,7 +22,11 @@ from dba_admin.migrations import prepare_schema
 
 PAGE = "pages/advisors.py"
 RLS_KEY = "rls_disabled_in_exposed_schema_public_campaign_recipients"
-RLS_FIX = "ALTER TABLE public.campaign_recipients ENABLE ROW LEVEL SECURITY;"
+RLS_FIX = (
+    "ALTER TABLE public.campaign_recipients ENABLE ROW LEVEL SECURITY;\n"
+    'CREATE POLICY "deny API access until policies are written" ON public.campaign_recipients AS PERMISSIVE'
+    " FOR ALL TO public USING (false) WITH CHECK (false);"
+)
 
 
 @pytest.fixture(autouse=True)

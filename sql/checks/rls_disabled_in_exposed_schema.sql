@@ -17,9 +17,13 @@ select
     format('%s.%s', n.nspname, c.relname) as object,
     format('Table %I.%I is in the exposed schema %I but row level security is not enabled: every row is visible '
            'to anyone who may select from it through the API.', n.nspname, c.relname, n.nspname) as detail,
-    'Enable row level security and write policies for the roles that need access (anon, authenticated). '
-        'Until a policy exists, only the owner and BYPASSRLS roles see rows.' as remediation,
-    format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY;', n.nspname, c.relname) as fix_sql,
+    'Enable row level security and write policies for the roles that need access (anon, authenticated). The fix '
+        'enables it and adds an explicit deny-all policy, so the table is closed on purpose rather than by a '
+        'forgotten policy: only the owner and BYPASSRLS roles (service_role) see rows until you add policies that '
+        'grant access; then drop the deny-all one (it grants nothing and costs nothing meanwhile).' as remediation,
+    format(E'ALTER TABLE %1$I.%2$I ENABLE ROW LEVEL SECURITY;\n'
+           'CREATE POLICY "deny API access until policies are written" ON %1$I.%2$I AS PERMISSIVE FOR ALL TO public '
+           'USING (false) WITH CHECK (false);', n.nspname, c.relname) as fix_sql,
     format('rls_disabled_in_exposed_schema_%s_%s', n.nspname, c.relname) as cache_key
 from pg_catalog.pg_class c
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace

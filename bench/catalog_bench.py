@@ -21,12 +21,11 @@ so BEGIN/settings/ROLLBACK are included. The scratch databases are dropped at th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import re
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +33,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchlib import count_round_trips, drop_database, recreate_database, throwaway_server
 
 from dba_admin import catalog
 
@@ -167,19 +167,6 @@ def create_tables(dsn: str, n: int) -> None:
         conn.execute("ANALYZE")
 
 
-def count_round_trips(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[Any]], Any]) -> int:
-    """Messages that end a request in libpq's protocol trace: simple Query ('Q') or extended-protocol Sync."""
-    with tempfile.TemporaryFile("w+") as fh:
-        conn.pgconn.trace(fh.fileno())
-        try:
-            fn(conn)
-        finally:
-            conn.pgconn.untrace()
-        fh.seek(0)
-        text = fh.read()
-    return len(re.findall(r"\tF\t\d+\t(?:Query|Sync)\b", text))
-
-
 def median_time(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[Any]], Any], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -191,12 +178,7 @@ def median_time(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[
 
 def bench_size(admin_dsn: str, n: int, runs: int, keep: bool) -> dict[str, Any]:
     db = f"catalog_bench_{n}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
-    params = conninfo_to_dict(admin_dsn)
-    params["dbname"] = db
-    dsn = make_conninfo("", **params)
+    dsn = recreate_database(admin_dsn, db)
     t0 = time.perf_counter()
     create_tables(dsn, n)
     setup_s = time.perf_counter() - t0
@@ -227,8 +209,7 @@ def bench_size(admin_dsn: str, n: int, runs: int, keep: bool) -> dict[str, Any]:
     for name in contenders:
         result[name]["ratio_vs_raw"] = round(result[name]["median_ms"] / base, 2) if base else None
     if not keep:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        drop_database(admin_dsn, db)
     return result
 
 
@@ -256,16 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="also print the results as JSON")
     args = ap.parse_args(argv)
 
-    server = None
-    dsn = args.dsn
-    if not dsn:
-        from dba_admin.local_pg import EmbeddedPostgres
-
-        data_dir = Path(tempfile.mkdtemp(prefix="dba-admin-bench-"))
-        server = EmbeddedPostgres(data_dir)
-        dsn = server.ensure_running()
-        print(f"started embedded PostgreSQL in {data_dir}")
-    try:
+    with contextlib.ExitStack() as stack:
+        # With no DSN: a throwaway cluster, stopped and deleted at the end.
+        dsn = args.dsn or stack.enter_context(throwaway_server())[1]
         with psycopg.connect(dsn, autocommit=True) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         print(
@@ -280,9 +254,6 @@ def main(argv: list[str] | None = None) -> int:
         print_table(results)
         if args.json:
             print(json.dumps(results, indent=2))
-    finally:
-        if server is not None:
-            server.destroy()  # a throwaway cluster: stop it and delete its data dir
     return 0
 
 

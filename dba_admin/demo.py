@@ -149,9 +149,27 @@ def load_demo(
             _run_file(conn, path)
         _grant_readonly(conn)
         counts = demo_row_counts(conn)
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        _analyze_after_commit(conn)
     return DemoLoadResult(
         loaded=True, rows=sum(counts.values()), tables=len(counts), seconds=time.perf_counter() - started
     )
+
+
+def _analyze_after_commit(conn: psycopg.Connection[Any]) -> None:
+    """ANALYZE the demo once its load has committed, so a fresh demo does not look overdue for one.
+
+    The load's own ANALYZE runs inside its transaction, and the rows it inserted count as changes since the last
+    ANALYZE only when they commit: every table then looked overdue (the analyze_overdue advisor) until autovacuum
+    came by. The committed counters reach the shared statistics when this backend flushes them (at most once a
+    second unless forced), so they are flushed first; an ANALYZE before that flush would be undone by it.
+    """
+    conn.execute("select pg_catalog.pg_stat_force_next_flush() /* dba_admin */")
+    if not conn.autocommit:
+        conn.commit()
+    tables = sql.SQL(", ").join(sql.Identifier("public", name) for name in DEMO_TABLES)
+    with conn.transaction():
+        conn.execute(sql.SQL("analyze {} /* dba_admin */").format(tables))
 
 
 def demo_row_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:

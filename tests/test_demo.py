@@ -22,6 +22,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
+from dba_admin.advisors import run_checks
+from dba_admin.config import Settings
+from dba_admin.database import DatabaseManager
 from dba_admin.demo import (
     DEMO_DIR,
     DEMO_TABLES,
@@ -132,6 +135,22 @@ def test_load_reports_sixteen_tables_and_over_100k_rows(demo: LoadedDemo, conn: 
     assert 2_000 <= counts["pets"] <= 10_000
     assert counts["messages"] >= 20_000
     assert counts["appointments"] >= 10_000 and counts["orders"] >= 5_000
+
+
+def test_a_fresh_demo_is_not_overdue_for_analyze(demo: LoadedDemo, conn: psycopg.Connection[Any]) -> None:
+    """Its statistics are gathered after the load commits; the load's own ANALYZE is undone by the commit."""
+    rows = conn.execute(
+        "select relname, n_mod_since_analyze from pg_stat_user_tables where schemaname = 'public'"
+        " and relname = any(%s) and n_mod_since_analyze > 0",
+        (list(DEMO_TABLES),),
+    ).fetchall()
+    assert rows == []
+    manager = DatabaseManager(Settings(database_url=demo.dsn), demo.dsn)
+    try:
+        report = run_checks(manager, names=["analyze_overdue"], thresholds={"analyze_min_changed_rows": 1})
+    finally:
+        manager.close()
+    assert [r.status for r in report.runs] == ["ok"] and report.findings == []
 
 
 def test_second_load_is_a_no_op(demo: LoadedDemo, conn: psycopg.Connection[Any]) -> None:

@@ -58,6 +58,8 @@ class Settings:
     gemini_model: str = DEFAULT_GEMINI_MODEL
     gemini_base_url: str | None = None  # only for a proxy or a test server; the SDK's default otherwise
     gemini_timeout_s: float = 30.0
+    # The most one question waits for Gemini (every attempt, retry and the SQL repair included); then offline.
+    assistant_deadline_s: float = 30.0
     assistant_token_budget: int = 8_000
     assistant_daily_token_limit: int = 200_000
     assistant_send_samples: bool = False

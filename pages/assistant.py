@@ -1,21 +1,28 @@
-"""Assistant: ask about the schema in plain words (English or Portuguese); SQL in answers is checked, never run.
+"""Assistant: ask about the schema in plain words (English or Portuguese); SQL in answers is checked with EXPLAIN.
 
 The chat shows one conversation at a time; the sidebar lists the user's own past conversations (RLS decides
 what is theirs) to reopen or delete. With Gemini on, answers stream as they are written; the checked answer
 then replaces the streamed text (a repaired query may differ from the first draft). A conversation can also
 be opened by link (``?conversation=<id>``): someone else's id opens nothing. The assistant is per connection: it
 answers from the chosen connection's schema and checks SQL there.
+
+An answer starts with the team's saved scripts that match the question (only those the user may read). A checked
+query has a "Run" button: it runs read-only through the SQL editor's path (recorded in the history, capped), shows
+the rows and a chart, and offers "Save to project". Nothing runs without that click.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import streamlit as st
 
 from dba_admin.assistant.assistant import Answer
-from dba_admin.errors import DbaAdminError
+from dba_admin.assistant.examples import run_checked_sql, save_answer_to_project
+from dba_admin.charts import ChartError, build_figure, default_spec
+from dba_admin.errors import DbaAdminError, QueryError
 from ui.assistant import ChatEntry, example_questions, get_assistant, render_entry, render_status_badge
 from ui.markdown import escape_markdown
 from ui.session import current_connection, get_services, require_page, show_connection, show_error
@@ -27,6 +34,9 @@ PENDING = "assistant_pending"  # an example question clicked, asked on this run
 CONFIRM = "assistant_confirm_delete"  # the conversation waiting for "Delete" to be confirmed
 OFFLINE = "assistant_offline"  # the user's "offline only" toggle
 NOT_FOUND = "assistant_not_found"  # a linked conversation that is not this user's (said once)
+RUNS = "assistant_runs"  # Run results of answers' SQL: {button key: {"sql", "connection", "outcome"/"error"}}
+SAVED = "assistant_saved"  # {button key: what "Save to project" said last}
+NEW_PROJECT = "➕ New project…"
 QUERY_PARAM = "conversation"
 
 user = require_page("assistant")
@@ -36,7 +46,7 @@ assistant = get_assistant(services, conn)
 claims = user.claims
 
 if st.session_state.get(OWNER) != (user.username, conn.name):  # a new login or another connection: a fresh chat
-    for stale in (CONV, TURNS, PENDING, CONFIRM, NOT_FOUND):
+    for stale in (CONV, TURNS, PENDING, CONFIRM, NOT_FOUND, RUNS, SAVED):
         st.session_state.pop(stale, None)
     st.session_state[OWNER] = (user.username, conn.name)
 st.session_state.setdefault(CONV, None)
@@ -47,14 +57,16 @@ def _start_new() -> None:
     st.query_params.pop(QUERY_PARAM, None)
     st.session_state[CONV] = None
     st.session_state[TURNS] = []
-    st.session_state.pop(CONFIRM, None)
+    for stale in (CONFIRM, RUNS, SAVED):
+        st.session_state.pop(stale, None)
 
 
 def _reopen(conversation_id: str) -> None:
     st.query_params[QUERY_PARAM] = conversation_id
     st.session_state[CONV] = conversation_id
     st.session_state[TURNS] = None
-    st.session_state.pop(CONFIRM, None)
+    for stale in (CONFIRM, RUNS, SAVED):
+        st.session_state.pop(stale, None)
 
 
 def _ask_example(question: str) -> None:
@@ -66,6 +78,120 @@ def _valid_uuid(value: str) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+def _run_answer(key: str, sql: str) -> None:
+    """Run one checked query of an answer (read-only, recorded, capped) and keep its result for the reruns."""
+    result: dict[str, Any] = {"sql": sql, "connection": conn.name}
+    try:
+        with st.spinner(f"Running on {conn.name}…"):
+            result["outcome"] = run_checked_sql(services.projects, claims, sql, conn)
+    except QueryError as exc:
+        result["error"] = exc.info.message + (f" (SQLSTATE {exc.info.sqlstate})" if exc.info.sqlstate else "")
+    except DbaAdminError as exc:
+        result["error"] = str(exc)
+    st.session_state.setdefault(RUNS, {})[key] = result
+    st.session_state.setdefault(SAVED, {}).pop(key, None)
+
+
+def _show_rows(key: str, result: dict[str, Any]) -> bool:
+    """The run's rows and a first chart; True when it returned rows (then it may be saved)."""
+    if "error" in result:
+        st.error(f"The run failed: {escape_markdown(result['error'])}", icon=":material/error:")
+        return False
+    outcome = result["outcome"]
+    execution = outcome.execution
+    parts = ["read-only", f"on {escape_markdown(result['connection'])}"]
+    if execution is not None:
+        parts.append(f"saved in your history as run #{execution.id}")
+    res = outcome.results[0] if outcome.results else None
+    if res is None or res.error is not None or outcome.error is not None:
+        info = res.error if res is not None and res.error is not None else outcome.error
+        message = info.message if info is not None else "the statement did not run"
+        st.error(f"The run failed: {escape_markdown(message)}", icon=":material/error:")
+        st.caption(" · ".join(parts))
+        return False
+    parts[:0] = [f"{res.row_count:,} row{'s' if res.row_count != 1 else ''}", f"{res.duration_ms:,.1f} ms"]
+    st.caption(" · ".join(parts))
+    if res.truncated:
+        st.warning(
+            f"Row cap reached: showing the first {res.row_count:,} rows; the query returns more.",
+            icon=":material/content_cut:",
+        )
+    if res.size_cut_notice:
+        st.warning(escape_markdown(res.size_cut_notice), icon=":material/content_cut:")
+    frame = res.rows
+    st.dataframe(frame, width="stretch", hide_index=True, key=f"{key}_df")
+    spec = default_spec(frame)
+    if spec is not None and len(frame.columns) > 1:
+        try:
+            st.plotly_chart(build_figure(frame, spec), width="stretch", key=f"{key}_chart")
+        except ChartError as exc:
+            st.caption(f"No chart: {escape_markdown(exc)}")
+    return True
+
+
+def _save_form(key: str, sql: str, question: str) -> None:
+    """ "Save to project": one of the user's projects, or a new one; the script gets the question as its name."""
+    saved = st.session_state.get(SAVED, {}).get(key)
+    if saved:
+        st.success(saved, icon=":material/check_circle:")
+    with st.expander("Save to project", icon=":material/save:", expanded=False):
+        try:
+            mine = services.projects.list_projects(claims, include_archived=False)
+        except DbaAdminError as exc:
+            show_error(exc, action="Listing your projects")
+            return
+        by_label = {f"{p.name} ({str(p.id)[:8]})": p for p in mine}
+        choice = st.selectbox("Project", [*by_label, NEW_PROJECT], key=f"{key}_project")
+        new_name = None
+        if choice == NEW_PROJECT:
+            new_name = st.text_input("New project name", key=f"{key}_new_project")
+        name = st.text_input("Script name", value=question[:120], key=f"{key}_script_name")
+        if st.button("Save", key=f"{key}_save", type="primary", icon=":material/save:"):
+            project = by_label.get(choice)
+            if choice == NEW_PROJECT and not (new_name or "").strip():
+                st.error("Name the new project first.")
+                return
+            try:
+                project, script = save_answer_to_project(
+                    services.projects,
+                    claims,
+                    sql,
+                    name,
+                    project_id=project.id if project is not None else None,
+                    new_project=new_name if choice == NEW_PROJECT else None,
+                    question=question,
+                )
+            except (DbaAdminError, ValueError) as exc:
+                show_error(exc, action="Saving to the project")
+                return
+            st.session_state.setdefault(SAVED, {})[key] = (
+                f"Saved as {escape_markdown(script.name)} (version 1) in project {escape_markdown(project.name)}."
+            )
+            st.rerun()
+
+
+def _answer_actions(entry: ChatEntry, key: str) -> None:
+    """Under an answer: "Run" for each checked query, then its rows, chart and "Save to project"."""
+    valid = [(i, c) for i, c in enumerate(entry.checks) if c.status == "valid"]
+    for i, check in valid:
+        run_key = f"{key}_run_{i}"
+        label = "Run" if len(valid) == 1 else f"Run query {i + 1}"
+        if st.button(
+            label,
+            key=run_key,
+            icon=":material/play_arrow:",
+            help=f"Run it read-only on {escape_markdown(conn.name)}, as the SQL editor does: recorded in your "
+            f"history, row cap {services.settings.max_rows:,}.",
+        ):
+            _run_answer(run_key, check.sql)
+        result = st.session_state.get(RUNS, {}).get(run_key)
+        if not result or result["sql"] != check.sql or result["connection"] != conn.name:
+            continue
+        with st.container(border=True):
+            if _show_rows(run_key, result):
+                _save_form(run_key, check.sql, entry.question)
 
 
 # A link to a conversation: only loaded once per id, so a new question does not jump back to it.
@@ -145,6 +271,7 @@ for number, entry in enumerate(entries):
         st.markdown(escape_markdown(entry.question))  # what the user typed, shown as typed
     with st.chat_message("assistant"):
         render_entry(entry, f"assistant_turn_{number}")
+        _answer_actions(entry, f"assistant_turn_{number}")
 
 typed = st.chat_input("Ask about your database (English or Português)…", key="assistant_input")
 question = (typed or st.session_state.pop(PENDING, None) or "").strip()
@@ -206,6 +333,7 @@ if question:
                 st.query_params[QUERY_PARAM] = st.session_state[CONV]
             with holder.container():
                 render_entry(entry, f"assistant_turn_{number}")
+                _answer_actions(entry, f"assistant_turn_{number}")
 
 # --- the sidebar: this user's conversations (drawn last, so a conversation started above is listed) -------
 

@@ -9,8 +9,10 @@ suite's real PostgreSQL; SQL in answers is checked there with EXPLAIN on the rea
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -19,6 +21,7 @@ from db_helpers import demo_manager
 from gemini_stub import MODEL, FakeGemini, Scripted
 
 from dba_admin.assistant.assistant import MODE_BREAKER, MODE_FAILED, MODE_LIMIT, Answer, Assistant
+from dba_admin.assistant.providers import CircuitBreaker, DeadlineExceeded, GeminiProvider
 from dba_admin.assistant.schema_index import estimate_tokens
 from dba_admin.database import DatabaseManager
 from dba_admin.rls import UserClaims
@@ -331,3 +334,280 @@ def test_editor_actions_use_gemini_with_the_sql_error_and_plan(
     assert "public.order_items" in gemini.request_text()
     [check] = idx.sql_blocks
     assert check.status == "not_checked" and "columns exist" in (check.error or "")
+
+
+# --------------------------------------------------------------------------------------------------
+# One deadline per turn (ASSISTANT_DEADLINE_S), retries and the repair included
+# --------------------------------------------------------------------------------------------------
+
+HANG = Scripted(delay_s=10.0)  # far past every deadline below: the server "hangs"
+
+
+def server_timeout(request: dict[str, Any]) -> int:
+    """The X-Server-Timeout the SDK derives from the attempt's HTTP timeout (whole seconds, rounded up)."""
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    return int(headers["x-server-timeout"])
+
+
+def stored_answers(app_db: Any, conversation_id: uuid.UUID) -> list[tuple[str, str]]:
+    with psycopg.connect(app_db.dsn) as conn:
+        rows = conn.execute(
+            "select modelo, resposta from public.duvidas_analitics_ia where conversa_id = %s order by id",
+            (conversation_id,),
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_a_hanging_gemini_costs_the_deadline_once_not_three_timeouts(
+    db: DatabaseManager, app_db: Any, gemini: FakeGemini
+) -> None:
+    gemini.default = HANG
+    sleeps: list[float] = []
+    assistant = make_assistant(db, app_db, gemini, timeout_s=10.0, sleeps=sleeps, assistant_deadline_s=1.0)
+    answer = assistant.ask(new_user(), "where is the phone number of a customer stored?")
+    # One attempt, cut at the deadline (not 10 s): no retry starts after it.
+    assert len(gemini.requests) == 1 and sleeps == []
+    assert server_timeout(gemini.requests[0]) == 1
+    assert answer.mode == MODE_FAILED
+    assert "Gemini did not answer in time" in (answer.notice or "") and "ASSISTANT_DEADLINE_S" in (answer.notice or "")
+    assert "public.user_profiles" in answer.context_tables and answer.text.strip()
+    assert stored_answers(app_db, answer.conversation_id)[0][0] == MODE_FAILED
+
+
+def test_a_retry_gets_only_the_time_left_and_none_starts_after_the_deadline(
+    db: DatabaseManager, app_db: Any, gemini: FakeGemini
+) -> None:
+    # 503 at once, then a hang; a third attempt would get a good answer, so it must never be made.
+    gemini.script = [Scripted(status=503), HANG]
+    gemini.default = Scripted(text="too late\n" + GOOD_SQL)
+    sleeps: list[float] = []
+    assistant = make_assistant(db, app_db, gemini, timeout_s=10.0, sleeps=sleeps, assistant_deadline_s=2.0)
+    answer = assistant.ask(new_user(), "latest orders")
+    assert len(gemini.requests) == 2 and sleeps == [0.5]
+    assert server_timeout(gemini.requests[0]) == 2 and server_timeout(gemini.requests[1]) <= 2  # not 10
+    assert answer.mode == MODE_FAILED and "did not answer in time (2 attempts" in (answer.notice or "")
+    assert answer.text.strip() and "too late" not in answer.text
+
+
+def test_the_deadline_covers_a_streamed_answer(db: DatabaseManager, app_db: Any, gemini: FakeGemini) -> None:
+    gemini.default = HANG
+    assistant = make_assistant(db, app_db, gemini, timeout_s=10.0, assistant_deadline_s=1.0)
+    items = list(assistant.ask_stream(new_user(), "which table holds the pets?"))
+    assert len(gemini.requests) == 1 and ":streamGenerateContent" in gemini.requests[0]["path"]
+    assert not [i for i in items if isinstance(i, str)]
+    final = items[-1]
+    assert isinstance(final, Answer) and final.mode == MODE_FAILED
+    assert "did not answer in time" in (final.notice or "") and "public.pets" in final.context_tables
+
+
+def test_a_passed_deadline_makes_no_call_and_keeps_the_half_open_probe(gemini: FakeGemini) -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(clock=clock)
+    provider = GeminiProvider("k-test", MODEL, base_url=gemini.url, breaker=breaker, sleep=lambda _s: None)
+    with pytest.raises(DeadlineExceeded):
+        provider.generate(["hello"], system="s", deadline=time.monotonic() - 1)
+    assert gemini.requests == [] and breaker.state == "closed"
+    for _ in range(3):
+        breaker.record_failure()
+    clock.now += 61
+    assert breaker.state == "half_open"
+    with pytest.raises(DeadlineExceeded):
+        provider.generate(["hello"], system="s", deadline=time.monotonic() - 1)
+    assert gemini.requests == []
+    assert breaker.allow()  # the probe is still there for the next question with time left
+
+
+def test_a_backoff_that_would_end_past_the_deadline_is_not_slept(gemini: FakeGemini) -> None:
+    gemini.script = [Scripted(status=503)]
+    gemini.default = Scripted(text="fine")
+    sleeps: list[float] = []
+    provider = GeminiProvider("k-test", MODEL, base_url=gemini.url, backoff_s=5.0, sleep=sleeps.append)
+    with pytest.raises(DeadlineExceeded) as caught:
+        provider.generate(["hello"], system="s", deadline=time.monotonic() + 3.0)
+    assert len(gemini.requests) == 1 and sleeps == []
+    assert "HTTP 503" in caught.value.reason
+    # Without a deadline the same failure is retried after the backoff.
+    gemini.script = [Scripted(status=503)]
+    assert provider.generate(["hello"], system="s").text == "fine"
+    assert sleeps == [5.0]
+
+
+def test_a_repair_after_the_deadline_is_not_sent(db: DatabaseManager, app_db: Any, gemini: FakeGemini) -> None:
+    """The SQL repair is part of the turn: once the deadline has passed, the repair request is not made."""
+    gemini.default = Scripted(text="```sql\nSELECT nome FROM public.pets;\n```")
+
+    def clock() -> float:
+        # Real time, but an hour later as soon as Gemini has received the first request of the turn.
+        return time.monotonic() + (3600.0 if gemini.requests else 0.0)
+
+    s = app_db.settings.with_overrides(gemini_api_key="k-test", gemini_model=MODEL, assistant_deadline_s=30.0)
+    provider = GeminiProvider("k-test", MODEL, base_url=gemini.url, sleep=lambda _s: None, now=clock)
+    assistant = Assistant(db, s, provider=provider, clock=FakeClock())
+    answer = assistant.ask(new_user(), "pet names")
+    assert len(gemini.requests) == 1  # the first answer only
+    assert answer.mode == f"gemini:{MODEL}" and not answer.repaired
+    [check] = answer.sql_blocks
+    assert check.status == "invalid"
+    assert "the repair request failed too (Gemini did not answer in time" in (answer.notice or "")
+
+
+# --------------------------------------------------------------------------------------------------
+# Empty and blocked replies are failures, not blank answers
+# --------------------------------------------------------------------------------------------------
+
+USAGE = {"promptTokenCount": 120, "candidatesTokenCount": 0, "totalTokenCount": 120}
+
+
+@dataclass
+class RawReply(Scripted):
+    """A 200 reply with this exact JSON body (also each chunk of a streamed reply)."""
+
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def raw_bodies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the stub answer a RawReply with its body, as Gemini does for blocked or empty answers."""
+    import gemini_stub
+
+    original = gemini_stub._reply_json
+
+    def reply_json(reply: Scripted, text: str) -> dict[str, Any]:
+        return reply.body if isinstance(reply, RawReply) else original(reply, text)
+
+    monkeypatch.setattr(gemini_stub, "_reply_json", reply_json)
+
+
+EMPTY_REPLIES = {
+    "no candidates": (RawReply(body={"usageMetadata": USAGE, "modelVersion": MODEL}), "no candidate"),
+    "safety stop without text": (
+        RawReply(
+            body={
+                "candidates": [
+                    {
+                        "finishReason": "SAFETY",
+                        "index": 0,
+                        "safetyRatings": [
+                            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}
+                        ],
+                    }
+                ],
+                "usageMetadata": USAGE,
+                "modelVersion": MODEL,
+            }
+        ),
+        "finish reason SAFETY",
+    ),
+    "blocked prompt": (
+        RawReply(body={"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": USAGE}),
+        "the request was blocked (PROHIBITED_CONTENT)",
+    ),
+    "empty text": (Scripted(text=""), "the reply had no text"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
+@pytest.mark.parametrize("shape", list(EMPTY_REPLIES))
+@pytest.mark.usefixtures("raw_bodies")
+def test_an_empty_or_blocked_reply_gives_the_offline_answer_with_a_note(
+    db: DatabaseManager, app_db: Any, gemini: FakeGemini, shape: str, stream: bool
+) -> None:
+    reply, reason = EMPTY_REPLIES[shape]
+    gemini.default = reply
+    assistant = make_assistant(db, app_db, gemini)
+    question = "which table holds the pets?"
+    if stream:
+        items = list(assistant.ask_stream(new_user(), question))
+        assert not [i for i in items if isinstance(i, str) and i]
+        answer = items[-1]
+        assert isinstance(answer, Answer)
+    else:
+        answer = assistant.ask(new_user(), question)
+    assert len(gemini.requests) == 1  # not retried: the service answered
+    assert answer.mode == MODE_FAILED
+    assert (answer.notice or "").startswith("Gemini gave no answer") and reason in (answer.notice or "")
+    assert answer.text.strip() and "public.pets" in answer.context_tables  # the offline answer
+    [(modelo, resposta)] = stored_answers(app_db, answer.conversation_id)
+    assert modelo == MODE_FAILED and resposta == answer.text  # no blank "Gemini" answer in the history
+    assert assistant.status().breaker == "closed"  # an empty answer is not an outage
+
+
+# --------------------------------------------------------------------------------------------------
+# Editor actions typed in the chat
+# --------------------------------------------------------------------------------------------------
+
+SLOW_SQL = "select * from public.order_items where product_id = 42"
+SCAN_SQL = "select * from public.messages where body ilike '%vacina%'"
+BAD_SQL = "select nome from public.pets"
+
+
+@pytest.mark.parametrize(
+    ("typed", "task"),
+    [
+        (f"explain this query: {SCAN_SQL}", "explain"),
+        (f"Explique esta consulta:\n```sql\n{SCAN_SQL}\n```", "explain"),
+        (f"suggest an index for {SLOW_SQL}", "suggest_index"),
+        (f"Sugira um índice para esta consulta: {SLOW_SQL}", "suggest_index"),
+        (f"why does this fail: {BAD_SQL}", "why_failed"),
+        (f"por que isto falha: {BAD_SQL}", "why_failed"),
+    ],
+)
+def test_typed_editor_actions_do_what_the_buttons_do(
+    db: DatabaseManager, app_db: Any, gemini: FakeGemini, typed: str, task: str
+) -> None:
+    assistant = make_assistant(db, app_db, gemini)
+    me = new_user()
+    if task == "explain":
+        button = assistant.explain_query(me, SCAN_SQL, offline=True)
+    elif task == "suggest_index":
+        button = assistant.suggest_index(me, SLOW_SQL, offline=True)
+    else:
+        button = assistant.why_failed(me, BAD_SQL, 'column "nome" does not exist', offline=True)
+    typed_answer = assistant.ask(me, typed, offline=True)
+    assert typed_answer.intent == button.intent
+    assert typed_answer.text == button.text and typed_answer.context_tables == button.context_tables
+    assert [c.sql for c in typed_answer.sql_blocks] == [c.sql for c in button.sql_blocks]
+    # Stored as the editor action it is (the SQL's values masked), not as a free-text question.
+    [turn] = assistant.load_conversation(me, typed_answer.conversation_id)
+    assert (
+        turn.question.split("\n")[0]
+        == {
+            "explain": "Explain this query:",
+            "suggest_index": "Suggest an index for:",
+            "why_failed": "Why did this fail?",
+        }[task]
+    )
+    assert gemini.requests == []
+
+
+def test_a_typed_why_with_the_error_uses_it_and_gemini_gets_the_editor_prompt(
+    db: DatabaseManager, app_db: Any, gemini: FakeGemini
+) -> None:
+    assistant = make_assistant(db, app_db, gemini)
+    me = new_user()
+    typed = assistant.ask(me, f'why does this fail?\n```sql\n{BAD_SQL}\n```\nERROR: column "nome" does not exist')
+    sent = gemini.request_text()
+    assert "This query failed." in sent and 'PostgreSQL error: column "nome" does not exist' in sent
+    assert "pets.name" in sent and typed.mode == f"gemini:{MODEL}"
+
+    # Streamed chat: the plan of the statement goes to Gemini, as with the editor's button.
+    items = list(assistant.ask_stream(me, f"explain this query: {SCAN_SQL}"))
+    assert ":streamGenerateContent" in gemini.requests[-1]["path"]
+    sent = gemini.request_text()
+    assert "EXPLAIN plan (not executed)" in sent and "Seq Scan" in sent
+    assert isinstance(items[-1], Answer) and items[-1].mode == f"gemini:{MODEL}"
+
+    items = list(assistant.ask_stream(me, f"sugira um índice para {SLOW_SQL}"))
+    assert "Candidates from the plan heuristic" in gemini.request_text()
+
+
+def test_questions_that_only_look_like_commands_stay_questions(
+    db: DatabaseManager, app_db: Any, gemini: FakeGemini
+) -> None:
+    assistant = make_assistant(db, app_db, gemini)
+    for question in ("explain the orders table", "suggest an index for the orders table", "why do payments fail?"):
+        answer = assistant.ask(new_user(), question, offline=True)
+        assert answer.intent not in ("explain", "suggest_index"), question
+    gemini.default = Scripted(text="The orders table holds orders.")
+    assistant.ask(new_user(), "explain the orders table")
+    assert "Question: explain the orders table" in gemini.request_text()

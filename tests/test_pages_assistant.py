@@ -13,11 +13,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from apptest_helpers import logged_in_app, logged_in_page, make_user, texts
+from apptest_helpers import claims_of, logged_in_app, logged_in_page, make_user, texts
+from db_helpers import workspace_manager
 from gemini_stub import MODEL, FakeGemini, Scripted
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import UserStore
+from dba_admin.projects import ProjectManager
 
 PAGE = "pages/assistant.py"
 
@@ -238,3 +240,88 @@ def test_daily_limit_switches_to_offline_and_says_so(
     assert "Daily Gemini limit reached" in shown
     assert "daily Gemini budget" in shown, "the answer's own notice says why it is offline"
     assert "`public.payments`" in shown
+
+
+# --- Run and Save to project (issue 14, section 2) -----------------------------------------------------------
+
+
+def runs_by(app_db: Any, username: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(app_db.dsn) as conn:
+        return conn.execute(
+            "select status, banco, sql_executado from public.execucoes_scripts where executado_por = %s order by id",
+            (f"{username}@example.com",),
+        ).fetchall()
+
+
+def scripts_named(app_db: Any, name: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(app_db.dsn) as conn:
+        return conn.execute(
+            "select p.nome, s.sql, s.versao_atual, s.created_by from public.scripts_projetos s"
+            " join public.projetos_analytics p on p.id = s.projeto_id where s.nome = %s order by s.created_at",
+            (name,),
+        ).fetchall()
+
+
+def test_run_shows_rows_and_records_the_run(app_db: Any) -> None:
+    at, username = assistant_page(app_db)
+    ask(at, "which table holds pets?")
+    assert "✅ Valid" in texts(at)
+    assert not at.dataframe, "nothing runs before the click"
+    assert runs_by(app_db, username) == []
+
+    at.button(key="assistant_turn_0_run_0").click().run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    assert len(frame.index) >= 1
+    shown = texts(at)
+    assert "read-only" in shown and "saved in your history as run #" in shown
+    runs = runs_by(app_db, username)
+    assert [(r[0], r[1]) for r in runs] == [("success", "demo")]
+    assert "public.pets" in runs[0][2]
+
+    at.run()  # a plain rerun draws the result again and runs nothing
+    assert not at.exception
+    assert at.dataframe and len(runs_by(app_db, username)) == 1
+
+
+def test_save_to_project_creates_a_script_and_says_when_the_name_is_taken(app_db: Any) -> None:
+    at, username = assistant_page(app_db)
+    workspace = workspace_manager(app_db)
+    try:
+        project = ProjectManager(workspace).create_project(
+            claims_of(app_db.dsn, username), f"Clinic ops {uuid.uuid4().hex[:6]}"
+        )
+    finally:
+        workspace.close()
+    ask(at, "which table holds pets?")
+    at.button(key="assistant_turn_0_run_0").click().run()
+    assert not at.exception, at.exception
+    sql = at.code[0].value
+
+    # An existing project of the user's.
+    name = f"Pets list {uuid.uuid4().hex[:6]}"
+    choice = next(o for o in at.selectbox(key="assistant_turn_0_run_0_project").options if project.name in o)
+    at.selectbox(key="assistant_turn_0_run_0_project").select(choice).run()
+    at.text_input(key="assistant_turn_0_run_0_script_name").set_value(name).run()
+    at.button(key="assistant_turn_0_run_0_save").click().run()
+    assert not at.exception, at.exception
+    assert f"Saved as {name} (version 1) in project {project.name}." in texts(at)
+    saved = scripts_named(app_db, name)
+    assert len(saved) == 1 and saved[0][0] == project.name and saved[0][2] == 1
+    assert saved[0][1].strip().rstrip(";") == sql.strip().rstrip(";")
+    assert saved[0][3] == f"{username}@example.com"
+
+    # The same name again: a clear message, nothing overwritten.
+    at.button(key="assistant_turn_0_run_0_save").click().run()
+    assert not at.exception, at.exception
+    assert "already has a script named" in texts(at)
+    assert len(scripts_named(app_db, name)) == 1
+
+    # A new project, named in the form.
+    new_project = f"From the assistant {uuid.uuid4().hex[:6]}"
+    at.selectbox(key="assistant_turn_0_run_0_project").select("➕ New project…").run()
+    at.text_input(key="assistant_turn_0_run_0_new_project").set_value(new_project).run()
+    at.button(key="assistant_turn_0_run_0_save").click().run()
+    assert not at.exception, at.exception
+    assert [r[0] for r in scripts_named(app_db, name)] == [project.name, new_project]
+    assert f"in project {new_project}." in texts(at)

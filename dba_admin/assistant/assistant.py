@@ -41,6 +41,13 @@ import psycopg
 from psycopg import sql as pgsql
 
 from dba_admin.assistant.checker import SqlCheck, check_sql, extract_sql, scrub_secrets
+from dba_admin.assistant.examples import (
+    TeamScript,
+    examples_prompt_part,
+    find_team_scripts,
+    lead_with_team_scripts,
+    strip_team_scripts,
+)
 from dba_admin.assistant.offline import (
     OfflineAnswer,
     OfflineProvider,
@@ -52,6 +59,8 @@ from dba_admin.assistant.offline import (
 from dba_admin.assistant.providers import (
     ChatTurn,
     CircuitBreaker,
+    DeadlineExceeded,
+    EmptyReply,
     GeminiProvider,
     LlmProvider,
     LlmReply,
@@ -114,6 +123,7 @@ class Answer:
     intent: str | None = None
     context_tokens: int = 0
     stored: bool = True
+    team_scripts: tuple[TeamScript, ...] = ()  # the team's saved scripts shown first (examples for Gemini)
 
     @property
     def offline(self) -> bool:
@@ -137,6 +147,7 @@ class Answer:
             "repaired": self.repaired,
             "intent": self.intent,
             "stored": self.stored,
+            "team_scripts": [t.to_dict() for t in self.team_scripts],
         }
 
 
@@ -443,9 +454,14 @@ class Assistant:
         conversation_id: uuid.UUID | str | None = None,
         offline: bool = False,
     ) -> Answer:
-        """Answer one question (see the module docstring for the steps)."""
+        """Answer one question (see the module docstring for the steps).
+
+        Typed editor actions ("explain this query: …", "suggest an index for …", "why does this fail: …", and in
+        Portuguese) do what the editor's buttons do, so the chat and the editor give the same answer."""
+        task, payload = self._chat_task(question)
+        text = question if task == "ask" else ""
         answer: Answer | None = None
-        for item in self._run(claims, question, conversation_id, offline, stream=False, task="ask"):
+        for item in self._run(claims, text, conversation_id, offline, stream=False, task=task, payload=payload):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
@@ -459,8 +475,29 @@ class Assistant:
         conversation_id: uuid.UUID | str | None = None,
         offline: bool = False,
     ) -> Iterator[str | Answer]:
-        """Text chunks as Gemini writes them, then the checked Answer (always last; its text is final)."""
-        yield from self._run(claims, question, conversation_id, offline, stream=True, task="ask")
+        """Text chunks as Gemini writes them, then the checked Answer (always last; its text is final); typed
+        editor actions are routed as in :meth:`ask`."""
+        task, payload = self._chat_task(question)
+        yield from self._run(
+            claims, question if task == "ask" else "", conversation_id, offline, stream=True, task=task, payload=payload
+        )
+
+    def _chat_task(self, question: str) -> tuple[str, dict[str, Any] | None]:
+        """("ask", None) for a question; an editor action's task and payload for a typed command with SQL.
+
+        "Why does this fail" without the error message: the error is PostgreSQL's own, from EXPLAIN on the read-only
+        role (never run), or a note that the statement plans without one."""
+        command = _chat_command(question)
+        if command is None:
+            return "ask", None
+        task, sql_text, error = command
+        if task == "why_failed" and not error:
+            plan_error = self._plan_for("explain", {"sql": sql_text}).get("error")
+            error = plan_error or (
+                "no error message was given, and EXPLAIN on the read-only role plans this statement without one: "
+                "it may fail only when run (data, constraints, permissions, timeouts)"
+            )
+        return task, {"sql": sql_text, "error": error}
 
     def explain_query(
         self,
@@ -557,6 +594,8 @@ class Assistant:
         history_tables = [t for turn in reversed(history) for t in turn.context_tables]
         history_tables = list(dict.fromkeys(history_tables))[:10]
         plan_info = self._plan_for(task, payload)
+        if task == "ask":  # the team's saved scripts like this question (read as the user: RLS), shown first
+            payload = {**payload, "team_scripts": tuple(self.team_scripts(claims, question))}
 
         notice: str | None = None
         mode = MODE_OFFLINE
@@ -583,26 +622,30 @@ class Assistant:
         if use_gemini:
             assert self.provider is not None
             prompt = self._prompt(task, question, payload, plan_info, history, history_tables)
+            # One deadline for every Gemini call of this turn: attempts, retries and the SQL repair.
+            deadline = time.monotonic() + max(0.0, float(self.settings.assistant_deadline_s))
             try:
                 reply: LlmReply | None = None
                 if stream:
                     for chunk in self.provider.generate_stream(
-                        prompt.parts, system=SYSTEM_PROMPT, history=prompt.history
+                        prompt.parts, system=SYSTEM_PROMPT, history=prompt.history, deadline=deadline
                     ):
                         if chunk.reply is not None:
                             reply = chunk.reply
                         elif chunk.text:
                             yield chunk.text
                 else:
-                    reply = self.provider.generate(prompt.parts, system=SYSTEM_PROMPT, history=prompt.history)
+                    reply = self.provider.generate(
+                        prompt.parts, system=SYSTEM_PROMPT, history=prompt.history, deadline=deadline
+                    )
                 assert reply is not None
-                answer = self._finish_gemini(task, question, payload, prompt, reply, conv)
+                answer = self._finish_gemini(task, question, payload, prompt, reply, conv, deadline=deadline)
             except ProviderError as exc:
                 breaker_open = isinstance(exc, ProviderUnavailable) or (
                     self.breaker is not None and self.breaker.state == "open"
                 )
                 mode = MODE_BREAKER if breaker_open else MODE_FAILED
-                notice = f"Gemini is unavailable ({exc.reason}); this is the offline answer, from the catalog only." + (
+                notice = _failure_notice(exc, self.settings.assistant_deadline_s) + (
                     " Gemini is paused for a minute after repeated failures." if breaker_open else ""
                 )
             else:
@@ -662,6 +705,28 @@ class Assistant:
             ordered += [t.qualified_name for t in by_degree[:15] if t.qualified_name not in ordered]
         return ordered
 
+    def team_scripts(self, claims: UserClaims, question: str, *, limit: int = 3) -> list[TeamScript]:
+        """The team's saved scripts the user may read (RLS) that match ``question`` on this connection, best first.
+
+        Read on the workspace's authenticator pool as the user (see :mod:`dba_admin.assistant.examples`); a script
+        must plan here (EXPLAIN, never run). Failing to read them never costs the answer: it comes without them.
+        """
+        workspace = getattr(self.db, "workspace", self.db)
+        try:
+            return find_team_scripts(
+                workspace,
+                claims,
+                question,
+                self.index(),
+                self.connection_name,
+                limit=limit,
+                statement_timeout_ms=self.settings.statement_timeout_ms,
+                check=lambda sql_text: check_sql(self.db.explain, sql_text).valid,
+            )
+        except (psycopg.Error, DbaAdminError) as exc:
+            log.warning("could not read the team's scripts for the assistant: %s", exc)
+            return []
+
     def _samples(self, tables: Sequence[str]) -> dict[str, dict[str, list[str]]]:
         """A few values per column of the top tables, read as the read-only role (only when enabled)."""
         if not self.settings.assistant_send_samples:
@@ -700,6 +765,10 @@ class Assistant:
         masked = _masked_payload(payload)
         task_parts = [self._scrub(p) for p in _task_parts(task, question, masked, plan_info, self.index())]
         task_parts = _fit_parts(task_parts, budget // 4)
+        # The team's saved scripts for this question as examples (masked, fenced as data): at most a sixth.
+        team_part = examples_prompt_part(payload.get("team_scripts"), budget // 6, scrub=self._scrub)
+        if team_part:
+            task_parts = [team_part, *task_parts]
         fixed += sum(estimate_tokens(p) for p in task_parts)
         # History: newest turns first, at most a fifth of the budget.
         turns: list[ChatTurn] = []
@@ -708,7 +777,7 @@ class Assistant:
         for turn in reversed(history):
             pair = [
                 ChatTurn("user", self._scrub(_cut(turn.question, 1500))),
-                ChatTurn("model", self._scrub(_cut(turn.answer or "", 2400))),
+                ChatTurn("model", self._scrub(_cut(strip_team_scripts(turn.answer or ""), 2400))),
             ]
             cost = sum(estimate_tokens(t.text) + 4 for t in pair)
             if used + cost > history_budget:
@@ -746,6 +815,8 @@ class Assistant:
         prompt: _Prompt,
         reply: LlmReply,
         conv: uuid.UUID,
+        *,
+        deadline: float | None = None,
     ) -> Answer:
         assert self.provider is not None
         tokens_in, tokens_out = reply.input_tokens, reply.output_tokens
@@ -769,7 +840,7 @@ class Assistant:
                 "above.",
             ]
             try:
-                second = self.provider.generate(repair_parts, system=SYSTEM_PROMPT, history=())
+                second = self.provider.generate(repair_parts, system=SYSTEM_PROMPT, history=(), deadline=deadline)
             except ProviderError as exc:
                 notice = f"the SQL failed its check and the repair request failed too ({exc.reason})"
             else:
@@ -781,7 +852,7 @@ class Assistant:
                 if any(c.status == "invalid" for c in checks):
                     notice = "the SQL still fails its check after one repair: marked not valid, with the error"
         return Answer(
-            text=text,
+            text=lead_with_team_scripts(text, payload.get("team_scripts"), detect_language(question)),
             sql_blocks=tuple(checks),
             context_tables=prompt.context.tables,
             mode=f"gemini:{self.provider.model}",
@@ -792,6 +863,7 @@ class Assistant:
             repaired=repaired,
             intent=task,
             context_tokens=prompt.context.tokens,
+            team_scripts=tuple(payload.get("team_scripts") or ()),
         )
 
     def _check_all(self, text: str) -> list[SqlCheck]:
@@ -838,7 +910,7 @@ class Assistant:
             result = _offline_suggest(offline, sql_text or "", plan_info)
         checks = self._check_all(result.text) if result.sql else []
         return Answer(
-            text=result.text,
+            text=lead_with_team_scripts(result.text, payload.get("team_scripts"), detect_language(question)),
             sql_blocks=tuple(checks),
             context_tables=result.tables,
             mode=mode,
@@ -847,6 +919,7 @@ class Assistant:
             conversation_id=conv,
             notice=notice,
             intent=result.intent,
+            team_scripts=tuple(payload.get("team_scripts") or ()),
         )
 
 
@@ -913,6 +986,19 @@ def _fit_parts(parts: list[str], budget_tokens: int) -> list[str]:
     return [p for p in out if p]
 
 
+def _failure_notice(exc: ProviderError, deadline_s: float) -> str:
+    """Why this answer is the offline one, when Gemini was asked and gave no usable answer."""
+    offline = "this is the offline answer, from the catalog only."
+    if isinstance(exc, DeadlineExceeded):
+        return (
+            f"{exc.reason}; a question waits at most {deadline_s:g} s for Gemini, retries included "
+            f"(ASSISTANT_DEADLINE_S): {offline}"
+        )
+    if isinstance(exc, EmptyReply):
+        return f"{exc.reason}; {offline}"
+    return f"Gemini is unavailable ({exc.reason}); {offline}"
+
+
 def _join(*notices: str | None) -> str | None:
     present = [n for n in notices if n]
     return "; ".join(present) if present else None
@@ -948,6 +1034,69 @@ def _masked_payload(payload: dict[str, Any]) -> dict[str, Any]:
         "sql": mask_sql_literals(sql_text) if sql_text else sql_text,
         "error": mask_error_values(error) if error else error,
     }
+
+
+# Typed editor actions: a verb phrase at the start of the message, then the SQL (maybe fenced). English and Portuguese.
+_POLITE = r"(?:(?:please|pls|por\s+favor|can\s+you|could\s+you|pode|poderia|voc[eê]\s+pode)\s*,?\s+)?"
+_A_QUERY = (
+    r"(?:(?:this|the|my|that|following|esta|essa|este|esse|a|o|minha|meu|seguinte)\s+)*"
+    r"(?:query|sql|statement|consulta|instru[cç][aã]o|comando|sql\s+query)"
+)
+_CHAT_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "explain",
+        re.compile(rf"^\s*{_POLITE}(?:explain|explique|explica|explicar)(?:\s+{_A_QUERY})?\b", re.IGNORECASE),
+    ),
+    (
+        "suggest_index",
+        re.compile(
+            rf"^\s*{_POLITE}(?:suggest|recommend|propose|sugira|sugere|sugerir|recomende|proponha)\s+"
+            r"(?:(?:an?|one|some|the|um|uma|algum|o)\s+)?(?:index(?:es)?|indices|[íi]ndices?)\s+"
+            rf"(?:for|to|on|para|pra)\b(?:\s+{_A_QUERY}\b)?",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "why_failed",
+        re.compile(
+            rf"^\s*{_POLITE}(?:why\s+(?:does|did|is|do)\s+(?:(?:this|that|my|the)\s+)?(?:(?:query|sql|statement)\s+)?"
+            r"(?:fail(?:ing|ed)?|not\s+work(?:ing)?|error)"
+            r"|por\s*qu[eê]\s+(?:(?:isto|isso|esta|essa|este|esse|a|o|minha|meu)\s+)?"
+            r"(?:(?:consulta|query|comando|sql|instru[cç][aã]o)\s+)?"
+            r"(?:falha|falhou|d[aá]\s+erro|deu\s+erro|n[aã]o\s+funciona))\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_SQL_START = re.compile(
+    r"^\(*\s*(?:select|with|insert|update|delete|merge|table|values|create|alter|drop)\b", re.IGNORECASE
+)
+_ERROR_LABEL = re.compile(r"(?:^|\n|\s)(?:error|erro)\s*:\s*", re.IGNORECASE)
+
+
+def _chat_command(text: str) -> tuple[str, str, str | None] | None:
+    """(task, SQL, error or None) when ``text`` is a typed editor action followed by SQL; None otherwise (a question
+    that merely starts with "explain" stays a question)."""
+    for task, pattern in _CHAT_COMMANDS:
+        match = pattern.match(text or "")
+        if match is None:
+            continue
+        rest = text[match.end() :].lstrip(" \t?:-–—\n")
+        error: str | None = None
+        fence = re.search(r"```[\w-]*\s*\n?(.*?)```", rest, re.DOTALL)
+        if fence:
+            sql_text, after = fence.group(1), rest[fence.end() :]
+            label = _ERROR_LABEL.search(after)
+            error = after[label.end() :].strip() if label else (after.strip() or None)
+        else:
+            label = _ERROR_LABEL.search(rest) if task == "why_failed" else None
+            sql_text = rest[: label.start()] if label else rest
+            error = rest[label.end() :].strip() if label else None
+        sql_text = sql_text.strip()
+        if not _SQL_START.match(sql_text):
+            return None
+        return task, sql_text, (error or None) if task == "why_failed" else None
+    return None
 
 
 def _task_question(task: str, question: str, payload: dict[str, Any]) -> str:

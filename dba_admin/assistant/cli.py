@@ -2,6 +2,9 @@
 
 The terminal user is identified to the database as a user of the app (``--as EMAIL``, default
 ``$USER@cli.local``) so the turn is stored in their private history exactly as the page would store it.
+
+``--batch FILE`` answers one question per line (``-``: standard input) in one process, so an evaluation pays for
+the schema index once; with ``--json`` each answer is one JSON object on one line, in the order of the questions.
 """
 
 from __future__ import annotations
@@ -9,9 +12,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import math
 import sys
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
 
 from dba_admin.config import Settings
 
@@ -37,9 +43,17 @@ def cli_claims(email: str | None = None, role: str = "viewer") -> Any:
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``ask`` sub-command to dba-admin's sub-parsers (``func(settings, args) -> exit code``)."""
     ask = subparsers.add_parser("ask", help="ask the schema assistant (Gemini when GEMINI_API_KEY is set)")
-    ask.add_argument("question", help="the question, in English or Portuguese ('-' reads standard input)")
+    ask.add_argument("question", nargs="?", help="the question, in English or Portuguese ('-' reads standard input)")
+    ask.add_argument(
+        "--batch",
+        metavar="FILE",
+        default=None,
+        help="answer every line of FILE ('-': standard input) as a question, in one process",
+    )
     ask.add_argument("--offline", action="store_true", help="answer from the catalog only, even with a key")
-    ask.add_argument("--json", action="store_true", help="answer, SQL with check status and context tables")
+    ask.add_argument(
+        "--json", action="store_true", help="answer, SQL with check status and context tables (--batch: one per line)"
+    )
     ask.add_argument("--as", dest="as_email", default=None, help="e-mail the turn is stored under")
     ask.add_argument("--conversation", default=None, help="continue a conversation (its id)")
     ask.set_defaults(func=cmd_ask)
@@ -49,24 +63,100 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from dba_admin.assistant.assistant import Assistant
     from dba_admin.cli import _manager
+    from dba_admin.errors import ConfigError
 
-    question = sys.stdin.read() if args.question == "-" else args.question
+    batch = getattr(args, "batch", None)
+    if batch is not None and args.question is not None:
+        raise ConfigError("give either a question or --batch FILE, not both")
+    if batch is None and args.question is None:
+        raise ConfigError("ask needs a question (or --batch FILE)")
     claims = cli_claims(args.as_email)
+    if batch is not None:
+        questions = list(_batch_questions(batch))
+        with _manager(settings, quiet=True) as db:
+            # One assistant for the whole batch: the schema index is built once and kept to the end.
+            assistant = Assistant(db, settings, index_ttl_s=math.inf)
+            return _run_batch(assistant, claims, questions, args, sys.stdout)
+    question = sys.stdin.read() if args.question == "-" else args.question
     with _manager(settings, quiet=True) as db:
         assistant = Assistant(db, settings)
         answer = assistant.ask(claims, question, conversation_id=args.conversation, offline=args.offline)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(f"[{answer.mode}]")
-        if answer.notice:
-            print(f"note: {answer.notice}")
-        print(answer.text)
-        for check in answer.sql_blocks:
-            state = "valid" if check.valid else f"{check.status}: {check.error}"
-            print(f"\n-- SQL check ({state})\n{check.sql}")
-        if answer.context_tables:
-            print("\ncontext tables: " + ", ".join(answer.context_tables))
-        print(f"conversation: {answer.conversation_id}")
-    invalid = any(c.status == "invalid" for c in answer.sql_blocks)
-    return 1 if invalid else 0
+        _print_text(answer, sys.stdout)
+    return 1 if _has_invalid(answer) else 0
+
+
+def _batch_questions(source: str) -> Iterator[tuple[int, str]]:
+    """(line number, question) for every non-blank line of the file (or standard input for ``-``)."""
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            from dba_admin.errors import ConfigError
+
+            raise ConfigError(f"cannot read the questions file {source}: {exc.strerror or exc}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        question = line.strip()
+        if question:
+            yield number, question
+
+
+def _run_batch(
+    assistant: Any, claims: Any, questions: list[tuple[int, str]], args: argparse.Namespace, out: TextIO
+) -> int:
+    """Answer each question in turn; one failing question is reported in its own record and the batch goes on."""
+    import psycopg
+
+    from dba_admin.errors import DbaAdminError
+
+    failed = False
+    for number, question in questions:
+        try:
+            answer = assistant.ask(claims, question, conversation_id=args.conversation, offline=args.offline)
+        except (DbaAdminError, psycopg.Error) as exc:
+            failed = True
+            if args.json:
+                record = {"line": number, "question": question, "error": str(exc)}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                out.write(f"=== {number}: {question}\nerror: {exc}\n\n")
+            out.flush()
+            continue
+        failed = failed or _has_invalid(answer)
+        if args.json:
+            out.write(json.dumps({"line": number, "question": question, **answer.to_dict()}, ensure_ascii=False))
+            out.write("\n")
+        else:
+            out.write(f"=== {number}: {question}\n")
+            _print_text(answer, out)
+            out.write("\n")
+        out.flush()
+    return 1 if failed else 0
+
+
+def _has_invalid(answer: Any) -> bool:
+    return any(c.status == "invalid" for c in answer.sql_blocks)
+
+
+def _print_text(answer: Any, out: TextIO) -> None:
+    """The answer for people: mode, notes (a repair among them, as ``--json`` says), text, checked SQL, tables."""
+    print(f"[{answer.mode}]", file=out)
+    if answer.repaired:
+        print(
+            "repaired: the first SQL failed its EXPLAIN check and went back to Gemini once with PostgreSQL's "
+            "error; the SQL below is the corrected one",
+            file=out,
+        )
+    if answer.notice:
+        print(f"note: {answer.notice}", file=out)
+    print(answer.text, file=out)
+    for check in answer.sql_blocks:
+        state = "valid" if check.valid else f"{check.status}: {check.error}"
+        print(f"\n-- SQL check ({state})\n{check.sql}", file=out)
+    if answer.context_tables:
+        print("\ncontext tables: " + ", ".join(answer.context_tables), file=out)
+    print(f"conversation: {answer.conversation_id}", file=out)

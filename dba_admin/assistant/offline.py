@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dba_admin.assistant.nl2sql import QueryPlan, Unplanned, plan_question
 from dba_admin.assistant.schema_index import (
     CONCEPTS,
     IndexedTable,
@@ -152,11 +153,50 @@ class OfflineProvider:
             described = self._describe(question, folded, lang, history_tables)
             if described is not None:
                 return described
+        planned = plan_question(self.index, question, history_tables)
+        if isinstance(planned, QueryPlan):
+            return self._planned(planned, lang)
+        if isinstance(planned, Unplanned):
+            return self._unplanned(planned, lang)
         if _COUNT_WORDS.search(folded) or _LATEST_WORDS.search(folded) or _LIST_WORDS.search(folded):
             starter = self._starter(question, folded, lang, history_tables)
             if starter is not None:
                 return starter
         return self._find(question, lang, history_tables)
+
+    # -- analytical questions (nl2sql) ----------------------------------------------------------------
+
+    def _planned(self, plan: QueryPlan, lang: str) -> OfflineAnswer:
+        """The planner's SELECT, introduced by what it computes (a valid check only means PostgreSQL plans it)."""
+        lines = [plan.summary(lang), _fence(plan.sql)]
+        rls = [name for name in plan.tables if (t := self.index.by_name.get(name)) is not None and t.rls_enabled]
+        if rls:
+            lines.append(
+                _t(
+                    lang,
+                    f"RLS is on for {', '.join(rls)}: as the read-only role you may see fewer rows (or none).",
+                    f"RLS está ativado em {', '.join(rls)}: como papel somente leitura você pode ver menos linhas.",
+                )
+            )
+        return OfflineAnswer("\n".join(lines), (plan.sql,), plan.tables, plan.intent)
+
+    def _unplanned(self, unplanned: Unplanned, lang: str) -> OfflineAnswer:
+        """No query rather than an unrelated one: what was missing, and the tables that might hold the answer."""
+        lines = [unplanned.reason(lang)]
+        if unplanned.candidates:
+            lines.append(
+                _t(lang, "Candidate tables: ", "Tabelas candidatas: ")
+                + ", ".join(f"**{name}**" for name in unplanned.candidates)
+            )
+        lines.append(
+            _t(
+                lang,
+                "Name the table and column (for example 'sum of amount in payments per customer'), or ask Gemini.",
+                "Cite a tabela e a coluna (por exemplo 'soma de valor em pagamentos por cliente') ou pergunte ao "
+                "Gemini.",
+            )
+        )
+        return OfflineAnswer("\n".join(lines), (), unplanned.candidates, "unsure")
 
     # -- which table holds X --------------------------------------------------------------------------
 
@@ -1039,29 +1079,50 @@ _COND_COLUMN = re.compile(r"\(?\(?([a-z_][a-z0-9_]*|\"[^\"]+\")\)?(?:::[a-z ]+)?
 def suggest_indexes_from_plan(
     index: SchemaIndex, plan: dict[str, Any], *, min_rows: int = 1000
 ) -> list[IndexSuggestion]:
-    """Sequential scans with a filter (or a join key) on big tables, whose columns no index leads with."""
+    """Sequential scans with a filter (or a join key) on big tables, whose columns no index leads with.
+
+    A scan of a partition proposes the index on its partitioned root table: CREATE INDEX on the root builds
+    it on every partition (and on partitions attached later), so one statement serves the whole Append; the
+    partition's own rows and indexes decide whether it is needed, the root's total rows whether it is big.
+    """
     root = plan.get("Plan", plan)
     out: list[IndexSuggestion] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for _depth, node in _walk(root):
         if node.get("Node Type") != "Seq Scan" or not node.get("Relation Name"):
             continue
-        qn = f"{node.get('Schema', 'public')}.{node['Relation Name']}"
-        table = index.by_name.get(qn)
+        rel = str(node["Relation Name"])
+        # Plain EXPLAIN names no schema: then the relation is found by its bare name.
+        qn = f"{node['Schema']}.{rel}" if node.get("Schema") else rel
+        partition = None if index.get(qn) is not None else index.partition(qn)
+        table = index.get(qn) if partition is None else index.owner_of(partition.qualified_name)
         if table is None:
             continue
-        rows = table.estimated_rows or 0
+        rows = max(table.estimated_rows or 0, (partition.estimated_rows or 0) if partition else 0)
         if rows < min_rows and (node.get("Plan Rows") or 0) < min_rows:
             continue
         cond = str(node.get("Filter") or "")
         cols = [m.group(1).strip('"') for m in _COND_COLUMN.finditer(cond)]
         cols = [c for c in dict.fromkeys(cols) if table.column(c)]
-        if "~~" in cond and cols:
+        if not cols:
+            continue
+        existing = [*table.indexes, *(partition.indexes if partition else ())]
+        if any(ix_cols[: len(cols)] == tuple(cols) for _n, _u, ix_cols in existing):
+            continue
+        key = (table.qualified_name, tuple(cols[:3]))
+        if key in seen:  # the same filter on several partitions of one Append: one index on the root
+            continue
+        seen.add(key)
+        if "~~" in cond:
             reason = "ILIKE/LIKE '%…%' cannot use a b-tree index; a pg_trgm GIN index would serve it"
         else:
             reason = f"sequential scan of ~{rows} rows filtered on {', '.join(cols)}"
-        if not cols:
-            continue
-        if any(ix_cols[: len(cols)] == tuple(cols) for _n, _u, ix_cols in table.indexes):
-            continue
-        out.append(IndexSuggestion(qn, tuple(cols[:3]), reason))
+        if partition is not None:
+            reason += (
+                f"; the scan reads partition {partition.qualified_name}: the index goes on its partitioned table "
+                f"{table.qualified_name}, which builds it on every partition (CONCURRENTLY is not supported on a "
+                "partitioned table: to avoid blocking writes, create it ON ONLY the parent, then CONCURRENTLY on "
+                "each partition, and ALTER INDEX ... ATTACH PARTITION each one)"
+            )
+        out.append(IndexSuggestion(table.qualified_name, tuple(cols[:3]), reason))
     return out

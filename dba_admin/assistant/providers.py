@@ -3,7 +3,13 @@
 Vanna 2's lesson: the model sits behind a tiny protocol, the SDK is imported only when a key is set, and
 every failure mode has a named outcome. Here:
 
-* every call has a timeout (the SDK's ``HttpOptions.timeout``);
+* every call has a timeout (the SDK's ``HttpOptions.timeout``, set per attempt);
+* a turn may carry a deadline (a ``time.monotonic()`` value, ``ASSISTANT_DEADLINE_S`` from now): each attempt's
+  timeout is the time left, a backoff that would end past it is not slept and no attempt starts after it, so a
+  hanging service costs the user the deadline once, not three timeouts (:class:`DeadlineExceeded`);
+* an HTTP 200 without text (no candidate, a blocked prompt, a candidate stopped by a safety filter) is a failure,
+  :class:`EmptyReply`, not an empty answer; it is not retried and does not count against the breaker (the service
+  answered);
 * 429 and 5xx answers and transport failures (connect errors, timeouts: the SDK does not wrap those, they
   are the transport's own exceptions) are retried with exponential backoff;
 * a circuit breaker counts failures: 3 within 60 s open it for 60 s, during which callers get
@@ -28,6 +34,8 @@ __all__ = [
     "BreakerState",
     "ChatTurn",
     "CircuitBreaker",
+    "DeadlineExceeded",
+    "EmptyReply",
     "GeminiProvider",
     "LlmChunk",
     "LlmProvider",
@@ -39,6 +47,12 @@ __all__ = [
 ]
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# An attempt needs at least this much of the deadline left to be worth starting.
+MIN_ATTEMPT_S = 0.2
+# Finish reasons that mean a filter stopped the answer: whatever text came is not the answer.
+BLOCKED_FINISH = frozenset(
+    {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"}
+)
 
 
 @dataclass(frozen=True)
@@ -78,15 +92,35 @@ class ProviderUnavailable(ProviderError):
     """The circuit breaker is open: no call was made."""
 
 
+class DeadlineExceeded(ProviderError):
+    """The turn's deadline passed before Gemini answered (or too little of it was left to start an attempt)."""
+
+
+class EmptyReply(ProviderError):
+    """Gemini answered HTTP 200 without an answer: no candidate, a blocked prompt or a filtered candidate."""
+
+
 class LlmProvider(Protocol):
     """What the assistant needs from a model."""
 
     model: str
 
-    def generate(self, parts: Sequence[str], *, system: str, history: Sequence[ChatTurn] = ()) -> LlmReply: ...
+    def generate(
+        self,
+        parts: Sequence[str],
+        *,
+        system: str,
+        history: Sequence[ChatTurn] = (),
+        deadline: float | None = None,
+    ) -> LlmReply: ...
 
     def generate_stream(
-        self, parts: Sequence[str], *, system: str, history: Sequence[ChatTurn] = ()
+        self,
+        parts: Sequence[str],
+        *,
+        system: str,
+        history: Sequence[ChatTurn] = (),
+        deadline: float | None = None,
     ) -> Iterator[LlmChunk]: ...
 
 
@@ -210,6 +244,7 @@ class GeminiProvider:
         temperature: float = 0.1,
         breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         if not api_key:
             raise ValueError("GeminiProvider needs an API key (GEMINI_API_KEY)")
@@ -221,6 +256,7 @@ class GeminiProvider:
         self.temperature = temperature
         self.breaker = breaker or CircuitBreaker()
         self._sleep = sleep
+        self._now = now  # the clock deadlines are read on (time.monotonic, as the callers compute them)
         self._api_key = api_key
         self._base_url = base_url
         self._api_version = api_version
@@ -243,15 +279,34 @@ class GeminiProvider:
                 self._transport_errors = _transient_transport_errors()
             return self._client
 
-    def _request(self, parts: Sequence[str], system: str, history: Sequence[ChatTurn]) -> tuple[Any, Any]:
+    def _request(self, parts: Sequence[str], system: str, history: Sequence[ChatTurn]) -> list[Any]:
         from google.genai import types
 
         contents = [types.Content(role=t.role, parts=[types.Part(text=t.text)]) for t in history if t.text]
         contents.append(types.Content(role="user", parts=[types.Part(text=p) for p in parts if p]))
-        config = types.GenerateContentConfig(system_instruction=system, temperature=self.temperature)
-        return contents, config
+        return contents
 
-    def _classify(self, exc: BaseException) -> tuple[bool, str, int | None]:
+    def _config(self, system: str, timeout_s: float) -> Any:
+        """The request's config, with this attempt's HTTP timeout (the SDK's per-request option, in ms)."""
+        from google.genai import types
+
+        return types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=self.temperature,
+            http_options=types.HttpOptions(timeout=max(1, int(timeout_s * 1000))),
+        )
+
+    def _time_left(self, deadline: float | None) -> float | None:
+        """Seconds an attempt may take now: the timeout, cut to what is left of the deadline; None when too little
+        is left to start one."""
+        if deadline is None:
+            return self.timeout_s
+        left = deadline - self._now()
+        if left < MIN_ATTEMPT_S:
+            return None
+        return min(self.timeout_s, left)
+
+    def _classify(self, exc: BaseException, timeout_s: float | None = None) -> tuple[bool, str, int | None]:
         """(retryable, safe reason, HTTP status) for an exception raised by a call."""
         from google.genai import errors as genai_errors
 
@@ -264,12 +319,17 @@ class GeminiProvider:
         if transport and isinstance(exc, transport):
             name = type(exc).__name__
             if "Timeout" in name:
-                return True, f"Gemini did not answer within {self.timeout_s:g} s ({name})", None
+                waited = self.timeout_s if timeout_s is None else timeout_s
+                return True, f"Gemini did not answer within {waited:.3g} s ({name})", None
             return True, f"could not reach Gemini ({name})", None
         return False, f"Gemini call failed ({type(exc).__name__})", None
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        """Run one SDK call with retries/backoff, under the breaker."""
+    def _call(self, fn: Callable[[float], Any], deadline: float | None) -> Any:
+        """Run one SDK call (``fn(timeout_s)``) with retries/backoff, under the breaker, within the deadline."""
+        timeout_s = self._time_left(deadline)
+        if timeout_s is None:
+            # Checked before the breaker: a call that never starts must not take the half-open probe.
+            raise DeadlineExceeded("Gemini did not answer in time (no time was left for a call)")
         if not self.breaker.allow():
             raise ProviderUnavailable(
                 f"Gemini is paused after repeated failures (circuit breaker open, retry in "
@@ -279,51 +339,85 @@ class GeminiProvider:
         while True:
             attempt += 1
             try:
-                result = fn()
+                result = fn(timeout_s)
             except Exception as exc:
-                retryable, reason, status = self._classify(exc)
+                retryable, reason, status = self._classify(exc, timeout_s)
                 if status != 429:
                     self.breaker.record_failure()
                 if not retryable or attempt >= self.max_attempts or self.breaker.state == "open":
                     if status == 429:
                         self.breaker.record_failure()
+                    if retryable and self._time_left(deadline) is None:
+                        raise DeadlineExceeded(_late(reason, attempt), status=status) from exc
                     raise ProviderError(reason, status=status) from exc
-                self._sleep(min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1))))
+                pause = min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1)))
+                if deadline is not None and self._now() + pause + MIN_ATTEMPT_S > deadline:
+                    if status == 429:
+                        self.breaker.record_failure()
+                    raise DeadlineExceeded(_late(reason, attempt), status=status) from exc
+                self._sleep(pause)
+                left = self._time_left(deadline)
+                if left is None:
+                    raise DeadlineExceeded(_late(reason, attempt), status=status) from exc
+                timeout_s = left
                 if not self.breaker.allow():
                     raise ProviderUnavailable(reason + "; circuit breaker opened") from exc
                 continue
             self.breaker.record_success()
             return result
 
-    def generate(self, parts: Sequence[str], *, system: str, history: Sequence[ChatTurn] = ()) -> LlmReply:
+    def generate(
+        self,
+        parts: Sequence[str],
+        *,
+        system: str,
+        history: Sequence[ChatTurn] = (),
+        deadline: float | None = None,
+    ) -> LlmReply:
+        """One answer; raises ProviderError (DeadlineExceeded, EmptyReply, ProviderUnavailable) instead of returning
+        an empty one."""
         client = self._get_client()
-        contents, config = self._request(parts, system, history)
+        contents = self._request(parts, system, history)
 
-        def once() -> Any:
+        def once(timeout_s: float) -> Any:
+            config = self._config(system, timeout_s)
             return client.models.generate_content(model=self.model, contents=contents, config=config)
 
-        response = self._call(once)
-        return _reply_of(response, self.model)
+        response = self._call(once, deadline)
+        reply = _reply_of(response, self.model)
+        problem = _empty_reason(response, reply.text)
+        if problem:
+            raise EmptyReply(problem)
+        return reply
 
     def generate_stream(
-        self, parts: Sequence[str], *, system: str, history: Sequence[ChatTurn] = ()
+        self,
+        parts: Sequence[str],
+        *,
+        system: str,
+        history: Sequence[ChatTurn] = (),
+        deadline: float | None = None,
     ) -> Iterator[LlmChunk]:
         """Chunks as they arrive. Retries cover only the start (until the first chunk): a stream that breaks
-        half-way raises ProviderError, since the caller has already shown part of it."""
+        half-way raises ProviderError, since the caller has already shown part of it. The deadline covers the whole
+        stream: each read waits at most the time left, and a stream still going past the deadline is cut."""
         client = self._get_client()
-        contents, config = self._request(parts, system, history)
+        contents = self._request(parts, system, history)
 
-        def start() -> tuple[Any, Any]:
+        def start(timeout_s: float) -> tuple[Any, Any]:
+            config = self._config(system, timeout_s)
             stream = client.models.generate_content_stream(model=self.model, contents=contents, config=config)
             iterator = iter(stream)
             first = next(iterator, None)
             return iterator, first
 
-        iterator, first = self._call(start)
+        iterator, first = self._call(start, deadline)
         texts: list[str] = []
         usage_in = usage_out = 0
         model = self.model
         chunk = first
+        last = first
+        problem: str | None = None
         try:
             while chunk is not None:
                 text = _text_of(chunk)
@@ -332,15 +426,68 @@ class GeminiProvider:
                     usage_in = int(getattr(meta, "prompt_token_count", 0) or 0) or usage_in
                     usage_out = int(getattr(meta, "candidates_token_count", 0) or 0) or usage_out
                 model = getattr(chunk, "model_version", None) or model
+                problem = _blocked_reason(chunk) or problem
                 if text:
                     texts.append(text)
                     yield LlmChunk(text)
+                if deadline is not None and self._now() > deadline:
+                    raise DeadlineExceeded("Gemini did not answer in time (the answer was cut off at the deadline)")
+                last = chunk
                 chunk = next(iterator, None)
+        except ProviderError:
+            raise
         except Exception as exc:
-            _retryable, reason, status = self._classify(exc)
+            retryable, reason, status = self._classify(exc)
             self.breaker.record_failure()
+            if retryable and self._time_left(deadline) is None:
+                raise DeadlineExceeded(_late(reason, 1) + " (the answer was cut off)", status=status) from exc
             raise ProviderError(reason + " (the answer was cut off)", status=status) from exc
-        yield LlmChunk("", LlmReply("".join(texts), usage_in, usage_out, model))
+        full = "".join(texts)
+        if not full.strip():
+            problem = problem or _empty_reason(last, full) or "Gemini gave no answer: the reply had no text"
+        if problem:
+            raise EmptyReply(problem)
+        yield LlmChunk("", LlmReply(full, usage_in, usage_out, model))
+
+
+def _late(reason: str, attempts: int) -> str:
+    """The reason of a DeadlineExceeded: said first, the last failure after it."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return f"Gemini did not answer in time ({tries}; last: {reason})"
+
+
+def _name(value: Any) -> str:
+    """An enum's name as Gemini spells it (BlockedReason.SAFETY -> SAFETY), or the string itself."""
+    raw = getattr(value, "value", value)
+    return str(raw or "")
+
+
+def _blocked_reason(response: Any) -> str | None:
+    """Why a response (or a stream chunk) carries no usable answer: a blocked prompt or a filtered candidate."""
+    feedback = getattr(response, "prompt_feedback", None)
+    block = _name(getattr(feedback, "block_reason", None))
+    if block and block != "BLOCKED_REASON_UNSPECIFIED":
+        return f"Gemini gave no answer: the request was blocked ({block})"
+    candidates = getattr(response, "candidates", None) or []
+    if candidates:
+        finish = _name(getattr(candidates[0], "finish_reason", None))
+        if finish in BLOCKED_FINISH:
+            return f"Gemini gave no answer: the answer was blocked (finish reason {finish})"
+    return None
+
+
+def _empty_reason(response: Any, text: str) -> str | None:
+    """None when the response holds an answer; else a reason safe to show."""
+    blocked = _blocked_reason(response)
+    if blocked:
+        return blocked
+    candidates = getattr(response, "candidates", None) or []
+    if not candidates:
+        return "Gemini gave no answer: no candidate in the reply"
+    if not text.strip():
+        finish = _name(getattr(candidates[0], "finish_reason", None))
+        return "Gemini gave no answer: the reply had no text" + (f" (finish reason {finish})" if finish else "")
+    return None
 
 
 def _text_of(response: Any) -> str:

@@ -5,9 +5,14 @@ overflows on big databases) or retrieve by embedding similarity alone (it picks 
 retrieval is lexical and explainable, in English and Portuguese:
 
 * every table is indexed by the words of its name, comment, column names and column comments, folded
-  (lower case, accents removed), split on ``_``/camelCase and lightly stemmed (plurals of both languages);
-* words belong to concepts (cliente/customer/user, pedido/order, agendamento/appointment/consulta...), so
-  a Portuguese question finds English table names and back;
+  (lower case, accents removed), split on ``_``/camelCase and stemmed by the Snowball stemmers of both
+  languages (plurals, verb forms and derivations meet: "aluguéis"/"aluguel", "rented"/"rent");
+* words belong to the concepts of a general bilingual business vocabulary (:mod:`vocabulary`:
+  cliente/customer, aluguel/locação/rental, faixa/track, fornecedor/supplier...), so a Portuguese question
+  finds English table names and back; related concepts (revenue -> payments, invoices) count less;
+* base tables are preferred to views (a view wins only when it matches clearly better), a materialized
+  view that was never populated is known but demoted and marked, partitions are their parent (their
+  foreign keys and row counts are the parent's), and the app's own tables are left out of the workspace;
 * scores are weighted by field (a name beats a column, a column beats a comment) and by rarity (idf), then
   foreign-key neighbours of strong matches and the tables of earlier turns get a smaller share;
 * the chosen tables are rendered as compact DDL, most relevant first, each at the richest level of detail
@@ -20,6 +25,7 @@ its words.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -30,11 +36,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import snowballstemmer
 
-from dba_admin.catalog import SYSTEM_LIKE_SCHEMAS, ColumnInfo, TableInfo
+from dba_admin.assistant.vocabulary import CONCEPT_WORDS, RELATED
+from dba_admin.catalog import APP_SCHEMAS, SYSTEM_LIKE_SCHEMAS, ColumnInfo, TableInfo, is_app_object
 
 __all__ = [
     "CONCEPTS",
+    "STOP_WORDS",
     "ColumnRef",
     "ForeignKeyEdge",
     "IndexedTable",
@@ -42,11 +51,14 @@ __all__ = [
     "RenderedContext",
     "SchemaIndex",
     "TableMatch",
+    "analyse",
+    "concepts_of",
     "estimate_tokens",
     "fold",
     "load_extras",
     "stem",
     "terms",
+    "words",
 ]
 
 # Characters per token used for every budget decision. Real tokenizers give ~4 characters per token for
@@ -74,266 +86,191 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-def stem(word: str) -> str:
-    """Singular of English and Portuguese plurals; deliberately tiny (a wrong stem only costs recall)."""
-    w = word
-    if len(w) <= 3 or w.isdigit():
-        return w
-    if w.endswith("ies") and len(w) > 4:
-        return w[:-3] + "y"
-    if w.endswith("sses"):
-        return w[:-2]
-    if w.endswith("oes"):  # botões -> botao, but also English "shoes" -> "shoao": harmless for identifiers
-        return w[:-3] + "ao"
-    if w.endswith("aes"):  # pães -> pao
-        return w[:-3] + "ao"
-    if w.endswith("ais") and not w.endswith("ails") and len(w) > 5:  # animais -> animal (not "emails")
-        return w[:-3] + "al"
-    if w.endswith("eis") and len(w) > 5:  # papeis -> papel
-        return w[:-3] + "el"
-    if w.endswith("gens"):  # mensagens -> mensagem (English "-ens" plurals such as tokens are left alone)
-        return w[:-1].removesuffix("n") + "m"
-    if w in _IRREGULAR:
-        return _IRREGULAR[w]
-    if w.endswith("ores") and len(w) > 6:  # valores -> valor, motores -> motor
-        return w[:-2]
-    if w.endswith(("ss", "us", "is")):  # address, status, analysis
-        return w
-    if w.endswith("s"):
-        return w[:-1]
-    return w
-
-
-_IRREGULAR = {"itens": "item", "ordens": "ordem", "people": "person", "children": "child", "data": "data"}
-
-
 def words(text: str) -> list[str]:
     """Folded words of free text or an identifier (snake_case and camelCase split)."""
     return _WORD.findall(fold(_CAMEL.sub(" ", text)))
 
 
+# Real stemmers (Snowball, as in PostgreSQL's own full-text search) for both languages. A word's *term* is
+# its English stem after Portuguese plurals are made singular (English rules remove the -s of both
+# languages); its Portuguese stem is a second key, so verb forms and derivations of Portuguese words meet
+# ("canceladas", "cancelamento" -> "cancel"). Both sides (catalog and question) go through the same steps.
+_EN_STEMMER = snowballstemmer.stemmer("english")
+_PT_STEMMER = snowballstemmer.stemmer("portuguese")
+
+# Portuguese plurals the English rules cannot undo, on folded words (no accents left to guide the stemmer).
+_PT_PLURALS: tuple[tuple[str, str, int], ...] = (
+    ("coes", "cao", 5),  # locacoes -> locacao
+    ("oes", "ao", 5),  # botoes -> botao
+    ("aes", "ao", 5),  # paes -> pao
+    ("eis", "el", 6),  # alugueis -> aluguel
+    ("ois", "ol", 6),  # lencois -> lencol
+    ("gens", "gem", 6),  # mensagens -> mensagem (English "-ens" plurals such as tokens are left alone)
+)
+_IRREGULAR = {
+    "itens": "item",
+    "ordens": "ordem",
+    "homens": "homem",
+    "margens": "margem",
+    "people": "person",
+    "children": "child",
+    "data": "data",
+    "media": "media",
+    "status": "status",
+}
+
+
+def _singular(word: str) -> str:
+    """A Portuguese (or irregular English) plural made singular; anything else unchanged."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith("ais") and not word.endswith("ails") and len(word) > 5:  # animais (not "emails")
+        return word[:-3] + "al"
+    for suffix, replacement, min_len in _PT_PLURALS:
+        if word.endswith(suffix) and len(word) >= min_len:
+            return word[: -len(suffix)] + replacement
+    return word
+
+
+def _stems(word: str) -> tuple[str, str]:
+    """(English stem, Portuguese stem) of a folded word, after :func:`_singular`."""
+    if len(word) <= 2 or word.isdigit():
+        return word, word
+    single = _singular(word)
+    if len(single) <= 3:
+        return single, single
+    return _EN_STEMMER.stemWord(single), _PT_STEMMER.stemWord(single)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _analyse(word: str) -> tuple[str, str | None]:
+    """(term, second key or None) of one folded word: the term is the vocabulary's readable form of the
+    English stem when there is one ("categori" -> "category"), so answers can quote it."""
+    en, pt = _stems(word)
+    term = _LEMMA.get(en, en)
+    alt = _LEMMA.get(pt, pt)
+    # A Portuguese "stem" that only keeps an English ending ("rentals" for "rental") adds nothing.
+    return term, (alt if len(alt) >= 3 and not alt.startswith(term) else None)
+
+
+def stem(word: str) -> str:
+    """The term of one word: the same for singular and plural, for both languages ("pagamentos" -> "pagamento")."""
+    folded = fold(word)
+    return _analyse(folded)[0] if _WORD.fullmatch(folded) else folded
+
+
+def analyse(text: str) -> list[tuple[str, str | None]]:
+    """(term, second key) of each meaningful word of ``text`` (stop words left out; numbers kept, as
+    identifiers carry them: ``orders_2024``)."""
+    out = []
+    for w in words(text):
+        if w in STOP_WORDS:
+            continue
+        term, alt = _analyse(w)
+        if len(term) > 1 and term not in STOP_WORDS:
+            out.append((term, alt))
+    return out
+
+
 def terms(text: str) -> list[str]:
     """Stemmed words, stop words removed: what the index stores and what a question is reduced to."""
-    return [s for s in (stem(w) for w in words(text)) if s not in STOP_WORDS and len(s) > 1]
+    return [t for t, _ in analyse(text)]
 
 
-# Question words and filler of both languages that say nothing about which table is meant.
+# Question words and filler of both languages that say nothing about which table is meant (folded words,
+# in every form that occurs: they are removed before stemming, so "store" stays a word while "stored" goes).
 STOP_WORDS: frozenset[str] = frozenset(
-    stem(w)
-    for w in """
-    a an the of to in on at for from by with and or not no is are was were be been being this that these
-    those it its which what where when who whom whose how why do does did can could would should will
-    shall may might i me my we our you your he she they them their there here as if then than so such
-    into about over under all any each every some per via also only just more most less very please show
-    tell give get find list table tables column columns field fields info information store stored
-    stores storing hold holds kept keep keeps saved save live lives database db schema query queries sql
-    select write need want know use used many much one two three new old whats which's o os as um uma
-    uns umas de do da dos das no na nos nas em por para pra com sem e ou nao sim que qual quais quem
-    onde quando como porque por que ser esta estao fica ficam esta sao foi eram tem ter ha isso isto
-    esse essa esses essas este estes aquele aquela meu minha seu sua nosso nossa voce voces eu nos ele
-    ela eles elas tabela tabelas coluna colunas campo campos dado dados informacao informacoes guardado
-    guardada guardados guarda guardam armazenado armazenada armazena armazenam salvo salvos banco
-    esquema mostre mostrar mostra liste listar lista me diga dizer preciso quero saber usar todos todas
-    cada algum alguma muito muitos mais menos count counting quantos quantas quanto contar conte
-    contagem latest last recent recently newest top first ultimo ultima ultimos ultimas recente recentes
-    primeiro primeiros join joins joined juntar junte ligar ligo relacionar relaciono relate related
-    relationship relacao connect conectar combinar combine cruzar between entre describe descreva
-    descrever descricao explain explique structure estrutura make fazer faco escreva existe exist exists
-    error erro does doesnt""".split()  # noqa: SIM905
+    """
+    a an the of to in on at for from by with and or not no nor is are was were be been being this that these
+    those it its which what where when who whom whose how why do does did done can could would should will
+    shall may might must i me my we our you your he she they them their there here as if then than so such
+    into onto about over under all any each every some per via also only just more most less least very
+    please show shows showing tell give giving get got find finding list listing table tables column
+    columns field fields info information stored storing hold holds holding held kept keep keeps keeping
+    saved save live lives located database databases db schema schemas query queries sql select write
+    need want know use used using many much one two three four five ten new old whats which s t d
+    o os as um uma uns umas de do da dos das no na nos nas em por para pra pro com sem e ou nao sim que
+    qual quais quem onde quando como porque por que ser esta estao estava estavam fica ficam sao foi
+    foram eram era tem tinha ter ha houve isso isto esse essa esses essas este estes aquele aquela
+    aqueles aquelas meu minha meus minhas seu sua seus suas nosso nossa voce voces eu nos ele ela eles
+    elas lhe tabela tabelas coluna colunas campo campos dado dados informacao informacoes guardado
+    guardada guardados guardadas guarda guardam guardo armazenado armazenada armazenados armazena
+    armazenam salvo salvos salva salvas banco bancos esquema mostre mostrar mostra mostrando liste listar
+    lista listando me diga dizer preciso quero queria saber usar todos todas todo toda cada algum alguma
+    alguns algumas muito muitos muita muitas mais menos count counting counted quantos quantas quanto
+    quanta contar conte contagem latest last recent recently newest oldest top first ultimo ultima
+    ultimos ultimas recente recentes primeiro primeira primeiros primeiras join joins joined joining
+    juntar junte junto juntos ligar ligo liga ligam ligados relacionar relaciono relacionado relacionados
+    relacionada relacionadas relate related relates relationship relationships relacao relacoes connect
+    connected connects conectar conectado combinar combine cruzar between entre describe descreva
+    descrever descreve descricao explain explique structure estrutura make fazer faco faz escreva existe
+    exist exists exists error erro doesnt dont isnt arent group grouped grouping grupo agrupado agrupados
+    agrupar agrupe rank ranked ranking average avg mean sum summed minimum maximum min max media_de
+    minimo maximo highest lowest biggest smallest largest best worst maior maiores menor menores melhor
+    melhores pior piores never nunca jamais ever ainda yet still already ja nothing nada nenhum nenhuma
+    anything anyone someone nobody ninguem alguem during durante since desde until ate before after
+    antes depois ago atras today hoje yesterday ontem tomorrow amanha year years ano anos month months
+    mes meses week weeks semana semanas day days dia dias january february march april june july august
+    september october november december janeiro fevereiro marco abril maio junho julho agosto setembro
+    outubro novembro dezembro above below acima abaixo than greater fewer like same mesmo mesma other
+    outro outra outros outras path caminho way forma_de whose cujo cuja
+    """.split()  # noqa: SIM905
 )
 
 
-# Concept groups: any word of a group finds the others. Canonical name first. Folded, singular.
-_CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
-    "customer": (
-        "customer",
-        "cliente",
-        "client",
-        "user",
-        "usuario",
-        "pessoa",
-        "person",
-        "people",
-        "profile",
-        "perfil",
-        "contact",
-        "contato",
-        "consumidor",
-        "comprador",
-        "buyer",
-    ),
-    "tutor": ("tutor", "tutora", "owner", "dono", "dona", "proprietario", "responsavel"),
-    "pet": (
-        "pet",
-        "animal",
-        "bicho",
-        "dog",
-        "cachorro",
-        "cao",
-        "cat",
-        "gato",
-        "species",
-        "especie",
-        "breed",
-        "raca",
-    ),
-    "order": ("order", "pedido", "purchase", "compra", "venda", "sale", "encomenda"),
-    "item": ("item", "line", "linha"),
-    "payment": (
-        "payment",
-        "pagamento",
-        "pay",
-        "paid",
-        "pago",
-        "pix",
-        "card",
-        "cartao",
-        "refund",
-        "reembolso",
-        "parcela",
-        "installment",
-        "cobranca",
-        "charge",
-        "transaction",
-        "transacao",
-    ),
-    "appointment": (
-        "appointment",
-        "agendamento",
-        "agenda",
-        "consulta",
-        "booking",
-        "reserva",
-        "schedule",
-        "marcacao",
-        "horario",
-        "visit",
-        "visita",
-        "atendimento_agendado",
-        "booked",
-        "agendado",
-    ),
-    "message": ("message", "mensagem", "msg", "sms", "whatsapp", "body", "texto", "text"),
-    "product": (
-        "product",
-        "produto",
-        "merchandise",
-        "mercadoria",
-        "catalogue",
-        "catalog",
-        "catalogo",
-        "racao",
-        "sku",
-    ),
-    "campaign": ("campaign", "campanha", "marketing", "promocao", "promotion", "newsletter", "disparo"),
-    "reminder": ("reminder", "lembrete", "aviso", "notification", "notificacao", "alert", "alerta"),
-    "conversation": (
-        "conversation",
-        "conversa",
-        "chat",
-        "dialogo",
-        "dialog",
-        "thread",
-        "atendimento",
-        "session",
-        "sessao",
-    ),
-    "memory": ("memory", "memoria", "lembranca", "fact", "fato", "remember", "lembrar"),
-    "service": (
-        "service",
-        "servico",
-        "banho",
-        "bath",
-        "tosa",
-        "grooming",
-        "vacina",
-        "vaccine",
-        "exame",
-        "exam",
-        "cirurgia",
-        "surgery",
-        "daycare",
-        "creche",
-    ),
-    "stock": ("stock", "estoque", "inventory", "inventario", "quantity_on_hand"),
-    "price": (
-        "price",
-        "preco",
-        "valor",
-        "value",
-        "cost",
-        "custo",
-        "amount",
-        "montante",
-        "total",
-        "fee",
-        "taxa",
-        "unit_price",
-    ),
-    "phone": ("phone", "telefone", "celular", "mobile", "fone", "whatsapp", "number", "numero"),
-    "email": ("email", "mail"),
-    "address": (
-        "address",
-        "endereco",
-        "street",
-        "rua",
-        "logradouro",
-        "neighborhood",
-        "bairro",
-        "city",
-        "cidade",
-        "postal",
-        "cep",
-        "zip",
-        "state",
-        "uf",
-    ),
-    "date": ("date", "data", "day", "dia", "time", "hora", "timestamp", "when", "quando", "at"),
-    "name": ("name", "nome", "full", "completo"),
-    "status": ("status", "situacao", "estado", "state"),
-    "recipient": ("recipient", "destinatario", "audience", "publico"),
-    "context": ("context", "contexto", "intent", "intencao", "slot", "summary", "resumo"),
-    "document": ("document", "documento", "cpf", "cnpj", "rg"),
-    "weight": ("weight", "peso", "kg"),
-    "birth": ("birth", "nascimento", "birthday", "aniversario", "age", "idade"),
-    "vet": ("vet", "veterinario", "veterinaria", "doctor", "medico"),
-    "delivery": ("delivery", "entrega", "delivered", "entregue", "frete", "shipping", "shipped", "enviado"),
-    "discount": ("discount", "desconto", "coupon", "cupom"),
-    "category": ("category", "categoria", "tipo", "type", "kind"),
-    "quantity": ("quantity", "quantidade", "qtd", "qty"),
-    "question": (
-        "question",
-        "pergunta",
-        "duvida",
-        "answer",
-        "resposta",
-        "ia",
-        "ai",
-        "assistant",
-        "assistente",
-    ),
-    "project": ("project", "projeto"),
-    "script": ("script", "versao", "version"),
-    "execution": ("execution", "execucao", "run", "executado", "executed"),
-    "allergy": ("allergy", "alergia", "alergico", "allergic"),
-    "note": ("note", "nota", "observacao", "obs", "anotacao", "comment", "comentario"),
-    "cancel": ("cancel", "cancelled", "canceled", "cancelado", "cancelamento", "cancellation"),
-    "read": ("read", "lido", "lida", "leitura"),
-    "sent": ("sent", "enviado", "enviada", "envio", "send"),
-    "active": ("active", "ativo", "ativa", "inactive", "inativo"),
-    "opt_in": ("opt", "consent", "consentimento", "optin", "lgpd"),
-    "token": ("token", "tokens"),
-    "size": ("size", "tamanho"),
-}
+def _build_vocabulary() -> None:
+    """Fill the lemmas, the one-concept map and the two multi-concept maps from :mod:`vocabulary`."""
+    lemma: dict[str, str] = {}
+    entries: list[tuple[str, str]] = []  # (concept, folded word)
+    for concept, text in CONCEPT_WORDS.items():
+        for raw in text.split():
+            ws = words(raw)
+            if len(ws) != 1:
+                continue
+            entries.append((concept, ws[0]))
+    for _concept, w in sorted(entries, key=lambda e: (len(e[1]), e[1])):  # shortest word names its stem
+        en, _pt = _stems(w)
+        lemma.setdefault(en, w)
+    _LEMMA.update(lemma)
+    compat: dict[str, str] = {}
+    primary: dict[str, list[str]] = {}
+    secondary: dict[str, list[str]] = {}
+    for concept, w in entries:
+        if w in STOP_WORDS:
+            continue
+        term, alt = _analyse(w)
+        compat.setdefault(term, concept)
+        if concept not in primary.setdefault(term, []):
+            primary[term].append(concept)
+        if alt is not None and concept not in secondary.setdefault(alt, []):
+            secondary[alt].append(concept)
+    CONCEPTS.update(compat)
+    _CONCEPTS_BY_TERM.update({k: tuple(v) for k, v in primary.items()})
+    _CONCEPTS_BY_SECOND_KEY.update({k: tuple(v) for k, v in secondary.items()})
 
+
+_LEMMA: dict[str, str] = {}
+# term -> its first concept (kept for callers that want one canonical name per word).
 CONCEPTS: dict[str, str] = {}
-for _canon, _members in _CONCEPT_GROUPS.items():
-    for _m in _members:
-        CONCEPTS.setdefault(stem(_m), _canon)
+_CONCEPTS_BY_TERM: dict[str, tuple[str, ...]] = {}
+_CONCEPTS_BY_SECOND_KEY: dict[str, tuple[str, ...]] = {}
+_build_vocabulary()
+RELATED_CONCEPTS: dict[str, tuple[str, ...]] = {
+    c: tuple(r for r in rel if r in CONCEPT_WORDS and r != c) for c, rel in RELATED.items()
+}
 
 
 def concept_of(term: str) -> str | None:
+    """The first concept of a term (None for a word outside the vocabulary)."""
     return CONCEPTS.get(term)
+
+
+def concepts_of(term: str, alt: str | None = None) -> tuple[str, ...]:
+    """Every concept a word belongs to: by its term, else by its second (Portuguese) key."""
+    found = _CONCEPTS_BY_TERM.get(term)
+    if found:
+        return found
+    return _CONCEPTS_BY_SECOND_KEY.get(alt, ()) if alt else ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,13 +280,18 @@ def concept_of(term: str) -> str | None:
 
 @dataclass(frozen=True)
 class ForeignKeyEdge:
-    """A foreign key from ``table(columns)`` to ``ref_table(ref_columns)`` (qualified names)."""
+    """A foreign key from ``table(columns)`` to ``ref_table(ref_columns)`` (qualified names).
+
+    ``declared_on``: the partitions that declare it, when it is declared on partitions rather than on their
+    partitioned parent (``table``), which it is attributed to so joins go through the parent.
+    """
 
     name: str
     table: str
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    declared_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -377,6 +319,15 @@ class IndexedTable:
     checks: tuple[str, ...] = ()
     policies: tuple[tuple[str, str, str | None], ...] = ()  # name, command, USING
     indexes: tuple[tuple[str, bool, tuple[str, ...]], ...] = ()  # name, unique, key columns/expressions
+    # False for a materialized view never refreshed (relispopulated): reading it fails, so never propose it.
+    populated: bool = True
+    partition_of: str | None = None  # for a partition: its root partitioned table (qualified)
+    partitions: tuple[str, ...] = ()  # for a partitioned table: its partitions, all levels (qualified)
+
+    @property
+    def queryable(self) -> bool:
+        """Can a SELECT read it? (not a materialized view that was never populated)"""
+        return self.populated
 
     @property
     def qualified_name(self) -> str:
@@ -469,13 +420,26 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT 'r', n.nspname, c.relname,
+       json_build_array(c.relkind::text, c.relispopulated, rn.nspname, r.relname)::text
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class r ON c.relispartition AND r.oid = pg_partition_root(c.oid)
+LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+WHERE (c.relispartition OR (c.relkind = 'm' AND NOT c.relispopulated))
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
 """
 
 
 def load_extras(
     conn: psycopg.Connection[Any], *, statement_timeout_ms: int = 30_000
 ) -> list[tuple[str, str, str, Any]]:
-    """Keys, check constraints, policies and indexes of every table, in one rolled-back read-only query."""
+    """Keys, check constraints, policies and indexes of every table, in one rolled-back read-only query.
+
+    Rows ``('r', schema, name, [relkind, populated, root schema, root name])`` also say which relations are
+    partitions (and of which root table) and which materialized views were never populated.
+    """
     with conn.transaction(force_rollback=True):
         conn.execute(
             "SELECT /* dba_admin */ set_config('statement_timeout', %s, true),"
@@ -497,21 +461,34 @@ W_TABLE_COMMENT = 1.0
 W_COLUMN_NAME = 1.3
 W_COLUMN_COMMENT = 0.45
 CONCEPT_FACTOR = 0.85
+SECOND_KEY_FACTOR = 0.9  # the Portuguese stem: a looser match than the term itself
+RELATED_FACTOR = 0.4  # a related concept (revenue -> payment) says less than a synonym
 PREFIX_FACTOR = 0.5
 PREFIX_LEN = 5
 NEIGHBOUR_SHARE = 0.2
 EXPLICIT_NAME_BONUS = 4.0
+# Views repeat the words of the tables they read (customer_list, film_list...): a base table wins a tie,
+# a view wins only when it matches clearly better ("sales by store" names the view sales_by_store).
+VIEW_FACTOR = 0.75
+UNPOPULATED_FACTOR = 0.3  # a materialized view never refreshed cannot be read: known, but last
+# "number of rentals" asks for a count, not for a column called number.
+_COUNT_PHRASES = re.compile(r"\b(?:the\s+)?(?:number|numero|número|quantidade|qtd)\s+(?:of|de|do|da|dos|das)\b", re.I)
 
 # Posting: table number -> (weight, field label, column or None)
 _Posting = dict[int, tuple[float, str, str | None]]
 
 
 class SchemaIndex:
-    """An in-memory, immutable index over the tables of a database."""
+    """An in-memory, immutable index over the tables of a database.
 
-    def __init__(self, tables: Sequence[IndexedTable]) -> None:
+    ``tables`` are what retrieval ranks; ``partitions`` are known (for plans that name them and for their
+    indexes) but never ranked: each stands for its root table (:attr:`IndexedTable.partition_of`).
+    """
+
+    def __init__(self, tables: Sequence[IndexedTable], *, partitions: Sequence[IndexedTable] = ()) -> None:
         self.tables: list[IndexedTable] = list(tables)
         self.by_name: dict[str, IndexedTable] = {t.qualified_name: t for t in self.tables}
+        self.partitions: dict[str, IndexedTable] = {p.qualified_name: p for p in partitions}
         self._number: dict[str, int] = {t.qualified_name: i for i, t in enumerate(self.tables)}
         self._by_short: dict[str, list[IndexedTable]] = {}
         for t in self.tables:
@@ -541,15 +518,43 @@ class SchemaIndex:
         extras: Iterable[tuple[str, str, str, Any]] = (),
         *,
         include_system: bool = False,
+        include_app_objects: bool | None = None,
     ) -> SchemaIndex:
-        """From ``catalog.list_tables`` and :func:`load_extras` rows (system-like schemas left out)."""
+        """From ``catalog.list_tables`` and :func:`load_extras` rows (system-like schemas left out).
+
+        The app's own objects (:data:`catalog.APP_SCHEMAS`, :data:`catalog.APP_TABLES`) are left out when the
+        catalog holds the app's schema (this database is the workspace), unless ``include_app_objects``;
+        ``include_app_objects=False`` leaves them out whatever the catalog holds.
+
+        Partitions are not ranked: foreign keys declared on a partition are the root table's (one edge per
+        distinct key, whichever partitions declare it), a key referencing a partition references its root,
+        and a root without statistics of its own counts its partitions' rows and bytes.
+        """
+        all_tables = list(tables)
+        extra_rows = list(extras)
+        if include_app_objects is None:
+            include_app_objects = not any(t.schema in APP_SCHEMAS for t in all_tables)
+
+        root_of: dict[str, str] = {}
+        unpopulated: set[str] = set()
+        for kind, schema, name, payload in extra_rows:
+            if kind != "r":
+                continue
+            relkind, populated, root_schema, root_name = payload
+            qn = f"{schema}.{name}"
+            if root_schema is not None and root_name is not None:
+                root_of[qn] = f"{root_schema}.{root_name}"
+            if relkind == "m" and populated is False:
+                unpopulated.add(qn)
+
         indexed: dict[str, IndexedTable] = {}
-        for t in tables:
+        parts: dict[str, IndexedTable] = {}
+        for t in all_tables:
             if not include_system and (t.is_system_like or t.schema in SYSTEM_LIKE_SCHEMAS):
                 continue
-            if t.is_partition:
-                continue  # the parent stands for its partitions
-            indexed[t.qualified_name] = IndexedTable(
+            if not include_app_objects and is_app_object(t.schema, t.name):
+                continue
+            (parts if t.is_partition else indexed)[t.qualified_name] = IndexedTable(
                 schema=t.schema,
                 name=t.name,
                 kind=t.kind,
@@ -558,15 +563,24 @@ class SchemaIndex:
                 estimated_rows=t.estimated_rows,
                 total_bytes=t.total_bytes,
                 rls_enabled=t.rls_enabled,
+                populated=t.qualified_name not in unpopulated,
+                partition_of=root_of.get(t.qualified_name) if t.is_partition else None,
             )
+
+        def owner(qn: str) -> str:
+            """The relation that stands for ``qn`` in joins: its root table when it is a partition."""
+            return root_of.get(qn, qn)
+
         uniques: dict[str, list[tuple[str, ...]]] = {}
         checks: dict[str, list[str]] = {}
         policies: dict[str, list[tuple[str, str, str | None]]] = {}
         indexes: dict[str, list[tuple[str, bool, tuple[str, ...]]]] = {}
+        # (table, columns, ref table, ref columns) -> constraint names and the partitions that declare it
+        edges: dict[tuple[str, tuple[str, ...], str, tuple[str, ...]], tuple[list[str], list[str]]] = {}
         commands = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}
-        for kind, schema, name, payload in extras:
+        for kind, schema, name, payload in extra_rows:
             qn = f"{schema}.{name}"
-            table = indexed.get(qn)
+            table = indexed.get(qn) or parts.get(qn)
             if table is None:
                 continue
             if kind == "k":
@@ -578,40 +592,75 @@ class SchemaIndex:
                 elif contype == "c" and check_def:
                     checks.setdefault(qn, []).append(str(check_def))
                 elif contype == "f":
-                    edge = ForeignKeyEdge(conname, qn, tuple(cols), f"{ref_schema}.{ref_name}", tuple(ref_cols))
-                    table.fks_out.append(edge)
-                    target = indexed.get(edge.ref_table)
-                    if target is not None:
-                        target.fks_in.append(edge)
+                    key = (owner(qn), tuple(cols), owner(f"{ref_schema}.{ref_name}"), tuple(ref_cols))
+                    names, declared = edges.setdefault(key, ([], []))
+                    names.append(conname)
+                    if qn in parts:
+                        declared.append(qn)
             elif kind == "p":
                 polname, cmd, using = payload
                 policies.setdefault(qn, []).append((polname, commands.get(cmd, cmd), using))
             elif kind == "i":
                 iname, unique, cols = payload
                 indexes.setdefault(qn, []).append((iname, bool(unique), tuple(cols)))
-        for qn, table in indexed.items():
+        for (src, cols, ref, ref_cols), (names, declared) in sorted(edges.items()):
+            source = indexed.get(src)
+            if source is None:
+                continue
+            edge = ForeignKeyEdge(min(names), src, cols, ref, ref_cols, tuple(sorted(declared)))
+            source.fks_out.append(edge)
+            target = indexed.get(ref)
+            if target is not None:
+                target.fks_in.append(edge)
+        children: dict[str, list[IndexedTable]] = {}
+        for part in parts.values():
+            if part.partition_of is not None:
+                children.setdefault(part.partition_of, []).append(part)
+        for qn, table in [*indexed.items(), *parts.items()]:
             table.unique_keys = tuple(uniques.get(qn, ()))
             table.checks = tuple(sorted(checks.get(qn, ())))
             table.policies = tuple(sorted(policies.get(qn, ())))
             table.indexes = tuple(sorted(indexes.get(qn, ())))
             table.fks_out.sort(key=lambda e: e.name)
             table.fks_in.sort(key=lambda e: (e.table, e.name))
-        return cls(list(indexed.values()))
+        for qn, kids in children.items():
+            root = indexed.get(qn)
+            if root is None:
+                continue
+            root.partitions = tuple(sorted(k.qualified_name for k in kids))
+            counted = [k.estimated_rows for k in kids if k.estimated_rows is not None]
+            if not root.estimated_rows and counted:
+                root.estimated_rows = sum(counted)
+            if not root.total_bytes:
+                root.total_bytes = sum(k.total_bytes for k in kids)
+        return cls(list(indexed.values()), partitions=list(parts.values()))
 
     @classmethod
     def from_connection(
-        cls, conn: psycopg.Connection[Any], *, statement_timeout_ms: int = 30_000, exclude_app_objects: bool = False
+        cls,
+        conn: psycopg.Connection[Any],
+        *,
+        statement_timeout_ms: int = 30_000,
+        exclude_app_objects: bool = False,
+        include_app_objects: bool = False,
     ) -> SchemaIndex:
         """Two catalog round trips (plus transaction bookkeeping) whatever the number of tables.
 
-        ``exclude_app_objects``: leave out the app's own tables (the connection is the workspace database).
+        The app's own tables are left out when ``exclude_app_objects`` (the connection is the workspace
+        database) or when the catalog shows the app's schema, unless ``include_app_objects`` (asked for).
         """
         from dba_admin import catalog
 
         tables = catalog.list_tables(
-            conn, statement_timeout_ms=statement_timeout_ms, exclude_app_objects=exclude_app_objects
+            conn,
+            statement_timeout_ms=statement_timeout_ms,
+            exclude_app_objects=exclude_app_objects and not include_app_objects,
         )
-        return cls.from_catalog(tables, load_extras(conn, statement_timeout_ms=statement_timeout_ms))
+        return cls.from_catalog(
+            tables,
+            load_extras(conn, statement_timeout_ms=statement_timeout_ms),
+            include_app_objects=True if include_app_objects else None,
+        )
 
     def _add(self, key: str, number: int, weight: float, label: str, column: str | None) -> None:
         posting = self._postings.setdefault(key, {})
@@ -622,12 +671,13 @@ class SchemaIndex:
     def _add_terms(self, number: int, text: str | None, weight: float, label: str, column: str | None) -> None:
         if not text:
             return
-        for term in terms(text[:COMMENT_INDEX_CHARS]):  # a 1 MB comment is not worth indexing whole
+        for term, alt in analyse(text[:COMMENT_INDEX_CHARS]):  # a 1 MB comment is not worth indexing whole
             self._add(term, number, weight, label, column)
+            if alt is not None:
+                self._add(alt, number, weight * SECOND_KEY_FACTOR, label, column)
             if len(term) >= PREFIX_LEN:
                 self._prefixes.setdefault(term[:PREFIX_LEN], set()).add(term)
-            concept = CONCEPTS.get(term)
-            if concept is not None:
+            for concept in concepts_of(term, alt):
                 self._add("~" + concept, number, weight * CONCEPT_FACTOR, label, column)
 
     def _index_table(self, number: int, table: IndexedTable) -> None:
@@ -660,6 +710,22 @@ class SchemaIndex:
     def degree(self, qualified: str) -> int:
         return len(self._neighbours.get(qualified, []))
 
+    def partition(self, name: str) -> IndexedTable | None:
+        """A partition by qualified or bare name (plans name partitions; the index ranks their root)."""
+        found = self.partitions.get(name)
+        if found is not None or "." in name:
+            return found
+        same = [p for p in self.partitions.values() if p.name == name]
+        return next((p for p in same if p.schema == "public"), same[0] if same else None)
+
+    def owner_of(self, name: str) -> IndexedTable | None:
+        """The table that stands for ``name``: itself, or the root table of a partition."""
+        table = self.get(name)
+        if table is not None:
+            return table
+        part = self.partition(name)
+        return self.by_name.get(part.partition_of) if part is not None and part.partition_of else None
+
     # -- retrieval ----------------------------------------------------------------------------------
 
     def search(
@@ -676,18 +742,28 @@ class SchemaIndex:
         of the best score, so a follow-up without table words ("and only the cancelled ones?") stays on
         the same tables, while a question that names new tables moves on.
         """
-        q_terms = list(dict.fromkeys(terms(question)))
+        analysed = list(dict(analyse(_COUNT_PHRASES.sub(" ", question))).items())
+        q_terms = [q for q, _alt in analysed]
         scores: dict[int, float] = {}
         reasons: dict[int, list[str]] = {}
         matched_columns: dict[int, dict[str, float]] = {}
         matched_terms: dict[int, list[str]] = {}
-        for q in q_terms:
+        q_concepts: set[str] = set(q_terms)
+        q_related: set[str] = set()
+        for q, alt in analysed:
             best: dict[int, tuple[float, str]] = {}
             keys: list[tuple[str, float, str]] = [(q, 1.0, q)]
-            concept = CONCEPTS.get(q)
-            if concept is not None:
+            if alt is not None:
+                keys.append((alt, SECOND_KEY_FACTOR, f"{q}~{alt}"))
+            concepts = concepts_of(q, alt)
+            q_concepts.update(concepts)
+            for concept in concepts:
                 keys.append(("~" + concept, CONCEPT_FACTOR, f"{q}≈{concept}"))
-            if len(q) >= PREFIX_LEN and q not in self._postings:
+            for related in dict.fromkeys(r for c in concepts for r in RELATED_CONCEPTS.get(c, ())):
+                q_related.add(related)
+                if related not in concepts:
+                    keys.append(("~" + related, RELATED_FACTOR, f"{q}→{related}"))
+            if len(q) >= PREFIX_LEN and q not in self._postings and (alt is None or alt not in self._postings):
                 keys.extend(
                     (other, PREFIX_FACTOR, f"{q}~{other}")
                     for other in sorted(self._prefixes.get(q[:PREFIX_LEN], ()))
@@ -712,19 +788,39 @@ class SchemaIndex:
                 matched_terms.setdefault(number, []).append(q)
 
         # Tables named in the question ("order_items", "appointment reminders", "itens do pedido").
-        q_set = set(q_terms)
-        q_concepts = {CONCEPTS.get(q, q) for q in q_terms}
+        q_set = set(q_terms) | {alt for _q, alt in analysed if alt}
         for number in list(scores):
             name_terms = self._name_terms[number]
             if not name_terms:
                 continue
-            name_concepts = {CONCEPTS.get(t, t) for t in name_terms}
             if set(name_terms) <= q_set:
                 scores[number] += EXPLICIT_NAME_BONUS * len(set(name_terms))
                 reasons[number].insert(0, "named in the question")
-            elif name_concepts <= q_concepts:
-                scores[number] += EXPLICIT_NAME_BONUS * len(name_concepts)
-                reasons[number].insert(0, "its name is a synonym of words in the question")
+                continue
+            # Each word of the name is in the question, or a synonym of one (full weight), or a concept
+            # related to one (RELATED_FACTOR): "clientes" names customers fully and user_profiles partly.
+            weights = []
+            for t in dict.fromkeys(name_terms):
+                name_concepts = {t, *concepts_of(t)}
+                if t in q_set or name_concepts & q_concepts:
+                    weights.append(1.0)
+                elif name_concepts & q_related:
+                    weights.append(RELATED_FACTOR)
+                else:
+                    break
+            else:
+                scores[number] += EXPLICIT_NAME_BONUS * sum(weights)
+                what = "a synonym" if min(weights) == 1.0 else "related to"
+                reasons[number].insert(0, f"its name is {what} words in the question")
+
+        # Base tables before views that repeat their words; an unreadable materialized view last.
+        for number in list(scores):
+            table = self.tables[number]
+            if table.kind in ("view", "materialized_view"):
+                scores[number] *= VIEW_FACTOR
+            if not table.populated:
+                scores[number] *= UNPOPULATED_FACTOR
+                reasons[number].append("materialized view not populated (cannot be read until refreshed)")
 
         base = dict(scores)
         top = max(base.values(), default=0.0)
@@ -887,6 +983,7 @@ def quote_comment(text: str | None, limit: int = COMMENT_MAX_CHARS) -> str:
 
 
 _OMITTED_NOTE = "-- {n} more relevant table(s) not shown (budget); ask about them by name."
+_NOT_POPULATED = "materialized view NOT POPULATED: reading it fails until REFRESH MATERIALIZED VIEW; do not query it"
 
 
 def _short(text: str | None, limit: int) -> str:
@@ -928,15 +1025,20 @@ def render_table(table: IndexedTable, level: int, *, samples: Mapping[str, Seque
         names = [_ident(c) for c in table.column_names]
         shown = names[:30]
         extra = f", …+{len(names) - 30}" if len(names) > 30 else ""
-        return f"{qn}({', '.join(shown)}{extra})"
+        flag = f" -- {_NOT_POPULATED}" if not table.populated else ""
+        return f"{qn}({', '.join(shown)}{extra}){flag}"
     fk_by_col: dict[str, str] = {}
     for fk in table.fks_out:
         if len(fk.columns) == 1:
             fk_by_col[fk.columns[0]] = f"{qualified_ident(fk.ref_table)}({', '.join(map(_ident, fk.ref_columns))})"
     pk = set(table.primary_key) if len(table.primary_key) == 1 else set()
     head_bits = []
-    if table.kind != "table":
+    if not table.populated:
+        head_bits.append(_NOT_POPULATED)
+    elif table.kind != "table":
         head_bits.append(table.kind.replace("_", " "))
+    if table.partitions:
+        head_bits.append(f"{len(table.partitions)} partitions, query this table")
     if table.estimated_rows is not None:
         head_bits.append(f"~{table.estimated_rows} rows")
     if table.rls_enabled:

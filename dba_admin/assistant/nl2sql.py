@@ -1,0 +1,1573 @@
+"""The analytical query planner: a question and the SchemaIndex in, one SELECT that computes what was asked out.
+
+Why this exists: the offline assistant used to answer "how many rentals per store?" with the best-matching
+table's ``count(*)``, an unrelated query that EXPLAIN happily called valid. Here a question is read as a few
+roles, each resolved against the catalog only (names, types, comments, foreign keys, CHECK constraints, enums):
+
+* the *subject* (what is counted or listed) and the *group* ("per store", "by rating", "por categoria"),
+  tables found by their names (stems and the index's bilingual concepts) or columns of those tables;
+* the *measure* (amount, total, price x quantity x (1 - discount) on a line table, or a named numeric
+  column) and the aggregate (count / sum / avg / min / max), or a ranking (top N, "com mais ...");
+* filters: allowed values of CHECK constraints and enum types, boolean and 0/1 flags, NULL tests
+  ("not returned yet"), date ranges ("in 2022", "no mes passado"), column-to-column comparisons;
+* anti-joins ("never", "without", "sem", "nao ... nada") as NOT EXISTS along the foreign-key path.
+
+Tables are joined along :meth:`SchemaIndex.join_path`. Each plan says in words what its SQL computes; when a
+role cannot be resolved the planner says so (:class:`Unplanned`, with the candidate tables) rather than
+guessing. Nothing here names a table or column of any particular schema.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dba_admin.assistant.schema_index import (
+    CONCEPTS,
+    IndexedTable,
+    JoinPath,
+    SchemaIndex,
+    fold,
+    qualified_ident,
+    stem,
+    terms,
+    words,
+)
+
+__all__ = [
+    "QueryPlan",
+    "Unplanned",
+    "allowed_values",
+    "label_columns",
+    "plan_question",
+    "time_column",
+]
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """A SELECT built from the question, with what it computes in both languages."""
+
+    sql: str
+    intent: str  # aggregate | top | anti_join | count | list
+    tables: tuple[str, ...]
+    summary_en: str
+    summary_pt: str
+
+    def summary(self, lang: str) -> str:
+        return self.summary_pt if lang == "pt" else self.summary_en
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    """The question asks for a computation the planner could not build with confidence."""
+
+    reason_en: str
+    reason_pt: str
+    candidates: tuple[str, ...]
+
+    def reason(self, lang: str) -> str:
+        return self.reason_pt if lang == "pt" else self.reason_en
+
+
+# --------------------------------------------------------------------------------------------------
+# Catalog helpers (shared with the offline provider)
+# --------------------------------------------------------------------------------------------------
+
+_CHECK_VALUES = re.compile(r"\(?\(?\"?(\w+)\"?\s*=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[(.*?)\]\s*\)", re.IGNORECASE)
+_CHECK_IN = re.compile(r"\"?(\w+)\"?\s+IN\s*\((.*?)\)", re.IGNORECASE)
+_CHECK_EQ = re.compile(r"\(\s*\"?(\w+)\"?\s*=\s*('(?:[^']|'')*')", re.IGNORECASE)
+
+
+def allowed_values(table: IndexedTable) -> dict[str, list[str]]:
+    """Text values a CHECK constraint allows per column (``col IN (...)``, ``col = ANY (ARRAY[...])``)."""
+    out: dict[str, list[str]] = {}
+    for check in table.checks:
+        for regex in (_CHECK_VALUES, _CHECK_IN):
+            for match in regex.finditer(check):
+                values = re.findall(r"'((?:[^']|'')*)'", match.group(2))
+                if values:
+                    out.setdefault(match.group(1), []).extend(v.replace("''", "'") for v in values)
+        if " OR " in check.upper():
+            for match in _CHECK_EQ.finditer(check):
+                value = match.group(2)[1:-1].replace("''", "'")
+                if value not in out.get(match.group(1), []):
+                    out.setdefault(match.group(1), []).append(value)
+    return out
+
+
+def enum_values(index: SchemaIndex, type_name: str) -> tuple[str, ...]:
+    """Labels of an enum type, when the index carries them (``SchemaIndex.enums``: type name -> labels)."""
+    enums = getattr(index, "enums", None) or {}
+    bare = type_name.replace('"', "")
+    for key in (type_name, bare, bare.rpartition(".")[2]):
+        if key in enums:
+            return tuple(enums[key])
+    return ()
+
+
+_TIME_TYPES = ("timestamp", "date")
+
+
+def is_time(type_name: str) -> bool:
+    return type_name.startswith(_TIME_TYPES)
+
+
+_NUMERIC = re.compile(r"^(smallint|integer|bigint|numeric|decimal|real|double precision|money|int[248]?|float[48]?)\b")
+
+
+def is_numeric(type_name: str) -> bool:
+    return bool(_NUMERIC.match(type_name))
+
+
+def time_column(table: IndexedTable, hint_terms: Sequence[str] = ()) -> str | None:
+    """The column that says when a row happened: one the question names, then created_at-like, then the first
+    date or timestamp column (a date column named after the table itself, e.g. order_date, comes first)."""
+    times = [c for c in table.columns if is_time(c.type)]
+    if not times:
+        return None
+    for col in times:
+        col_terms = [t for t in terms(col.name) if CONCEPTS.get(t) != "date"]
+        if col_terms and any(_related(h, t) for h in hint_terms for t in col_terms):
+            return col.name
+    names = [c.name for c in times]
+    for preferred in ("created_at", "criado_em", "inserted_at", "timestamp", "sent_at", "started_at"):
+        if preferred in names:
+            return preferred
+    table_terms = terms(table.name)
+    for col in times:
+        if any(_related(a, b) for a in terms(col.name) for b in table_terms):
+            return col.name
+    non_update = [n for n in names if "update" not in n and "modif" not in n]
+    return (non_update or names)[0]
+
+
+_LABEL_WORDS = {"name", "nome", "title", "titulo", "label", "rotulo", "description", "descricao"}
+
+
+def label_columns(table: IndexedTable) -> list[str]:
+    """The columns a row is shown by: name/title/description-like text, first and last name, the column named
+    after the table; an empty list when the table has none (its key is shown then)."""
+    fk_cols = {c for fk in table.fks_out for c in fk.columns}
+    texts = [c for c in table.columns if c.name not in fk_cols and _is_text(c.type)]
+    names = {c.name for c in texts}
+    first = next((n for n in names if re.fullmatch(r"(first_?name|nome|primeiro_?nome|given_?name)", n)), None)
+    last = next(
+        (n for n in names if re.fullmatch(r"(last_?name|sobrenome|ultimo_?nome|surname|family_?name)", n)), None
+    )
+    if first and last:
+        return [first, last]
+    table_terms = set(terms(table.name))
+    for col in texts:
+        col_terms = terms(col.name)
+        if col_terms and (set(col_terms) <= _LABEL_WORDS or set(col_terms) == table_terms):
+            return [col.name]
+    for col in texts:
+        col_terms = terms(col.name)
+        if col_terms and col_terms[-1] in _LABEL_WORDS | {"nam"}:
+            return [col.name]
+    return []
+
+
+def _is_text(type_name: str) -> bool:
+    return type_name.startswith(("text", "character varying", "varchar", "character", "citext", "name"))
+
+
+def _ident(name: str) -> str:
+    from dba_admin.assistant.schema_index import _ident as quote
+
+    return quote(name)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _populated(table: IndexedTable) -> bool:
+    """A materialized view that was never refreshed cannot be read: it is never proposed."""
+    return getattr(table, "populated", True) is not False
+
+
+# --------------------------------------------------------------------------------------------------
+# Words
+# --------------------------------------------------------------------------------------------------
+
+
+def _related(a: str, b: str) -> bool:
+    """Two stemmed words name the same thing: equal, one concept of the index, or one a short prefix of the other
+    ("rent"/"rental"); never for words under four letters."""
+    if a == b:
+        return True
+    ca = CONCEPTS.get(a)
+    if ca is not None and ca == CONCEPTS.get(b):
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+@dataclass(frozen=True)
+class _Tok:
+    start: int
+    end: int
+    word: str
+    term: str | None  # stemmed, None for stop words and numbers
+    loose: str | None  # the term, or the stem of a long stop word ("minimo", "total"), for column names
+
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "fifty": 50, "hundred": 100,
+    "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6, "sete": 7,
+    "oito": 8, "nove": 9, "dez": 10, "onze": 11, "doze": 12, "quinze": 15, "vinte": 20, "cinquenta": 50, "cem": 100,
+}  # fmt: skip
+_NUM = r"(\d{1,4}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+
+
+def _tokens(folded: str) -> list[_Tok]:
+    out = []
+    for m in re.finditer(r"[a-z0-9]+", folded):
+        w = m.group()
+        found = terms(w) if not w.isdigit() else []
+        term = found[0] if found else None
+        loose = term or (stem(w) if len(w) > 3 and not w.isdigit() else None)
+        out.append(_Tok(m.start(), m.end(), w, term, loose))
+    return out
+
+
+# Cue words of both languages. They are grammar, not schema: no table or column name appears here.
+_COUNT = re.compile(
+    r"\b(how many|number of|count(?:s|ing)? (?:of |the )?|quant[oa]s|quantidade de|numero de|contagem de|conte|"
+    r"contar)\b"
+)
+_SUM = re.compile(r"\b(total|sum|soma|somatorio|totais|somar)\b")
+_AVG = re.compile(r"\b(average|avg|mean|media|medio)\b")
+_MIN = re.compile(r"\b(minimum|min|lowest|smallest|minim[oa])\b")
+_MAX = re.compile(r"\b(maximum|max|highest|largest|biggest|maxim[oa])\b")
+_MONEY = re.compile(
+    r"\b(revenue|revenues|sales|sold|spent|spend|spending|income|turnover|billing|billed|earned|earnings|"
+    r"receita|receitas|faturamento|faturou|faturad[oa]s?|vendas|vendeu|venderam|gast[oa]u?|gastaram|gastos?|"
+    r"arrecadacao|arrecadou)\b"
+)
+_GROUP = re.compile(
+    r"\b(?:per|by|for each|for every|in each|each|por|para cada|de cada|em cada|cada|grouped by|broken down by|"
+    r"agrupad[oa]s? por|split by)\s+(?:the |a |o |os |as |an )?"
+)
+_SORT = re.compile(r"\b(?:sorted by|ordered by|order by|ordenad[oa]s? (?:por|pel[oa]s?)|classificad[oa]s? por)\s+")
+_NEG = re.compile(
+    r"\b(never|without|with no|who have no|that have no|have not|has not|havent|hasnt|did not|didnt|do not|"
+    r"does not|dont|doesnt|not|no|nunca|sem|jamais|nenhum|nenhuma|nada|nao)\b"
+)
+_ANTI = re.compile(
+    r"\b(never|without|with no|have no|has no|nothing|not any|none|nunca|sem|jamais|nenhum|nenhuma|nada)\b"
+)
+_NEG_VERB = re.compile(r"\b(did not|didnt|have not|has not|havent|hasnt|do not|does not|dont|doesnt|nao)\s+([a-z]+)")
+_MOST = re.compile(
+    r"\b(?:with the most|with most|with the highest number of|with the largest number of|with more|has the most|"
+    r"have the most|had the most|the most|most|com mais|com o maior numero de|com maior numero de|com a maior "
+    r"quantidade de|que mais|mais)\s+"
+)
+_FEWEST = re.compile(
+    r"\b(?:with the fewest|with the least|with fewer|fewest|least|com menos|com o menor numero de|que menos|menos)\s+"
+)
+_TOP = re.compile(r"\b(?:top|the|os|as|first|primeir[oa]s|which|quais|list the|liste os|liste as)\s+" + _NUM + r"\b")
+_TOP_BARE = re.compile(r"\btop\b")
+_LATEST = re.compile(r"\b(latest|most recent|most recently|newest|ultim[oa]s|mais recentes?|mais recentemente)\b")
+
+# Superlative adjectives -> (words a measure column is named by, descending?). General vocabulary.
+_SUPERLATIVES: list[tuple[re.Pattern[str], tuple[str, ...], bool]] = [
+    (re.compile(r"\b(most expensive|priciest|mais car[oa]s?|car[oa]s?)\b"), ("price", "preco", "cost", "valor"), True),
+    (re.compile(r"\b(cheapest|least expensive|mais barat[oa]s?|barat[oa]s?)\b"), ("price", "preco", "cost", "valor"),
+     False),
+    (re.compile(r"\b(longest|mais long[oa]s?|mais demorad[oa]s?)\b"), ("length", "duration", "duracao", "minute",
+     "millisecond", "comprimento", "tamanho"), True),
+    (re.compile(r"\b(shortest|mais curt[oa]s?)\b"), ("length", "duration", "duracao", "minute", "millisecond",
+     "comprimento", "tamanho"), False),
+    (re.compile(r"\b(heaviest|mais pesad[oa]s?)\b"), ("weight", "peso"), True),
+    (re.compile(r"\b(lightest|mais leves?)\b"), ("weight", "peso"), False),
+    (re.compile(r"\b(oldest|mais antig[oa]s?)\b"), ("date", "data", "created", "birth", "nascimento"), False),
+    (re.compile(r"\b(newest|mais nov[oa]s?)\b"), ("date", "data", "created"), True),
+    (re.compile(r"\b(best[- ]selling|most sold|mais vendid[oa]s?|top selling)\b"), ("quantity", "quantidade"), True),
+]  # fmt: skip
+
+_MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12, "janeiro": 1, "fevereiro": 2, "marco": 3,
+    "abril": 4, "maio": 5, "junho": 6, "julho": 7, "agosto": 8, "setembro": 9, "outubro": 10, "novembro": 11,
+    "dezembro": 12, "jan": 1, "feb": 2, "fev": 2, "mar": 3, "apr": 4, "abr": 4, "jun": 6, "jul": 7, "aug": 8,
+    "ago": 8, "sep": 9, "set": 9, "oct": 10, "out": 10, "nov": 11, "dec": 12, "dez": 12,
+}  # fmt: skip
+_MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
+_DATE = r"(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
+
+
+@dataclass(frozen=True)
+class _Range:
+    lo: str  # SQL expressions, hi exclusive
+    hi: str
+    en: str
+    pt: str
+    span: tuple[int, int]
+
+
+def _day(text: str) -> dt.date:
+    if "/" in text:
+        d, m, y = (int(p) for p in text.split("/"))
+        return dt.date(y, m, d)
+    return dt.date.fromisoformat(text)
+
+
+def _lit(day: dt.date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def date_range(folded: str) -> _Range | None:
+    """A date range in the question: between two dates, a month of a year, a year, last/this month or year, the
+    last N days. Bounds are SQL (literals or current_date arithmetic), the upper one exclusive."""
+    m = re.search(r"\b(?:between|from|entre|de)\s+" + _DATE + r"\s+(?:and|to|until|e|a|ate)\s+" + _DATE, folded)
+    if m:
+        lo, hi = _day(m.group(1)), _day(m.group(2))
+        return _Range(_lit(lo), _lit(hi + dt.timedelta(days=1)), f"from {lo} to {hi}", f"de {lo} a {hi}", m.span())
+    m = re.search(r"\b(?:between|entre)\s+(\d{4})\s+(?:and|e)\s+(\d{4})\b", folded)
+    if m:
+        y1, y2 = int(m.group(1)), int(m.group(2))
+        return _Range(
+            _lit(dt.date(y1, 1, 1)), _lit(dt.date(y2 + 1, 1, 1)), f"from {y1} to {y2}", f"de {y1} a {y2}", m.span()
+        )
+    m = re.search(r"\b" + _MONTH + r"\s+(?:of\s+|de\s+)?(\d{4})\b", folded)
+    if m:
+        month, year = _MONTHS[m.group(1)], int(m.group(2))
+        lo = dt.date(year, month, 1)
+        hi = dt.date(year + (month == 12), month % 12 + 1, 1)
+        name = calendar.month_name[month]
+        return _Range(_lit(lo), _lit(hi), f"in {name} {year}", f"em {m.group(1)} de {year}", m.span())
+    m = re.search(r"\b(\d{4})-(\d{2})\b(?!-)", folded)
+    if m and 1 <= int(m.group(2)) <= 12:
+        year, month = int(m.group(1)), int(m.group(2))
+        lo = dt.date(year, month, 1)
+        hi = dt.date(year + (month == 12), month % 12 + 1, 1)
+        return _Range(_lit(lo), _lit(hi), f"in {year}-{month:02d}", f"em {year}-{month:02d}", m.span())
+    m = re.search(r"\b(?:since|after|desde|apos|depois de)\s+" + _DATE, folded)
+    if m:
+        lo = _day(m.group(1))
+        return _Range(_lit(lo), "'infinity'", f"since {lo}", f"desde {lo}", m.span())
+    m = re.search(r"\b(?:before|antes de)\s+" + _DATE, folded)
+    if m:
+        hi = _day(m.group(1))
+        return _Range("'-infinity'", _lit(hi), f"before {hi}", f"antes de {hi}", m.span())
+    m = re.search(
+        r"\b(?:in|during|em|durante|no ano de|of|de|for|para)\s+(?:the year\s+|o ano de\s+)?((?:19|20)\d\d)\b", folded
+    )
+    if m:
+        year = int(m.group(1))
+        return _Range(_lit(dt.date(year, 1, 1)), _lit(dt.date(year + 1, 1, 1)), f"in {year}", f"em {year}", m.span())
+    relative = [
+        (r"\b(?:last|previous) month\b|\bmes passado\b|\bmes anterior\b", "month", -1, "last month", "no mês passado"),
+        (r"\b(?:this|current) month\b|\bneste mes\b|\beste mes\b|\bmes atual\b", "month", 0, "this month", "neste mês"),
+        (r"\b(?:last|previous) year\b|\bano passado\b|\bano anterior\b", "year", -1, "last year", "no ano passado"),
+        (r"\b(?:this|current) year\b|\bneste ano\b|\beste ano\b|\bano atual\b", "year", 0, "this year", "neste ano"),
+        (r"\b(?:last|previous) week\b|\bsemana passada\b", "week", -1, "last week", "na semana passada"),
+        (r"\btoday\b|\bhoje\b", "day", 0, "today", "hoje"),
+        (r"\byesterday\b|\bontem\b", "day", -1, "yesterday", "ontem"),
+    ]
+    for pattern, unit, offset, en, pt in relative:
+        m = re.search(pattern, folded)
+        if m:
+            start = f"date_trunc('{unit}', current_date)"
+            if offset:
+                return _Range(f"({start} - interval '1 {unit}')", start, en, pt, m.span())
+            return _Range(start, f"({start} + interval '1 {unit}')", en, pt, m.span())
+    m = re.search(r"\b(?:last|past|ultim[oa]s)\s+" + _NUM + r"\s+(days|dias|months|meses)\b", folded)
+    if m:
+        n = _number(m.group(1))
+        unit = "day" if m.group(2) in ("days", "dias") else "month"
+        since = f"(current_date - interval '{n} {unit}')"
+        words_en = f"in the last {n} {unit}s"
+        words_pt = f"nos últimos {n} {'dias' if unit == 'day' else 'meses'}"
+        return _Range(since, "'infinity'", words_en, words_pt, m.span())
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the question
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mention:
+    first: int  # token indexes, inclusive
+    last: int
+    table: IndexedTable
+
+
+@dataclass(frozen=True)
+class _Measure:
+    table: IndexedTable
+    columns: tuple[str, ...]  # one column, or price, quantity[, discount] of a line table
+    kind: str  # column | line
+
+    def sql(self, prefix: str) -> str:
+        cols = [prefix + _ident(c) for c in self.columns]
+        if self.kind == "line":
+            expr = f"{cols[0]} * {cols[1]}"
+            return expr + (f" * (1 - {cols[2]})" if len(cols) > 2 else "")
+        return cols[0]
+
+    def words(self, lang: str) -> str:
+        if self.kind == "line":
+            text = " × ".join(self.columns[:2])
+            if len(self.columns) > 2:
+                text += f" × (1 − {self.columns[2]})"
+            return text + (" de " if lang == "pt" else " of ") + self.table.qualified_name
+        return f"{self.table.qualified_name}.{self.columns[0]}"
+
+
+@dataclass(frozen=True)
+class _Filter:
+    table: IndexedTable
+    template: str  # "{a}" stands for the table's alias prefix
+    en: str
+    pt: str
+
+
+@dataclass
+class _Parsed:
+    question: str
+    folded: str
+    tokens: list[_Tok]
+    mentions: list[_Mention] = field(default_factory=list)
+
+
+class _Planner:
+    def __init__(self, index: SchemaIndex, question: str, history_tables: Sequence[str]) -> None:
+        self.index = index
+        self.question = question
+        self.folded = fold(question)
+        self.tokens = _tokens(self.folded)
+        self.history = [t for t in history_tables if t in index.by_name]
+        self.tables = [t for t in index.tables if _populated(t)]
+        self._name_terms = {
+            t.qualified_name: [x for x in terms(t.name) if len(x) > 2] or terms(t.name) for t in self.tables
+        }
+        self.mentions = self._find_mentions()
+
+    # -- mentions ---------------------------------------------------------------------------------------
+
+    def _tok_index(self, char: int) -> int:
+        for i, tok in enumerate(self.tokens):
+            if tok.end > char:
+                return i
+        return len(self.tokens)
+
+    def _find_mentions(self) -> list[_Mention]:
+        """Tables named in the question (by name words, stems, concepts), left to right, longest names first."""
+        out: list[_Mention] = []
+        i = 0
+        n = len(self.tokens)
+        while i < n:
+            found: _Mention | None = None
+            for width in (3, 2, 1):
+                span = self.tokens[i : i + width]
+                if len(span) < width or any(t.term is None for t in span):
+                    continue
+                table = self._table_for_terms([t.term for t in span if t.term])
+                if table is not None:
+                    found = _Mention(i, i + width - 1, table)
+                    break
+            if found is not None:
+                out.append(found)
+                i = found.last + 1
+            else:
+                i += 1
+        return out
+
+    def _table_for_terms(self, span: list[str]) -> IndexedTable | None:
+        best: tuple[tuple[int, int, int, int], IndexedTable] | None = None
+        for table in self.tables:
+            name = self._name_terms[table.qualified_name]
+            if len(name) != len(span):
+                continue
+            used: set[int] = set()
+            exact = 0
+            for nt in name:
+                k = next((k for k, s in enumerate(span) if k not in used and _related(s, nt)), None)
+                if k is None:
+                    break
+                used.add(k)
+                exact += span[k] == nt
+            else:
+                rank = (
+                    exact,
+                    table.kind in ("table", "partitioned_table"),
+                    table.schema == "public",
+                    -len(table.name),
+                )
+                if best is None or rank > best[0]:
+                    best = (rank, table)
+        return best[1] if best else None
+
+    def _mention_after(self, char: int, within: int = 4) -> _Mention | None:
+        start = self._tok_index(char)
+        for m in self.mentions:
+            if start <= m.first <= start + within:
+                return m
+        return None
+
+    def _phrase_terms(self, char: int, within: int = 4) -> list[tuple[int, str]]:
+        start = self._tok_index(char)
+        out = []
+        for i in range(start, min(len(self.tokens), start + within)):
+            term = self.tokens[i].loose
+            if term is not None:
+                out.append((i, term))
+        return out
+
+    # -- columns -------------------------------------------------------------------------------------------
+
+    def _column_for(
+        self, table: IndexedTable, phrase: Sequence[str], *, numeric: bool = False, exclude_keys: bool = True
+    ) -> str | None:
+        """The column of ``table`` that the phrase's words name best (all of its own name words, or its head)."""
+        keys = set(table.primary_key) | {c for fk in table.fks_out for c in fk.columns}
+        best: tuple[float, str] | None = None
+        for col in table.columns:
+            if numeric and not is_numeric(col.type):
+                continue
+            if exclude_keys and col.name in keys:
+                continue
+            col_terms = [t for t in _column_terms(col.name) if t != "id"]
+            if not col_terms:
+                continue
+            hit = sum(any(_related(p, c) for p in phrase) for c in col_terms)
+            if hit == 0:
+                continue
+            score = hit / len(col_terms) + 0.05 * hit + 0.1 * (col_terms[-1] in phrase or col_terms[0] in phrase)
+            if best is None or score > best[0]:
+                best = (score, col.name)
+        return best[1] if best and best[0] >= 0.5 else None
+
+    # -- measures ----------------------------------------------------------------------------------------
+
+    def _line_measure(self, table: IndexedTable) -> _Measure | None:
+        price = qty = disc = None
+        for col in table.columns:
+            if not is_numeric(col.type) or col.name in table.primary_key:
+                continue
+            col_terms = set(terms(col.name))
+            concepts = {CONCEPTS.get(t) for t in col_terms}
+            if price is None and (col_terms & {"price", "preco"} or ("price" in concepts and "unit" in col_terms)):
+                price = col.name
+            elif qty is None and ("quantity" in concepts or col_terms & {"quantity", "qty", "quantidade", "qtd"}):
+                qty = col.name
+            elif disc is None and ("discount" in concepts or col_terms & {"discount", "desconto"}):
+                disc = col.name
+        if price and qty:
+            return _Measure(table, (price, qty, disc) if disc else (price, qty), "line")
+        return None
+
+    def _money_measures(self) -> list[tuple[int, _Measure]]:
+        """Candidate revenue measures, best kind first: a column named like revenue, a line table's price x quantity,
+        an amount/total column. A plain unit price is not revenue."""
+        out: list[tuple[int, _Measure]] = []
+        for table in self.tables:
+            if table.kind not in ("table", "partitioned_table"):
+                continue
+            line = self._line_measure(table)
+            for col in table.columns:
+                if not is_numeric(col.type) or col.name in table.primary_key:
+                    continue
+                if any(col.name in fk.columns for fk in table.fks_out):
+                    continue
+                col_terms = terms(col.name)
+                text = " ".join(col_terms)
+                if _MONEY.search(text):
+                    out.append((0, _Measure(table, (col.name,), "column")))
+                elif line is None and (
+                    set(col_terms) & {"amount", "total", "montante", "valor", "value", "subtotal"}
+                    and not set(col_terms) & {"quantity", "qty", "count", "discount", "desconto", "tax", "freight"}
+                ):
+                    out.append((2, _Measure(table, (col.name,), "column")))
+            if line is not None:
+                out.append((1, line))
+        return out
+
+    def _closest(self, candidates: list[tuple[int, _Measure]], anchor: IndexedTable | None) -> _Measure | None:
+        best: tuple[tuple[int, int, int], _Measure] | None = None
+        for tier, measure in candidates:
+            if anchor is None:
+                hops = 0
+            else:
+                path = self.index.join_path(measure.table.qualified_name, anchor.qualified_name)
+                if path is None:
+                    continue
+                hops = len(path.edges)
+            rank = (tier, hops, -(measure.table.estimated_rows or 0))
+            if best is None or rank < best[0]:
+                best = (rank, measure)
+        return best[1] if best else None
+
+    def _named_measure(self, phrase: Sequence[str], tables: Sequence[IndexedTable]) -> _Measure | None:
+        for table in tables:
+            col = self._column_for(table, phrase, numeric=True)
+            if col is not None:
+                return _Measure(table, (col,), "column")
+        return None
+
+    # -- filters --------------------------------------------------------------------------------------------
+
+    def _negated_before(self, tok: int, reach: int = 3) -> bool:
+        lo = self.tokens[max(0, tok - reach)].start if tok - reach >= 0 else 0
+        window = self.folded[lo : self.tokens[tok].start]
+        return bool(re.search(r"\b(not|no|never|yet|nao|sem|nunca|ainda nao|un|in|non)\b", window))
+
+    def _value_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """col = 'value' for allowed values (CHECK, enum) that the question spells out."""
+        out: list[_Filter] = []
+        candidates: dict[str, list[str]] = dict(allowed_values(table))
+        for col in table.columns:
+            labels = enum_values(self.index, col.type)
+            if labels:
+                candidates.setdefault(col.name, []).extend(labels)
+        q_terms = {t.term for t in self.tokens if t.term}
+        for column, values in sorted(candidates.items()):
+            if (table.qualified_name, column) in used:
+                continue
+            chosen = None
+            for value in sorted(set(values), key=len, reverse=True):
+                fv = fold(value).strip()
+                if not fv:
+                    continue
+                if len(re.sub(r"[^a-z0-9]", "", fv)) <= 2:
+                    # A one- or two-letter value ("G", "R") counts only as its own upper-case word next to the
+                    # column's name ("rated R", "status A").
+                    col_terms = terms(column)
+                    pattern = r"(?<![\w-])" + re.escape(value) + r"(?![\w-])"
+                    m = re.search(pattern, self.question)
+                    if m and any(
+                        _related(c, t.term or "")
+                        for c in col_terms
+                        for t in self.tokens[max(0, self._tok_index(m.start()) - 3) : self._tok_index(m.start())]
+                    ):
+                        chosen = value
+                        break
+                    continue
+                if re.search(r"(?<![a-z0-9])" + re.escape(fv) + r"(?![a-z0-9])", self.folded):
+                    chosen = value
+                    break
+                v_terms = terms(value)
+                if v_terms and all(any(_related(v, q) for q in q_terms) for v in v_terms) and len(fv) > 3:
+                    chosen = value
+                    break
+            if chosen is not None:
+                used.add((table.qualified_name, column))
+                out.append(
+                    _Filter(
+                        table,
+                        f"{{a}}{_ident(column)} = {_literal(chosen)}",
+                        f"{column} = '{chosen}'",
+                        f"{column} = '{chosen}'",
+                    )
+                )
+        return out
+
+    def _flag_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """Boolean and 0/1 columns the question names ("discontinued", "active", "não ativos")."""
+        out: list[_Filter] = []
+        flags01 = {c for c, vals in allowed_values(table).items() if set(vals) <= {"0", "1"}}
+        for col in table.columns:
+            if (table.qualified_name, col.name) in used:
+                continue
+            is_bool = col.type == "boolean"
+            col_terms = [t for t in terms(col.name) if t not in ("is", "has", "flag", "fl")]
+            name = col.name.lower()
+            is_flag01 = (
+                col.type in ("integer", "smallint", "bit(1)", "bit")
+                and col.name not in table.primary_key
+                and (
+                    col.name in flags01
+                    or name.startswith(("is_", "has_", "flag_", "fl_"))
+                    or (len(col_terms) == 1 and re.search(r"(ed|ado|ada|ido|ida)$", name) is not None)
+                    or bool(col.comment and re.search(r"\b0\b.*\b1\b|\b1\s*=|boolean|flag", fold(col.comment)))
+                )
+            )
+            if not (is_bool or is_flag01) or not col_terms:
+                continue
+            for i, tok in enumerate(self.tokens):
+                if tok.term is None or not any(_related(tok.term, c) for c in col_terms):
+                    continue
+                negated = self._negated_before(i) or bool(
+                    re.match(r"(in|un|non|des|nao)", tok.word)
+                    and not re.match(r"(in|un|non|des)", col.name.lower())
+                    and not any(tok.term == c for c in col_terms)
+                )
+                value = ("false" if negated else "true") if is_bool else ("0" if negated else "1")
+                used.add((table.qualified_name, col.name))
+                out.append(
+                    _Filter(
+                        table,
+                        f"{{a}}{_ident(col.name)} = {value}"
+                        if not is_bool
+                        else (f"{{a}}{_ident(col.name)}" if not negated else f"NOT {{a}}{_ident(col.name)}"),
+                        f"{col.name} is {'not ' if negated else ''}set",
+                        f"{col.name} {'não ' if negated else ''}marcado",
+                    )
+                )
+                break
+        return out
+
+    def _null_filters(
+        self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
+    ) -> list[_Filter]:
+        """IS NULL for a nullable column whose meaning is negated ("not returned yet", "ainda não entregues"),
+        IS NOT NULL for a nullable date column named by a participle ("shipped orders")."""
+        out: list[_Filter] = []
+        for col in table.columns:
+            if not col.nullable or (table.qualified_name, col.name) in used or col.name in table.primary_key:
+                continue
+            if any(col.name in fk.columns for fk in table.fks_out):
+                continue
+            col_terms = [
+                t for t in terms(col.name) if CONCEPTS.get(t) != "date" and t not in ("date", "data", "at", "em")
+            ]
+            if not col_terms:
+                continue
+            for i, tok in enumerate(self.tokens):
+                if tok.term is None or not any(_related(tok.term, c) for c in col_terms):
+                    continue
+                if self._negated_before(i):
+                    used.add((table.qualified_name, col.name))
+                    out.append(
+                        _Filter(
+                            table,
+                            f"{{a}}{_ident(col.name)} IS NULL",
+                            f"{col.name} is empty (NULL)",
+                            f"{col.name} vazio (NULL)",
+                        )
+                    )
+                    break
+                if is_time(col.type) and re.search(r"(ed|ad[oa]s?|id[oa]s?|ues)$", tok.word) and range_span is None:
+                    used.add((table.qualified_name, col.name))
+                    out.append(
+                        _Filter(
+                            table,
+                            f"{{a}}{_ident(col.name)} IS NOT NULL",
+                            f"{col.name} is set",
+                            f"{col.name} preenchido",
+                        )
+                    )
+                    break
+        return out
+
+    _CMP = re.compile(
+        r"\b(below|under|less than|lower than|smaller than|fewer than|beneath|abaixo d[eoa]s?|"
+        r"menor(?:es)? (?:que|do que)|"
+        r"menos (?:que|do que)|inferior(?:es)? a|above|over|more than|greater than|higher than|exceeds?|exceeding|"
+        r"acima d[eoa]s?|maior(?:es)? (?:que|do que)|mais (?:que|do que)|superior(?:es)? a|excede[mr]?)\s+"
+    )
+
+    def _comparison_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        out: list[_Filter] = []
+        for m in self._CMP.finditer(self.folded):
+            op = (
+                "<"
+                if re.match(r"(below|under|less|lower|smaller|fewer|beneath|abaixo|menor|menos|inferior)", m.group(1))
+                else ">"
+            )
+            after = self._phrase_terms(m.end(), 4)
+            before_tok = self._tok_index(m.start())
+            before = [t.loose for t in self.tokens[max(0, before_tok - 4) : before_tok] if t.loose]
+            num = re.match(r"\s*(\d+(?:\.\d+)?)", self.folded[m.end() - 1 :])
+            left = self._column_for(table, before, numeric=True)
+            if num:
+                if left is None:
+                    continue
+                used.add((table.qualified_name, left))
+                out.append(
+                    _Filter(
+                        table,
+                        f"{{a}}{_ident(left)} {op} {num.group(1)}",
+                        f"{left} {op} {num.group(1)}",
+                        f"{left} {op} {num.group(1)}",
+                    )
+                )
+                continue
+            right = self._column_for(table, [t for _, t in after], numeric=True)
+            if right is None:
+                continue
+            if left is None or left == right:
+                others = [
+                    c.name
+                    for c in table.columns
+                    if is_numeric(c.type)
+                    and c.name != right
+                    and c.name not in table.primary_key
+                    and not any(c.name in fk.columns for fk in table.fks_out)
+                    and any(
+                        CONCEPTS.get(t) in ("stock", "quantity")
+                        or t in ("stock", "estoque", "quantity", "quantidade", "saldo")
+                        for t in terms(c.name)
+                    )
+                ]
+                left = others[0] if len(others) == 1 else None
+            if left is None:
+                continue
+            used.add((table.qualified_name, left))
+            out.append(
+                _Filter(
+                    table,
+                    f"{{a}}{_ident(left)} {op} {{a}}{_ident(right)}",
+                    f"{left} {op} {right}",
+                    f"{left} {op} {right}",
+                )
+            )
+        return out
+
+    def filters(
+        self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
+    ) -> list[_Filter]:
+        return [
+            *self._value_filters(table, used),
+            *self._comparison_filters(table, used),
+            *self._flag_filters(table, used),
+            *self._null_filters(table, used, range_span),
+        ]
+
+    def date_filter(self, table: IndexedTable, rng: _Range) -> _Filter | None:
+        hint = [t.term for t in self.tokens if t.term]
+        col = time_column(table, hint)
+        if col is None:
+            return None
+        parts = []
+        if rng.lo != "'-infinity'":
+            parts.append(f"{{a}}{_ident(col)} >= {rng.lo}")
+        if rng.hi != "'infinity'":
+            parts.append(f"{{a}}{_ident(col)} < {rng.hi}")
+        return _Filter(table, " AND ".join(parts), f"{col} {rng.en}", f"{col} {rng.pt}")
+
+    # -- the plan --------------------------------------------------------------------------------------
+
+    def candidates(self) -> tuple[str, ...]:
+        found = [m.table.qualified_name for m in self.mentions]
+        found += [
+            m.table.qualified_name
+            for m in self.index.search(self.question, limit=5, neighbours=False)
+            if _populated(m.table)
+        ]
+        if not found:  # nothing named: the biggest tables, so the user sees what there is to ask about
+            biggest = sorted(self.tables, key=lambda t: -(t.estimated_rows or 0))
+            found = [t.qualified_name for t in biggest if t.kind in ("table", "partitioned_table")]
+        return tuple(dict.fromkeys(found))[:5]
+
+    def unplanned(self, en: str, pt: str) -> Unplanned:
+        return Unplanned(en, pt, self.candidates())
+
+
+def plan_question(
+    index: SchemaIndex, question: str, history_tables: Sequence[str] = ()
+) -> QueryPlan | Unplanned | None:
+    """The SELECT that computes what ``question`` asks, an :class:`Unplanned` when it asks for a computation whose
+    parts are not all found in the catalog, or None when it is not an analytical question (left to other
+    answers: which table, describe, join, plain list)."""
+    p = _Planner(index, question, history_tables)
+    f = p.folded
+    rng = date_range(f)
+    limit_m = _TOP.search(f)
+    limit = _number(limit_m.group(1)) if limit_m else None
+    top_bare = _TOP_BARE.search(f) is not None
+    most = _MOST.search(f)
+    fewest = _FEWEST.search(f)
+    superlative = next(((rx.search(f), words, desc) for rx, words, desc in _SUPERLATIVES if rx.search(f)), None)
+    count_m = _COUNT.search(f)
+    agg_m = None
+    agg = None
+    for name, rx in (("avg", _AVG), ("min", _MIN), ("max", _MAX), ("sum", _SUM)):
+        m = rx.search(f)
+        if m and (agg_m is None or m.start() < agg_m.start()):
+            agg, agg_m = name, m
+    if agg_m is not None and (
+        _cue_names_a_column(p, agg_m) or p._CMP.match(f, agg_m.end() + 1) or p._CMP.match(f, agg_m.end())
+    ):
+        agg, agg_m = None, None  # "estoque mínimo", "total above 20": a column's name, not an aggregate
+    money = _MONEY.search(f)
+    anti = _ANTI.search(f)
+    neg_verb = _NEG_VERB.search(f)
+    group_m = None
+    for m in _GROUP.finditer(f):
+        if _SORT.search(f[max(0, m.start() - 12) : m.end()]):
+            continue
+        group_m = m
+        break
+    sort_m = _SORT.search(f)
+    latest = _LATEST.search(f) is not None
+
+    if latest and subject_first(p) is not None and not (count_m or agg_m or group_m or anti):
+        # "the 5 most recent invoices", "os 3 funcionários admitidos mais recentemente": newest rows first.
+        table = subject_first(p)
+        assert table is not None
+        used0: set[tuple[str, str]] = set()
+        flts = p.filters(table, used0, rng.span if rng else None)
+        if rng is not None and (df0 := p.date_filter(table, rng)) is not None:
+            flts.append(df0)
+        return _list_plan(p, table, flts, latest=True)
+
+    analytic = bool(count_m or agg_m or money or anti or group_m or limit or top_bare or most or superlative or sort_m)
+    analytic = analytic or (neg_verb is not None and p._mention_after(neg_verb.end(), 5) is not None)
+
+    # Roles: the group (after per/by/por), the ranked entity (after top N), the anti-join's other side.
+    used_mentions: set[int] = set()
+    group_table: IndexedTable | None = None
+    group_col: tuple[IndexedTable, str] | None = None
+    group_phrase: list[str] = []
+    by_measure = False
+    if group_m is not None:
+        phrase = [t for _, t in p._phrase_terms(group_m.end(), 3)]
+        group_phrase = phrase
+        after_by = f[group_m.end() : group_m.end() + 40]
+        if group_m.group(0).strip().startswith("by") and (
+            _MONEY.match(after_by) or re.match(r"(number of|count of|total|amount|quantity)", after_by)
+        ):
+            by_measure = True  # "top 10 customers by revenue": a measure, not a group
+        else:
+            mention = p._mention_after(group_m.end(), 2)
+            if mention is not None:
+                group_table = mention.table
+                used_mentions.add(id(mention))
+
+    anti_other: _Mention | None = None
+    anti_pos: int | None = None
+    for neg in sorted((m for m in (anti, neg_verb) if m is not None), key=lambda m: m.start()):
+        if anti_pos is None:
+            anti_pos = neg.start()
+        anti_other = anti_other or p._mention_after(neg.end(), 5)
+
+    rank_of: _Mention | None = None  # "with the most X": X is counted per ranked entity
+    if most is not None and not superlative:
+        rank_of = p._mention_after(most.end(), 2)
+    if fewest is not None and rank_of is None:
+        rank_of = p._mention_after(fewest.end(), 2)
+    if by_measure and group_m is not None and rank_of is None:
+        m2 = re.match(r"(?:number of|count of|quantity of)\s+", f[group_m.end() :])
+        if m2:
+            rank_of = p._mention_after(group_m.end() + m2.end(), 2)
+
+    subject_mentions = [
+        m for m in p.mentions if id(m) not in used_mentions and m is not anti_other and m is not rank_of
+    ]
+    subject: IndexedTable | None = subject_mentions[0].table if subject_mentions else None
+
+    if not analytic:
+        # Filtered lists: "films rated PG-13", "discontinued products", "rentals not returned yet", "orders in 1998".
+        if subject is None:
+            return None
+        used: set[tuple[str, str]] = set()
+        filters = p.filters(subject, used, rng.span if rng else None)
+        if rng is not None:
+            df = p.date_filter(subject, rng)
+            if df is not None:
+                filters.append(df)
+        if not filters:
+            return None
+        return _list_plan(p, subject, filters, latest=latest)
+
+    # Anti-join: subject [never|without|sem|não ... nada] other.
+    if anti_pos is not None and subject is not None and (anti is not None or anti_other is not None):
+        used = set()
+        pre = p.filters(subject, used, rng.span if rng else None)
+        null_like = [flt for flt in pre if "IS NULL" in flt.template]
+        if null_like and anti_other is None:
+            return _list_plan(p, subject, pre, count=bool(count_m), latest=latest)
+        other = anti_other.table if anti_other is not None else _referencing_fact(p, subject, rng)
+        if other is None or other is subject:
+            return p.unplanned(
+                f"I could not build this query with confidence: I found {subject.qualified_name}, but not which "
+                "related table the negation ('never', 'without') is about.",
+                f"Não consegui montar esta consulta com confiança: achei {subject.qualified_name}, mas não qual "
+                "tabela relacionada a negação ('nunca', 'sem') indica.",
+            )
+        path = p.index.join_path(subject.qualified_name, other.qualified_name)
+        if path is None:
+            return p.unplanned(
+                f"I could not build this query with confidence: no foreign-key path links {subject.qualified_name} "
+                f"and {other.qualified_name}.",
+                f"Não consegui montar esta consulta com confiança: nenhum caminho de chaves estrangeiras liga "
+                f"{subject.qualified_name} e {other.qualified_name}.",
+            )
+        inner = [flt for flt in p.filters(other, set(), rng.span if rng else None) if "IS NULL" not in flt.template]
+        if rng is not None:
+            df = p.date_filter(other, rng)
+            if df is not None:
+                inner.append(df)
+        outer = [flt for flt in pre if flt.table is subject]
+        return _anti_plan(p, subject, path, inner, outer, count=bool(count_m))
+
+    # Measure and fact table.
+    measure: _Measure | None = None
+    fact: IndexedTable | None = None
+    agg_name = agg
+    if superlative is not None and rank_of is None and group_table is None and subject is not None:
+        _m, words, desc = superlative
+        col = p._column_for(subject, list(words), numeric=True) or (
+            p._column_for(subject, list(words)) if words[0] == "date" else None
+        )
+        if col is None:
+            # a line table referencing the subject ("best-selling products": sum of the quantity sold)
+            for fk in subject.fks_in:
+                ref = p.index.by_name.get(fk.table)
+                if ref is None:
+                    continue
+                qcol = p._column_for(ref, list(words), numeric=True)
+                if qcol is not None:
+                    return _group_plan(
+                        p,
+                        ref,
+                        _Measure(ref, (qcol,), "column"),
+                        "sum",
+                        subject,
+                        None,
+                        _all_filters(p, ref, subject, rng),
+                        limit=limit or 10,
+                        desc=desc,
+                    )
+            return p.unplanned(
+                f"I could not build this query with confidence: {subject.qualified_name} has no column for "
+                f"'{_m.group(0) if _m else ''}'.",
+                f"Não consegui montar esta consulta com confiança: {subject.qualified_name} não tem coluna para "
+                f"'{_m.group(0) if _m else ''}'.",
+            )
+        filters = _all_filters(p, subject, None, rng)
+        return _rank_rows_plan(p, subject, col, filters, limit=limit or 1, desc=desc)
+
+    ranked = rank_of is not None or (
+        (limit is not None or top_bare or most is not None) and (money or by_measure or sort_m)
+    )
+    if rank_of is not None:
+        # "os 5 artistas com mais faixas": count rows of X per ranked entity.
+        entity = subject or group_table
+        if entity is None:
+            return p.unplanned(
+                "I could not build this query with confidence: I found what is counted "
+                f"({rank_of.table.qualified_name}) but not what is ranked.",
+                "Não consegui montar esta consulta com confiança: achei o que é contado "
+                f"({rank_of.table.qualified_name}) mas não o que é ranqueado.",
+            )
+        fact = rank_of.table
+        after = p._phrase_terms((most or fewest).end() if (most or fewest) else 0, 4)  # type: ignore[union-attr]
+        if money and fact is not None:
+            measure = p._closest(p._money_measures(), entity)
+            agg_name = "sum"
+            fact = measure.table if measure else fact
+        else:
+            agg_name = "count"
+        del after
+        return _group_plan(
+            p,
+            fact,
+            measure,
+            agg_name or "count",
+            entity,
+            None,
+            _all_filters(p, fact, entity, rng),
+            limit=limit or 1,
+            desc=most is not None,
+        )
+
+    # The group: a table, or a column of the subject / the measure's table.
+    if money or (agg in ("sum", "avg", "min", "max") and not count_m):
+        phrase_start = agg_m.end() if agg_m else (money.start() if money else 0)
+        end = group_m.start() if group_m and group_m.start() > phrase_start else len(f)
+        phrase_terms = [t.term for t in p.tokens if t.term and phrase_start <= t.start < end]
+        if agg_m is not None:  # Portuguese puts the noun first: "preço médio", "valor total"
+            k = p._tok_index(agg_m.start())
+            phrase_terms += [t.term for t in p.tokens[max(0, k - 2) : k] if t.term]
+        phrase_terms = [t for t in phrase_terms if t]
+        scope = (
+            [m.table for m in subject_mentions]
+            or ([group_table] if group_table else [])
+            or [p.index.by_name[h] for h in p.history]
+        )
+        if not money:
+            measure = p._named_measure(phrase_terms, scope)
+            if measure is None:
+                for table in scope:
+                    for nb in p.index.neighbours(table.qualified_name):
+                        nbt = p.index.by_name.get(nb)
+                        if nbt is not None and _populated(nbt):
+                            measure = p._named_measure(phrase_terms, [nbt])
+                            if measure:
+                                break
+                    if measure:
+                        break
+        if measure is None and (money or (agg == "sum" and not phrase_terms)):
+            anchor = group_table or (subject if ranked or group_m else None)
+            measure = p._closest(p._money_measures(), anchor or subject)
+            agg_name = agg if agg in ("avg", "min", "max") else "sum"
+        if measure is None:
+            return p.unplanned(
+                "I could not build this query with confidence: no numeric column matches the measure asked for.",
+                "Não consegui montar esta consulta com confiança: nenhuma coluna numérica corresponde à medida pedida.",
+            )
+        fact = measure.table
+        if agg_name is None:
+            agg_name = "sum"
+    elif count_m or group_m or ranked:
+        fact = subject or (p.index.by_name[p.history[0]] if p.history else None)
+        agg_name = "count"
+        if fact is None:
+            return p.unplanned(
+                "I could not build this query with confidence: no table of this database is named in the question.",
+                "Não consegui montar esta consulta com confiança: nenhuma tabela deste banco é citada na pergunta.",
+            )
+    if fact is None:
+        return None
+
+    if group_m is not None and not by_measure and group_phrase:
+        # A column of the fact table named exactly ("by rating", "por status") beats a table found by a synonym.
+        exact = next(
+            (
+                c.name
+                for c in fact.columns
+                if c.name not in fact.primary_key
+                and not any(c.name in fk.columns for fk in fact.fks_out)
+                and [t for t in terms(c.name) if t != "id"] == group_phrase[:1]
+            ),
+            None,
+        )
+        if exact is not None or group_table is fact:
+            group_table = None
+            if exact is not None:
+                group_col = (fact, exact)
+    if group_m is not None and not by_measure and group_table is None and group_col is None:
+        col = None
+        scope_tables = [fact]
+        scope_tables += [m.table for m in subject_mentions if all(m.table is not t for t in scope_tables)]
+        for table in scope_tables:
+            col = p._column_for(table, group_phrase[:2], exclude_keys=True)
+            if col is not None:
+                group_col = (table, col)
+                break
+        if group_col is None:
+            # a table named by a concept or comment rather than its name ("por gênero", "by genre")
+            resolved = p.index.resolve(" ".join(group_phrase[:2])) if group_phrase else None
+            if (
+                resolved is not None
+                and _populated(resolved)
+                and resolved is not fact
+                and p.index.join_path(fact.qualified_name, resolved.qualified_name)
+                and any(_related(g, n) for g in group_phrase[:2] for n in terms(resolved.name))
+            ):
+                group_table = resolved
+        if group_col is None and group_table is None:
+            return p.unplanned(
+                f"I could not build this query with confidence: I could not tell what '{' '.join(group_phrase[:2])}' "
+                f"groups by in {fact.qualified_name} or the tables linked to it.",
+                f"Não consegui montar esta consulta com confiança: não sei por qual coluna ou tabela "
+                f"'{' '.join(group_phrase[:2])}' agrupa em {fact.qualified_name} ou nas tabelas ligadas a ela.",
+            )
+    if group_table is not None and len(group_phrase) >= 2:
+        # "per billing country": a two-word column of the named table says more than the table itself
+        keys = set(group_table.primary_key) | {c for fk in group_table.fks_out for c in fk.columns}
+        for info in group_table.columns:
+            if info.name in keys:
+                continue
+            col_terms = [t for t in _column_terms(info.name) if t != "id"]
+            if len(col_terms) >= 2 and all(any(_related(g, c) for g in group_phrase[:3]) for c in col_terms):
+                group_col, group_table = (group_table, info.name), None
+                break
+    entity = group_table
+    if ranked and entity is None and group_col is None:
+        entity = subject if subject is not fact else None
+    filters = _all_filters(p, fact, entity or (group_col[0] if group_col else None), rng)
+    if entity is None and group_col is None:
+        if agg_name == "count":
+            return _count_plan(p, fact, filters)
+        assert measure is not None
+        return _total_plan(p, measure, agg_name or "sum", filters)
+    return _group_plan(
+        p,
+        fact,
+        measure,
+        agg_name or "count",
+        entity,
+        group_col,
+        filters,
+        limit=limit if (ranked or limit) else None,
+        desc=not fewest,
+    )
+
+
+def _cue_names_a_column(p: _Planner, cue: re.Match[str]) -> bool:
+    """ "estoque mínimo", "max speed": the aggregate word is part of a column's name, not an aggregate."""
+    k = p._tok_index(cue.start())
+    if k >= len(p.tokens):
+        return False
+    cue_term = stem(p.tokens[k].word)
+    pairs = []
+    if k > 0:
+        pairs.append([stem(p.tokens[k - 1].word), cue_term])
+    if k + 1 < len(p.tokens):
+        pairs.append([cue_term, stem(p.tokens[k + 1].word)])
+    for m in p.mentions:
+        for col in m.table.columns:
+            col_terms = [stem(w) for w in words(col.name)]
+            if any(
+                len(col_terms) == 2 and all(_related(a, b) for a, b in zip(pair, col_terms, strict=True))
+                for pair in pairs
+            ):
+                return True
+    return False
+
+
+def _column_terms(name: str) -> list[str]:
+    """A column name's stems, long stop words kept ("estoque_minimo" is not "estoque")."""
+    kept = set(terms(name))
+    return [s for w in words(name) if (s := stem(w)) in kept or len(w) > 3]
+
+
+def _referencing_fact(p: _Planner, subject: IndexedTable, rng: _Range | None) -> IndexedTable | None:
+    """The one table that references the subject (with a date column when a range is asked), if only one does."""
+    refs = []
+    for fk in subject.fks_in:
+        table = p.index.by_name.get(fk.table)
+        if table is None or table is subject or not _populated(table):
+            continue
+        if rng is not None and time_column(table) is None:
+            continue
+        if table not in refs:
+            refs.append(table)
+    if len(refs) > 1 and _MONEY.search(p.folded):  # "never sold", "nunca vendidas": the table with the money
+        money_tables = {m.table.qualified_name for _, m in p._money_measures()}
+        refs = [t for t in refs if t.qualified_name in money_tables] or refs
+    return refs[0] if len(refs) == 1 else None
+
+
+def subject_first(p: _Planner) -> IndexedTable | None:
+    return p.mentions[0].table if p.mentions else (p.index.by_name[p.history[0]] if p.history else None)
+
+
+def _all_filters(p: _Planner, fact: IndexedTable, other: IndexedTable | None, rng: _Range | None) -> list[_Filter]:
+    used: set[tuple[str, str]] = set()
+    out = p.filters(fact, used, rng.span if rng else None)
+    if other is not None and other is not fact:
+        out += p._value_filters(other, used)
+    if rng is not None:
+        df = p.date_filter(fact, rng)
+        if df is None and other is not None:
+            df = p.date_filter(other, rng)
+        if df is not None:
+            out.append(df)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# SQL
+# --------------------------------------------------------------------------------------------------
+
+
+def _aliases(tables: Sequence[str]) -> dict[str, str]:
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    reserved = {
+        "as",
+        "on",
+        "or",
+        "do",
+        "to",
+        "in",
+        "is",
+        "by",
+        "of",
+        "if",
+        "at",
+        "no",
+        "end",
+        "all",
+        "and",
+        "any",
+        "asc",
+        "for",
+        "not",
+        "out",
+        "set",
+        "use",
+        "desc",
+    }
+    for name in tables:
+        bare = name.rpartition(".")[2]
+        parts = [x for x in re.split(r"[^a-z0-9]+", fold(bare)) if x]
+        base = "".join(x[0] for x in parts) or "t"
+        if not base[0].isalpha():
+            base = "t" + base
+        alias = base
+        n = 2
+        while alias in used or alias in reserved:
+            alias = f"{base}{n}"
+            n += 1
+        used.add(alias)
+        out[name] = alias
+    return out
+
+
+def _from_lines(path: JoinPath, aliases: dict[str, str]) -> list[str]:
+    first = path.tables[0]
+    lines = [f"FROM {qualified_ident(first)} AS {aliases[first]}"]
+    current = first
+    for fk in path.edges:
+        nxt = fk.ref_table if fk.table == current else fk.table
+        conds = " AND ".join(
+            f"{aliases[fk.table]}.{_ident(c)} = {aliases[fk.ref_table]}.{_ident(r)}"
+            for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+        )
+        lines.append(f"JOIN {qualified_ident(nxt)} AS {aliases[nxt]} ON {conds}")
+        current = nxt
+    return lines
+
+
+def _where(filters: Sequence[_Filter], aliases: dict[str, str] | None) -> list[str]:
+    conds = [
+        flt.template.replace("{a}", f"{aliases[flt.table.qualified_name]}." if aliases else "")
+        for flt in filters
+        if not aliases or flt.table.qualified_name in aliases
+    ]
+    return [f"WHERE {' AND '.join(conds)}"] if conds else []
+
+
+def _filters_words(filters: Sequence[_Filter], lang: str) -> str:
+    if not filters:
+        return ""
+    parts = [flt.pt if lang == "pt" else flt.en for flt in filters]
+    return ("; filtro: " if lang == "pt" else "; filtered by ") + ", ".join(parts)
+
+
+def _show_columns(table: IndexedTable) -> list[str]:
+    labels = label_columns(table)
+    key = list(table.primary_key)
+    cols = [*key, *[c for c in labels if c not in key]]
+    if len(cols) < 2:  # no label: the key and the time column say which row it is
+        tcol = time_column(table)
+        cols += [tcol] if tcol and tcol not in cols else []
+    return cols or [c.name for c in table.columns[:4]]
+
+
+_AGG_SQL = {"count": "count", "sum": "sum", "avg": "avg", "min": "min", "max": "max"}
+_AGG_NAME = {"count": "total", "sum": "sum_total", "avg": "average", "min": "minimum", "max": "maximum"}
+_AGG_EN = {
+    "count": "counts rows of",
+    "sum": "adds up",
+    "avg": "averages",
+    "min": "takes the minimum of",
+    "max": "takes the maximum of",
+}
+_AGG_PT = {
+    "count": "conta as linhas de",
+    "sum": "soma",
+    "avg": "calcula a média de",
+    "min": "pega o mínimo de",
+    "max": "pega o máximo de",
+}
+
+
+def _count_plan(p: _Planner, table: IndexedTable, filters: list[_Filter]) -> QueryPlan:
+    # Display SQL built from catalog names (quoted) and literals (escaped); EXPLAIN-checked, never run unseen.
+    lines = [f"SELECT count(*) AS total FROM {qualified_ident(table.qualified_name)}", *_where(filters, None)]  # noqa: S608
+    sql = " ".join(lines)
+    en = f"Counts rows of {table.qualified_name}{_filters_words(filters, 'en')}."
+    pt = f"Conta as linhas de {table.qualified_name}{_filters_words(filters, 'pt')}."
+    return QueryPlan(sql, "count", (table.qualified_name,), en, pt)
+
+
+def _total_plan(p: _Planner, measure: _Measure, agg: str, filters: list[_Filter]) -> QueryPlan:
+    table = measure.table
+    expr = measure.sql("")
+    sql = " ".join(
+        [
+            f"SELECT {_AGG_SQL[agg]}({expr}) AS {_AGG_NAME[agg]} FROM {qualified_ident(table.qualified_name)}",  # noqa: S608
+            *_where(filters, None),
+        ]
+    )
+    en = f"{_AGG_EN[agg].capitalize()} {measure.words('en')} over all rows{_filters_words(filters, 'en')}."
+    pt = f"{_AGG_PT[agg].capitalize()} {measure.words('pt')} em todas as linhas{_filters_words(filters, 'pt')}."
+    return QueryPlan(sql, "aggregate", (table.qualified_name,), en, pt)
+
+
+def _list_plan(
+    p: _Planner, table: IndexedTable, filters: list[_Filter], *, count: bool = False, latest: bool = False
+) -> QueryPlan:
+    if count:
+        return _count_plan(p, table, filters)
+    cols = _show_columns(table)
+    order = ", ".join(map(_ident, table.primary_key)) if table.primary_key else None
+    limit = ""
+    if latest:
+        tcol = time_column(table, [t.loose for t in p.tokens if t.loose])
+        if tcol:
+            order = f"{_ident(tcol)} DESC NULLS LAST"
+            m = (
+                _TOP.search(p.folded)
+                or re.search(r"\b(?:latest|last|ultim[oa]s?|newest)\s+" + _NUM + r"\b", p.folded)
+                or re.search(r"\b" + _NUM + r"\s+(?:latest|most recent|newest|ultim)", p.folded)
+            )
+            limit = f" LIMIT {_number(m.group(1)) if m else 10}"
+            if tcol not in cols:
+                cols.append(tcol)
+    sql = (
+        " ".join(
+            [
+                f"SELECT {', '.join(map(_ident, cols))} FROM {qualified_ident(table.qualified_name)}",  # noqa: S608  # noqa: S608
+                *_where(filters, None),
+            ]
+            + ([f"ORDER BY {order}"] if order else [])
+        )
+        + limit
+    )
+    en = f"Lists rows of {table.qualified_name} ({', '.join(cols)}){_filters_words(filters, 'en')}."
+    pt = f"Lista linhas de {table.qualified_name} ({', '.join(cols)}){_filters_words(filters, 'pt')}."
+    return QueryPlan(sql, "latest" if latest else "list", (table.qualified_name,), en, pt)
+
+
+def _rank_rows_plan(
+    p: _Planner, table: IndexedTable, col: str, filters: list[_Filter], *, limit: int, desc: bool
+) -> QueryPlan:
+    cols = [c for c in _show_columns(table) if c != col] + [col]
+    tie = f", {_ident(table.primary_key[0])}" if table.primary_key and table.primary_key[0] != col else ""
+    direction = "DESC NULLS LAST" if desc else "ASC NULLS LAST"
+    sql = " ".join(
+        [
+            f"SELECT {', '.join(map(_ident, cols))} FROM {qualified_ident(table.qualified_name)}",  # noqa: S608
+            *_where(filters, None),
+            f"ORDER BY {_ident(col)} {direction}{tie} LIMIT {limit}",
+        ]
+    )
+    en = (
+        f"Lists the {limit} rows of {table.qualified_name} with the {'highest' if desc else 'lowest'} {col}"
+        f"{_filters_words(filters, 'en')}."
+    )
+    pt = (
+        f"Lista as {limit} linhas de {table.qualified_name} com {'maior' if desc else 'menor'} {col}"
+        f"{_filters_words(filters, 'pt')}."
+    )
+    return QueryPlan(sql, "top", (table.qualified_name,), en, pt)
+
+
+def _group_plan(
+    p: _Planner,
+    fact: IndexedTable,
+    measure: _Measure | None,
+    agg: str,
+    entity: IndexedTable | None,
+    group_col: tuple[IndexedTable, str] | None,
+    filters: list[_Filter],
+    *,
+    limit: int | None,
+    desc: bool = True,
+) -> QueryPlan | Unplanned:
+    target = entity or (group_col[0] if group_col else fact)
+    path = p.index.join_path(fact.qualified_name, target.qualified_name)
+    if path is None:
+        return p.unplanned(
+            f"I could not build this query with confidence: no foreign-key path links {fact.qualified_name} and "
+            f"{target.qualified_name}.",
+            f"Não consegui montar esta consulta com confiança: nenhum caminho de chaves estrangeiras liga "
+            f"{fact.qualified_name} e {target.qualified_name}.",
+        )
+    single = len(path.tables) == 1
+    aliases = _aliases(path.tables) if not single else {}
+    pre = (lambda name: f"{aliases[name]}.") if not single else (lambda name: "")
+    if entity is not None:
+        shown = _show_columns(entity)
+        group_exprs = [f"{pre(entity.qualified_name)}{_ident(c)}" for c in shown]
+        label_words = ", ".join(shown)
+        group_words = f"{entity.qualified_name} ({label_words})"
+    else:
+        assert group_col is not None
+        group_exprs = [f"{pre(group_col[0].qualified_name)}{_ident(group_col[1])}"]
+        group_words = f"{group_col[0].qualified_name}.{group_col[1]}"
+    fan_out = any(fk.table != path.tables[i] for i, fk in enumerate(path.edges))
+    if agg == "count":
+        if fan_out and len(fact.primary_key) == 1:
+            value = f"count(DISTINCT {pre(fact.qualified_name)}{_ident(fact.primary_key[0])})"
+        else:
+            value = "count(*)"
+    else:
+        assert measure is not None
+        value = f"{_AGG_SQL[agg]}({measure.sql(pre(fact.qualified_name))})"
+    name = _AGG_NAME[agg]
+    select = f"SELECT {', '.join(group_exprs)}, {value} AS {name}"
+    from_lines = _from_lines(path, aliases) if not single else [f"FROM {qualified_ident(fact.qualified_name)}"]
+    tie = f", {group_exprs[0]}"
+    order = f"ORDER BY {name} {'DESC' if desc else 'ASC'}{' NULLS LAST' if agg != 'count' else ''}{tie}"
+    lines = [select, *from_lines, *_where(filters, aliases or None), f"GROUP BY {', '.join(group_exprs)}", order]
+    if limit:
+        lines.append(f"LIMIT {limit}")
+    sql = "\n".join(lines) if not single else " ".join(lines)
+    what_en = f"{_AGG_EN[agg]} {fact.qualified_name}" if agg == "count" else f"{_AGG_EN[agg]} {measure.words('en')}"  # type: ignore[union-attr]
+    what_pt = f"{_AGG_PT[agg]} {fact.qualified_name}" if agg == "count" else f"{_AGG_PT[agg]} {measure.words('pt')}"  # type: ignore[union-attr]
+    via = ""
+    via_pt = ""
+    if len(path.tables) > 2:
+        via = f", joined through {' → '.join(path.tables)}"
+        via_pt = f", juntando {' → '.join(path.tables)}"
+    elif len(path.tables) == 2:
+        via = f", joined {' → '.join(path.tables)}"
+        via_pt = f", juntando {' → '.join(path.tables)}"
+    rank_en = f"; the {limit} {'highest' if desc else 'lowest'}" if limit else "; highest first"
+    rank_pt = f"; os {limit} {'maiores' if desc else 'menores'}" if limit else "; maiores primeiro"
+    en = f"{what_en[0].upper()}{what_en[1:]} per {group_words}{via}{_filters_words(filters, 'en')}{rank_en}."
+    pt = f"{what_pt[0].upper()}{what_pt[1:]} por {group_words}{via_pt}{_filters_words(filters, 'pt')}{rank_pt}."
+    intent = "top" if limit else ("count" if agg == "count" else "aggregate")
+    return QueryPlan(sql, intent, path.tables, en, pt)
+
+
+def _anti_plan(
+    p: _Planner, subject: IndexedTable, path: JoinPath, inner: list[_Filter], outer: list[_Filter], *, count: bool
+) -> QueryPlan:
+    aliases = _aliases([subject.qualified_name, *path.tables[1:]])
+    s = aliases[subject.qualified_name]
+    first = path.edges[0]
+    nxt = path.tables[1]
+    corr = " AND ".join(
+        f"{aliases[first.table]}.{_ident(c)} = {aliases[first.ref_table]}.{_ident(r)}"
+        for c, r in zip(first.columns, first.ref_columns, strict=True)
+    )
+    sub_from = [f"SELECT 1 FROM {qualified_ident(nxt)} AS {aliases[nxt]}"]  # noqa: S608
+    current = nxt
+    for fk in path.edges[1:]:
+        other = fk.ref_table if fk.table == current else fk.table
+        conds = " AND ".join(
+            f"{aliases[fk.table]}.{_ident(c)} = {aliases[fk.ref_table]}.{_ident(r)}"
+            for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+        )
+        sub_from.append(f"JOIN {qualified_ident(other)} AS {aliases[other]} ON {conds}")
+        current = other
+    inner_conds = [corr] + [
+        flt.template.replace("{a}", f"{aliases[flt.table.qualified_name]}.")
+        for flt in inner
+        if flt.table.qualified_name in aliases
+    ]
+    not_exists = f"NOT EXISTS ({' '.join(sub_from)} WHERE {' AND '.join(inner_conds)})"
+    outer_conds = [not_exists] + [flt.template.replace("{a}", f"{s}.") for flt in outer]
+    cols = _show_columns(subject)
+    head = "SELECT count(*) AS total" if count else f"SELECT {', '.join(f'{s}.{_ident(c)}' for c in cols)}"
+    lines = [head, f"FROM {qualified_ident(subject.qualified_name)} AS {s}", f"WHERE {' AND '.join(outer_conds)}"]
+    if not count and subject.primary_key:
+        lines.append("ORDER BY " + ", ".join(f"{s}.{_ident(c)}" for c in subject.primary_key))
+    sql = "\n".join(lines)
+    other = path.tables[-1]
+    inner_en = _filters_words(inner, "en").replace("; filtered by ", " with ")
+    inner_pt = _filters_words(inner, "pt").replace("; filtro: ", " com ")
+    verb_en = "Counts rows of" if count else "Lists rows of"
+    verb_pt = "Conta as linhas de" if count else "Lista as linhas de"
+    en = (
+        f"{verb_en} {subject.qualified_name} that have no row in {other}{inner_en} (NOT EXISTS along "
+        f"{' → '.join(path.tables)}){_filters_words(outer, 'en')}."
+    )
+    pt = (
+        f"{verb_pt} {subject.qualified_name} sem nenhuma linha em {other}{inner_pt} (NOT EXISTS por "
+        f"{' → '.join(path.tables)}){_filters_words(outer, 'pt')}."
+    )
+    return QueryPlan(sql, "anti_join", path.tables, en, pt)

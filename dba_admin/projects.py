@@ -1477,10 +1477,12 @@ class ProjectManager:
         max_rows: int | None = None,
         single_transaction: bool = False,
         target: DatabaseManager | None = None,
+        read_only: bool = False,
     ) -> RunOutcome:
         """Run SQL typed in the editor on ``target`` (a connection); recorded in the history with no script.
 
-        ``single_transaction``: a DBA's text runs all or nothing (see ``DatabaseManager.execute_query``)."""
+        ``single_transaction``: a DBA's text runs all or nothing (see ``DatabaseManager.execute_query``).
+        ``read_only``: the read-only login whatever the role (the assistant's Run button)."""
         return self._run(
             claims,
             sql,
@@ -1490,6 +1492,7 @@ class ProjectManager:
             max_rows=max_rows,
             single_transaction=single_transaction,
             target=target,
+            read_only=read_only,
         )
 
     def _target(self, target: DatabaseManager | None) -> DatabaseManager:
@@ -1513,10 +1516,11 @@ class ProjectManager:
         max_rows: int | None,
         single_transaction: bool = False,
         target: DatabaseManager | None = None,
+        read_only: bool = False,
     ) -> RunOutcome:
         db = self._target(target)
         # Write mode needs the connection's DBA login; without one a DBA's SQL runs read-only, like an analyst's.
-        read_only = claims.app_role not in WRITE_ROLES or not db.has_dba_login
+        read_only = read_only or claims.app_role not in WRITE_ROLES or not db.has_dba_login
         statements = split_statements(sql_text)
         if not statements:
             raise QueryRefused(SqlErrorInfo(sqlstate=None, message="nothing to run: the text has no SQL statement"))

@@ -232,6 +232,9 @@ def test_suggest_index_on_a_partition_proposes_it_on_the_partitioned_table(dsn: 
         [suggestion] = suggest_indexes_from_plan(index, plan)
         assert suggestion.table == "shop.payments" and suggestion.columns == ("amount",)
         assert "partition shop.payments_20" in suggestion.reason and "partitioned table" in suggestion.reason
+        assert "CONCURRENTLY" not in suggestion.sql  # refused on a partitioned table
+        conn.execute(suggestion.sql)  # the proposed statement runs as proposed
+        conn.execute("drop index shop.payments_amount_idx")
         conn.execute("create index payments_amount_idx on shop.payments (amount)")
         try:
             with_index = SchemaIndex.from_connection(conn)

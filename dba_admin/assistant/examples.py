@@ -24,7 +24,6 @@ this one finds it here.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import secrets
@@ -454,7 +453,7 @@ def run_checked_sql(projects: ProjectManager, claims: UserClaims, sql_text: str,
 
     Through ``ProjectManager.run_adhoc``: recorded in the user's history, under the per-user run cap and the row
     and byte caps. A DBA's write mode is never used for the assistant's SQL: the run goes out with the user's
-    identity and the rights of an analyst (the read-only login), whatever the role.
+    identity on the read-only login, whatever the role.
     """
     if not _single_read(sql_text):
         raise QueryRefused(
@@ -463,10 +462,7 @@ def run_checked_sql(projects: ProjectManager, claims: UserClaims, sql_text: str,
                 message="only a single read statement from an answer can be run here; open it in the SQL editor",
             )
         )
-    from dba_admin.projects import WRITE_ROLES
-
-    run_claims = dataclasses.replace(claims, app_role="analyst") if claims.app_role in WRITE_ROLES else claims
-    return projects.run_adhoc(run_claims, sql_text, target=target)
+    return projects.run_adhoc(claims, sql_text, target=target, read_only=True)
 
 
 SCRIPT_NAME_MAX = 200

@@ -1061,14 +1061,16 @@ class IndexSuggestion:
     table: str
     columns: tuple[str, ...]
     reason: str
+    partitioned: bool = False  # CREATE INDEX CONCURRENTLY is refused on a partitioned table
 
     @property
     def sql(self) -> str:
         name = self.table.partition(".")[2]
         cols = "_".join(self.columns)
         index_name = f"{name}_{cols}_idx"[:63]
+        concurrently = "" if self.partitioned else "CONCURRENTLY "
         return (
-            f"CREATE INDEX CONCURRENTLY {_q(index_name)} ON {qualified_ident(self.table)} "
+            f"CREATE INDEX {concurrently}{_q(index_name)} ON {qualified_ident(self.table)} "
             f"({', '.join(map(_q, self.columns))})"
         )
 
@@ -1124,5 +1126,9 @@ def suggest_indexes_from_plan(
                 "partitioned table: to avoid blocking writes, create it ON ONLY the parent, then CONCURRENTLY on "
                 "each partition, and ALTER INDEX ... ATTACH PARTITION each one)"
             )
-        out.append(IndexSuggestion(table.qualified_name, tuple(cols[:3]), reason))
+        out.append(
+            IndexSuggestion(
+                table.qualified_name, tuple(cols[:3]), reason, partitioned=table.kind == "partitioned_table"
+            )
+        )
     return out

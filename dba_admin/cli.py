@@ -316,7 +316,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     ``ok`` false, exit 1) for `dba-admin migrate` to apply. Exit 0: all well; 1: a problem the report names,
     including a database that does not answer.
     """
-    from dba_admin.assistant.assistant import Assistant
+    from dba_admin.assistant.assistant import GeminiAssistant
     from dba_admin.bootstrap import SchemaMissing, open_prepared
     from dba_admin.database import DatabaseManager
 
@@ -346,7 +346,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
         with _manager(settings, quiet=True) as db:
             connection = _connection_health(settings, db)
             # This process's view: the breaker lives in each app server, so a fresh CLI always sees it closed.
-            assistant = Assistant(db, settings).status()
+            assistant = GeminiAssistant(db, settings).status()
     except SchemaMissing:
         # Never migrated: no connection to look at yet (the report already says to migrate; nothing is prepared).
         report["ok"] = False

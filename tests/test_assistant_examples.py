@@ -20,7 +20,7 @@ import pytest
 from db_helpers import demo_manager, user
 from gemini_stub import MODEL, FakeGemini, Scripted
 
-from dba_admin.assistant.assistant import Assistant
+from dba_admin.assistant.assistant import GeminiAssistant
 from dba_admin.assistant.examples import (
     examples_prompt_part,
     find_team_scripts,
@@ -67,9 +67,9 @@ def runs_of(app_db: Any, email: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def gemini_assistant(db: DatabaseManager, app_db: Any, gemini: FakeGemini, **settings: Any) -> Assistant:
+def gemini_assistant(db: DatabaseManager, app_db: Any, gemini: FakeGemini, **settings: Any) -> GeminiAssistant:
     s = app_db.settings.with_overrides(gemini_api_key="test-key-not-real", gemini_model=MODEL, **settings)
-    return Assistant(db, s, gemini_base_url=gemini.url, gemini_timeout_s=10.0, sleep=lambda _s: None)
+    return GeminiAssistant(db, s, gemini_base_url=gemini.url, gemini_timeout_s=10.0, sleep=lambda _s: None)
 
 
 def test_an_analyst_sees_only_scripts_of_projects_they_belong_to(
@@ -88,7 +88,7 @@ def test_an_analyst_sees_only_scripts_of_projects_they_belong_to(
         "Pets per species for the board",
         f"select p.species, count(*) as {hidden_marker} from public.pets p group by p.species",
     )
-    index = Assistant(db, app_db.settings).index()
+    index = GeminiAssistant(db, app_db.settings).index()
 
     found = find_team_scripts(db.workspace, alice, QUESTION, index, "demo", limit=10)
     ids = {s.script_id for s in found}
@@ -123,7 +123,7 @@ def test_successful_runs_here_beat_failures_and_no_runs(db: DatabaseManager, pm:
     assert pm.run_script(owner, works.id, target=db).ok
     assert pm.run_script(owner, fails.id, target=db).status == "error"
 
-    index = Assistant(db, db.settings).index()
+    index = GeminiAssistant(db, db.settings).index()
     found = find_team_scripts(db.workspace, owner, QUESTION, index, "demo", limit=10)
     order = [s.script_id for s in found]
     assert set(order) == {works.id, fails.id, never.id}
@@ -149,7 +149,7 @@ def test_scripts_that_do_not_match_or_are_not_about_this_schema_stay_out(
         owner, project.id, "Pets per species elsewhere", "select species, count(*) from warehouse.pet_facts group by 1"
     )
     writes = pm.create_script(owner, project.id, "Fix pets species", "update public.pets set species = lower(species)")
-    index = Assistant(db, db.settings).index()
+    index = GeminiAssistant(db, db.settings).index()
     found = {s.script_id for s in find_team_scripts(db.workspace, owner, QUESTION, index, "demo", limit=10)}
     assert unrelated.id not in found, "does not match the question"
     assert other_db.id not in found, "names no table of this connection"
@@ -211,7 +211,7 @@ def test_the_offline_answer_shows_them_too_in_the_question_language(
     script = pm.create_script(
         member, project.id, "Pets per species", "select species, count(*) as pets from public.pets group by species"
     )
-    answer = Assistant(db, app_db.settings).ask(member, "quantos pets por espécie?")
+    answer = GeminiAssistant(db, app_db.settings).ask(member, "quantos pets por espécie?")
     assert answer.offline
     assert [t.script_id for t in answer.team_scripts] == [script.id]
     assert answer.text.startswith("**Dos scripts salvos da sua equipe**")

@@ -20,7 +20,7 @@ import pytest
 from db_helpers import demo_manager
 from gemini_stub import MODEL, FakeGemini, Scripted
 
-from dba_admin.assistant.assistant import MODE_BREAKER, MODE_FAILED, MODE_LIMIT, Answer, Assistant
+from dba_admin.assistant.assistant import MODE_BREAKER, MODE_FAILED, MODE_LIMIT, Answer, GeminiAssistant
 from dba_admin.assistant.providers import CircuitBreaker, DeadlineExceeded, GeminiProvider
 from dba_admin.assistant.schema_index import estimate_tokens
 from dba_admin.database import DatabaseManager
@@ -56,10 +56,10 @@ def make_assistant(
     timeout_s: float = 10.0,
     sleeps: list[float] | None = None,
     **settings: Any,
-) -> Assistant:
+) -> GeminiAssistant:
     s = app_db.settings.with_overrides(gemini_api_key="test-key-not-real", gemini_model=MODEL, **settings)
     record = sleeps if sleeps is not None else []
-    return Assistant(
+    return GeminiAssistant(
         db,
         s,
         gemini_base_url=gemini.url,
@@ -271,7 +271,7 @@ def test_a_failed_probe_reopens_the_breaker(db: DatabaseManager, app_db: Any, ge
 def test_a_timeout_falls_back_to_the_offline_answer(db: DatabaseManager, app_db: Any, gemini: FakeGemini) -> None:
     gemini.default = Scripted(delay_s=3.0)
     s = app_db.settings.with_overrides(gemini_api_key="k-test", gemini_model=MODEL)
-    assistant = Assistant(
+    assistant = GeminiAssistant(
         db, s, gemini_base_url=gemini.url, gemini_timeout_s=0.5, clock=FakeClock(), sleep=lambda _s: None
     )
     assert assistant.provider is not None
@@ -442,7 +442,7 @@ def test_a_repair_after_the_deadline_is_not_sent(db: DatabaseManager, app_db: An
 
     s = app_db.settings.with_overrides(gemini_api_key="k-test", gemini_model=MODEL, assistant_deadline_s=30.0)
     provider = GeminiProvider("k-test", MODEL, base_url=gemini.url, sleep=lambda _s: None, now=clock)
-    assistant = Assistant(db, s, provider=provider, clock=FakeClock())
+    assistant = GeminiAssistant(db, s, provider=provider, clock=FakeClock())
     answer = assistant.ask(new_user(), "pet names")
     assert len(gemini.requests) == 1  # the first answer only
     assert answer.mode == f"gemini:{MODEL}" and not answer.repaired

@@ -89,6 +89,32 @@ insert into loja.pedido select g, 1 + (g * g) % 11, d, case when g % 3 = 0 then 
 insert into loja.item_pedido select p, 1 + (p * k) % 14, 3 + ((p * k) % 14) * 2.5, 1 + (p * k) % 4,
   case when k = 1 then 0.05 else 0 end from generate_series(1, 90) p, generate_series(1, 2) k
   on conflict do nothing;
+
+create table region (region_id int primary key, name text not null);
+create table depot (depot_id int primary key, label text not null unique, region_id int not null references region,
+  town text not null);
+create table chore (chore_id int primary key, depot_id int not null references depot, title text not null,
+  due_on date not null, done_on date, note text);
+insert into region values (1, 'North'), (2, 'South'), (3, 'Coastal');
+insert into depot select g, 'D-' || g, 1 + g % 3, (array['Braga','Porto','Faro','Evora'])[1 + g % 4]
+  from generate_series(1, 16) g;
+insert into chore select g, 1 + g % 16, 'Chore ' || g, date '2023-01-01' + g * 4,
+  case when g % 6 = 0 then null else date '2023-01-01' + g * 4 + (g % 5) - 2 end,
+  case when g % 3 = 0 then null else 'n' end
+  from generate_series(1, 80) g;
+
+create table loja.regiao (id int primary key, nome text not null);
+create table loja.filial (id int primary key, nome text not null, regiao_id int not null references loja.regiao,
+  cidade text not null);
+create type loja.prioridade as enum ('baixa', 'media', 'alta');
+create table loja.entrega (id int primary key, filial_id int not null references loja.filial,
+  prevista_para date not null, realizada_em date, prioridade loja.prioridade not null default 'media');
+insert into loja.regiao values (1, 'Nordeste'), (2, 'Sul'), (3, 'Centro-Oeste');
+insert into loja.filial select g, 'Filial ' || g, 1 + g % 3, (array['Recife','Curitiba','Goiania'])[1 + g % 3]
+  from generate_series(1, 9) g;
+insert into loja.entrega select g, 1 + g % 9, date '2024-03-01' + g * 2,
+  case when g % 7 = 0 then null else date '2024-03-01' + g * 2 + (g % 4) - 1 end
+  from generate_series(1, 50) g;
 analyze;
 """
 
@@ -274,6 +300,80 @@ CASES: list[tuple[str, str, bool, str]] = [
         False,
         "date_trunc('month', current_date)",
     ),
+    # time buckets: "per year", "por mês", "monthly"
+    (
+        "number of loans per month",
+        "select date_trunc('month', loaned_at)::date, count(*) from loan group by 1",
+        False,
+        "date_trunc('month'",
+    ),
+    (
+        "quantidade de pedidos por ano",
+        "select extract(year from data_pedido), count(*) from loja.pedido group by 1",
+        False,
+        "extract(year FROM",
+    ),
+    (
+        "monthly number of purchases",
+        "select date_trunc('month', ordered_on)::date, count(*) from purchase group by 1",
+        False,
+        "date_trunc('month'",
+    ),
+    # the newest date itself, and latest-N honouring N
+    ("when was the latest loan?", "select max(loaned_at) from loan", False, "max("),
+    ("qual a data do pedido mais recente?", "select max(data_pedido) from loja.pedido", False, "max("),
+    (
+        "the 4 most recent purchases",
+        "select purchase_id, ordered_on from purchase order by ordered_on desc limit 4",
+        True,
+        "LIMIT 4",
+    ),
+    # data values from the statistics (pg_stats), on the table or through a foreign key
+    ("depots in Porto", "select depot_id, label from depot where town = 'Porto'", False, "'Porto'"),
+    (
+        "how many depots are in the North region?",
+        "select count(*) from depot d join region r using (region_id) where r.name = 'North'",
+        False,
+        "IN (SELECT",
+    ),
+    (
+        "quantas filiais ficam na região Nordeste?",
+        "select count(*) from loja.filial f join loja.regiao r on r.id = f.regiao_id where r.nome = 'Nordeste'",
+        False,
+        "'Nordeste'",
+    ),
+    # two date columns of one table compared ("after their due date", "depois da data prevista")
+    (
+        "how many chores were done after their due date?",
+        "select count(*) from chore where done_on > due_on",
+        False,
+        "done_on > ",
+    ),
+    (
+        "entregas realizadas depois da data prevista",
+        "select id, prevista_para from loja.entrega where realizada_em > prevista_para",
+        False,
+        "realizada_em > ",
+    ),
+    # "have no X" where X is a nullable column of the subject: IS NULL, not an anti-join
+    ("how many chores have no note?", "select count(*) from chore where note is null", False, "IS NULL"),
+    # "with a X" where X is a nullable column: IS NOT NULL; a Portuguese preterite names a date column that is set
+    ("chores that have a note", "select chore_id, title from chore where note is not null", False, "IS NOT NULL"),
+    (
+        "as 3 filiais que mais realizaram entregas",
+        "select f.id, f.nome, count(*) from loja.entrega e join loja.filial f on f.id = e.filial_id "
+        "where e.realizada_em is not null group by 1, 2 order by 3 desc, 1 limit 3",
+        True,
+        "IS NOT NULL",
+    ),
+    # ranking entities by a measure of a table that references them
+    (
+        "the 3 items with the highest quantity",
+        "select i.item_id, i.name, sum(pl.quantity) from purchase_line pl join item i using (item_id) "
+        "group by 1, 2 order by 3 desc, 1 limit 3",
+        True,
+        "sum(",
+    ),
     # anti-joins
     (
         "members without loans",
@@ -386,3 +486,75 @@ def test_an_unpopulated_materialized_view_is_never_proposed(dsn: str) -> None:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("drop materialized view if exists loan_stats")
+
+
+# --------------------------------------------------------------------------------------------------
+# Offline routing on this schema: describe phrasings, catalog questions, joins, "why does this fail"
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "table"),
+    [
+        ("what columns does the chore table have?", "public.chore"),
+        ("quais colunas tem a tabela filial?", "loja.filial"),
+    ],
+)
+def test_columns_questions_are_describe(index: SchemaIndex, question: str, table: str) -> None:
+    answer = OfflineProvider(index).answer(question)
+    assert answer.intent == "describe", answer.text
+    assert answer.tables[0] == table
+
+
+def test_where_is_x_kept_is_a_catalog_question_not_a_computation(index: SchemaIndex) -> None:
+    answer = OfflineProvider(index).answer("where are the due dates of chores kept?")
+    assert answer.intent == "find", answer.text
+    assert answer.tables[0] == "public.chore"
+
+
+def test_join_sides_are_the_tables_named_by_their_words(dsn: str, index: SchemaIndex) -> None:
+    answer = OfflineProvider(index).answer("how are chores linked to regions?")
+    assert answer.intent == "join", answer.text
+    assert answer.tables == ("public.chore", "public.depot", "public.region")
+    explains(dsn, answer.sql[0])
+
+
+def test_a_grouping_error_gets_the_corrected_sql(dsn: str, index: SchemaIndex) -> None:
+    for question in (
+        'why does this fail? SELECT town, count(*) FROM public.depot -- ERROR: column "depot.town" must appear in '
+        "the GROUP BY clause or be used in an aggregate function",
+        'por que isto falha? SELECT town, count(*) FROM public.depot -- ERRO: coluna "depot.town" deve aparecer na '
+        "cláusula GROUP BY ou ser utilizada em uma função de agregação",
+    ):
+        answer = OfflineProvider(index).answer(question)
+        assert answer.intent == "error"
+        assert answer.sql, answer.text
+        explains(dsn, answer.sql[0])
+        assert sorted(rows(dsn, answer.sql[0])) == sorted(rows(dsn, "select town, count(*) from depot group by 1"))
+
+
+def test_an_invalid_enum_value_lists_the_labels_and_corrects_the_literal(dsn: str, index: SchemaIndex) -> None:
+    for question in (
+        "why does this fail? SELECT id FROM loja.entrega WHERE prioridade = 'altissima' -- ERROR: invalid input "
+        'value for enum loja.prioridade: "altissima"',
+        "por que isto falha? SELECT id FROM loja.entrega WHERE prioridade = 'altissima' -- ERRO: valor de entrada é "
+        'inválido para enum loja.prioridade: "altissima"',
+    ):
+        answer = OfflineProvider(index).answer(question)
+        assert answer.intent == "error"
+        assert all(f"'{label}'" in answer.text for label in ("baixa", "media", "alta")), answer.text
+        assert answer.sql and "'alta'" in answer.sql[0]
+        explains(dsn, answer.sql[0])
+
+
+def test_an_unknown_column_is_searched_in_every_table(dsn: str, index: SchemaIndex) -> None:
+    elsewhere = OfflineProvider(index).answer(
+        'why does this fail? SELECT label, due FROM public.depot -- ERROR: column "due" does not exist'
+    )
+    assert "chore.due_on" in elsewhere.text, elsewhere.text
+    typo = OfflineProvider(index).answer(
+        'why does this fail? SELECT lable FROM public.depot -- ERROR: column "lable" does not exist'
+    )
+    assert typo.sql, typo.text
+    explains(dsn, typo.sql[0])
+    assert rows(dsn, typo.sql[0]) == rows(dsn, "select label from public.depot")

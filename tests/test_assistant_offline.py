@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from dba_admin.assistant.assistant import Assistant
+from dba_admin.assistant.assistant import GeminiAssistant
 from dba_admin.assistant.checker import check_sql
 from dba_admin.assistant.cli import cli_claims, register
 from dba_admin.assistant.offline import OfflineProvider, detect_language
@@ -118,8 +118,8 @@ def offline(index: SchemaIndex) -> OfflineProvider:
 
 
 @pytest.fixture(scope="module")
-def assistant(db: DatabaseManager, app_db: Any) -> Assistant:
-    return Assistant(db, app_db.settings.with_overrides(gemini_api_key=None))
+def assistant(db: DatabaseManager, app_db: Any) -> GeminiAssistant:
+    return GeminiAssistant(db, app_db.settings.with_overrides(gemini_api_key=None))
 
 
 def user() -> UserClaims:
@@ -261,7 +261,7 @@ def test_unknown_words_get_an_honest_answer(offline: OfflineProvider) -> None:
     assert "No table clearly matches" in answer.text
 
 
-def test_assistant_offline_answers_are_checked_stored_and_private(assistant: Assistant, app_db: Any) -> None:
+def test_assistant_offline_answers_are_checked_stored_and_private(assistant: GeminiAssistant, app_db: Any) -> None:
     alice, bob = user(), user()
     first = assistant.ask(alice, "how many orders per status?")
     assert first.mode == "offline" and first.sql_blocks and first.sql_blocks[0].valid
@@ -293,7 +293,7 @@ def test_assistant_offline_answers_are_checked_stored_and_private(assistant: Ass
     assert assistant.delete_conversation(alice, first.conversation_id) == 2
 
 
-def test_editor_actions_offline(assistant: Assistant) -> None:
+def test_editor_actions_offline(assistant: GeminiAssistant) -> None:
     me = user()
     explained = assistant.explain_query(me, "select * from public.messages where body ilike '%vacina%'")
     assert "Seq Scan on public.messages" in explained.text and explained.context_tables == (P + "messages",)
@@ -323,7 +323,7 @@ def test_cli_ask_json(app_db: Any, monkeypatch: pytest.MonkeyPatch, capsys: pyte
 
 
 def test_the_schema_index_is_per_connection_and_leaves_the_apps_tables_out_of_the_workspace(
-    assistant: Assistant, app_db: Any
+    assistant: GeminiAssistant, app_db: Any
 ) -> None:
     """One assistant, two connections: each has its own index (cached by name); on the workspace database used as a
     connection (connection `default`) the app's own tables are not in it."""

@@ -279,3 +279,168 @@ def test_a_materialized_view_never_populated_is_known_flagged_and_last(index: Sc
             conn.execute("refresh materialized view shop.sales_by_month with no data")
     assert refreshed.by_name["shop.sales_by_month"].populated is True
     assert "NOT POPULATED" not in refreshed.render(["shop.sales_by_month"], 4000).text
+
+
+# --------------------------------------------------------------------------------------------------
+# Enum labels and the value index (pg_stats, never table data)
+# --------------------------------------------------------------------------------------------------
+
+VALUES_SCHEMA = """
+create schema vendas;
+create type vendas.prioridade as enum ('baixa', 'media', 'alta', 'critica');
+create table vendas.paises (id int primary key, nome text not null);
+create table vendas.chamados (
+    id int primary key, prioridade vendas.prioridade not null, situacao varchar(20) not null,
+    pais_id int references vendas.paises (id), descricao text);
+create table public.shipments (id int primary key, carrier text not null, status text not null);
+"""
+
+
+@pytest.fixture
+def values_dsn(empty_db_dsn: str) -> str:
+    with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
+        conn.execute(VALUES_SCHEMA)
+        conn.execute("insert into vendas.paises values (1, 'Brasil'), (2, 'Alemanha'), (3, 'Japão')")
+        conn.execute(
+            "insert into vendas.chamados select g, (array['baixa','media','alta','critica'])[1 + g % 4]::"
+            "vendas.prioridade, (array['aberto','cancelado','concluido'])[1 + g % 3], 1 + g % 3,"
+            " 'texto livre ' || g from generate_series(1, 600) g"
+        )
+        conn.execute(
+            "insert into public.shipments select g, (array['Correios','FedEx'])[1 + g % 2],"
+            " (array['delivered','returned','awaiting pickup'])[1 + g % 3] from generate_series(1, 200) g"
+        )
+    return empty_db_dsn
+
+
+def test_enum_labels_are_in_the_index_in_order_under_every_name(values_dsn: str) -> None:
+    with psycopg.connect(values_dsn) as conn:
+        index = SchemaIndex.from_connection(conn)
+    labels = ("baixa", "media", "alta", "critica")
+    assert index.enums["vendas.prioridade"] == labels
+    assert index.enums["prioridade"] == labels
+    column = index.by_name["vendas.chamados"].column("prioridade")
+    assert column is not None and index.enums[column.type] == labels  # the name format_type prints
+    assert index.enum_labels('"vendas"."prioridade"') == labels
+    assert index.enum_labels("text") == ()
+    # Enum labels are catalog, not data: found before any ANALYZE, from either language.
+    for question in ("tickets with critical priority", "chamados de prioridade crítica"):
+        [best, *_] = index.values_for(question)
+        assert (best.table, best.column, best.value, best.source) == (
+            "vendas.chamados",
+            "prioridade",
+            "critica",
+            "enum",
+        ), question
+
+
+def test_the_value_index_reads_pg_stats_only_once_analyze_has_run(values_dsn: str) -> None:
+    with psycopg.connect(values_dsn) as conn:
+        before = SchemaIndex.from_connection(conn)
+    # Nothing is read from the tables themselves: without statistics no value of a text column is known.
+    assert before.column_values == {}
+    assert before.values_for("shipments returned by FedEx") == []
+    assert [m for m in before.values_for("chamados cancelados do Brasil") if m.source == "stats"] == []
+
+    with psycopg.connect(values_dsn, autocommit=True) as conn:
+        conn.execute("analyze")
+        after = SchemaIndex.from_connection(conn)
+    assert set(after.column_values[("vendas.paises", "nome")]) == {"Brasil", "Alemanha", "Japão"}
+    assert (
+        "vendas.chamados",
+        "descricao",
+    ) not in after.column_values  # 600 distinct values (> VALUES_MAX_DISTINCT), none repeated
+    # An enum column is answered from its labels (all of them, in order), once, not from its statistics too.
+    assert [(m.value, m.source) for m in after.values_for("critical") if m.column == "prioridade"] == [
+        ("critica", "enum")
+    ]
+
+    def found(question: str, **kw: Any) -> list[tuple[str, str, str]]:
+        return [(m.table, m.column, m.value) for m in after.values_for(question, **kw)]
+
+    # English question, Portuguese values (a translation, a stem) and the reverse.
+    assert found("tickets from Brazil")[0] == ("vendas.paises", "nome", "Brasil")
+    assert found("chamados do Japão")[0] == ("vendas.paises", "nome", "Japão")
+    assert ("vendas.chamados", "situacao", "cancelado") in found("cancelled tickets")
+    assert found("remessas devolvidas")[0] == ("public.shipments", "status", "returned")
+    assert found("envios da FedEx")[0] == ("public.shipments", "carrier", "FedEx")
+    assert found("awaiting pickup")[0] == ("public.shipments", "status", "awaiting pickup")
+    # A value partly named scores less than one named whole; the caller may keep some tables only.
+    [pickup] = [m for m in after.values_for("pickup") if m.value == "awaiting pickup"]
+    assert pickup.score < 1.0
+    assert found("tickets from Brazil", tables=["public.shipments"]) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Vocabulary of other domains, both directions, and describe phrasing
+# --------------------------------------------------------------------------------------------------
+
+DOMAINS_SCHEMA = """
+create schema utility;
+create table utility.regions (id int primary key, name text);
+create table utility.meters (id int primary key, serial text, region_id int references utility.regions (id));
+create table utility.meter_readings (
+    meter_id int references utility.meters (id), read_on date, kwh numeric, primary key (meter_id, read_on));
+create table utility.outages (
+    id int primary key, region_id int references utility.regions (id), started_at timestamptz);
+create table utility.support_agents (id int primary key, full_name text);
+create table utility.work_orders (
+    id int primary key, meter_id int references utility.meters (id),
+    agent_id int references utility.support_agents (id), due_on date);
+create table utility.tracks (id int primary key, title text);
+create table utility.playlist_tracks (playlist int, track_id int references utility.tracks (id));
+
+create schema logistica;
+create table logistica.armazens (id int primary key, cidade text);
+create table logistica.remessas (
+    id int primary key, armazem_id int references logistica.armazens (id), enviada_em date, vencimento date);
+create table logistica.funcionarios (id int primary key, nome text, armazem_id int references logistica.armazens (id));
+create table logistica.ferias (funcionario_id int references logistica.funcionarios (id), inicio date, fim date);
+create table logistica.equipes_terceirizadas (id int primary key, empresa text);
+"""
+
+
+@pytest.fixture
+def domains(empty_db_dsn: str) -> SchemaIndex:
+    with psycopg.connect(empty_db_dsn, autocommit=True) as conn:
+        conn.execute(DOMAINS_SCHEMA)
+        return SchemaIndex.from_connection(conn)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # Portuguese questions, English names
+        ("quantas interrupções de energia por região?", {"utility.outages", "utility.regions"}),
+        ("leituras de cada medidor", {"utility.meter_readings", "utility.meters"}),
+        ("ordens de serviço por atendente", {"utility.work_orders", "utility.support_agents"}),
+        # English questions, Portuguese names
+        ("shipments per warehouse", {"logistica.remessas", "logistica.armazens"}),
+        ("employees on vacation", {"logistica.ferias", "logistica.funcionarios"}),
+        ("outsourced teams", {"logistica.equipes_terceirizadas"}),
+        ("shipments past their due date", {"logistica.remessas"}),
+    ],
+)
+def test_business_words_of_other_domains_cross_languages(
+    domains: SchemaIndex, question: str, expected: set[str]
+) -> None:
+    found = top(domains, question, 3)
+    assert expected <= set(found), found
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("what columns does the meter readings table have?", "utility.meter_readings"),
+        ("quais colunas tem a tabela de leituras dos medidores?", "utility.meter_readings"),
+        ("what columns does the meters table have?", "utility.meters"),
+        ("what columns does the track table have?", "utility.tracks"),  # not playlist_tracks
+        ("descreva a tabela de faixas", "utility.tracks"),
+        ("describe the work orders table", "utility.work_orders"),
+        ("quais colunas tem a tabela remessa?", "logistica.remessas"),
+    ],
+)
+def test_describe_phrasing_ranks_the_named_table_first(domains: SchemaIndex, question: str, first: str) -> None:
+    [best, *_] = domains.search(question, limit=3)
+    assert best.table.qualified_name == first
+    assert "the question names this table" in best.reasons

@@ -26,7 +26,7 @@ from gemini_stub import MODEL, FakeGemini, Scripted
 from psycopg import sql
 
 from dba_admin import audit
-from dba_admin.assistant.assistant import Assistant
+from dba_admin.assistant.assistant import GeminiAssistant
 from dba_admin.database import DatabaseManager
 from dba_admin.errors import InvalidArchive
 from dba_admin.export import to_csv_bytes
@@ -400,9 +400,9 @@ def hostile_comment(app_db: Any) -> Iterator[str]:
             )
 
 
-def _gemini_assistant(db: DatabaseManager, app_db: Any, gemini: FakeGemini) -> Assistant:
+def _gemini_assistant(db: DatabaseManager, app_db: Any, gemini: FakeGemini) -> GeminiAssistant:
     settings = app_db.settings.with_overrides(gemini_api_key="test-key-not-real", gemini_model=MODEL)
-    return Assistant(db, settings, gemini_base_url=gemini.url, gemini_timeout_s=10.0, sleep=lambda _s: None)
+    return GeminiAssistant(db, settings, gemini_base_url=gemini.url, gemini_timeout_s=10.0, sleep=lambda _s: None)
 
 
 def test_why_failed_sends_no_value_and_fences_hostile_comments(
@@ -445,7 +445,7 @@ def test_why_failed_sends_no_value_and_fences_hostile_comments(
 def test_the_offline_provider_shows_hostile_comments_as_quoted_text(
     db: DatabaseManager, app_db: Any, hostile_comment: str
 ) -> None:
-    assistant = Assistant(db, app_db.settings.with_overrides(gemini_api_key=None))
+    assistant = GeminiAssistant(db, app_db.settings.with_overrides(gemini_api_key=None))
     user = claims("viewer")
     answer = assistant.ask(user, "describe the table public.pets", offline=True)
     assert answer.mode.startswith("offline")

@@ -1,4 +1,4 @@
-"""The assistant as the pages see it: one Assistant per server process, answers drawn the same way everywhere.
+"""The assistant as the pages see it: one GeminiAssistant per server process, answers drawn the same way everywhere.
 
 One instance per process matters: the circuit breaker lives in it, so after three Gemini failures every
 session gets offline answers for a minute instead of each session finding out on its own. The SQL editor
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from dba_admin.assistant.assistant import Answer, Assistant, AssistantStatus, Turn
+from dba_admin.assistant.assistant import Answer, AssistantStatus, GeminiAssistant, Turn
 from dba_admin.assistant.checker import SqlCheck, check_sql, extract_sql
 from dba_admin.config import Settings
 from dba_admin.errors import DbaAdminError
@@ -44,12 +44,12 @@ TASK_TITLES = {
 
 
 # --------------------------------------------------------------------------------------------------
-# One Assistant per process
+# One GeminiAssistant per process
 # --------------------------------------------------------------------------------------------------
 
 
-def get_assistant(services: Services | None = None, db: DatabaseManager | None = None) -> Assistant:
-    """The process-wide Assistant of a connection (shared breaker and schema index among its sessions).
+def get_assistant(services: Services | None = None, db: DatabaseManager | None = None) -> GeminiAssistant:
+    """The process-wide GeminiAssistant of a connection (shared breaker and schema index among its sessions).
 
     ``db``: the connection's manager (a page gets it from ``current_connection``); without it, the session's chosen
     connection, checked for this user.
@@ -64,12 +64,12 @@ def get_assistant(services: Services | None = None, db: DatabaseManager | None =
 
 
 @st.cache_resource(show_spinner=False, hash_funcs={Settings: repr}, max_entries=64)
-def _assistant_for(settings: Settings, workspace_key: str, connection: str, db_id: int, _db: Any) -> Assistant:
+def _assistant_for(settings: Settings, workspace_key: str, connection: str, db_id: int, _db: Any) -> GeminiAssistant:
     # Keyed on the settings (a new Gemini key or model gives a new assistant), the workspace and the connection:
     # one assistant, one schema index per connection. Also on the manager object, so a connection's pools closed and
     # opened again (least recently used, or its logins changed) get a new assistant instead of a closed manager.
     # The kept assistant holds its manager, so that id is never reused while the entry lives.
-    return Assistant(_db, settings)
+    return GeminiAssistant(_db, settings)
 
 
 # --------------------------------------------------------------------------------------------------

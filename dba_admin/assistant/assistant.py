@@ -12,7 +12,7 @@ What one ``ask`` does, and why:
 5. stores the turn (question, answer, model, context tables, SQL, validity, tokens) in
    ``duvidas_analitics_ia``, again as the user, so RLS keeps conversations private.
 
-Workspace and connections: an Assistant works on one connection (``db``; :meth:`Assistant.on` gives the same
+Workspace and connections: a GeminiAssistant works on one connection (``db``; :meth:`GeminiAssistant.on` gives the same
 assistant on another one, sharing the provider, its breaker and the schema indexes). The schema index is read on the
 connection's monitor login and cached per connection name; the SQL checks and samples run on the connection's
 read-only login; conversations are the app's records, stored in the workspace (as the user, through RLS) with the
@@ -75,9 +75,9 @@ from dba_admin.rls import UserClaims, user_transaction
 
 __all__ = [
     "Answer",
-    "Assistant",
     "AssistantStatus",
     "ConversationSummary",
+    "GeminiAssistant",
     "Turn",
 ]
 
@@ -258,7 +258,7 @@ _CREATE_INDEX = re.compile(
 )
 
 
-class Assistant:
+class GeminiAssistant:
     """Schema-aware Q&A for one database; one instance per process is enough (it is thread-safe)."""
 
     def __init__(
@@ -293,7 +293,7 @@ class Assistant:
 
     # -- catalog ------------------------------------------------------------------------------------
 
-    def on(self, db: Any) -> Assistant:
+    def on(self, db: Any) -> GeminiAssistant:
         """The same assistant on another connection: provider, breaker, settings and index cache shared."""
         if db is self.db:
             return self

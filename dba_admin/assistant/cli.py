@@ -61,7 +61,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    from dba_admin.assistant.assistant import Assistant
+    from dba_admin.assistant.assistant import GeminiAssistant
     from dba_admin.cli import _manager
     from dba_admin.errors import ConfigError
 
@@ -75,11 +75,11 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         questions = list(_batch_questions(batch))
         with _manager(settings, quiet=True) as db:
             # One assistant for the whole batch: the schema index is built once and kept to the end.
-            assistant = Assistant(db, settings, index_ttl_s=math.inf)
+            assistant = GeminiAssistant(db, settings, index_ttl_s=math.inf)
             return _run_batch(assistant, claims, questions, args, sys.stdout)
     question = sys.stdin.read() if args.question == "-" else args.question
     with _manager(settings, quiet=True) as db:
-        assistant = Assistant(db, settings)
+        assistant = GeminiAssistant(db, settings)
         answer = assistant.ask(claims, question, conversation_id=args.conversation, offline=args.offline)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

@@ -30,6 +30,8 @@ from dba_admin.assistant.schema_index import (
     IndexedTable,
     JoinPath,
     SchemaIndex,
+    analyse,
+    concepts_of,
     fold,
     qualified_ident,
     stem,
@@ -42,6 +44,7 @@ __all__ = [
     "Unplanned",
     "allowed_values",
     "label_columns",
+    "mentioned_tables",
     "plan_question",
     "time_column",
 ]
@@ -169,6 +172,10 @@ def label_columns(table: IndexedTable) -> list[str]:
         col_terms = terms(col.name)
         if col_terms and col_terms[-1] in _LABEL_WORDS | {"nam"}:
             return [col.name]
+    # a text column unique on its own (a serial number, a code) names a row too
+    for key in table.unique_keys:
+        if len(key) == 1 and key[0] in names:
+            return [key[0]]
     return []
 
 
@@ -204,8 +211,14 @@ def _related(a: str, b: str) -> bool:
     ca = CONCEPTS.get(a)
     if ca is not None and ca == CONCEPTS.get(b):
         return True
+    if _concepts(a) & _concepts(b):  # a word may belong to several concepts ("active": task state, active flag)
+        return True
     short, long_ = sorted((a, b), key=len)
     return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+def _concepts(term: str) -> frozenset[str]:
+    return frozenset(concepts_of(term)) | ({c} if (c := CONCEPTS.get(term)) else frozenset())
 
 
 @dataclass(frozen=True)
@@ -278,6 +291,30 @@ _FEWEST = re.compile(
 )
 _TOP = re.compile(r"\b(?:top|the|os|as|first|primeir[oa]s|which|quais|list the|liste os|liste as)\s+" + _NUM + r"\b")
 _TOP_BARE = re.compile(r"\btop\b")
+# Time buckets: "per year", "por mês", "monthly" -> the time column truncated or its year extracted.
+_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
+    ("year", re.compile(r"\b(?:(?:per|by|each|for each|in each|por|a cada|em cada|cada|de cada)\s+(?:the\s+|o\s+)?"
+                        r"(?:year|ano)s?|yearly|annual|annually|anual|anualmente|ano a ano|year over year)\b")),
+    ("quarter", re.compile(r"\b(?:(?:per|by|each|for each|por|a cada|em cada|cada)\s+(?:the\s+|o\s+)?"
+                           r"(?:quarter|trimestre)s?|quarterly|trimestral)\b")),
+    ("month", re.compile(r"\b(?:(?:per|by|each|for each|in each|por|a cada|em cada|cada|de cada)\s+(?:the\s+|o\s+)?"
+                         r"(?:month|mes|meses)s?|monthly|mensal|mensais|mensalmente|mes a mes|month over month)\b")),
+    ("week", re.compile(r"\b(?:(?:per|by|each|for each|por|a cada|em cada|cada)\s+(?:the\s+|a\s+)?"
+                        r"(?:week|semana)s?|weekly|semanal|semanais|semanalmente)\b")),
+    ("day", re.compile(r"\b(?:(?:per|by|each|for each|por|a cada|em cada|cada)\s+(?:the\s+|o\s+)?"
+                       r"(?:day|dia)s?|daily|diari[oa]s?|diariamente|dia a dia)\b")),
+]  # fmt: skip
+# "when was the latest X", "qual a data da X mais recente": the newest date itself, one value.
+_AGENT = re.compile(
+    r"\b(?!grouped|agrupad|broken|ordered|sorted|ordenad|classificad|split)[a-z]{3,}(?:ed|en|ad[oa]s?|id[oa]s?)\s+$"
+)
+_RANK_BY = re.compile(
+    r"\b(?:with the|with|that have the|that has the|com o|com a|com|de)\s+"
+    r"(highest|largest|biggest|greatest|lowest|smallest|maior(?:es)?|menor(?:es)?)\s+"
+)
+_AMOUNT_WORDS = frozenset({"valor", "value", "amount", "montante", "total", "importe", "quantia"})
+_EARLIEST = re.compile(r"\b(earliest|first|oldest|primeir[oa]|mais antig[oa])\b")
+_WHEN = re.compile(r"\b(when|quando|what date|which date|qual (?:e )?a data|que data|a data d[aeo]s?|date of)\b")
 _LATEST = re.compile(r"\b(latest|most recent|most recently|newest|ultim[oa]s|mais recentes?|mais recentemente)\b")
 
 # Superlative adjectives -> (words a measure column is named by, descending?). General vocabulary.
@@ -434,6 +471,7 @@ class _Filter:
     template: str  # "{a}" stands for the table's alias prefix
     en: str
     pt: str
+    pos: int = -1  # the token of the question that named it, when one did
 
 
 @dataclass
@@ -456,6 +494,7 @@ class _Planner:
             t.qualified_name: [x for x in terms(t.name) if len(x) > 2] or terms(t.name) for t in self.tables
         }
         self.mentions = self._find_mentions()
+        self._values: list[tuple[str, str, str, float, frozenset[int]]] | None = None
 
     # -- mentions ---------------------------------------------------------------------------------------
 
@@ -472,13 +511,28 @@ class _Planner:
         n = len(self.tokens)
         while i < n:
             found: _Mention | None = None
+            if self.tokens[i].term is None:
+                i += 1
+                continue
+            # up to three content words from here, a stop word allowed between two ("ordem de serviço")
+            content = [i]
+            j = i + 1
+            while len(content) < 3 and j < n:
+                if self.tokens[j].term is not None:
+                    content.append(j)
+                    j += 1
+                elif j + 1 < n and self.tokens[j + 1].term is not None and not self.tokens[j].word.isdigit():
+                    content.append(j + 1)
+                    j += 2
+                else:
+                    break
             for width in (3, 2, 1):
-                span = self.tokens[i : i + width]
-                if len(span) < width or any(t.term is None for t in span):
+                if len(content) < width:
                     continue
+                span = [self.tokens[k] for k in content[:width]]
                 table = self._table_for_terms([t.term for t in span if t.term])
                 if table is not None:
-                    found = _Mention(i, i + width - 1, table)
+                    found = _Mention(i, content[width - 1], table)
                     break
             if found is not None:
                 out.append(found)
@@ -534,6 +588,12 @@ class _Planner:
         self, table: IndexedTable, phrase: Sequence[str], *, numeric: bool = False, exclude_keys: bool = True
     ) -> str | None:
         """The column of ``table`` that the phrase's words name best (all of its own name words, or its head)."""
+        found = self._column_score(table, phrase, numeric=numeric, exclude_keys=exclude_keys)
+        return found[1] if found else None
+
+    def _column_score(
+        self, table: IndexedTable, phrase: Sequence[str], *, numeric: bool = False, exclude_keys: bool = True
+    ) -> tuple[float, str] | None:
         keys = set(table.primary_key) | {c for fk in table.fks_out for c in fk.columns}
         best: tuple[float, str] | None = None
         for col in table.columns:
@@ -550,7 +610,45 @@ class _Planner:
             score = hit / len(col_terms) + 0.05 * hit + 0.1 * (col_terms[-1] in phrase or col_terms[0] in phrase)
             if best is None or score > best[0]:
                 best = (score, col.name)
-        return best[1] if best and best[0] >= 0.5 else None
+        return best if best and best[0] >= 0.5 else None
+
+    def column_nearby(
+        self, tables: Sequence[IndexedTable], phrase: Sequence[str], *, numeric: bool = False
+    ) -> tuple[IndexedTable, str] | None:
+        """The best column the phrase names in ``tables`` or the tables they reference (many-to-one, so a
+        group or a measure found there does not multiply rows): "per consumption class" from invoices."""
+        best: tuple[tuple[float, int], IndexedTable, str] | None = None
+        for hop, group in enumerate(
+            (list(tables), [t for tb in tables for fk in tb.fks_out if (t := self.index.by_name.get(fk.ref_table))])
+        ):
+            for table in group:
+                if not _populated(table):
+                    continue
+                found = self._column_score(table, phrase, numeric=numeric)
+                if found is not None and (best is None or (found[0], -hop) > best[0]):
+                    best = ((found[0], -hop), table, found[1])
+        return (best[1], best[2]) if best else None
+
+    def measure_anywhere(self, phrase: Sequence[str], anchor: IndexedTable | None) -> _Measure | None:
+        """A numeric column named by all its words ("consumption in kWh" -> consumo_kwh) in any base table joined
+        to the anchor: the best name match, then the nearest table."""
+        best: tuple[tuple[float, int], _Measure] | None = None
+        for table in self.tables:
+            if table.kind not in ("table", "partitioned_table"):
+                continue
+            found = self._column_score(table, phrase, numeric=True)
+            if found is None or found[0] < 0.6:  # at least half its words, its head or its last one among them
+                continue
+            hops = 0
+            if anchor is not None and anchor is not table:
+                path = self.index.join_path(table.qualified_name, anchor.qualified_name)
+                if path is None:
+                    continue
+                hops = len(path.edges)
+            rank = (found[0], -hops)
+            if best is None or rank > best[0]:
+                best = (rank, _Measure(table, (found[1],), "column"))
+        return best[1] if best else None
 
     # -- measures ----------------------------------------------------------------------------------------
 
@@ -624,7 +722,7 @@ class _Planner:
     def _negated_before(self, tok: int, reach: int = 3) -> bool:
         lo = self.tokens[max(0, tok - reach)].start if tok - reach >= 0 else 0
         window = self.folded[lo : self.tokens[tok].start]
-        return bool(re.search(r"\b(not|no|never|yet|nao|sem|nunca|ainda nao|un|in|non)\b", window))
+        return bool(re.search(r"\b(not|no|never|yet|nao|sem|nunca|ainda nao|without|none)\b", window))
 
     def _value_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
         """col = 'value' for allowed values (CHECK, enum) that the question spells out."""
@@ -634,7 +732,9 @@ class _Planner:
             labels = enum_values(self.index, col.type)
             if labels:
                 candidates.setdefault(col.name, []).extend(labels)
-        q_terms = {t.term for t in self.tokens if t.term}
+        # words that name a table are not values ("employees" is not the role 'electrician', a kind of employee)
+        in_mention = {k for m in self.mentions for k in range(m.first, m.last + 1)}
+        q_terms = {t.term for k, t in enumerate(self.tokens) if t.term and k not in in_mention}
         for column, values in sorted(candidates.items()):
             if (table.qualified_name, column) in used:
                 continue
@@ -738,7 +838,7 @@ class _Planner:
             if not col_terms:
                 continue
             for i, tok in enumerate(self.tokens):
-                if tok.term is None or not any(_related(tok.term, c) for c in col_terms):
+                if tok.term is None or not any(_related(tok.term, c) or _same_verb(tok.word, c) for c in col_terms):
                     continue
                 if self._negated_before(i):
                     used.add((table.qualified_name, col.name))
@@ -748,10 +848,16 @@ class _Planner:
                             f"{{a}}{_ident(col.name)} IS NULL",
                             f"{col.name} is empty (NULL)",
                             f"{col.name} vazio (NULL)",
+                            i,
                         )
                     )
                     break
-                if is_time(col.type) and re.search(r"(ed|ad[oa]s?|id[oa]s?|ues)$", tok.word) and range_span is None:
+                has_one = i > 0 and self.tokens[i - 1].word in ("a", "an", "um", "uma", "some", "algum", "alguma")
+                participle = re.search(r"(ed|ad[oa]s?|id[oa]s?|ues|aram|eram|iram)$", tok.word) is not None
+                if (is_time(col.type) and participle and range_span is None) or (
+                    # "customers who work for a company", "clientes que têm um telefone": the column is filled
+                    has_one and not is_time(col.type) and (i < 2 or self.tokens[i - 2].word not in ("per", "by", "por"))
+                ):
                     used.add((table.qualified_name, col.name))
                     out.append(
                         _Filter(
@@ -828,11 +934,142 @@ class _Planner:
             )
         return out
 
+    # -- values the question names (the index's value index: pg_stats common values and enum labels) -------------
+
+    _VALUE_SCORE = 0.7
+
+    def index_values(self) -> list[tuple[str, str, str, float]]:
+        """(table, column, value, score) for the data values the question names, best first."""
+        return [v[:4] for v in self._index_values()]
+
+    def _index_values(self) -> list[tuple[str, str, str, float, frozenset[int]]]:
+        """The values with the question words each one uses (one word names one value: "Brazil" is the country,
+        not also the city "Brasília")."""
+        if self._values is None:
+            found: list[tuple[str, str, str, float, frozenset[int]]] = []
+            finder = getattr(self.index, "values_for", None)
+            free = self._free_words()
+            if finder is not None and free:
+                free_keys = analyse(" ".join(free))
+                for m in finder(" ".join(free)) or ():
+                    score = float(getattr(m, "score", 1.0))
+                    if score < self._VALUE_SCORE or not _populated_name(self.index, m.table):
+                        continue
+                    used_keys = _names_value(free_keys, m.value)
+                    if used_keys:
+                        found.append((m.table, m.column, m.value, score, used_keys))
+            found.sort(key=lambda x: -x[3])
+            self._values = found
+        return self._values
+
+    def _free_words(self) -> list[str]:
+        """The question's words that name no table and no group: where a data value may stand."""
+        taken: set[int] = set()
+        for m in self.mentions:
+            taken.update(range(m.first, m.last + 1))
+        for g in _GROUP.finditer(self.folded):
+            if _is_agent(self, g):
+                continue
+            k = self._tok_index(g.end())
+            taken.update(range(k, k + 2))
+        return [t.word for i, t in enumerate(self.tokens) if i not in taken]
+
+    def _data_value_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """col = 'value' for a value found in the column's statistics ("customers from Brazil"), on the table
+        itself or on a table it references ("tracks in the Rock genre": genre_id IN (SELECT ... name = 'Rock'))."""
+        out: list[_Filter] = []
+        taken_values: set[str] = set()
+        consumed: set[int] = set()
+        ordered = sorted(self._index_values(), key=lambda v: (-v[3], v[0] != table.qualified_name))
+        for qn, column, value, _score, keys in ordered:
+            if (qn, column) in used or fold(value) in taken_values or keys & consumed:
+                continue
+            if qn == table.qualified_name:
+                if table.column(column) is None:
+                    continue
+                used.add((qn, column))
+                taken_values.add(fold(value))
+                consumed |= keys
+                out.append(
+                    _Filter(
+                        table,
+                        f"{{a}}{_ident(column)} = {_literal(value)}",
+                        f"{column} = '{value}'",
+                        f"{column} = '{value}'",
+                    )
+                )
+                continue
+            cond = _lookup_condition(self.index, table, qn, f"{_ident(column)} = {_literal(value)}")
+            if cond is None:
+                continue
+            used.add((qn, column))
+            taken_values.add(fold(value))
+            consumed |= keys
+            out.append(_Filter(table, cond, f"{qn}.{column} = '{value}'", f"{qn}.{column} = '{value}'"))
+        return out
+
+    _CMP_DATE = re.compile(
+        r"\b(after|later than|past|before|earlier than|prior to|depois d[eoa]s?|apos (?:[oa]s? )?|"
+        r"antes d[eoa]s?|alem d[eoa]s?)\s*"
+    )
+
+    def _date_comparison_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """One date column compared with another of the same table ("paid after their due date", "pagas depois
+        do vencimento"): the column named after the cue, and the one named before it."""
+        times = [c for c in table.columns if is_time(c.type)]
+        if len(times) < 2:
+            return []
+        out: list[_Filter] = []
+        for m in self._CMP_DATE.finditer(self.folded):
+            if re.match(
+                r"\s*(\d|" + _MONTH + r"\b|(?:(?:last|this|next|the|o|a)\s+)?(?:week|month|year|mes|ano|day|dia))",
+                self.folded[m.end() :],
+            ):
+                continue  # a date range ("after 2022-01-01", "before March"), not another column
+            after = [t for _, t in self._phrase_terms(m.end(), 3)]
+            right = self._time_column_for(table, after)
+            if right is None:
+                continue
+            k = self._tok_index(m.start())
+            before = [t.loose for t in self.tokens[max(0, k - 4) : k] if t.loose]
+            left = self._time_column_for(table, before, exclude=right)
+            if left is None:
+                nullable = [c.name for c in times if c.nullable and c.name != right]
+                left = nullable[0] if len(nullable) == 1 else None
+            if left is None:
+                continue
+            op = ">" if re.match(r"(after|later|past|depois|apos|alem)", m.group(1)) else "<"
+            used.add((table.qualified_name, left))
+            used.add((table.qualified_name, right))
+            out.append(
+                _Filter(
+                    table,
+                    f"{{a}}{_ident(left)} {op} {{a}}{_ident(right)}",
+                    f"{left} {op} {right}",
+                    f"{left} {op} {right}",
+                )
+            )
+        return out
+
+    def _time_column_for(self, table: IndexedTable, phrase: Sequence[str], exclude: str | None = None) -> str | None:
+        best: tuple[float, str] | None = None
+        for col in table.columns:
+            if not is_time(col.type) or col.name == exclude:
+                continue
+            col_terms = [t for t in _column_terms(col.name) if t not in ("at", "em", "on", "dat", "date", "data")]
+            col_terms = col_terms or _column_terms(col.name)
+            hit = sum(any(_related(p, c) for p in phrase) for c in col_terms)
+            if hit and (best is None or hit / len(col_terms) > best[0]):
+                best = (hit / len(col_terms), col.name)
+        return best[1] if best else None
+
     def filters(
         self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
     ) -> list[_Filter]:
         return [
             *self._value_filters(table, used),
+            *self._data_value_filters(table, used),
+            *self._date_comparison_filters(table, used),
             *self._comparison_filters(table, used),
             *self._flag_filters(table, used),
             *self._null_filters(table, used, range_span),
@@ -868,6 +1105,15 @@ class _Planner:
         return Unplanned(en, pt, self.candidates())
 
 
+def mentioned_tables(index: SchemaIndex, question: str) -> list[IndexedTable]:
+    """The distinct tables a question names by their words (stems, the vocabulary's synonyms), left to right."""
+    out: list[IndexedTable] = []
+    for m in _Planner(index, question, ()).mentions:
+        if m.table not in out:
+            out.append(m.table)
+    return out
+
+
 def plan_question(
     index: SchemaIndex, question: str, history_tables: Sequence[str] = ()
 ) -> QueryPlan | Unplanned | None:
@@ -894,6 +1140,17 @@ def plan_question(
         _cue_names_a_column(p, agg_m) or p._CMP.match(f, agg_m.end() + 1) or p._CMP.match(f, agg_m.end())
     ):
         agg, agg_m = None, None  # "estoque mínimo", "total above 20": a column's name, not an aggregate
+    if (
+        count_m is not None
+        and agg_m is not None
+        and agg in ("avg", "sum", "min", "max")
+        and 0 <= count_m.start() - agg_m.end() <= 4
+    ):
+        # "average number of affected customers": a numeric column named "affected customers", not a count
+        after_count = [t for _, t in p._phrase_terms(count_m.end(), 3)]
+        found_count = p.measure_anywhere(after_count, None)
+        if found_count is not None and len(found_count.columns[0].split("_")) > 1:
+            count_m = None
     money = _MONEY.search(f)
     anti = _ANTI.search(f)
     neg_verb = _NEG_VERB.search(f)
@@ -901,12 +1158,50 @@ def plan_question(
     for m in _GROUP.finditer(f):
         if _SORT.search(f[max(0, m.start() - 12) : m.end()]):
             continue
+        if _is_agent(p, m):
+            continue  # "caused by vegetation", "causadas por chuva": who or what did it, a filter
         group_m = m
         break
     sort_m = _SORT.search(f)
     latest = _LATEST.search(f) is not None
+    bucket: str | None = None
+    bucket_m: re.Match[str] | None = None
+    for unit, rx in _BUCKETS:
+        found_bucket = rx.search(f)
+        if found_bucket is not None:
+            bucket, bucket_m = unit, found_bucket
+            break
+    if bucket_m is not None and group_m is not None and bucket_m.start() <= group_m.start() < bucket_m.end():
+        # the group cue belongs to the bucket ("per year"): another one may name a real group ("by country")
+        group_m = next(
+            (
+                m
+                for m in _GROUP.finditer(f)
+                if not (bucket_m.start() <= m.start() < bucket_m.end())
+                and not _SORT.search(f[max(0, m.start() - 12) : m.end()])
+            ),
+            None,
+        )
 
-    if latest and subject_first(p) is not None and not (count_m or agg_m or group_m or anti):
+    first_table = subject_first(p)
+    if (
+        first_table is not None
+        and _WHEN.search(f)
+        and (latest or _EARLIEST.search(f))
+        and limit is None
+        and not (count_m or group_m or anti or bucket)
+    ):
+        # "when was the latest invoice issued?", "qual a data da fatura mais recente?": one date, not rows.
+        hint = [t.loose for t in p.tokens if t.loose]
+        tcol = time_column(first_table, hint)
+        if tcol is not None:
+            used_w: set[tuple[str, str]] = set()
+            flts_w = p.filters(first_table, used_w, rng.span if rng else None)
+            if rng is not None and (dfw := p.date_filter(first_table, rng)) is not None:
+                flts_w.append(dfw)
+            return _extreme_date_plan(p, first_table, tcol, flts_w, newest=latest)
+
+    if latest and subject_first(p) is not None and not (count_m or agg_m or group_m or anti or bucket):
         # "the 5 most recent invoices", "os 3 funcionários admitidos mais recentemente": newest rows first.
         table = subject_first(p)
         assert table is not None
@@ -916,7 +1211,9 @@ def plan_question(
             flts.append(df0)
         return _list_plan(p, table, flts, latest=True)
 
-    analytic = bool(count_m or agg_m or money or anti or group_m or limit or top_bare or most or superlative or sort_m)
+    analytic = bool(
+        count_m or agg_m or money or anti or group_m or limit or top_bare or most or superlative or sort_m or bucket
+    )
     analytic = analytic or (neg_verb is not None and p._mention_after(neg_verb.end(), 5) is not None)
 
     # Roles: the group (after per/by/por), the ranked entity (after top N), the anti-join's other side.
@@ -961,6 +1258,29 @@ def plan_question(
     ]
     subject: IndexedTable | None = subject_mentions[0].table if subject_mentions else None
 
+    if subject is None and not p.history:
+        # No table named by its own name ("outages" for a table whose comment says so): the table retrieval finds
+        # clearly (most words of the question in its name, columns or comment, or a value it holds).
+        top = p.index.search(p.question, limit=2, neighbours=False)
+        if top and _populated(top[0].table):
+            holds_value = any(v[0] == top[0].table.qualified_name and v[3] >= 0.9 for v in p.index_values())
+            clear = len(top) == 1 or top[1].score < 0.8 * top[0].score
+            if holds_value or (clear and top[0].coverage >= 0.5):
+                subject = top[0].table
+    if anti_pos is not None and anti_other is None and subject is not None:
+        # the other side of "never had a work order", named by a comment or a synonym rather than its name
+        rest = p.folded[anti_pos:]
+        top = p.index.search(rest, limit=2, neighbours=False)
+        if (
+            top
+            and top[0].table is not subject
+            and _populated(top[0].table)
+            and top[0].coverage >= 0.5
+            and (len(top) == 1 or top[1].score < 0.8 * top[0].score)
+            and p.index.join_path(subject.qualified_name, top[0].table.qualified_name) is not None
+            and _referencing_fact(p, subject, rng) is None
+        ):
+            anti_other = _Mention(len(p.tokens), len(p.tokens), top[0].table)
     if not analytic:
         # Filtered lists: "films rated PG-13", "discontinued products", "rentals not returned yet", "orders in 1998".
         if subject is None:
@@ -980,6 +1300,8 @@ def plan_question(
         used = set()
         pre = p.filters(subject, used, rng.span if rng else None)
         null_like = [flt for flt in pre if "IS NULL" in flt.template]
+        if null_like and anti_other is not None and any(0 <= flt.pos <= anti_other.first for flt in null_like):
+            anti_other = None  # "tracks with no composer": a nullable column of the subject, not another table
         if null_like and anti_other is None:
             return _list_plan(p, subject, pre, count=bool(count_m), latest=latest)
         other = anti_other.table if anti_other is not None else _referencing_fact(p, subject, rng)
@@ -1005,6 +1327,37 @@ def plan_question(
                 inner.append(df)
         outer = [flt for flt in pre if flt.table is subject]
         return _anti_plan(p, subject, path, inner, outer, count=bool(count_m))
+
+    rank_by = _RANK_BY.search(f)
+    if rank_by is not None and subject is not None and rank_of is None and group_table is None and not count_m:
+        # "the 5 meters with the highest consumption in 2025", "os 5 medidores com maior consumo": entities ranked
+        # by a measure (summed when it lives in a table that references them).
+        after_rank = [t for _, t in p._phrase_terms(rank_by.end(), 3)]
+        if p._mention_after(rank_by.end(), 1) is None and after_rank:
+            ranked_measure = p._named_measure(after_rank, [subject]) or p.measure_anywhere(after_rank, subject)
+            desc_rank = bool(re.match(r"(highest|largest|biggest|greatest|maior)", rank_by.group(1)))
+            if ranked_measure is not None and ranked_measure.table is subject:
+                return _rank_rows_plan(
+                    p,
+                    subject,
+                    ranked_measure.columns[0],
+                    _all_filters(p, subject, None, rng),
+                    limit=limit or 1,
+                    desc=desc_rank,
+                )
+            if ranked_measure is not None:
+                fact_r = ranked_measure.table
+                return _group_plan(
+                    p,
+                    fact_r,
+                    ranked_measure,
+                    "sum",
+                    subject,
+                    None,
+                    _all_filters(p, fact_r, subject, rng),
+                    limit=limit or 1,
+                    desc=desc_rank,
+                )
 
     # Measure and fact table.
     measure: _Measure | None = None
@@ -1080,7 +1433,8 @@ def plan_question(
     # The group: a table, or a column of the subject / the measure's table.
     if money or (agg in ("sum", "avg", "min", "max") and not count_m):
         phrase_start = agg_m.end() if agg_m else (money.start() if money else 0)
-        end = group_m.start() if group_m and group_m.start() > phrase_start else len(f)
+        ends = [m.start() for m in (group_m, bucket_m) if m is not None and m.start() > phrase_start]
+        end = min(ends) if ends else len(f)
         phrase_terms = [t.term for t in p.tokens if t.term and phrase_start <= t.start < end]
         if agg_m is not None:  # Portuguese puts the noun first: "preço médio", "valor total"
             k = p._tok_index(agg_m.start())
@@ -1103,6 +1457,12 @@ def plan_question(
                                 break
                     if measure:
                         break
+            if measure is None:
+                measure = p.measure_anywhere(phrase_terms, scope[0] if scope else None)
+            if measure is None and set(phrase_terms) & _AMOUNT_WORDS and scope:
+                # "valor médio das faturas", "average invoice amount": the table's own amount or total
+                own = [c for c in p._money_measures() if any(c[1].table is t for t in scope)]
+                measure = p._closest(own, scope[0])
         if measure is None and (money or (agg == "sum" and not phrase_terms)):
             anchor = group_table or (subject if ranked or group_m else None)
             measure = p._closest(p._money_measures(), anchor or subject)
@@ -1115,7 +1475,7 @@ def plan_question(
         fact = measure.table
         if agg_name is None:
             agg_name = "sum"
-    elif count_m or group_m or ranked:
+    elif count_m or group_m or ranked or bucket:
         fact = subject or (p.index.by_name[p.history[0]] if p.history else None)
         agg_name = "count"
         if fact is None:
@@ -1152,6 +1512,8 @@ def plan_question(
                 group_col = (table, col)
                 break
         if group_col is None:
+            group_col = p.column_nearby([fact], group_phrase[:2])
+        if group_col is None:
             # a table named by a concept or comment rather than its name ("por gênero", "by genre")
             resolved = p.index.resolve(" ".join(group_phrase[:2])) if group_phrase else None
             if (
@@ -1183,6 +1545,28 @@ def plan_question(
     if ranked and entity is None and group_col is None:
         entity = subject if subject is not fact else None
     filters = _all_filters(p, fact, entity or (group_col[0] if group_col else None), rng)
+    if bucket is not None:
+        hint = [t.loose for t in p.tokens if t.loose]
+        tcol = time_column(fact, hint)
+        if tcol is None:
+            return p.unplanned(
+                f"I could not build this query with confidence: {fact.qualified_name} has no date column to group "
+                f"by {bucket}.",
+                f"Não consegui montar esta consulta com confiança: {fact.qualified_name} não tem coluna de data para "
+                f"agrupar por {_BUCKET_PT[bucket]}.",
+            )
+        return _group_plan(
+            p,
+            fact,
+            measure,
+            agg_name or "count",
+            entity,
+            group_col,
+            filters,
+            limit=limit if (ranked or limit) else None,
+            desc=not fewest,
+            bucket=(bucket, tcol),
+        )
     if entity is None and group_col is None:
         if agg_name == "count":
             return _count_plan(p, fact, filters)
@@ -1227,6 +1611,105 @@ def _column_terms(name: str) -> list[str]:
     """A column name's stems, long stop words kept ("estoque_minimo" is not "estoque")."""
     kept = set(terms(name))
     return [s for w in words(name) if (s := stem(w)) in kept or len(w) > 3]
+
+
+def _is_agent(p: _Planner, cue: re.Match[str]) -> bool:
+    """ "caused by", "causadas por": a participle before by/por names who or what did it, not a group; a table's
+    name ending like one ("pedidos por cliente") is still a group."""
+    if not _AGENT.search(p.folded[max(0, cue.start() - 20) : cue.start()]):
+        return False
+    k = p._tok_index(cue.start()) - 1
+    if k < 0 or any(m.first <= k <= m.last for m in p.mentions):
+        return False
+    after = [t for _, t in p._phrase_terms(cue.end(), 2)]
+    named = any(p._column_for(t, after[:1]) for t in p.tables if t.kind in ("table", "partitioned_table"))
+    return not named and p._mention_after(cue.end(), 1) is None
+
+
+_PT_VERB_END = re.compile(r"(aram|eram|iram|ou|eu|iu|ad[oa]s?|id[oa]s?|ar|er|ir)$")
+
+
+def _same_verb(word: str, column_term: str) -> bool:
+    """A Portuguese verb form and a participle column name of one verb ("realizaram" / realizada_em)."""
+    a, b = _PT_VERB_END.sub("", word), _PT_VERB_END.sub("", column_term)
+    return len(a) >= 4 and a == b and (a != word or b != column_term)
+
+
+def _keys_meet(a: tuple[str, str | None], b: tuple[str, str | None]) -> bool:
+    if a[0] == b[0] or (a[1] is not None and a[1] in b) or (b[1] is not None and b[1] == a[0]):
+        return True
+    return bool(set(concepts_of(*a)) & set(concepts_of(*b)))
+
+
+_CONNECTORS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "e",
+        "o",
+        "os",
+        "as",
+        "do",
+        "da",
+        "dos",
+        "das",
+        "de",
+        "del",
+        "la",
+        "le",
+        "y",
+        "s",
+    ]
+)
+
+
+def _names_value(question_keys: Sequence[tuple[str, str | None]], value: str) -> frozenset[int]:
+    """The question words naming every word of the value (same stem, or one concept of the vocabulary), the
+    value's stop words included ("Banco do Brasil" is not named by "Brasil"); empty when one is missing."""
+    value_words = [w for w in words(value) if w not in _CONNECTORS and len(w) > 1 and not w.isdigit()]
+    value_keys = [(analyse(w) or [(w, None)])[0] for w in value_words]
+    used: set[int] = set()
+    for v in value_keys:
+        hit = next((i for i, q in enumerate(question_keys) if _keys_meet(v, q)), None)
+        if hit is None:
+            return frozenset()
+        used.add(hit)
+    return frozenset(used)
+
+
+def _populated_name(index: SchemaIndex, name: str) -> bool:
+    table = index.by_name.get(name)
+    return table is not None and _populated(table)
+
+
+def _lookup_condition(index: SchemaIndex, table: IndexedTable, target: str, cond: str) -> str | None:
+    """``cond`` (on ``target``) as seen from ``table`` through its many-to-one foreign keys: nested
+    ``fk IN (SELECT key FROM target WHERE cond)``; None when the path goes the other way or has composite keys."""
+    path = index.join_path(table.qualified_name, target)
+    if path is None or not path.edges or len(path.edges) > 3:
+        return None
+    current = table.qualified_name
+    hops = []
+    for fk in path.edges:
+        if fk.table != current or len(fk.columns) != 1:
+            return None
+        hops.append(fk)
+        current = fk.ref_table
+    inner = cond
+    for fk in reversed(hops[1:]):
+        inner = (
+            f"{_ident(fk.columns[0])} IN (SELECT {_ident(fk.ref_columns[0])} FROM {qualified_ident(fk.ref_table)} "  # noqa: S608
+            f"WHERE {inner})"
+        )
+    first = hops[0]
+    return (
+        f"{{a}}{_ident(first.columns[0])} IN (SELECT {_ident(first.ref_columns[0])} "  # noqa: S608
+        f"FROM {qualified_ident(first.ref_table)} WHERE {inner})"
+    )
 
 
 def _referencing_fact(p: _Planner, subject: IndexedTable, rng: _Range | None) -> IndexedTable | None:
@@ -1465,6 +1948,7 @@ def _group_plan(
     *,
     limit: int | None,
     desc: bool = True,
+    bucket: tuple[str, str] | None = None,
 ) -> QueryPlan | Unplanned:
     target = entity or (group_col[0] if group_col else fact)
     path = p.index.join_path(fact.qualified_name, target.qualified_name)
@@ -1483,10 +1967,19 @@ def _group_plan(
         group_exprs = [f"{pre(entity.qualified_name)}{_ident(c)}" for c in shown]
         label_words = ", ".join(shown)
         group_words = f"{entity.qualified_name} ({label_words})"
-    else:
-        assert group_col is not None
+    elif group_col is not None:
         group_exprs = [f"{pre(group_col[0].qualified_name)}{_ident(group_col[1])}"]
         group_words = f"{group_col[0].qualified_name}.{group_col[1]}"
+    else:
+        group_exprs = []
+        group_words = ""
+    bucket_expr = None
+    if bucket is not None:
+        unit, tcol = bucket
+        bucket_expr = _BUCKET_SQL[unit].format(col=f"{pre(fact.qualified_name)}{_ident(tcol)}")
+        group_exprs.append(bucket_expr)
+        bucket_words = f"{unit} of {fact.qualified_name}.{tcol}"
+        group_words = f"{group_words} and {bucket_words}" if group_words else bucket_words
     fan_out = any(fk.table != path.tables[i] for i, fk in enumerate(path.edges))
     if agg == "count":
         if fan_out and len(fact.primary_key) == 1:
@@ -1497,10 +1990,13 @@ def _group_plan(
         assert measure is not None
         value = f"{_AGG_SQL[agg]}({measure.sql(pre(fact.qualified_name))})"
     name = _AGG_NAME[agg]
-    select = f"SELECT {', '.join(group_exprs)}, {value} AS {name}"
+    shown_exprs = [f"{e} AS {bucket[0]}" if e == bucket_expr and bucket else e for e in group_exprs]
+    select = f"SELECT {', '.join(shown_exprs)}, {value} AS {name}"
     from_lines = _from_lines(path, aliases) if not single else [f"FROM {qualified_ident(fact.qualified_name)}"]
     tie = f", {group_exprs[0]}"
     order = f"ORDER BY {name} {'DESC' if desc else 'ASC'}{' NULLS LAST' if agg != 'count' else ''}{tie}"
+    if bucket_expr is not None and not limit:
+        order = "ORDER BY " + ", ".join([bucket_expr, *[e for e in group_exprs if e != bucket_expr]])
     lines = [select, *from_lines, *_where(filters, aliases or None), f"GROUP BY {', '.join(group_exprs)}", order]
     if limit:
         lines.append(f"LIMIT {limit}")
@@ -1517,10 +2013,44 @@ def _group_plan(
         via_pt = f", juntando {' → '.join(path.tables)}"
     rank_en = f"; the {limit} {'highest' if desc else 'lowest'}" if limit else "; highest first"
     rank_pt = f"; os {limit} {'maiores' if desc else 'menores'}" if limit else "; maiores primeiro"
+    if bucket_expr is not None and not limit:
+        rank_en, rank_pt = "; in time order", "; em ordem cronológica"
     en = f"{what_en[0].upper()}{what_en[1:]} per {group_words}{via}{_filters_words(filters, 'en')}{rank_en}."
     pt = f"{what_pt[0].upper()}{what_pt[1:]} por {group_words}{via_pt}{_filters_words(filters, 'pt')}{rank_pt}."
     intent = "top" if limit else ("count" if agg == "count" else "aggregate")
     return QueryPlan(sql, intent, path.tables, en, pt)
+
+
+_BUCKET_SQL = {
+    "year": "extract(year FROM {col})::int",
+    "quarter": "date_trunc('quarter', {col})::date",
+    "month": "date_trunc('month', {col})::date",
+    "week": "date_trunc('week', {col})::date",
+    "day": "{col}::date",
+}
+_BUCKET_PT = {"year": "ano", "quarter": "trimestre", "month": "mês", "week": "semana", "day": "dia"}
+
+
+def _extreme_date_plan(
+    p: _Planner, table: IndexedTable, tcol: str, filters: list[_Filter], *, newest: bool
+) -> QueryPlan:
+    fn = "max" if newest else "min"
+    sql = " ".join(
+        [
+            f"SELECT {fn}({_ident(tcol)}) AS {'latest' if newest else 'earliest'} "  # noqa: S608
+            f"FROM {qualified_ident(table.qualified_name)}",
+            *_where(filters, None),
+        ]
+    )
+    en = (
+        f"Takes the {'latest' if newest else 'earliest'} {tcol} of {table.qualified_name}"
+        f"{_filters_words(filters, 'en')}."
+    )
+    pt = (
+        f"Pega a {'mais recente' if newest else 'mais antiga'} {tcol} de {table.qualified_name}"
+        f"{_filters_words(filters, 'pt')}."
+    )
+    return QueryPlan(sql, "latest", (table.qualified_name,), en, pt)
 
 
 def _anti_plan(

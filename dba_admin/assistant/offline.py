@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dba_admin.assistant.nl2sql import QueryPlan, Unplanned, plan_question
+from dba_admin.assistant.nl2sql import QueryPlan, Unplanned, enum_values, mentioned_tables, plan_question
 from dba_admin.assistant.schema_index import (
     CONCEPTS,
     IndexedTable,
@@ -96,20 +96,31 @@ _ERROR_HINTS = re.compile(
     r"sqlstate|^\s*(error|erro|fatal)\b|\b(42703|42p01|42501|42601|42883|42804|22p02|57014|23505|23503)\b|"
     r"ambiguous|ambigua|is ambiguous|must appear in the group by|deve aparecer na clausula group by|"
     r"invalid input syntax|sintaxe de entrada invalida|operator does not exist|operador nao existe|"
+    r"invalid input value|valor de entrada (?:e )?invalido|"
     r"statement timeout|canceling statement)",
     re.IGNORECASE | re.MULTILINE,
 )
 _JOIN_WORDS = re.compile(
     r"\b(join|joins|joining|juntar|junto|junte|juncao|ligar|ligo|ligacao|relacionar|relaciono|relate|relates|"
     r"relationship|relationships|relacao entre|relacionamento|connect|connects|conectar|conecto|combine|"
-    r"combinar|cruzar|cruzo|path between|caminho entre|link|linked|vincular)\b",
+    r"combinar|cruzar|cruzo|path between|caminho entre|link|linked|vincular|"
+    r"ligam|liga|ligad[oa]s?|ligam-se|se ligam|related|relacionad[oa]s?|relacionam|connected|conectad[oa]s?|"
+    r"vinculad[oa]s?|path from|paths? to|caminho d[eoa]s?|caminho ate|get from|chegar de)\b",
     re.IGNORECASE,
 )
 _DESCRIBE_WORDS = re.compile(
     r"\b(describe|descreva|descrever|descricao|estrutura|structure|schema of|esquema d[aeo]|columns of|"
     r"colunas d[aeo]s?|what is in|o que (?:tem|ha) n[ao]|details of|detalhes d[aeo]|show table|mostre a "
     r"tabela|"
-    r"definition of|definicao d[aeo]|ddl)\b",
+    r"definition of|definicao d[aeo]|ddl|(?:what|which) (?:columns|fields)|columns does|fields does|"
+    r"(?:quais|que) (?:sao )?(?:as )?(?:colunas|campos)|colunas (?:tem|possui|existem)|campos d[aeo]s?)\b",
+    re.IGNORECASE,
+)
+# "which table stores X", "where are X kept", "em qual tabela fica X": a question about the catalog, not the data.
+_FIND_WORDS = re.compile(
+    r"\b(which tables?|what tables?|in which table|where (?:is|are|do|does|can)\b.*\b(?:kept|stored|saved|recorded|"
+    r"live|found)|qual tabela|quais tabelas|em qu(?:e|al) tabela|onde (?:fica|ficam|esta|estao|sao|e) "
+    r"(?:guardad|armazenad|registrad|salv)?|onde ficam|onde fica|where (?:is|are) (?:the )?)",
     re.IGNORECASE,
 )
 _COUNT_WORDS = re.compile(
@@ -153,6 +164,8 @@ class OfflineProvider:
             described = self._describe(question, folded, lang, history_tables)
             if described is not None:
                 return described
+        if _FIND_WORDS.search(folded) and not _COUNT_WORDS.search(folded):
+            return self._find(question, lang, history_tables)
         planned = plan_question(self.index, question, history_tables)
         if isinstance(planned, QueryPlan):
             return self._planned(planned, lang)
@@ -360,6 +373,10 @@ class OfflineProvider:
         named = self._named_tables(question)
         if len(named) >= 2:
             return named[:2]
+        # tables named by their words, stems or synonyms, wherever they stand ("how are films linked to actors?")
+        mentioned = [t for t in mentioned_tables(self.index, question) if t.populated]
+        if len(mentioned) >= 2:
+            return [mentioned[0], mentioned[-1]]
         keyword = _JOIN_WORDS.search(folded)
         rest = folded[keyword.end() :] if keyword else folded
         pieces = [
@@ -493,6 +510,7 @@ class OfflineProvider:
         """What a PostgreSQL error means and the closest real names (English or Portuguese messages)."""
         lang = lang or detect_language(error)
         text = fold(error)
+        sql = _sql_in_text(sql or error) or sql
         sql_tables = tables_in_sql(self.index, sql) if sql else []
         lines: list[str] = []
         suggestions: list[str] = []
@@ -514,6 +532,12 @@ class OfflineProvider:
             r'(?:column reference|referencia a coluna)\s+"?([\w$]+)"?\s+(?:is ambiguous|e ambigua)', text
         )
         group = re.search(r'column "?([\w$.]+)"? must appear in the group by|coluna "?([\w$.]+)"? deve aparecer', text)
+        enum_bad = re.search(
+            r"(?:invalid input value for enum|valor de entrada (?:e )?invalido para (?:o )?enum)"
+            r'\s+"?([\w$.]+)"?:\s*"([^"]*)"',
+            text,
+        )
+        corrected: list[str] = []
 
         if col:
             name = col.group(1)
@@ -532,6 +556,17 @@ class OfflineProvider:
                     _t(lang, "Closest real columns: ", "Colunas reais mais próximas: ")
                     + ", ".join(f"`{s}`" for s in suggestions)
                 )
+            # The column may live in another table: every table's columns are searched, not only the query's.
+            elsewhere = [s for s in _closest_columns(self.index, bare, self.index.tables) if s not in suggestions]
+            if elsewhere:
+                lines.append(
+                    _t(lang, "In other tables (a join is needed): ", "Em outras tabelas (é preciso um JOIN): ")
+                    + ", ".join(f"`{s}`" for s in elsewhere[:4])
+                )
+            if sql and suggestions:
+                fixed = _replace_identifier(sql, bare, suggestions[0].rsplit(".", 1)[-1])
+                if fixed != sql:
+                    corrected.append(fixed)
             lines.append(
                 _t(
                     lang,
@@ -678,6 +713,26 @@ class OfflineProvider:
                     "agregação. Adicione ao GROUP BY ou use uma agregação (max(), count(), string_agg()).",
                 )
             )
+            grouped = _add_group_by(sql or "")
+            if grouped:
+                corrected.append(grouped)
+        elif enum_bad:
+            type_name, bad = enum_bad.group(1), enum_bad.group(2)
+            labels = enum_values(self.index, type_name)
+            lines.append(
+                _t(
+                    lang,
+                    f"**Invalid enum value (22P02)**: `{bad}` is not a label of the enum type `{type_name}`.",
+                    f"**Valor de enum inválido (22P02)**: `{bad}` não é um rótulo do tipo enum `{type_name}`.",
+                )
+            )
+            if labels:
+                lines.append(_t(lang, "Its labels: ", "Seus rótulos: ") + ", ".join(f"'{v}'" for v in labels))
+                close = difflib.get_close_matches(bad, list(labels), n=1, cutoff=0.5)
+                if sql and close:
+                    fixed = re.sub(re.escape(_literal(bad)), _literal(close[0]), sql, flags=re.IGNORECASE)
+                    if fixed != sql:
+                        corrected.append(fixed)
         else:
             code = re.search(r"\b([0-9][0-9a-z][0-9a-z]{3})\b", text)
             meaning = _SQLSTATE_MEANINGS.get(code.group(1).upper()) if code else None
@@ -702,7 +757,10 @@ class OfflineProvider:
                 )
         if sql_tables and not tables:
             tables = [t.qualified_name for t in sql_tables]
-        return OfflineAnswer("\n".join(lines), (), tuple(dict.fromkeys(tables)), "error")
+        if corrected:
+            lines.append(_t(lang, "Corrected query:", "Consulta corrigida:"))
+            lines.append(_fence(corrected[0]))
+        return OfflineAnswer("\n".join(lines), tuple(corrected[:1]), tuple(dict.fromkeys(tables)), "error")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -959,6 +1017,81 @@ def join_sql(index: SchemaIndex, path: JoinPath, *, limit: int = 100) -> str:
         current = nxt
     lines.append(f"LIMIT {limit}")
     return "\n".join(lines)
+
+
+_SQL_START = re.compile(r"\b(SELECT|WITH|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_SQL_END = re.compile(r"\s*(?:--|\n\s*(?:ERROR|ERRO|FATAL)\b|\b(?:ERROR|ERRO):)", re.IGNORECASE)
+
+
+def _sql_in_text(text: str) -> str | None:
+    """The statement quoted in a "why does this fail: SELECT ... -- ERROR: ..." question, if any."""
+    m = _SQL_START.search(text)
+    if m is None:
+        return None
+    end = _SQL_END.search(text, m.start())
+    stmt = text[m.start() : end.start() if end else len(text)].strip().rstrip(";").strip()
+    return stmt or None
+
+
+def _replace_identifier(sql: str, old: str, new: str) -> str:
+    """``old`` replaced by ``new`` where it stands as an identifier (not inside quotes)."""
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    pattern = re.compile(r'(?<![\w$."])"?' + re.escape(old) + r'"?(?![\w$"])', re.IGNORECASE)
+    return "".join(part if i % 2 else pattern.sub(_q(new), part) for i, part in enumerate(parts))
+
+
+_AGG_CALL = re.compile(
+    r"\b(count|sum|avg|min|max|string_agg|array_agg|bool_and|bool_or|every|json_agg|jsonb_agg|stddev|variance)\s*\(",
+    re.IGNORECASE,
+)
+
+
+def _split_top(text: str) -> list[str]:
+    """Comma-separated items at parenthesis depth 0."""
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur).strip())
+    return [x for x in out if x]
+
+
+def _add_group_by(sql: str) -> str | None:
+    """A grouping error corrected: every selected expression that is not an aggregate goes to GROUP BY."""
+    m = re.match(r"\s*SELECT\s+(?:DISTINCT\s+)?(.*?)\s+FROM\s+", sql, re.IGNORECASE | re.DOTALL)
+    if m is None:
+        return None
+    plain = []
+    for item in _split_top(m.group(1)):
+        if _AGG_CALL.search(item) or item == "*":
+            continue
+        expr = re.sub(r"\s+(?:AS\s+)?\"?[\w$]+\"?\s*$", "", item, flags=re.IGNORECASE) if " " in item else item
+        plain.append(expr.strip())
+    if not plain:
+        return None
+    tail = re.search(r"\b(GROUP\s+BY|HAVING|ORDER\s+BY|LIMIT|OFFSET|FETCH|WINDOW)\b", sql, re.IGNORECASE)
+    group = re.search(r"\bGROUP\s+BY\s+", sql, re.IGNORECASE)
+    if group is not None:
+        end = re.search(r"\b(HAVING|ORDER\s+BY|LIMIT|OFFSET|FETCH|WINDOW)\b", sql[group.end() :], re.IGNORECASE)
+        stop = group.end() + (end.start() if end else len(sql) - group.end())
+        have = {x.lower() for x in _split_top(sql[group.end() : stop])}
+        missing = [x for x in plain if x.lower() not in have]
+        if not missing:
+            return None
+        return sql[:stop].rstrip() + ", " + ", ".join(missing) + (" " + sql[stop:].lstrip() if sql[stop:] else "")
+    pos = tail.start() if tail else len(sql)
+    head = sql[:pos].rstrip()
+    rest = sql[pos:]
+    return f"{head} GROUP BY {', '.join(plain)}" + (f" {rest}" if rest else "")
 
 
 def _closest_columns(index: SchemaIndex, name: str, scope: Iterable[IndexedTable]) -> list[str]:

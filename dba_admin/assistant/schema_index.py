@@ -51,6 +51,7 @@ __all__ = [
     "RenderedContext",
     "SchemaIndex",
     "TableMatch",
+    "ValueMatch",
     "analyse",
     "concepts_of",
     "estimate_tokens",
@@ -139,7 +140,10 @@ def _stems(word: str) -> tuple[str, str]:
     single = _singular(word)
     if len(single) <= 3:
         return single, single
-    return _EN_STEMMER.stemWord(single), _PT_STEMMER.stemWord(single)
+    # The Portuguese rules need the accent of "-ção" (folded away) to strip that suffix: "vegetacao" stems
+    # to "veget" (as "vegetation" does) only when written "vegetação".
+    pt_word = single[:-3] + "ção" if single.endswith("cao") else single
+    return _EN_STEMMER.stemWord(single), fold(_PT_STEMMER.stemWord(pt_word))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -366,6 +370,22 @@ class TableMatch:
 
 
 @dataclass(frozen=True)
+class ValueMatch:
+    """A value a question names, found in a column's statistics or its enum type (see :meth:`SchemaIndex.values_for`).
+
+    ``score`` is in (0, 1]: 1.0 when every word of the value is a word of the question (or the value equals the
+    phrase), less for a synonym, a Portuguese stem, or a value only partly named. ``source`` is ``"enum"`` (the
+    type's labels, always known) or ``"stats"`` (pg_stats, known only once ANALYZE has run).
+    """
+
+    table: str  # qualified
+    column: str
+    value: str  # exactly as stored, to be quoted as a literal
+    score: float
+    source: str = "stats"
+
+
+@dataclass(frozen=True)
 class JoinPath:
     """The shortest foreign-key path between two tables, as the edges to follow in order."""
 
@@ -385,6 +405,18 @@ class RenderedContext:
 # --------------------------------------------------------------------------------------------------
 # Loading keys, policies and indexes (one round trip for the whole database)
 # --------------------------------------------------------------------------------------------------
+
+# The value index (pg_stats, never table data): columns whose distinct values are few enough to list, at most
+# so many values per column and in all, short values only.
+VALUES_MAX_DISTINCT = 500
+VALUES_PER_COLUMN = 100
+VALUES_MAX_COLUMNS = 600
+VALUES_MAX_TOTAL = 5000
+VALUE_MAX_CHARS = 60
+# A value named by a translation ("Brasil" for "Brazil") is named; one sharing only a Portuguese stem
+# ("Brasília") less so.
+VALUE_CONCEPT_FACTOR = 0.9
+VALUE_STEM_FACTOR = 0.8
 
 _EXTRAS_SQL = """
 SELECT /* dba_admin */ 'k', n.nspname, c.relname,
@@ -429,7 +461,43 @@ LEFT JOIN pg_class r ON c.relispartition AND r.oid = pg_partition_root(c.oid)
 LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
 WHERE (c.relispartition OR (c.relkind = 'm' AND NOT c.relispopulated))
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT 'e', n.nspname, t.typname,
+       json_build_array(format_type(t.oid, NULL),
+         (SELECT coalesce(json_agg(e.enumlabel ORDER BY e.enumsortorder), '[]'::json)
+            FROM pg_enum e WHERE e.enumtypid = t.oid))::text
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+UNION ALL
+SELECT 's', v.schemaname, v.tablename, v.payload FROM (
+  SELECT s.schemaname, s.tablename,
+         json_build_array(s.attname, s.null_frac, d.estimate,
+           (s.most_common_vals::text::text[])[1:%(per_column)s],
+           CASE WHEN d.estimate <= %(max_distinct)s
+                THEN (s.histogram_bounds::text::text[])[1:%(per_column)s] END)::text AS payload,
+         d.estimate
+  FROM pg_stats s
+  JOIN pg_namespace n ON n.nspname = s.schemaname
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.attname
+  JOIN pg_type t ON t.oid = a.atttypid
+  CROSS JOIN LATERAL (SELECT CASE WHEN s.n_distinct >= 0 THEN s.n_distinct
+                                  ELSE -s.n_distinct * greatest(c.reltuples, 0) END AS estimate) d
+  WHERE s.inherited = (c.relkind = 'p') AND NOT c.relispartition
+    AND t.typcategory IN ('S', 'E')
+    AND (s.most_common_vals IS NOT NULL OR d.estimate <= %(max_distinct)s)
+    AND s.schemaname NOT IN ('pg_catalog', 'information_schema') AND s.schemaname NOT LIKE 'pg\\_%'
+  ORDER BY d.estimate, s.schemaname, s.tablename, s.attname
+  LIMIT %(max_columns)s
+) v
 """
+for _name, _value in (
+    ("per_column", VALUES_PER_COLUMN),
+    ("max_distinct", VALUES_MAX_DISTINCT),
+    ("max_columns", VALUES_MAX_COLUMNS),
+):
+    _EXTRAS_SQL = _EXTRAS_SQL.replace(f"%({_name})s", str(int(_value)))
 
 
 def load_extras(
@@ -438,7 +506,11 @@ def load_extras(
     """Keys, check constraints, policies and indexes of every table, in one rolled-back read-only query.
 
     Rows ``('r', schema, name, [relkind, populated, root schema, root name])`` also say which relations are
-    partitions (and of which root table) and which materialized views were never populated.
+    partitions (and of which root table) and which materialized views were never populated; rows
+    ``('e', schema, type, [format_type, labels])`` list enum labels in order, and rows ``('s', schema, table,
+    [column, null_frac, distinct estimate, most common values, histogram bounds])`` carry the statistics of
+    text-like columns for the value index (pg_stats only, which shows a login just the columns it may SELECT;
+    empty until ANALYZE has run).
     """
     with conn.transaction(force_rollback=True):
         conn.execute(
@@ -471,8 +543,109 @@ EXPLICIT_NAME_BONUS = 4.0
 # a view wins only when it matches clearly better ("sales by store" names the view sales_by_store).
 VIEW_FACTOR = 0.75
 UNPOPULATED_FACTOR = 0.3  # a materialized view never refreshed cannot be read: known, but last
+TABLE_PHRASE_BONUS = 6.0  # "the invoice table", "a tabela de faturas": the named table first
 # "number of rentals" asks for a count, not for a column called number.
 _COUNT_PHRASES = re.compile(r"\b(?:the\s+)?(?:number|numero|número|quantidade|qtd)\s+(?:of|de|do|da|dos|das)\b", re.I)
+
+
+def _bounded_values(
+    stats: Sequence[tuple[str, str, float, Sequence[str]]], tables: Mapping[str, IndexedTable]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Values worth indexing from the statistics rows: columns with the fewest distinct values first, short
+    values with a letter only, at most :data:`VALUES_PER_COLUMN` per column and :data:`VALUES_MAX_TOTAL` in all."""
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    total = 0
+    for table, column, _estimate, values in sorted(stats, key=lambda r: (r[2], r[0], r[1])):
+        if table not in tables or total >= VALUES_MAX_TOTAL:
+            continue
+        kept = [
+            v
+            for v in dict.fromkeys(values)
+            if isinstance(v, str) and 0 < len(v) <= VALUE_MAX_CHARS and any(ch.isalpha() for ch in v)
+        ][: min(VALUES_PER_COLUMN, VALUES_MAX_TOTAL - total)]
+        if kept:
+            out[(table, column)] = tuple(kept)
+            total += len(kept)
+    return out
+
+
+class _ValueIndex:
+    """Postings from the terms, Portuguese stems and concepts of column values to (value, term slot, weight).
+
+    Built on the first :meth:`SchemaIndex.values_for` call, so an index nobody asks values of costs nothing.
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, str, str, str]]) -> None:
+        self.values: list[tuple[str, str, str, str, int]] = []  # table, column, value, source, number of terms
+        self.folded: dict[str, list[int]] = {}  # the folded value -> value numbers (exact phrase matches)
+        self.postings: dict[str, list[tuple[int, int, float]]] = {}
+        for table, column, value, source in entries:
+            analysed = [(t, a) for t, a in analyse(value) if not t.isdigit()]
+            if not analysed:
+                continue
+            number = len(self.values)
+            # Every word of three letters or more counts in the share a question must name, stop words and
+            # numbers included: "Banco do Brasil S.A." is not "Brasil", "MED-00001" is not "med".
+            size = max(len(analysed), sum(1 for w in words(value) if len(w) >= 3))
+            self.values.append((table, column, value, source, size))
+            self.folded.setdefault(" ".join(words(value)), []).append(number)
+            for slot, (term, alt) in enumerate(analysed):
+                keys = {term: 1.0}
+                if alt is not None and len(alt) >= 4:
+                    keys.setdefault(alt, VALUE_STEM_FACTOR)
+                for concept in concepts_of(term, alt):
+                    keys.setdefault("~" + concept, VALUE_CONCEPT_FACTOR)
+                for key, weight in keys.items():
+                    self.postings.setdefault(key, []).append((number, slot, weight))
+
+
+SEARCH_CACHE_SIZE = 128  # questions (the planner and the assistant ask the same one several times)
+WORD_CACHE_SIZE = 20_000
+
+
+def _reason_text(reason: Any) -> str:
+    """A reason as shown: strings as they are, a posting match as "column email matches 'mail≈email'"."""
+    if isinstance(reason, str):
+        return reason
+    field_label, column, label = reason
+    where = f"{field_label} {column}" if column and field_label.startswith("column") else field_label
+    return f"{where} matches '{label}'"
+
+
+_TABLE_WORDS = frozenset({"table", "tables", "tabela", "tabelas", "view", "views", "visao", "relation"})
+_PHRASE_LINKS = frozenset({"de", "da", "do", "das", "dos", "of", "named", "called", "chamada", "chamado"})
+_PHRASE_MAX_WORDS = 3
+
+
+def _table_phrases(question: str) -> list[tuple[tuple[str, ...], str]]:
+    """The words that name a table next to "table"/"tabela", each with its head noun: the last word before it
+    ("the meter readings table" -> readings) or the first after it ("a tabela de faturas" -> faturas)."""
+    ws = words(question)
+    out: list[tuple[tuple[str, ...], str]] = []
+    for i, w in enumerate(ws):
+        if w not in _TABLE_WORDS:
+            continue
+        before: list[str] = []
+        for other in reversed(ws[max(0, i - _PHRASE_MAX_WORDS) : i]):
+            if other in STOP_WORDS or other in _TABLE_WORDS:
+                break
+            before.insert(0, other)
+        if before:
+            out.append((tuple(before), before[-1]))
+        after: list[str] = []
+        j = i + 1
+        while j < len(ws) and ws[j] in _PHRASE_LINKS:
+            j += 1
+        for other in ws[j:]:
+            if other in _PHRASE_LINKS:  # "tabela de itens de fatura"
+                continue
+            if other in STOP_WORDS or other in _TABLE_WORDS or len(after) == _PHRASE_MAX_WORDS:
+                break
+            after.append(other)
+        if after:
+            out.append((tuple(after), after[0]))
+    return out
+
 
 # Posting: table number -> (weight, field label, column or None)
 _Posting = dict[int, tuple[float, str, str | None]]
@@ -485,8 +658,26 @@ class SchemaIndex:
     indexes) but never ranked: each stands for its root table (:attr:`IndexedTable.partition_of`).
     """
 
-    def __init__(self, tables: Sequence[IndexedTable], *, partitions: Sequence[IndexedTable] = ()) -> None:
+    def __init__(
+        self,
+        tables: Sequence[IndexedTable],
+        *,
+        partitions: Sequence[IndexedTable] = (),
+        enums: Mapping[str, Sequence[str]] | None = None,
+        column_values: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    ) -> None:
         self.tables: list[IndexedTable] = list(tables)
+        # Enum type -> labels in order, under the name format_type prints (schema-qualified, quoted when needed),
+        # "schema.type" and the bare type name (the public one, else the first).
+        self.enums: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (enums or {}).items()}
+        # (qualified table, column) -> values seen by ANALYZE (pg_stats), most common first.
+        self.column_values: dict[tuple[str, str], tuple[str, ...]] = {
+            k: tuple(v) for k, v in (column_values or {}).items()
+        }
+        self._value_index: _ValueIndex | None = None
+        self._names: list[str] = [t.qualified_name for t in self.tables]
+        self._search_cache: dict[tuple[str, int, tuple[str, ...], bool], tuple[TableMatch, ...]] = {}
+        self._word_cache: dict[tuple[str, str | None], Any] = {}
         self.by_name: dict[str, IndexedTable] = {t.qualified_name: t for t in self.tables}
         self.partitions: dict[str, IndexedTable] = {p.qualified_name: p for p in partitions}
         self._number: dict[str, int] = {t.qualified_name: i for i, t in enumerate(self.tables)}
@@ -537,7 +728,20 @@ class SchemaIndex:
 
         root_of: dict[str, str] = {}
         unpopulated: set[str] = set()
+        enums: dict[str, tuple[str, ...]] = {}
+        stats: list[tuple[str, str, float, list[str]]] = []  # table, column, distinct estimate, values
         for kind, schema, name, payload in extra_rows:
+            if kind == "e":
+                shown, labels = payload
+                for key in (shown, f"{schema}.{name}", f'"{schema}"."{name}"'):
+                    enums.setdefault(key, tuple(labels))
+                if name not in enums or schema == "public":
+                    enums[name] = tuple(labels)
+                continue
+            if kind == "s":
+                column, _null_frac, estimate, common, bounds = payload
+                stats.append((f"{schema}.{name}", column, float(estimate or 0), [*(common or ()), *(bounds or ())]))
+                continue
             if kind != "r":
                 continue
             relkind, populated, root_schema, root_name = payload
@@ -633,7 +837,12 @@ class SchemaIndex:
                 root.estimated_rows = sum(counted)
             if not root.total_bytes:
                 root.total_bytes = sum(k.total_bytes for k in kids)
-        return cls(list(indexed.values()), partitions=list(parts.values()))
+        return cls(
+            list(indexed.values()),
+            partitions=list(parts.values()),
+            enums=enums,
+            column_values=_bounded_values(stats, indexed),
+        )
 
     @classmethod
     def from_connection(
@@ -726,6 +935,88 @@ class SchemaIndex:
         part = self.partition(name)
         return self.by_name.get(part.partition_of) if part is not None and part.partition_of else None
 
+    # -- values -------------------------------------------------------------------------------------
+
+    def enum_labels(self, type_name: str) -> tuple[str, ...]:
+        """Labels of an enum type in order (``()`` when ``type_name`` is not an enum), however it is written."""
+        bare = type_name.replace('"', "")
+        for key in (type_name, bare, bare.rpartition(".")[2]):
+            if key in self.enums:
+                return self.enums[key]
+        return ()
+
+    def _values(self) -> _ValueIndex:
+        if self._value_index is None:
+            entries: list[tuple[str, str, str, str]] = []
+            enum_columns: set[tuple[str, str]] = set()
+            for t in self.tables:
+                for col in t.columns:
+                    labels = self.enum_labels(col.type) if col.type in self.enums or "." in col.type else ()
+                    if labels:
+                        enum_columns.add((t.qualified_name, col.name))
+                        entries += [(t.qualified_name, col.name, label, "enum") for label in labels]
+            for (table, column), values in self.column_values.items():
+                if (table, column) not in enum_columns:
+                    entries += [(table, column, value, "stats") for value in values]
+            self._value_index = _ValueIndex(entries)
+        return self._value_index
+
+    def values_for(
+        self,
+        words_or_phrase: str | Sequence[str],
+        *,
+        tables: Iterable[str] | None = None,
+        limit: int = 20,
+        min_score: float = 0.5,
+    ) -> list[ValueMatch]:
+        """Column values the question names, best first: "Brazil" in customer.country, "Rock" in genre.name,
+        "crítica" in an enum column from "critical" (stems of both languages and the bilingual vocabulary).
+
+        Values come from enum types (always) and from ``pg_stats`` (most common values, and the histogram of
+        columns with at most :data:`VALUES_MAX_DISTINCT` distinct values): never from the tables themselves, so
+        a column is known here only once ANALYZE (or autovacuum) has run on its table, and only if the login may
+        SELECT it. A value scores the share of its words the question names (1.0: all of them, or the phrase is
+        the value); the caller decides which matches to trust and removes words it uses otherwise ("média" as
+        "average"). ``tables`` (qualified names) keeps the values of those tables only.
+        """
+        wanted = set(tables) if tables is not None else None
+        phrase = words_or_phrase if isinstance(words_or_phrase, str) else " ".join(words_or_phrase)
+        vi = self._values()
+        if not vi.values:
+            return []
+        matched: dict[int, dict[int, float]] = {}
+        for q, alt in analyse(phrase):
+            if q.isdigit():
+                continue
+            keys: dict[str, float] = {q: 1.0}
+            if alt is not None and len(alt) >= 4:
+                keys.setdefault(alt, VALUE_STEM_FACTOR)
+            for concept in concepts_of(q, alt):
+                keys.setdefault("~" + concept, VALUE_CONCEPT_FACTOR)
+            for key, factor in keys.items():
+                for number, slot, weight in vi.postings.get(key, ()):
+                    if wanted is not None and vi.values[number][0] not in wanted:
+                        continue
+                    # a concept matched from both sides counts once at the concept's weight
+                    value = factor * weight if not key.startswith("~") else VALUE_CONCEPT_FACTOR
+                    slots = matched.setdefault(number, {})
+                    if slots.get(slot, 0.0) < value:
+                        slots[slot] = value
+        scores = {number: sum(slots.values()) / vi.values[number][4] for number, slots in matched.items()}
+        for number in vi.folded.get(" ".join(words(phrase)), ()):
+            if wanted is None or vi.values[number][0] in wanted:
+                scores[number] = 1.0
+        ranked = sorted(
+            (n for n, sc in scores.items() if sc >= min_score),
+            key=lambda n: (-scores[n], vi.values[n][0], vi.values[n][1], vi.values[n][2]),
+        )[:limit]
+        return [
+            ValueMatch(
+                vi.values[n][0], vi.values[n][1], vi.values[n][2], round(min(1.0, scores[n]), 4), vi.values[n][3]
+            )
+            for n in ranked
+        ]
+
     # -- retrieval ----------------------------------------------------------------------------------
 
     def search(
@@ -742,49 +1033,84 @@ class SchemaIndex:
         of the best score, so a follow-up without table words ("and only the cancelled ones?") stays on
         the same tables, while a question that names new tables moves on.
         """
+        cache_key = (question, limit, tuple(history_tables), neighbours)
+        cached = self._search_cache.get(cache_key)
+        if cached is not None:
+            return list(cached)
+        found = self._search(question, limit=limit, history_tables=history_tables, neighbours=neighbours)
+        if len(self._search_cache) >= SEARCH_CACHE_SIZE:
+            self._search_cache.pop(next(iter(self._search_cache)))
+        self._search_cache[cache_key] = tuple(found)
+        return found
+
+    def _word_keys(
+        self, q: str, alt: str | None
+    ) -> tuple[tuple[tuple[str, float, str], ...], tuple[str, ...], tuple[str, ...]]:
+        """(posting keys with their factor and label, concepts, related concepts) of one question word, cached:
+        the same words come back question after question."""
+        cached = self._word_cache.get((q, alt))
+        if cached is not None:
+            return cached
+        keys: list[tuple[str, float, str]] = [(q, 1.0, q)]
+        if alt is not None:
+            keys.append((alt, SECOND_KEY_FACTOR, f"{q}~{alt}"))
+        concepts = concepts_of(q, alt)
+        for concept in concepts:
+            keys.append(("~" + concept, CONCEPT_FACTOR, f"{q}≈{concept}"))
+        related_all = tuple(dict.fromkeys(r for c in concepts for r in RELATED_CONCEPTS.get(c, ())))
+        for related in related_all:
+            if related not in concepts:
+                keys.append(("~" + related, RELATED_FACTOR, f"{q}→{related}"))
+        if len(q) >= PREFIX_LEN and q not in self._postings and (alt is None or alt not in self._postings):
+            keys.extend(
+                (other, PREFIX_FACTOR, f"{q}~{other}")
+                for other in sorted(self._prefixes.get(q[:PREFIX_LEN], ()))
+                if other != q
+            )
+        found = (tuple(k for k in keys if k[0] in self._postings), concepts, related_all)
+        if len(self._word_cache) < WORD_CACHE_SIZE:
+            self._word_cache[(q, alt)] = found
+        return found
+
+    def _search(
+        self,
+        question: str,
+        *,
+        limit: int,
+        history_tables: Sequence[str],
+        neighbours: bool,
+    ) -> list[TableMatch]:
         analysed = list(dict(analyse(_COUNT_PHRASES.sub(" ", question))).items())
         q_terms = [q for q, _alt in analysed]
         scores: dict[int, float] = {}
-        reasons: dict[int, list[str]] = {}
+        # a reason is a string, or (field label, column, matched label) formatted only for the tables returned
+        reasons: dict[int, list[Any]] = {}
         matched_columns: dict[int, dict[str, float]] = {}
         matched_terms: dict[int, list[str]] = {}
         q_concepts: set[str] = set(q_terms)
         q_related: set[str] = set()
         for q, alt in analysed:
-            best: dict[int, tuple[float, str]] = {}
-            keys: list[tuple[str, float, str]] = [(q, 1.0, q)]
-            if alt is not None:
-                keys.append((alt, SECOND_KEY_FACTOR, f"{q}~{alt}"))
-            concepts = concepts_of(q, alt)
+            best: dict[int, tuple[float, str, str | None, str]] = {}
+            keys, concepts, related_all = self._word_keys(q, alt)
             q_concepts.update(concepts)
-            for concept in concepts:
-                keys.append(("~" + concept, CONCEPT_FACTOR, f"{q}≈{concept}"))
-            for related in dict.fromkeys(r for c in concepts for r in RELATED_CONCEPTS.get(c, ())):
-                q_related.add(related)
-                if related not in concepts:
-                    keys.append(("~" + related, RELATED_FACTOR, f"{q}→{related}"))
-            if len(q) >= PREFIX_LEN and q not in self._postings and (alt is None or alt not in self._postings):
-                keys.extend(
-                    (other, PREFIX_FACTOR, f"{q}~{other}")
-                    for other in sorted(self._prefixes.get(q[:PREFIX_LEN], ()))
-                    if other != q
-                )
+            q_related.update(related_all)
             for key, factor, label in keys:
-                posting = self._postings.get(key)
-                if not posting:
-                    continue
-                idf = self._idf[key]
+                posting = self._postings[key]
+                scale = factor * self._idf[key]
                 for number, (weight, field_label, column) in posting.items():
-                    value = weight * factor * idf
-                    where = f"{field_label} {column}" if column and field_label.startswith("column") else field_label
-                    if number not in best or best[number][0] < value:
-                        best[number] = (value, f"{where} matches '{label}'")
+                    value = weight * scale
+                    current = best.get(number)
+                    if current is None or current[0] < value:
+                        best[number] = (value, field_label, column, label)
                     if column is not None:
-                        cols = matched_columns.setdefault(number, {})
-                        cols[column] = cols.get(column, 0.0) + value
-            for number, (value, why) in best.items():
+                        cols = matched_columns.get(number)
+                        if cols is None:
+                            matched_columns[number] = {column: value}
+                        else:
+                            cols[column] = cols.get(column, 0.0) + value
+            for number, (value, field_label, column, label) in best.items():
                 scores[number] = scores.get(number, 0.0) + value
-                reasons.setdefault(number, []).append(why)
+                reasons.setdefault(number, []).append((field_label, column, label))
                 matched_terms.setdefault(number, []).append(q)
 
         # Tables named in the question ("order_items", "appointment reminders", "itens do pedido").
@@ -809,9 +1135,15 @@ class SchemaIndex:
                 else:
                     break
             else:
-                scores[number] += EXPLICIT_NAME_BONUS * sum(weights)
+                # A name that only adds related words ("playlist_track" for "track") stays below the table
+                # the question names exactly ("track").
+                scores[number] += EXPLICIT_NAME_BONUS * sum(weights) * min(weights)
                 what = "a synonym" if min(weights) == 1.0 else "related to"
                 reasons[number].insert(0, f"its name is {what} words in the question")
+
+        # "the meter readings table", "a tabela de faturas": the table the phrase names comes first.
+        for phrase, head in _table_phrases(question):
+            self._phrase_bonus(phrase, head, scores, reasons)
 
         # Base tables before views that repeat their words; an unreadable materialized view last.
         for number in list(scores):
@@ -844,7 +1176,8 @@ class SchemaIndex:
             scores[j_opt] = scores.get(j_opt, 0.0) + bonus
             reasons.setdefault(j_opt, []).append("used earlier in this conversation")
 
-        ranked = sorted(scores, key=lambda j: (-scores[j], self.tables[j].qualified_name))[:limit]
+        names = self._names
+        ranked = sorted(scores, key=lambda j: (-scores[j], names[j]))[:limit]
         out = []
         for j in ranked:
             cols = matched_columns.get(j, {})
@@ -852,13 +1185,49 @@ class SchemaIndex:
                 TableMatch(
                     table=self.tables[j],
                     score=round(scores[j], 4),
-                    reasons=tuple(dict.fromkeys(reasons.get(j, []))),
+                    reasons=tuple(dict.fromkeys(_reason_text(r) for r in reasons.get(j, []))),
                     columns=tuple(sorted(cols, key=lambda c: -cols[c])[:5]),
                     matched_terms=tuple(matched_terms.get(j, ())),
                     question_terms=len(q_terms),
                 )
             )
         return out
+
+    def _phrase_bonus(
+        self, phrase: Sequence[str], head: str, scores: dict[int, float], reasons: dict[int, list[Any]]
+    ) -> None:
+        """Add :data:`TABLE_PHRASE_BONUS` to the tables whose name the phrase spells entirely (each word of the
+        name is a word of the phrase, its Portuguese stem or a synonym), more when the phrase's head noun is one
+        of them ("readings" in "meter readings", "faturas" in "tabela de faturas de energia")."""
+        keys: list[set[str]] = []
+        for w in phrase:
+            term, alt = _analyse(w)
+            keys.append({term, *([alt] if alt else []), *concepts_of(term, alt)})
+        head_term, head_alt = _analyse(head)
+        head_keys = {head_term, *([head_alt] if head_alt else []), *concepts_of(head_term, head_alt)}
+        all_keys = set().union(*keys) if keys else set()
+        for number in list(scores):
+            name_terms = self._name_terms[number]
+            if not name_terms:
+                continue
+            matched: list[set[str]] = []
+            for t in dict.fromkeys(name_terms):
+                own = self._name_keys(t)
+                if not own & all_keys:
+                    break
+                matched.append(own)
+            else:
+                covered = sum(1 for k in keys if any(k & own for own in matched))
+                bonus = TABLE_PHRASE_BONUS * covered / max(1, len(keys))
+                if any(own & head_keys for own in matched):
+                    bonus += TABLE_PHRASE_BONUS
+                scores[number] += bonus
+                reasons[number].insert(0, "the question names this table")
+
+    @staticmethod
+    @functools.lru_cache(maxsize=50_000)
+    def _name_keys(term: str) -> set[str]:
+        return {term, *concepts_of(term)}
 
     def resolve(self, phrase: str) -> IndexedTable | None:
         """The single table a short phrase names ("pets", "itens do pedido", "public.orders")."""

@@ -308,6 +308,9 @@ def _journey(app_db: Any, browser_page: Any, app_url: str) -> None:
         page.goto(f"{app_url}/explorer?schema=public&table=orders")
         username_box = page.get_by_label("Username")
         expect(username_box).to_be_visible(timeout=60_000)
+        # As at the first login: a click while the cookie manager's first rerun is still running can be lost (seen
+        # once on a loaded machine: the form stayed, filled in, for a minute).
+        settle(page)
         username_box.fill(username)
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_role("button", name="Login").click()

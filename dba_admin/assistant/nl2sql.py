@@ -102,6 +102,36 @@ def allowed_values(table: IndexedTable) -> dict[str, list[str]]:
     return out
 
 
+_CHECK_NUMBERS = re.compile(r"\"?(\w+)\"?\s*(?:=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[|IN\s*\()([^\]]*?)[\])]", re.IGNORECASE)
+
+
+def zero_one_columns(table: IndexedTable) -> set[str]:
+    """Columns a CHECK limits to 0 and 1 (``active IN (0, 1)``, ``= ANY (ARRAY[0, 1])``): flags stored as numbers."""
+    out: set[str] = set()
+    for check in table.checks:
+        for match in _CHECK_NUMBERS.finditer(check):
+            values = {re.sub(r"::\w+|[()\s]", "", v) for v in match.group(2).split(",")}
+            if values and values <= {"0", "1"}:
+                out.add(match.group(1))
+    return out
+
+
+def fraction_columns(table: IndexedTable) -> set[str]:
+    """Numeric columns that hold a fraction: a CHECK caps them at 1 (``discount <= 1``, ``BETWEEN 0 AND 1``), or a
+    non-integer column named like a discount or a rate: "10 %" of them is 0.10."""
+    out: set[str] = set()
+    for check in table.checks:
+        for match in re.finditer(r"\"?(\w+)\"?\s*<=?\s*\(?\s*(1(?:\.0+)?|0\.\d+)\b", check):
+            out.add(match.group(1))
+        for match in re.finditer(r"\"?(\w+)\"?\s+BETWEEN\s+\S+\s+AND\s+\(?\s*1(?:\.0+)?\b", check, re.IGNORECASE):
+            out.add(match.group(1))
+    for col in table.columns:
+        fractional = is_numeric(col.type) and not col.type.startswith(("smallint", "integer", "bigint", "int"))
+        if fractional and any(CONCEPTS.get(t) == "discount" for t in terms(col.name)):
+            out.add(col.name)
+    return out
+
+
 def enum_values(index: SchemaIndex, type_name: str) -> tuple[str, ...]:
     """Labels of an enum type, when the index carries them (``SchemaIndex.enums``: type name -> labels)."""
     enums = getattr(index, "enums", None) or {}
@@ -126,10 +156,12 @@ def is_numeric(type_name: str) -> bool:
     return bool(_NUMERIC.match(type_name))
 
 
-def time_column(table: IndexedTable, hint_terms: Sequence[str] = ()) -> str | None:
+def time_column(table: IndexedTable, hint_terms: Sequence[str] = (), exclude: Sequence[str] = ()) -> str | None:
     """The column that says when a row happened: one the question names, then created_at-like, then the first
     date or timestamp column (a date column named after the table itself, e.g. order_date, comes first)."""
-    times = [c for c in table.columns if is_time(c.type)]
+    times = [c for c in table.columns if is_time(c.type) and c.name not in exclude] or [
+        c for c in table.columns if is_time(c.type)
+    ]
     if not times:
         return None
     for col in times:
@@ -144,8 +176,10 @@ def time_column(table: IndexedTable, hint_terms: Sequence[str] = ()) -> str | No
     for col in times:
         if any(_related(a, b) for a in terms(col.name) for b in table_terms):
             return col.name
-    non_update = [n for n in names if "update" not in n and "modif" not in n]
-    return (non_update or names)[0]
+    # a birth date is when the person was born, not when the row happened ("sales in 1997")
+    events = [n for n in names if not any(CONCEPTS.get(t) == "birth" for t in terms(n))]
+    non_update = [n for n in events if "update" not in n and "modif" not in n]
+    return (non_update or events or names)[0]
 
 
 _LABEL_WORDS = {"name", "nome", "title", "titulo", "label", "rotulo", "description", "descricao"}
@@ -281,10 +315,22 @@ _ANTI = re.compile(
     r"\b(never|without|with no|have no|has no|nothing|not any|none|nunca|sem|jamais|nenhum|nenhuma|nada)\b"
 )
 _NEG_VERB = re.compile(r"\b(did not|didnt|have not|has not|havent|hasnt|do not|does not|dont|doesnt|nao)\s+([a-z]+)")
+# "products not sold in 1998", "produtos não vendidos": a negated money verb is an anti-join
+_NOT_SOLD = re.compile(r"\b(not|never|nao|nunca)\s+(?:been\s+|sido\s+|foram\s+)?([a-z]+)")
+# "employees who have no subordinates", "funcionários sem subordinados": nobody points at them through the table's
+# own foreign key to itself (manager, parent)
+_SUBORDINATES = re.compile(
+    r"\b(subordinates?|direct reports|reports|reportees|subordinad[oa]s|liderad[oa]s|children|filhos|ninguem|"
+    r"nobody|no one|anyone|manage)\b"
+)
+_PAID_MOST = re.compile(
+    r"\b(?:paid|spent|pay|spend|pagaram|pagou|gastaram|gastou)\s+(?:the\s+)?most\b|"
+    r"\bmais\s+(?:pagaram|pagou|gastaram|gastou)\b"
+)
 _MOST = re.compile(
     r"\b(?:with the most|with most|with the highest number of|with the largest number of|with more|has the most|"
     r"have the most|had the most|the most|most|com mais|com o maior numero de|com maior numero de|com a maior "
-    r"quantidade de|que mais|mais)\s+"
+    r"quantidade de|que mais|mais)(?:\s+|(?=\s*[?.!]?\s*$))"
 )
 _FEWEST = re.compile(
     r"\b(?:with the fewest|with the least|with fewer|fewest|least|com menos|com o menor numero de|que menos|menos)\s+"
@@ -399,7 +445,9 @@ def date_range(folded: str) -> _Range | None:
         hi = _day(m.group(1))
         return _Range("'-infinity'", _lit(hi), f"before {hi}", f"antes de {hi}", m.span())
     m = re.search(
-        r"\b(?:in|during|em|durante|no ano de|of|de|for|para)\s+(?:the year\s+|o ano de\s+)?((?:19|20)\d\d)\b", folded
+        r"\b(?:in|during|em|durante|no ano de|of|de|do|da|for|para|from)\s+(?:the year\s+|o ano de\s+)?"
+        r"((?:19|20)\d\d)\b",
+        folded,
     )
     if m:
         year = int(m.group(1))
@@ -472,6 +520,7 @@ class _Filter:
     en: str
     pt: str
     pos: int = -1  # the token of the question that named it, when one did
+    null_column: str = ""  # the column an IS NULL test is on ("not shipped yet"): not the one a date range is on
 
 
 @dataclass
@@ -735,51 +784,73 @@ class _Planner:
         # words that name a table are not values ("employees" is not the role 'electrician', a kind of employee)
         in_mention = {k for m in self.mentions for k in range(m.first, m.last + 1)}
         q_terms = {t.term for k, t in enumerate(self.tokens) if t.term and k not in in_mention}
+        table_toks = {k for m in self.mentions if m.table is table for k in range(m.first, m.last + 1)}
         for column, values in sorted(candidates.items()):
             if (table.qualified_name, column) in used:
                 continue
-            chosen = None
-            for value in sorted(set(values), key=len, reverse=True):
-                fv = fold(value).strip()
-                if not fv:
-                    continue
-                if len(re.sub(r"[^a-z0-9]", "", fv)) <= 2:
-                    # A one- or two-letter value ("G", "R") counts only as its own upper-case word next to the
-                    # column's name ("rated R", "status A").
-                    col_terms = terms(column)
-                    pattern = r"(?<![\w-])" + re.escape(value) + r"(?![\w-])"
-                    m = re.search(pattern, self.question)
-                    if m and any(
-                        _related(c, t.term or "")
-                        for c in col_terms
-                        for t in self.tokens[max(0, self._tok_index(m.start()) - 3) : self._tok_index(m.start())]
-                    ):
-                        chosen = value
-                        break
-                    continue
-                if re.search(r"(?<![a-z0-9])" + re.escape(fv) + r"(?![a-z0-9])", self.folded):
-                    chosen = value
-                    break
-                v_terms = terms(value)
-                if v_terms and all(any(_related(v, q) for q in q_terms) for v in v_terms) and len(fv) > 3:
-                    chosen = value
-                    break
-            if chosen is not None:
+            chosen = self._values_named(table, column, values, q_terms, table_toks)
+            if chosen:
                 used.add((table.qualified_name, column))
-                out.append(
-                    _Filter(
-                        table,
-                        f"{{a}}{_ident(column)} = {_literal(chosen)}",
-                        f"{column} = '{chosen}'",
-                        f"{column} = '{chosen}'",
-                    )
-                )
+                if len(chosen) == 1:
+                    template = f"{{a}}{_ident(column)} = {_literal(chosen[0])}"
+                    words_ = f"{column} = '{chosen[0]}'"
+                else:  # "G or PG", "PG ou G": one of several values
+                    template = f"{{a}}{_ident(column)} IN ({', '.join(map(_literal, chosen))})"
+                    words_ = f"{column} IN ({', '.join(repr(v) for v in chosen)})"
+                out.append(_Filter(table, template, words_, words_))
         return out
+
+    def _values_named(
+        self, table: IndexedTable, column: str, values: Sequence[str], q_terms: set[str], table_toks: set[int]
+    ) -> list[str]:
+        """The allowed values of one column the question spells out, in its order. A value is matched whole
+        ("PG-13" is not "PG"); a one- or two-letter value counts only as its own upper-case word next to the
+        column's name ("rated R"), before the table's name ("R movies"), or joined by "or"/"ou" to another value
+        ("G or PG")."""
+        found: list[tuple[int, str]] = []
+        taken: list[tuple[int, int]] = []
+        short: list[tuple[int, int, str]] = []
+        col_terms = terms(column)
+        for value in sorted(set(values), key=len, reverse=True):
+            fv = fold(value).strip()
+            if not fv:
+                continue
+            if len(re.sub(r"[^a-z0-9]", "", fv)) <= 2:
+                pattern = r"(?<![\w-])" + re.escape(value) + r"(?![\w-])"
+                for m in re.finditer(pattern, self.question):
+                    if not any(a <= m.start() < b for a, b in taken):
+                        short.append((m.start(), m.end(), value))
+                        break
+                continue
+            whole = re.search(r"(?<![a-z0-9-])" + re.escape(fv) + r"(?![a-z0-9]|-[a-z0-9])", self.folded)
+            if whole and not any(a <= whole.start() < b for a, b in taken):
+                found.append((whole.start(), value))
+                taken.append(whole.span())
+                continue
+            v_terms = terms(value)
+            if v_terms and all(any(_related(v, q) for q in q_terms) for v in v_terms) and len(fv) > 3 and not found:
+                found.append((len(self.folded), value))
+        spans = [(a, b) for a, b, _ in short] + taken
+        for start, end, value in short:
+            k = self._tok_index(start)
+            before = self.tokens[max(0, k - 3) : k]
+            near_column = any(_related(c, t.term or "") for c in col_terms for t in before)
+            before_table = k + 1 in table_toks
+            joined = any(
+                re.fullmatch(r"\s*(?:,|or|ou|and|e|/)\s*", self.question[e2:start].lower())
+                or re.fullmatch(r"\s*(?:,|or|ou|and|e|/)\s*", self.question[end:s2].lower())
+                for s2, e2 in spans
+                if (s2, e2) != (start, end)
+            )
+            if near_column or before_table or joined:
+                found.append((start, value))
+        return [v for _, v in sorted(found)]
 
     def _flag_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
         """Boolean and 0/1 columns the question names ("discontinued", "active", "não ativos")."""
         out: list[_Filter] = []
         flags01 = {c for c, vals in allowed_values(table).items() if set(vals) <= {"0", "1"}}
+        flags01 |= zero_one_columns(table)
         for col in table.columns:
             if (table.qualified_name, col.name) in used:
                 continue
@@ -849,6 +920,7 @@ class _Planner:
                             f"{col.name} is empty (NULL)",
                             f"{col.name} vazio (NULL)",
                             i,
+                            col.name,
                         )
                     )
                     break
@@ -874,7 +946,9 @@ class _Planner:
         r"\b(below|under|less than|lower than|smaller than|fewer than|beneath|abaixo d[eoa]s?|"
         r"menor(?:es)? (?:que|do que)|"
         r"menos (?:que|do que)|inferior(?:es)? a|above|over|more than|greater than|higher than|exceeds?|exceeding|"
-        r"acima d[eoa]s?|maior(?:es)? (?:que|do que)|mais (?:que|do que)|superior(?:es)? a|excede[mr]?)\s+"
+        r"acima d[eoa]s?|maior(?:es)? (?:que|do que)|mais (?:que|do que)|superior(?:es)? a|excede[mr]?|"
+        r"longer than|shorter than|mais long[oa]s? (?:que|do que)|mais curt[oa]s? (?:que|do que)|"
+        r"com mais de|com menos de|with more than|with less than|with fewer than)\s+"
     )
 
     def _comparison_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
@@ -882,27 +956,41 @@ class _Planner:
         for m in self._CMP.finditer(self.folded):
             op = (
                 "<"
-                if re.match(r"(below|under|less|lower|smaller|fewer|beneath|abaixo|menor|menos|inferior)", m.group(1))
+                if re.match(
+                    r"(below|under|less|lower|smaller|fewer|beneath|abaixo|menor|menos|inferior|shorter|mais curt|"
+                    r"com menos|with less|with fewer)",
+                    m.group(1),
+                )
                 else ">"
             )
             after = self._phrase_terms(m.end(), 4)
             before_tok = self._tok_index(m.start())
             before = [t.loose for t in self.tokens[max(0, before_tok - 4) : before_tok] if t.loose]
-            num = re.match(r"\s*(\d+(?:\.\d+)?)", self.folded[m.end() - 1 :])
-            left = self._column_for(table, before, numeric=True)
+            if re.match(r"(longer|shorter|mais long|mais curt)", m.group(1)):
+                before = ["length", "duration", "duracao", *before]
+            num = re.match(r"\s*(\d+(?:\.\d+)?)\s*(%|percent|por cento)?", self.folded[m.end() - 1 :])
             if num:
+                # the unit after the number may name the column ("more than 150 minutes", "com mais de 3 kg")
+                unit = [t for _, t in self._phrase_terms(m.end() - 1 + num.end(), 2)]
+                left = (self._column_for(table, unit, numeric=True) if unit else None) or self._column_for(
+                    table, before, numeric=True
+                )
                 if left is None:
                     continue
+                number = num.group(1)
+                if num.group(2) and left in fraction_columns(table):
+                    number = str(round(float(number) / 100, 6))  # "discount above 10 %" on a 0-1 column: 0.1
                 used.add((table.qualified_name, left))
                 out.append(
                     _Filter(
                         table,
-                        f"{{a}}{_ident(left)} {op} {num.group(1)}",
-                        f"{left} {op} {num.group(1)}",
-                        f"{left} {op} {num.group(1)}",
+                        f"{{a}}{_ident(left)} {op} {number}",
+                        f"{left} {op} {number}",
+                        f"{left} {op} {number}",
                     )
                 )
                 continue
+            left = self._column_for(table, before, numeric=True)
             right = self._column_for(table, [t for _, t in after], numeric=True)
             if right is None:
                 continue
@@ -1031,7 +1119,10 @@ class _Planner:
             if right is None:
                 continue
             k = self._tok_index(m.start())
-            before = [t.loose for t in self.tokens[max(0, k - 4) : k] if t.loose]
+            own = self.own_tokens(table)
+            # the words nearest the cue name the column ("orders shipped after": shipped, not orders)
+            before = [t.loose for i, t in enumerate(self.tokens[max(0, k - 4) : k], max(0, k - 4)) if t.loose]
+            before = [t for i, t in zip(range(k - len(before), k), before, strict=True) if i not in own] or before
             left = self._time_column_for(table, before, exclude=right)
             if left is None:
                 nullable = [c.name for c in times if c.nullable and c.name != right]
@@ -1063,6 +1154,15 @@ class _Planner:
                 best = (hit / len(col_terms), col.name)
         return best[1] if best else None
 
+    def own_tokens(self, table: IndexedTable) -> set[int]:
+        """The question's tokens that name ``table`` itself: they say which rows, not which column."""
+        return {k for m in self.mentions if m.table is table for k in range(m.first, m.last + 1)}
+
+    def hint(self, table: IndexedTable) -> list[str]:
+        """The question's words that may name a column of ``table`` (its own name left out)."""
+        own = self.own_tokens(table)
+        return [t.loose for k, t in enumerate(self.tokens) if t.loose and k not in own]
+
     def filters(
         self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
     ) -> list[_Filter]:
@@ -1075,17 +1175,30 @@ class _Planner:
             *self._null_filters(table, used, range_span),
         ]
 
-    def date_filter(self, table: IndexedTable, rng: _Range) -> _Filter | None:
-        hint = [t.term for t in self.tokens if t.term]
-        col = time_column(table, hint)
+    def date_filter(
+        self, table: IndexedTable, rng: _Range, *, through: bool = False, avoid: Sequence[_Filter] = ()
+    ) -> _Filter | None:
+        """The range on the table's time column; with ``through``, on the time column of a table it references
+        when it has none (order lines dated by their order: ``order_id IN (SELECT id FROM orders WHERE ...)``)."""
+        taken = [f.null_column for f in avoid if f.table is table and f.null_column]  # "not shipped yet": ship date
+        col = time_column(table, self.hint(table), taken)
         if col is None:
+            if not through:
+                return None
+            for fk in table.fks_out:
+                ref = self.index.by_name.get(fk.ref_table)
+                if ref is None or ref is table or not _populated(ref):
+                    continue
+                rcol = time_column(ref, self.hint(ref))
+                if rcol is None:
+                    continue
+                cond = _lookup_condition(self.index, table, ref.qualified_name, _range_sql(_ident(rcol), rng))
+                if cond is not None:
+                    return _Filter(
+                        table, cond, f"{ref.qualified_name}.{rcol} {rng.en}", f"{ref.qualified_name}.{rcol} {rng.pt}"
+                    )
             return None
-        parts = []
-        if rng.lo != "'-infinity'":
-            parts.append(f"{{a}}{_ident(col)} >= {rng.lo}")
-        if rng.hi != "'infinity'":
-            parts.append(f"{{a}}{_ident(col)} < {rng.hi}")
-        return _Filter(table, " AND ".join(parts), f"{col} {rng.en}", f"{col} {rng.pt}")
+        return _Filter(table, _range_sql(f"{{a}}{_ident(col)}", rng), f"{col} {rng.en}", f"{col} {rng.pt}")
 
     # -- the plan --------------------------------------------------------------------------------------
 
@@ -1103,6 +1216,15 @@ class _Planner:
 
     def unplanned(self, en: str, pt: str) -> Unplanned:
         return Unplanned(en, pt, self.candidates())
+
+
+def _range_sql(expr: str, rng: _Range) -> str:
+    parts = []
+    if rng.lo != "'-infinity'":
+        parts.append(f"{expr} >= {rng.lo}")
+    if rng.hi != "'infinity'":
+        parts.append(f"{expr} < {rng.hi}")
+    return " AND ".join(parts)
 
 
 def mentioned_tables(index: SchemaIndex, question: str) -> list[IndexedTable]:
@@ -1151,7 +1273,7 @@ def plan_question(
         found_count = p.measure_anywhere(after_count, None)
         if found_count is not None and len(found_count.columns[0].split("_")) > 1:
             count_m = None
-    money = _MONEY.search(f)
+    money = _MONEY.search(f) or _PAID_MOST.search(f)
     anti = _ANTI.search(f)
     neg_verb = _NEG_VERB.search(f)
     group_m = None
@@ -1214,7 +1336,11 @@ def plan_question(
     analytic = bool(
         count_m or agg_m or money or anti or group_m or limit or top_bare or most or superlative or sort_m or bucket
     )
-    analytic = analytic or (neg_verb is not None and p._mention_after(neg_verb.end(), 5) is not None)
+    not_sold = next((m for m in _NOT_SOLD.finditer(f) if _MONEY.fullmatch(m.group(2))), None)
+    neg_money = not_sold is not None
+    if not_sold is not None and neg_verb is None:
+        neg_verb = not_sold
+    analytic = analytic or neg_money or (neg_verb is not None and p._mention_after(neg_verb.start(2), 5) is not None)
 
     # Roles: the group (after per/by/por), the ranked entity (after top N), the anti-join's other side.
     used_mentions: set[int] = set()
@@ -1241,7 +1367,7 @@ def plan_question(
     for neg in sorted((m for m in (anti, neg_verb) if m is not None), key=lambda m: m.start()):
         if anti_pos is None:
             anti_pos = neg.start()
-        anti_other = anti_other or p._mention_after(neg.end(), 5)
+        anti_other = anti_other or p._mention_after(neg.start(2) if neg is neg_verb else neg.end(), 5)
 
     rank_of: _Mention | None = None  # "with the most X": X is counted per ranked entity
     if most is not None and not superlative:
@@ -1267,6 +1393,15 @@ def plan_question(
             clear = len(top) == 1 or top[1].score < 0.8 * top[0].score
             if holds_value or (clear and top[0].coverage >= 0.5):
                 subject = top[0].table
+    if (
+        anti_other is not None
+        and subject is not None
+        and p.index.join_path(subject.qualified_name, anti_other.table.qualified_name) is None
+    ):
+        anti_other = None  # a verb naming a table the subject has no link to ("compraram" in another schema)
+        analytic = bool(
+            count_m or agg_m or money or anti or group_m or limit or top_bare or most or superlative or sort_m
+        ) or bool(bucket or neg_money)
     if anti_pos is not None and anti_other is None and subject is not None:
         # the other side of "never had a work order", named by a comment or a synonym rather than its name
         rest = p.folded[anti_pos:]
@@ -1281,6 +1416,10 @@ def plan_question(
             and _referencing_fact(p, subject, rng) is None
         ):
             anti_other = _Mention(len(p.tokens), len(p.tokens), top[0].table)
+    if anti_pos is not None and subject is not None and _SUBORDINATES.search(f):
+        self_plan = _self_anti_plan(p, subject, count=bool(count_m))
+        if self_plan is not None:
+            return self_plan
     if not analytic:
         # Filtered lists: "films rated PG-13", "discontinued products", "rentals not returned yet", "orders in 1998".
         if subject is None:
@@ -1288,7 +1427,7 @@ def plan_question(
         used: set[tuple[str, str]] = set()
         filters = p.filters(subject, used, rng.span if rng else None)
         if rng is not None:
-            df = p.date_filter(subject, rng)
+            df = p.date_filter(subject, rng, avoid=filters)
             if df is not None:
                 filters.append(df)
         if not filters:
@@ -1296,7 +1435,7 @@ def plan_question(
         return _list_plan(p, subject, filters, latest=latest)
 
     # Anti-join: subject [never|without|sem|não ... nada] other.
-    if anti_pos is not None and subject is not None and (anti is not None or anti_other is not None):
+    if anti_pos is not None and subject is not None and (anti is not None or anti_other is not None or neg_money):
         used = set()
         pre = p.filters(subject, used, rng.span if rng else None)
         null_like = [flt for flt in pre if "IS NULL" in flt.template]
@@ -1322,7 +1461,7 @@ def plan_question(
             )
         inner = [flt for flt in p.filters(other, set(), rng.span if rng else None) if "IS NULL" not in flt.template]
         if rng is not None:
-            df = p.date_filter(other, rng)
+            df = p.date_filter(other, rng, through=True)
             if df is not None:
                 inner.append(df)
         outer = [flt for flt in pre if flt.table is subject]
@@ -1399,6 +1538,8 @@ def plan_question(
     ranked = rank_of is not None or (
         (limit is not None or top_bare or most is not None) and (money or by_measure or sort_m)
     )
+    if ranked and limit is None and most is not None and not top_bare:
+        limit = 1  # "which genre brought in the most revenue?", "who paid the most": the one at the top
     if rank_of is not None:
         # "os 5 artistas com mais faixas": count rows of X per ranked entity.
         entity = subject or group_table
@@ -1427,7 +1568,7 @@ def plan_question(
             None,
             _all_filters(p, fact, entity, rng),
             limit=limit or 1,
-            desc=most is not None,
+            desc=fewest is None,
         )
 
     # The group: a table, or a column of the subject / the measure's table.
@@ -1463,6 +1604,13 @@ def plan_question(
                 # "valor médio das faturas", "average invoice amount": the table's own amount or total
                 own = [c for c in p._money_measures() if any(c[1].table is t for t in scope)]
                 measure = p._closest(own, scope[0])
+        if measure is None:
+            # "by total payments", "pelo total de pagamentos": the money column of the table the phrase names
+            named = [m.table for m in p.mentions if phrase_start <= p.tokens[m.first].start < end]
+            own_named = [c for c in p._money_measures() if any(c[1].table is t for t in named)]
+            if own_named:
+                measure = p._closest(own_named, named[0])
+                agg_name = agg if agg in ("avg", "min", "max") else "sum"
         if measure is None and (money or (agg == "sum" and not phrase_terms)):
             anchor = group_table or (subject if ranked or group_m else None)
             measure = p._closest(p._money_measures(), anchor or subject)
@@ -1585,6 +1733,26 @@ def plan_question(
     )
 
 
+def _self_anti_plan(p: _Planner, subject: IndexedTable, *, count: bool) -> QueryPlan | None:
+    """ "employees who have no subordinates": rows no other row of the same table points at through its foreign
+    key to itself (manager, parent)."""
+    fk = next((fk for fk in subject.fks_out if fk.ref_table == subject.qualified_name), None)
+    if fk is None:
+        return None
+    name = qualified_ident(subject.qualified_name)
+    corr = " AND ".join(f"s.{_ident(c)} = t.{_ident(r)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+    cols = _show_columns(subject)
+    head = "SELECT count(*) AS total" if count else f"SELECT {', '.join(f't.{_ident(c)}' for c in cols)}"
+    lines = [head, f"FROM {name} AS t", f"WHERE NOT EXISTS (SELECT 1 FROM {name} AS s WHERE {corr})"]  # noqa: S608
+    if not count and subject.primary_key:
+        lines.append("ORDER BY " + ", ".join(f"t.{_ident(c)}" for c in subject.primary_key))
+    via = ", ".join(fk.columns)
+    verb_en, verb_pt = ("Counts rows of", "Conta as linhas de") if count else ("Lists rows of", "Lista as linhas de")
+    en = f"{verb_en} {subject.qualified_name} that no other row of it points at through {via} (NOT EXISTS)."
+    pt = f"{verb_pt} {subject.qualified_name} que nenhuma outra linha dela aponta por {via} (NOT EXISTS)."
+    return QueryPlan("\n".join(lines), "anti_join", (subject.qualified_name,), en, pt)
+
+
 def _cue_names_a_column(p: _Planner, cue: re.Match[str]) -> bool:
     """ "estoque mínimo", "max speed": the aggregate word is part of a column's name, not an aggregate."""
     k = p._tok_index(cue.start())
@@ -1693,36 +1861,47 @@ def _lookup_condition(index: SchemaIndex, table: IndexedTable, target: str, cond
     if path is None or not path.edges or len(path.edges) > 3:
         return None
     current = table.qualified_name
-    hops = []
+    hops: list[tuple[str, str, str]] = []  # (column here, column there, table there)
     for fk in path.edges:
-        if fk.table != current or len(fk.columns) != 1:
+        if len(fk.columns) != 1:
             return None
-        hops.append(fk)
-        current = fk.ref_table
+        if fk.table == current:
+            hops.append((fk.columns[0], fk.ref_columns[0], fk.ref_table))
+            current = fk.ref_table
+            continue
+        # against the key: only into a link table (its key made of its foreign keys: movie -> movie_genre -> genre)
+        link = index.by_name.get(fk.table)
+        if link is None or not _is_link(link):
+            return None
+        hops.append((fk.ref_columns[0], fk.columns[0], fk.table))
+        current = fk.table
     inner = cond
-    for fk in reversed(hops[1:]):
-        inner = (
-            f"{_ident(fk.columns[0])} IN (SELECT {_ident(fk.ref_columns[0])} FROM {qualified_ident(fk.ref_table)} "  # noqa: S608
-            f"WHERE {inner})"
-        )
-    first = hops[0]
-    return (
-        f"{{a}}{_ident(first.columns[0])} IN (SELECT {_ident(first.ref_columns[0])} "  # noqa: S608
-        f"FROM {qualified_ident(first.ref_table)} WHERE {inner})"
-    )
+    for here, there, target_table in reversed(hops[1:]):
+        inner = f"{_ident(here)} IN (SELECT {_ident(there)} FROM {qualified_ident(target_table)} WHERE {inner})"  # noqa: S608
+    here, there, target_table = hops[0]
+    return f"{{a}}{_ident(here)} IN (SELECT {_ident(there)} FROM {qualified_ident(target_table)} WHERE {inner})"  # noqa: S608
+
+
+def _is_link(table: IndexedTable) -> bool:
+    """A many-to-many link table: two or more foreign keys and a key made of their columns only."""
+    fk_cols = {c for fk in table.fks_out for c in fk.columns}
+    return len(table.fks_out) >= 2 and bool(table.primary_key) and set(table.primary_key) <= fk_cols
 
 
 def _referencing_fact(p: _Planner, subject: IndexedTable, rng: _Range | None) -> IndexedTable | None:
     """The one table that references the subject (with a date column when a range is asked), if only one does."""
-    refs = []
-    for fk in subject.fks_in:
-        table = p.index.by_name.get(fk.table)
-        if table is None or table is subject or not _populated(table):
-            continue
-        if rng is not None and time_column(table) is None:
-            continue
-        if table not in refs:
+    refs: list[IndexedTable] = []
+    for through in (False, True):  # tables dated themselves first, then lines dated by their parent
+        for fk in subject.fks_in:
+            table = p.index.by_name.get(fk.table)
+            if table is None or table is subject or not _populated(table) or table in refs:
+                continue
+            undated = rng is not None and time_column(table) is None
+            if undated and (not through or rng is None or p.date_filter(table, rng, through=True) is None):
+                continue
             refs.append(table)
+        if refs:
+            break
     if len(refs) > 1 and _MONEY.search(p.folded):  # "never sold", "nunca vendidas": the table with the money
         money_tables = {m.table.qualified_name for _, m in p._money_measures()}
         refs = [t for t in refs if t.qualified_name in money_tables] or refs
@@ -1739,7 +1918,7 @@ def _all_filters(p: _Planner, fact: IndexedTable, other: IndexedTable | None, rn
     if other is not None and other is not fact:
         out += p._value_filters(other, used)
     if rng is not None:
-        df = p.date_filter(fact, rng)
+        df = p.date_filter(fact, rng, through=True, avoid=out)
         if df is None and other is not None:
             df = p.date_filter(other, rng)
         if df is not None:
@@ -1887,7 +2066,7 @@ def _list_plan(
     order = ", ".join(map(_ident, table.primary_key)) if table.primary_key else None
     limit = ""
     if latest:
-        tcol = time_column(table, [t.loose for t in p.tokens if t.loose])
+        tcol = time_column(table, p.hint(table))
         if tcol:
             order = f"{_ident(tcol)} DESC NULLS LAST"
             m = (

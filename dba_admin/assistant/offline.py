@@ -20,7 +20,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dba_admin.assistant.nl2sql import QueryPlan, Unplanned, enum_values, mentioned_tables, plan_question
+from dba_admin.assistant.nl2sql import (
+    QueryPlan,
+    Unplanned,
+    _related,
+    enum_values,
+    mentioned_tables,
+    plan_question,
+)
 from dba_admin.assistant.schema_index import (
     CONCEPTS,
     IndexedTable,
@@ -141,6 +148,37 @@ _LIST_WORDS = re.compile(
 _GROUP_WORDS = re.compile(r"\b(?:per|by|por|each|cada|grouped by|agrupad[oa]s? por)\s+([a-z_]+)", re.IGNORECASE)
 
 
+_HOLDS = re.compile(
+    r"\b(?:stores?|holds?|keeps?|contains?|has|have|records?|guarda[mr]?|armazena[mr]?|contem|tem|registra[mr]?|"
+    r"fica[mr]?|ficam)\s+(?:the\s+|os\s+|as\s+|o\s+|a\s+)?(.+?)\s+(?:of|for|from|dos|das|do|da|de)\s+\w"
+)
+
+
+def _holder_first(question: str, matches: Sequence[TableMatch]) -> list[TableMatch]:
+    """ "which table stores the phone numbers of customers?": the table holding a column named like the data
+    words (phone) comes before the entity named after "of" (customers), which is only where the data belongs."""
+    found = _HOLDS.search(fold(question))
+    out = list(matches)
+    if found is None or len(out) < 2:
+        return out
+    data_terms = [t for t in terms(found.group(1)) if t not in ("number", "numero", "num")] or terms(found.group(1))
+    if not data_terms:
+        return out
+
+    def holds(m: TableMatch) -> bool:
+        return any(
+            any(_related(d, c) for d in data_terms for c in terms(col.name) if c not in ("id",))
+            for col in m.table.columns
+        )
+
+    if holds(out[0]):
+        return out
+    first = next((m for m in out if holds(m)), None)
+    if first is None:
+        return out
+    return [first, *[m for m in out if m is not first]]
+
+
 class OfflineProvider:
     """Answers from a SchemaIndex; no network, same answer for the same question and catalog."""
 
@@ -225,6 +263,7 @@ class OfflineProvider:
                 "pagamento').",
             )
             return OfflineAnswer(text, (), (), "find", ())
+        matches = _holder_first(question, matches)
         covered = {t for m in matches for t in m.matched_terms}
         asked = matches[0].question_terms
         if asked and len(covered) / asked < 0.5 and matches[0].coverage < 0.5 and not history_tables:

@@ -24,6 +24,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "user": "user usuário usuária login member membro associado subscriber assinante",
     "person": "person people individual pessoa pessoas indivíduo contact contato contatos",
     "profile": "profile perfil",
+    "subordinate": "subordinate subordinates report reports subordinado subordinada liderado liderada",
     "employee": (
         "employee staff worker personnel clerk colaborador colaboradora funcionário funcionária "
         "empregado empregada pessoal attendant atendente technician técnico técnica electrician eletricista"
@@ -64,7 +65,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "item": "item line linha detail detalhe lineitem",
     "product": "product produto merchandise mercadoria goods sku article artigo",
     "service": "service serviço",
-    "category": "category categoria class classe classification classificação",
+    "category": "category categoria class classe",
     "type": "type tipo kind espécie modalidade",
     "brand": "brand marca manufacturer fabricante",
     "price": "price preço pricing",
@@ -79,7 +80,10 @@ CONCEPT_WORDS: dict[str, str] = {
     "warehouse": "warehouse depot armazém depósito almoxarifado storage",
     "store": "store shop outlet branch loja filial retail varejo",
     "cart": "cart basket carrinho cesta",
-    "shipment": "shipment shipping ship shipped dispatch envio enviar remessa despacho expedição frete freight",
+    "shipment": (
+        "shipment shipping ship shipped dispatch dispatched envio enviar enviado enviada remessa despacho "
+        "despachado expedição expedido frete freight"
+    ),
     "shipper": "shipper carrier courier transportadora transportador",
     "delivery": "delivery deliver delivered entrega entregar entregue",
     "package": "package pacote parcel volume embalagem",
@@ -97,7 +101,10 @@ CONCEPT_WORDS: dict[str, str] = {
     "account": "account conta ledger",
     "balance": "balance saldo",
     "bank": "bank banco agency agência",
-    "loan": "loan empréstimo financing financiamento",
+    "loan": (
+        "loan empréstimo emprestar emprestado emprestada lend lending lent borrow borrowed borrowing financing "
+        "financiamento"
+    ),
     "interest": "interest juros",
     "penalty": "penalty fine multa",
     "debt": "debt dívida debtor devedor",
@@ -109,7 +116,10 @@ CONCEPT_WORDS: dict[str, str] = {
     "lead": "lead prospect oportunidade opportunity deal negociação",
     "campaign": "campaign campanha marketing promotion promoção advertising publicidade newsletter",
     "review": "review avaliação feedback opinião testimonial",
-    "rating": "rating rate rated classificação score pontuação stars estrelas",
+    "rating": (
+        "rating rate rated classification classificação indicativa certificate certification parental "
+        "score pontuação stars estrelas"
+    ),
     # ---- rental, booking, travel, hospitality ----------------------------------------------------
     "rental": (
         "rental rent rented renting aluguel alugar alugado alugada alugou alugaram locação locar locado "

@@ -224,7 +224,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "summary": "summary resumo abstract sinopse synopsis",
     "description": "description descrição",
     "ai": "ai ia assistant assistente bot chatbot llm",
-    "token": "token",
+    "token": "token",  # nosec B105
     # ---- place -----------------------------------------------------------------------------------
     "address": "address endereço street rua avenue avenida logradouro",
     "city": "city cidade town município municipality",
@@ -291,7 +291,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "image": "image imagem photo foto thumbnail avatar",
     "document": "document documento file arquivo attachment anexo cpf cnpj rg ssn",
     "url": "url link site website página",
-    "password": "password senha credential credencial",
+    "password": "password senha credential credencial",  # nosec B105
     "consent": "consent consentimento opt optin agreed aceitou aceitar accept accepted lgpd gdpr",
     "sent": "sent send sending enviado enviada enviar enviou",
     "received": "received receive recebido recebida receber inbound",

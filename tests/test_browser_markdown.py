@@ -33,6 +33,20 @@ def visible_text(locator: Any) -> str:
     return "\n".join(locator.all_inner_texts()).replace(WORD_JOINER, "")
 
 
+def wait_for_text(page: Any, locator: Any, text: str, timeout_ms: int = 30_000) -> str:
+    """The locator's visible text once it holds ``text`` (else the last text seen, for the failing assert).
+
+    A form with clear_on_submit empties its fields in the browser at the click, before the script's rerun brings
+    the result: on a loaded machine settle() can return before that rerun has even started, so poll."""
+    seen = visible_text(locator)
+    for _ in range(timeout_ms // 200):
+        if text in seen:
+            break
+        page.wait_for_timeout(200)
+        seen = visible_text(locator)
+    return seen
+
+
 def test_markdown_in_a_project_name_is_only_text(app_db: Any, browser_page: Any, app_url: str) -> None:  # noqa: F811
     from playwright.sync_api import expect
 
@@ -58,13 +72,13 @@ def test_markdown_in_a_project_name_is_only_text(app_db: Any, browser_page: Any,
     form.get_by_role("button", name="Create project").click()
     settle(page, 800)
     main = page.locator('[data-testid="stMain"]')
-    assert f"Created project {PROJECT_NAME}." in visible_text(main)
+    assert f"Created project {PROJECT_NAME}." in wait_for_text(page, main, f"Created project {PROJECT_NAME}.")
     assert page.evaluate(_LINKS_AND_IMAGES, HOST) == {"images": [], "links": []}
 
     # Project: the title and the description read as typed; nothing links or loads from the host.
     main.get_by_role("button", name="Open project").click()
     settle(page, 800)
-    assert PROJECT_NAME in visible_text(page.locator("h1"))
+    assert PROJECT_NAME in wait_for_text(page, page.locator("h1"), PROJECT_NAME)
     assert DESCRIPTION in visible_text(main)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     assert page.evaluate(_LINKS_AND_IMAGES, HOST) == {"images": [], "links": []}

@@ -159,8 +159,18 @@ def shot(page: Any, name: str) -> None:
 
 
 def open_page(page: Any, title: str) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=title).click()
-    settle(page, 800)
+    """Click the sidebar link and wait until the URL is that page's.
+
+    A click that lands while the rerun after a login is still running can be lost (seen once in three clean-clone
+    runs: the page stayed on Home); the link is then clicked again, at most twice more, and a page that never opens
+    is left to the caller's expectations to report."""
+    link = page.locator('[data-testid="stSidebar"]').get_by_role("link", name=title)
+    path = (link.get_attribute("href") or "").rstrip("/").rsplit("/", 1)[-1]
+    for _ in range(3):
+        link.click()
+        settle(page, 800)
+        if not path or f"/{path}" in page.url:
+            return
 
 
 def existing(key: str) -> bool:

@@ -337,6 +337,7 @@ def test_cookie_relogin_then_expiry(app_db: Any, app_url: str, browser_page: Any
     username, password = make_user(app_db.dsn, "viewer", password="cookie-pass-123")
     page.goto(app_url)
     expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
+    settle(page)  # a click during the first rerun can be lost (the cookie manager's)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Login").click()
@@ -367,6 +368,7 @@ def test_switch_connections_then_the_fleet(app_db: Any, app_url: str, browser_pa
     with extra_connection(app_db, roles=("admin",)) as second:
         page.goto(app_url)
         expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
+        settle(page)  # a click during the first rerun can be lost (the cookie manager's)
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_role("button", name="Login").click()

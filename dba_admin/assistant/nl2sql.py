@@ -80,9 +80,15 @@ class Unplanned:
 # Catalog helpers (shared with the offline provider)
 # --------------------------------------------------------------------------------------------------
 
-_CHECK_VALUES = re.compile(r"\(?\(?\"?(\w+)\"?\s*=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[(.*?)\]\s*\)", re.IGNORECASE)
-_CHECK_IN = re.compile(r"\"?(\w+)\"?\s+IN\s*\((.*?)\)", re.IGNORECASE)
-_CHECK_EQ = re.compile(r"\(\s*\"?(\w+)\"?\s*=\s*('(?:[^']|'')*')", re.IGNORECASE)
+# A varchar column is cast in the definition:
+# ``((situacao)::text = ANY ((ARRAY['ativa'::character varying])::text[]))``; the column is the name before the
+# cast, never the cast's type.
+_CAST = r"\)?(?:::[a-z ]+?(?:\[\])?)?"
+_CHECK_VALUES = re.compile(
+    r"(?<![:\w])\"?(\w+)\"?" + _CAST + r"\s*=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[(.*?)\]", re.IGNORECASE
+)
+_CHECK_IN = re.compile(r"(?<![:\w])\"?(\w+)\"?" + _CAST + r"\s+IN\s*\((.*?)\)", re.IGNORECASE)
+_CHECK_EQ = re.compile(r"\(\s*\(?\"?(\w+)\"?" + _CAST + r"\s*=\s*('(?:[^']|'')*')", re.IGNORECASE)
 
 
 def allowed_values(table: IndexedTable) -> dict[str, list[str]]:
@@ -102,7 +108,9 @@ def allowed_values(table: IndexedTable) -> dict[str, list[str]]:
     return out
 
 
-_CHECK_NUMBERS = re.compile(r"\"?(\w+)\"?\s*(?:=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[|IN\s*\()([^\]]*?)[\])]", re.IGNORECASE)
+_CHECK_NUMBERS = re.compile(
+    r"(?<![:\w])\"?(\w+)\"?" + _CAST + r"\s*(?:=\s*ANY\s*\(\s*\(?\s*ARRAY\s*\[|IN\s*\()([^\]]*?)[\])]", re.IGNORECASE
+)
 
 
 def zero_one_columns(table: IndexedTable) -> set[str]:
@@ -237,6 +245,9 @@ def _populated(table: IndexedTable) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
+_negating_prefix = re.compile(r"^(?:non-?|un|in|im|ir|des|nao-?)")
+
+
 def _related(a: str, b: str) -> bool:
     """Two stemmed words name the same thing: equal, one concept of the index, or one a short prefix of the other
     ("rent"/"rental"); never for words under four letters."""
@@ -364,10 +375,10 @@ _WHEN = re.compile(r"\b(when|quando|what date|which date|qual (?:e )?a data|que 
 _LATEST = re.compile(r"\b(latest|most recent|most recently|newest|ultim[oa]s|mais recentes?|mais recentemente)\b")
 
 # Superlative adjectives -> (words a measure column is named by, descending?). General vocabulary.
+_PRICE_WORDS = ("price", "preco", "cost", "valor", "fee", "tarifa", "charge")
 _SUPERLATIVES: list[tuple[re.Pattern[str], tuple[str, ...], bool]] = [
-    (re.compile(r"\b(most expensive|priciest|mais car[oa]s?|car[oa]s?)\b"), ("price", "preco", "cost", "valor"), True),
-    (re.compile(r"\b(cheapest|least expensive|mais barat[oa]s?|barat[oa]s?)\b"), ("price", "preco", "cost", "valor"),
-     False),
+    (re.compile(r"\b(most expensive|priciest|mais car[oa]s?|car[oa]s?)\b"), _PRICE_WORDS, True),
+    (re.compile(r"\b(cheapest|least expensive|mais barat[oa]s?|barat[oa]s?)\b"), _PRICE_WORDS, False),
     (re.compile(r"\b(longest|mais long[oa]s?|mais demorad[oa]s?)\b"), ("length", "duration", "duracao", "minute",
      "millisecond", "comprimento", "tamanho"), True),
     (re.compile(r"\b(shortest|mais curt[oa]s?)\b"), ("length", "duration", "duracao", "minute", "millisecond",
@@ -444,6 +455,24 @@ def date_range(folded: str) -> _Range | None:
     if m:
         hi = _day(m.group(1))
         return _Range("'-infinity'", _lit(hi), f"before {hi}", f"antes de {hi}", m.span())
+    # a bare year: "born before 1960", "due before 2024", "antes de 2024", "after 2022" (after all of it),
+    # "since 2022", "desde 2022", "up to 2021", "até 2021" (all of it included)
+    m = re.search(r"\b(before|antes de|prior to|earlier than)\s+(?:the year\s+|o ano de\s+)?((?:19|20)\d\d)\b", folded)
+    if m:
+        year = int(m.group(2))
+        return _Range("'-infinity'", _lit(dt.date(year, 1, 1)), f"before {year}", f"antes de {year}", m.span())
+    m = re.search(r"\b(after|depois de|apos|later than)\s+(?:the year\s+|o ano de\s+)?((?:19|20)\d\d)\b", folded)
+    if m:
+        year = int(m.group(2))
+        return _Range(_lit(dt.date(year + 1, 1, 1)), "'infinity'", f"after {year}", f"depois de {year}", m.span())
+    m = re.search(r"\b(since|desde|a partir de)\s+(?:the year\s+|o ano de\s+)?((?:19|20)\d\d)\b", folded)
+    if m:
+        year = int(m.group(2))
+        return _Range(_lit(dt.date(year, 1, 1)), "'infinity'", f"since {year}", f"desde {year}", m.span())
+    m = re.search(r"\b(until|up to|through|ate)\s+(?:the year\s+|o ano de\s+)?((?:19|20)\d\d)\b", folded)
+    if m:
+        year = int(m.group(2))
+        return _Range("'-infinity'", _lit(dt.date(year + 1, 1, 1)), f"up to {year}", f"até {year}", m.span())
     m = re.search(
         r"\b(?:in|during|em|durante|no ano de|of|de|do|da|for|para|from)\s+(?:the year\s+|o ano de\s+)?"
         r"((?:19|20)\d\d)\b",
@@ -584,11 +613,33 @@ class _Planner:
                     found = _Mention(i, content[width - 1], table)
                     break
             if found is not None:
+                found = self._head_of_link(found)
                 out.append(found)
                 i = found.last + 1
             else:
                 i += 1
         return out
+
+    def _head_of_link(self, mention: _Mention) -> _Mention:
+        """ "film categories", "categorias de filme": two words that spell a link table (film_category) name the
+        head noun's table (category), the last word in English and the first before "de" in Portuguese. A link
+        table is meant only when its own name is written ("describe film_category")."""
+        table = mention.table
+        if mention.first == mention.last or not _is_link(table) or table.name.lower() in self.question.lower():
+            return mention
+        span = self.tokens[mention.first : mention.last + 1]
+        # an English compound ("film categories") ends on its head; words joined by "de", "of", "whose", "cujos"
+        # start on it ("categorias de filme", "actors whose films")
+        head = span[0] if len(span) > 2 or any(t.term is None for t in span) else span[-1]
+        targets = [
+            ref
+            for fk in table.fks_out
+            if (ref := self.index.by_name.get(fk.ref_table)) is not None and ref is not table and _populated(ref)
+        ]
+        named = [
+            ref for ref in targets if any(_related(head.term or "", n) for n in self._name_terms[ref.qualified_name])
+        ]
+        return _Mention(mention.first, mention.last, named[0]) if len(named) == 1 else mention
 
     def _table_for_terms(self, span: list[str]) -> IndexedTable | None:
         best: tuple[tuple[int, int, int, int], IndexedTable] | None = None
@@ -863,20 +914,30 @@ class _Planner:
                 and (
                     col.name in flags01
                     or name.startswith(("is_", "has_", "flag_", "fl_"))
-                    or (len(col_terms) == 1 and re.search(r"(ed|ado|ada|ido|ida)$", name) is not None)
+                    # a participle or an adjective: "discontinued", "ativo", "available", "visivel"
+                    or (
+                        len(col_terms) == 1
+                        and re.search(r"(ed|ado|ada|ido|ida|ive|ivo|iva|able|ible|avel|ivel)$", name) is not None
+                    )
                     or bool(col.comment and re.search(r"\b0\b.*\b1\b|\b1\s*=|boolean|flag", fold(col.comment)))
                 )
             )
             if not (is_bool or is_flag01) or not col_terms:
                 continue
             for i, tok in enumerate(self.tokens):
-                if tok.term is None or not any(_related(tok.term, c) for c in col_terms):
+                if tok.term is None:
                     continue
-                negated = self._negated_before(i) or bool(
-                    re.match(r"(in|un|non|des|nao)", tok.word)
-                    and not re.match(r"(in|un|non|des)", col.name.lower())
-                    and not any(tok.term == c for c in col_terms)
+                # "inactive", "inativos", "unavailable", "desativado": the flag's name behind a negating prefix
+                unprefixed = _negating_prefix.sub("", tok.word) if not _negating_prefix.match(name) else tok.word
+                opposite = (
+                    unprefixed != tok.word
+                    and len(unprefixed) >= 4
+                    and any(_related(t, c) for t in terms(unprefixed) for c in col_terms)
+                    and not any(_related(tok.term, c) for c in col_terms if c == tok.term)
                 )
+                if not opposite and not any(_related(tok.term, c) for c in col_terms):
+                    continue
+                negated = self._negated_before(i) or opposite
                 value = ("false" if negated else "true") if is_bool else ("0" if negated else "1")
                 used.add((table.qualified_name, col.name))
                 out.append(
@@ -891,6 +952,41 @@ class _Planner:
                 )
                 break
         return out
+
+    _PENDING = re.compile(
+        r"\b(pending|outstanding|unresolved|unfinished|incomplete|still open|open|in progress|pendentes?|"
+        r"em aberto|abert[oa]s|em andamento|inacabad[oa]s?|nao resolvid[oa]s?)\b"
+    )
+    # the column that records an ending: its NULL is the open state ("concluida_em", "closed_at", "resolved_on")
+    _ENDING_CONCEPTS = frozenset({"complete", "end", "delivery", "return", "sent", "payment", "cancel"})
+
+    def _pending_filter(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """ "pending work orders", "ordens em aberto": rows whose one nullable ending date is still empty."""
+        cue = self._PENDING.search(self.folded)
+        if cue is None:
+            return []
+        ends = [
+            col.name
+            for col in table.columns
+            if col.nullable
+            and is_time(col.type)
+            and (table.qualified_name, col.name) not in used
+            and any(_concepts(t) & self._ENDING_CONCEPTS for t in terms(col.name))
+        ]
+        if len(ends) != 1:
+            return []
+        used.add((table.qualified_name, ends[0]))
+        k = self._tok_index(cue.start())
+        return [
+            _Filter(
+                table,
+                f"{{a}}{_ident(ends[0])} IS NULL",
+                f"{ends[0]} is empty (NULL): still open",
+                f"{ends[0]} vazio (NULL): ainda em aberto",
+                k,
+                ends[0],
+            )
+        ]
 
     def _null_filters(
         self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
@@ -968,16 +1064,25 @@ class _Planner:
             before = [t.loose for t in self.tokens[max(0, before_tok - 4) : before_tok] if t.loose]
             if re.match(r"(longer|shorter|mais long|mais curt)", m.group(1)):
                 before = ["length", "duration", "duracao", *before]
-            num = re.match(r"\s*(\d+(?:\.\d+)?)\s*(%|percent|por cento)?", self.folded[m.end() - 1 :])
+            num = re.match(
+                r"\s*(?:r\$|\$|us\$|eur|€)?\s*(\d+(?:[.,]\d+)*)(?![.,]?\d)\s*(%|percent|por cento)?",
+                self.folded[m.end() - 1 :],
+            )
             if num:
                 # the unit after the number may name the column ("more than 150 minutes", "com mais de 3 kg")
                 unit = [t for _, t in self._phrase_terms(m.end() - 1 + num.end(), 2)]
-                left = (self._column_for(table, unit, numeric=True) if unit else None) or self._column_for(
-                    table, before, numeric=True
+                counted = self._count_condition(table, m.end() - 1 + num.end(), op, num.group(1))
+                if counted is not None:
+                    out.append(counted)
+                    continue
+                left = (
+                    (self._column_for(table, unit, numeric=True) if unit else None)
+                    or self._column_for(table, before, numeric=True)
+                    or self._only_amount(table)
                 )
                 if left is None:
                     continue
-                number = num.group(1)
+                number = _plain_number(num.group(1))
                 if num.group(2) and left in fraction_columns(table):
                     number = str(round(float(number) / 100, 6))  # "discount above 10 %" on a 0-1 column: 0.1
                 used.add((table.qualified_name, left))
@@ -1021,6 +1126,41 @@ class _Planner:
                 )
             )
         return out
+
+    def _count_condition(self, table: IndexedTable, after: int, op: str, number: str) -> _Filter | None:
+        """ "customers with more than 30 rentals", "clientes com mais de 30 aluguéis": the rows of ``table`` that
+        more (or fewer) than N rows of a table naming it by a foreign key point at."""
+        mention = self._mention_after(after, 1)
+        if mention is None or mention.table is table or not number.isdigit():
+            return None
+        fks = [
+            fk
+            for fk in mention.table.fks_out
+            if fk.ref_table == table.qualified_name and len(fk.columns) == 1 and fk.table != fk.ref_table
+        ]
+        if len(fks) != 1:
+            return None
+        fk = fks[0]
+        other = qualified_ident(mention.table.qualified_name)
+        having = f"count(*) {op} {int(number)}"
+        if op == "<":  # fewer than N includes none at all
+            template = (
+                f"{{a}}{_ident(fk.ref_columns[0])} NOT IN (SELECT {_ident(fk.columns[0])} FROM {other} "  # noqa: S608  # nosec B608
+                f"WHERE {_ident(fk.columns[0])} IS NOT NULL GROUP BY {_ident(fk.columns[0])} "
+                f"HAVING count(*) >= {int(number)})"
+            )
+        else:
+            template = (
+                f"{{a}}{_ident(fk.ref_columns[0])} IN (SELECT {_ident(fk.columns[0])} FROM {other} "  # noqa: S608  # nosec B608
+                f"GROUP BY {_ident(fk.columns[0])} HAVING {having})"
+            )
+        words = f"{mention.table.qualified_name} rows {op} {int(number)}"
+        return _Filter(table, template, words, f"linhas de {mention.table.qualified_name} {op} {int(number)}")
+
+    def _only_amount(self, table: IndexedTable) -> str | None:
+        """The table's one money column ("payments over 5.00": amount), when a number names no column."""
+        found = [m.columns[0] for _, m in self._money_measures() if m.table is table and m.kind == "column"]
+        return found[0] if len(found) == 1 else None
 
     # -- values the question names (the index's value index: pg_stats common values and enum labels) -------------
 
@@ -1167,13 +1307,38 @@ class _Planner:
         self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
     ) -> list[_Filter]:
         return [
+            *self._key_filters(table, used),
             *self._value_filters(table, used),
             *self._data_value_filters(table, used),
             *self._date_comparison_filters(table, used),
             *self._comparison_filters(table, used),
             *self._flag_filters(table, used),
             *self._null_filters(table, used, range_span),
+            *self._pending_filter(table, used),
         ]
+
+    def _key_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """``store_id = 1`` for "of store 1", "da loja nº 1": a referenced table named with a number after it
+        is a row of it, picked by the foreign key's column."""
+        out: list[_Filter] = []
+        for m in self.mentions:
+            if m.table is table or m.last + 1 >= len(self.tokens):
+                continue
+            k = m.last + 1
+            if self.tokens[k].word in ("id", "no", "n", "numero", "number", "code", "codigo") and k + 1 < len(
+                self.tokens
+            ):
+                k += 1
+            if not self.tokens[k].word.isdigit():
+                continue
+            fks = [fk for fk in table.fks_out if fk.ref_table == m.table.qualified_name and len(fk.columns) == 1]
+            if len(fks) != 1 or (table.qualified_name, fks[0].columns[0]) in used:
+                continue
+            col = fks[0].columns[0]
+            used.add((table.qualified_name, col))
+            number = str(int(self.tokens[k].word))
+            out.append(_Filter(table, f"{{a}}{_ident(col)} = {number}", f"{col} = {number}", f"{col} = {number}", k))
+        return out
 
     def date_filter(
         self, table: IndexedTable, rng: _Range, *, through: bool = False, avoid: Sequence[_Filter] = ()
@@ -1236,6 +1401,30 @@ def mentioned_tables(index: SchemaIndex, question: str) -> list[IndexedTable]:
     return out
 
 
+def _plain_number(text: str) -> str:
+    """A number as written in either language, as SQL reads it: "5,00" and "5.00" are 5.00, "1.000" (R$ 1.000)
+    and "1,000" are 1000, "1.250,50" and "1,250.50" are 1250.50 (a separator before exactly three digits
+    groups thousands; the last other one is the decimal point)."""
+    parts = re.split(r"[.,]", text)
+    if len(parts) == 1:
+        return text
+    seps = re.findall(r"[.,]", text)
+    if len(set(seps)) == 2:  # both: the last one is the decimal point
+        return "".join(parts[:-1]) + "." + parts[-1]
+    if parts[0] not in ("", "0") and all(len(part) == 3 for part in parts[1:]):
+        return "".join(parts)
+    return "".join(parts[:-1]) + "." + parts[-1]
+
+
+def _not_comparison(rx: re.Pattern[str], folded: str) -> re.Match[str] | None:
+    """The first match of a "most"/"fewest" cue that is not a comparison with a number ("com mais de 150
+    minutos", "more than 3 orders" filter rows; "with the most orders" ranks them)."""
+    for m in rx.finditer(folded):
+        if not re.match(r"(?:de |do que |que |than |of )?[$€]?\d", folded[m.end() :]):
+            return m
+    return None
+
+
 def plan_question(
     index: SchemaIndex, question: str, history_tables: Sequence[str] = ()
 ) -> QueryPlan | Unplanned | None:
@@ -1248,8 +1437,8 @@ def plan_question(
     limit_m = _TOP.search(f)
     limit = _number(limit_m.group(1)) if limit_m else None
     top_bare = _TOP_BARE.search(f) is not None
-    most = _MOST.search(f)
-    fewest = _FEWEST.search(f)
+    most = _not_comparison(_MOST, f)
+    fewest = _not_comparison(_FEWEST, f)
     superlative = next(((rx.search(f), words, desc) for rx, words, desc in _SUPERLATIVES if rx.search(f)), None)
     count_m = _COUNT.search(f)
     agg_m = None
@@ -1273,7 +1462,20 @@ def plan_question(
         found_count = p.measure_anywhere(after_count, None)
         if found_count is not None and len(found_count.columns[0].split("_")) > 1:
             count_m = None
+    if agg in ("max", "min") and agg_m is not None and _MONEY.match(f, agg_m.end() + 1):
+        # "the 3 categories with the highest revenue": a ranking by the summed revenue, not max(amount)
+        if agg == "min" and fewest is None:
+            fewest = agg_m
+        agg, agg_m = None, None
     money = _MONEY.search(f) or _PAID_MOST.search(f)
+    if money is not None and most is None and fewest is None:
+        # "qual filme gerou o maior faturamento?": "maior"/"menor" before the money word ranks
+        big = re.search(r"\b(?:o |a )?(maior(?:es)?|menor(?:es)?|highest|lowest|biggest|largest)\s+(?=\w+)", f)
+        if big is not None and _MONEY.match(f, big.end()):
+            if big.group(1).startswith(("menor", "lowest")):
+                fewest = big
+            else:
+                most = big
     anti = _ANTI.search(f)
     neg_verb = _NEG_VERB.search(f)
     group_m = None
@@ -1374,10 +1576,12 @@ def plan_question(
         rank_of = p._mention_after(most.end(), 2)
     if fewest is not None and rank_of is None:
         rank_of = p._mention_after(fewest.end(), 2)
+    if most is not None and rank_of is None and not superlative and not money:
+        rank_of = _verb_table(p, most)
     if by_measure and group_m is not None and rank_of is None:
         m2 = re.match(r"(?:number of|count of|quantity of)\s+", f[group_m.end() :])
         if m2:
-            rank_of = p._mention_after(group_m.end() + m2.end(), 2)
+            rank_of = p._mention_after(group_m.end() + m2.end(), 2) or _searched_mention(p, group_m.end() + m2.end())
 
     subject_mentions = [
         m for m in p.mentions if id(m) not in used_mentions and m is not anti_other and m is not rank_of
@@ -1442,6 +1646,8 @@ def plan_question(
         if null_like and anti_other is not None and any(0 <= flt.pos <= anti_other.first for flt in null_like):
             anti_other = None  # "tracks with no composer": a nullable column of the subject, not another table
         if null_like and anti_other is None:
+            if rng is not None and (dated := p.date_filter(subject, rng, avoid=pre)) is not None:
+                pre.append(dated)  # "patients with no insurance born before 1960"
             return _list_plan(p, subject, pre, count=bool(count_m), latest=latest)
         other = anti_other.table if anti_other is not None else _referencing_fact(p, subject, rng)
         if other is None or other is subject:
@@ -1472,8 +1678,19 @@ def plan_question(
         # "the 5 meters with the highest consumption in 2025", "os 5 medidores com maior consumo": entities ranked
         # by a measure (summed when it lives in a table that references them).
         after_rank = [t for _, t in p._phrase_terms(rank_by.end(), 3)]
-        if p._mention_after(rank_by.end(), 1) is None and after_rank:
-            ranked_measure = p._named_measure(after_rank, [subject]) or p.measure_anywhere(after_rank, subject)
+        # "with the highest average grade", "com a maior média de notas": averaged; "highest total billed": summed
+        rank_agg_m = re.match(r"(average|avg|mean|media|medio|total|sum|soma)\s+(?:de\s+|of\s+)?", f[rank_by.end() :])
+        rank_agg = "avg" if rank_agg_m and not rank_agg_m.group(1).startswith(("total", "sum", "soma")) else "sum"
+        measure_at = rank_by.end() + (rank_agg_m.end() if rank_agg_m else 0)
+        named_table = p._mention_after(measure_at, 0) if rank_agg_m else None
+        if (p._mention_after(rank_by.end(), 1) is None or named_table is not None) and after_rank:
+            ranked_measure = (
+                (p._named_measure(after_rank, [named_table.table]) if named_table is not None else None)
+                or p._named_measure(after_rank, [subject])
+                or p.measure_anywhere(after_rank, subject)
+            )
+            if ranked_measure is None and (_MONEY.match(f, measure_at) or set(after_rank) & _AMOUNT_WORDS):
+                ranked_measure = p._closest(p._money_measures(), subject)
             desc_rank = bool(re.match(r"(highest|largest|biggest|greatest|maior)", rank_by.group(1)))
             if ranked_measure is not None and ranked_measure.table is subject:
                 return _rank_rows_plan(
@@ -1490,7 +1707,7 @@ def plan_question(
                     p,
                     fact_r,
                     ranked_measure,
-                    "sum",
+                    rank_agg,
                     subject,
                     None,
                     _all_filters(p, fact_r, subject, rng),
@@ -1731,6 +1948,38 @@ def plan_question(
         limit=limit if (ranked or limit) else None,
         desc=not fewest,
     )
+
+
+def _searched_mention(p: _Planner, start: int) -> _Mention | None:
+    """The table the words from ``start`` name by a synonym or a comment rather than its name ("by number of
+    completed work orders" for ordens_servico), when the retrieval finds it clearly."""
+    rest = p.folded[start:]
+    top = p.index.search(rest, limit=2, neighbours=False)
+    if not top or not _populated(top[0].table) or top[0].coverage < 0.5:
+        return None
+    if len(top) > 1 and top[1].score >= 0.8 * top[0].score:
+        return None
+    k = p._tok_index(start)
+    return _Mention(k, k, top[0].table)
+
+
+def _verb_table(p: _Planner, most: re.Match[str]) -> _Mention | None:
+    """ "films rented the most", "filmes mais alugados": the verb next to "most" names the table whose rows are
+    counted (rent -> rental, alugar -> aluguel)."""
+    k = p._tok_index(most.start())
+    end = p._tok_index(most.end())
+    near = [j for j in (k - 1, k - 2, end) if 0 <= j < len(p.tokens)]
+    for j in near:
+        tok = p.tokens[j]
+        if tok.term is None or not re.search(r"(ed|ad[oa]s?|id[oa]s?)$", tok.word):
+            continue
+        named = next((m for m in p.mentions if m.first <= j <= m.last), None)
+        if named is not None:
+            return named if named.first == named.last else None
+        table = p._table_for_terms([tok.term])
+        if table is not None:
+            return _Mention(j, j, table)
+    return None
 
 
 def _self_anti_plan(p: _Planner, subject: IndexedTable, *, count: bool) -> QueryPlan | None:
@@ -2012,7 +2261,8 @@ def _show_columns(table: IndexedTable) -> list[str]:
     cols = [*key, *[c for c in labels if c not in key]]
     if len(cols) < 2:  # no label: the key and the time column say which row it is
         tcol = time_column(table)
-        cols += [tcol] if tcol and tcol not in cols else []
+        bookkeeping = tcol is not None and re.search(r"(update|modif|alterad|atualiz|changed)", tcol.lower())
+        cols += [tcol] if tcol and tcol not in cols and not bookkeeping else []
     return cols or [c.name for c in table.columns[:4]]
 
 

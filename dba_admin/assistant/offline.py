@@ -24,6 +24,7 @@ from dba_admin.assistant.nl2sql import (
     QueryPlan,
     Unplanned,
     _related,
+    allowed_values,
     enum_values,
     mentioned_tables,
     plan_question,
@@ -576,6 +577,8 @@ class OfflineProvider:
             r'\s+"?([\w$.]+)"?:\s*"([^"]*)"',
             text,
         )
+        check_bad = re.search(r'(?:relation|relacao) "?([\w$]+)"? violates check constraint "?([\w$]+)"?', text)
+        unpopulated = re.search(r'materialized view "?([\w$.]+)"? has not been populated', text)
         corrected: list[str] = []
 
         if col:
@@ -772,6 +775,41 @@ class OfflineProvider:
                     fixed = re.sub(re.escape(_literal(bad)), _literal(close[0]), sql, flags=re.IGNORECASE)
                     if fixed != sql:
                         corrected.append(fixed)
+        elif check_bad:
+            relation, constraint = check_bad.group(1), check_bad.group(2)
+            lines.append(
+                _t(
+                    lang,
+                    f"**Check violation (23514)**: the new row breaks the CHECK constraint `{constraint}` of "
+                    f"`{relation}`.",
+                    f"**Violação de CHECK (23514)**: a nova linha viola a restrição CHECK `{constraint}` de "
+                    f"`{relation}`.",
+                )
+            )
+            for table in self.index.tables:
+                if table.name.lower() != relation:
+                    continue
+                tables = tables or [table.qualified_name]
+                for column, values in sorted(allowed_values(table).items()):
+                    if column.lower() in constraint:
+                        lines.append(
+                            _t(lang, f"Allowed values of `{column}`: ", f"Valores permitidos de `{column}`: ")
+                            + ", ".join(f"'{v}'" for v in values)
+                        )
+                break
+        elif unpopulated:
+            view = unpopulated.group(1)
+            lines.append(
+                _t(
+                    lang,
+                    f"**Materialized view not populated (55000)**: `{view}` was created WITH NO DATA (or never "
+                    "refreshed), so it has no rows to read. A DBA (or its owner) runs "
+                    f"`REFRESH MATERIALIZED VIEW {view};` once; then it can be queried.",
+                    f"**Visão materializada não populada (55000)**: `{view}` foi criada WITH NO DATA (ou nunca "
+                    "atualizada), então não tem linhas para ler. Um DBA (ou o dono) roda "
+                    f"`REFRESH MATERIALIZED VIEW {view};` uma vez; depois ela pode ser consultada.",
+                )
+            )
         else:
             code = re.search(r"\b([0-9][0-9a-z][0-9a-z]{3})\b", text)
             meaning = _SQLSTATE_MEANINGS.get(code.group(1).upper()) if code else None
@@ -954,27 +992,12 @@ def _time_column(table: IndexedTable) -> str | None:
     return None
 
 
-_CHECK_VALUES = re.compile(r"\(?\(?\"?(\w+)\"?\s*=\s*ANY\s*\(\s*ARRAY\s*\[(.*?)\]\s*\)", re.IGNORECASE)
-_CHECK_IN = re.compile(r"\"?(\w+)\"?\s+IN\s*\((.*?)\)", re.IGNORECASE)
-
-
-def _allowed_values(table: IndexedTable) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for check in table.checks:
-        for regex in (_CHECK_VALUES, _CHECK_IN):
-            for match in regex.finditer(check):
-                values = re.findall(r"'((?:[^']|'')*)'", match.group(2))
-                if values:
-                    out.setdefault(match.group(1), []).extend(v.replace("''", "'") for v in values)
-    return out
-
-
 def _value_filters(table: IndexedTable, question: str) -> list[tuple[str, str]]:
     """WHERE col = 'value' for words of the question that are allowed values of a CHECK (status...)."""
     q_terms = set(terms(question))
     q_concepts = {CONCEPTS[t] for t in q_terms if t in CONCEPTS}
     found: list[tuple[str, str]] = []
-    for column, values in sorted(_allowed_values(table).items()):
+    for column, values in sorted(allowed_values(table).items()):
         exact = [v for v in values if set(terms(v)) and set(terms(v)) <= q_terms]
         if exact:
             found.append((column, exact[0]))

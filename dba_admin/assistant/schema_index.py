@@ -697,8 +697,19 @@ class SchemaIndex:
                 if fk.ref_table in self.by_name:
                     self._neighbours.setdefault(t.qualified_name, []).append((fk.ref_table, fk))
                     self._neighbours.setdefault(fk.ref_table, []).append((t.qualified_name, fk))
-        for edges in self._neighbours.values():
-            edges.sort(key=lambda e: (e[0], e[1].name))
+        # Ties between paths of one length go through many-to-one keys first, the first declared column first
+        # (rental -> inventory -> store before rental -> customer -> store: the row's first foreign key is the
+        # thing it is about), then by name for determinism.
+        position = {(t.qualified_name, c.name): k for t in self.tables for k, c in enumerate(t.columns)}
+        for source, edges in self._neighbours.items():
+            edges.sort(
+                key=lambda e, source=source: (
+                    e[1].table != source,
+                    position.get((e[1].table, e[1].columns[0]), 1_000) if e[1].table == source else 0,
+                    e[0],
+                    e[1].name,
+                )
+            )
 
     # -- building -----------------------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "quantity": "quantity quantidade qty qtd qtde volume",
     "discount": "discount desconto rebate abatimento coupon cupom voucher promo",
     "tax": "tax imposto tributo vat icms iss taxes",
-    "fee": "fee charge tarifa taxa surcharge encargo",
+    "fee": "fee charge tarifa taxa surcharge encargo tuition mensalidade anuidade",
     "stock": "stock estoque inventory inventário armazenamento",
     "warehouse": "warehouse depot armazém depósito almoxarifado storage",
     "store": "store shop outlet branch loja filial retail varejo",
@@ -167,7 +167,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "duration": "duration length duração comprimento runtime minutes minutos seconds segundos milliseconds tempo",
     "size": "size tamanho bytes dimension dimensão",
     # ---- education -------------------------------------------------------------------------------
-    "course": "course curso subject disciplina matéria module módulo",
+    "course": "course curso program programa degree graduação",
+    "subject": "subject disciplina matéria module módulo",
     "class": "class turma section seção cohort",
     "enrollment": (
         "enrollment enrolment enroll enrolled registration matrícula matricular matriculado inscrição "
@@ -273,6 +274,11 @@ CONCEPT_WORDS: dict[str, str] = {
     "deleted": "deleted removed excluído excluida removido apagado retirado retirada uninstalled desinstalado",
     "start": "start begin began started início iniciado começo começou opened abertura",
     "end": "end finish finished ended fim término terminado encerrado closed fechamento",
+    "complete": (
+        "complete completed completion concluded conclude concluído concluída conclusão concluir finalizado "
+        "finalizada finalização resolved resolvido resolvida resolução done feito feita fulfilled atendido atendida "
+        "graduated graduate graduation formado formada formatura"
+    ),
     "due": "due deadline vencimento prazo expiry expiration expira validade",
     "period": "period período interval intervalo",
     # ---- state and attributes ----------------------------------------------------------------------
@@ -355,7 +361,8 @@ RELATED: dict[str, tuple[str, ...]] = {
     "total": ("amount",),
     "track": ("album", "playlist"),
     "student": ("enrollment",),
-    "course": ("enrollment", "class"),
+    "course": ("enrollment", "class", "subject"),
+    "subject": ("course", "class", "enrollment"),
     "enrollment": ("student", "course"),
     "flight": ("ticket", "boarding", "passenger"),
     "passenger": ("ticket", "booking"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -262,8 +263,13 @@ def _related(a: str, b: str) -> bool:
     return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
 
 
+@functools.lru_cache(maxsize=4096)
 def _concepts(term: str) -> frozenset[str]:
-    return frozenset(concepts_of(term)) | ({c} if (c := CONCEPTS.get(term)) else frozenset())
+    """The vocabulary's concepts of a term, by its English and its Portuguese stem ("concluiram" is "conclu":
+    complete)."""
+    keys = analyse(term)
+    alt = keys[0][1] if keys else None
+    return frozenset(concepts_of(term, alt)) | ({c} if (c := CONCEPTS.get(term)) else frozenset())
 
 
 @dataclass(frozen=True)
@@ -346,7 +352,11 @@ _MOST = re.compile(
 _FEWEST = re.compile(
     r"\b(?:with the fewest|with the least|with fewer|fewest|least|com menos|com o menor numero de|que menos|menos)\s+"
 )
-_TOP = re.compile(r"\b(?:top|the|os|as|first|primeir[oa]s|which|quais|list the|liste os|liste as)\s+" + _NUM + r"\b")
+_TOP = re.compile(
+    r"\b(?:top|the|os|as|first|primeir[oa]s|which|quais|list the|liste os|liste as|last)\s+"
+    + _NUM
+    + r"\b(?! (?:days?|weeks?|months?|years?|hours?|dias|semanas|meses|anos|horas)\b)"
+)
 _TOP_BARE = re.compile(r"\btop\b")
 # Time buckets: "per year", "por mês", "monthly" -> the time column truncated or its year extracted.
 _BUCKETS: list[tuple[str, re.Pattern[str]]] = [
@@ -372,7 +382,11 @@ _RANK_BY = re.compile(
 _AMOUNT_WORDS = frozenset({"valor", "value", "amount", "montante", "total", "importe", "quantia"})
 _EARLIEST = re.compile(r"\b(earliest|first|oldest|primeir[oa]|mais antig[oa])\b")
 _WHEN = re.compile(r"\b(when|quando|what date|which date|qual (?:e )?a data|que data|a data d[aeo]s?|date of)\b")
-_LATEST = re.compile(r"\b(latest|most recent|most recently|newest|ultim[oa]s|mais recentes?|mais recentemente)\b")
+_LATEST = re.compile(
+    r"\b(latest|most recent|most recently|newest|ultim[oa]s|mais recentes?|mais recentemente|"
+    r"last(?= \d+ (?!days?|weeks?|months?|years?|hours?)\w)|"
+    r"the last(?! (?:\d+ )?(?:days?|weeks?|months?|years?|hours?)\b))\b"
+)
 
 # Superlative adjectives -> (words a measure column is named by, descending?). General vocabulary.
 _PRICE_WORDS = ("price", "preco", "cost", "valor", "fee", "tarifa", "charge")
@@ -618,7 +632,18 @@ class _Planner:
                 i = found.last + 1
             else:
                 i += 1
-        return out
+        # a participle right before a noun describes it ("recently hired doctors", "rented films"): the noun is
+        # the table, not the one the verb would name (hire -> admissions)
+        return [
+            m
+            for k, m in enumerate(out)
+            if not (
+                m.first == m.last
+                and k + 1 < len(out)
+                and out[k + 1].first == m.last + 1
+                and re.search(r"(ed|ad[oa]s|id[oa]s)$", self.tokens[m.first].word)
+            )
+        ]
 
     def _head_of_link(self, mention: _Mention) -> _Mention:
         """ "film categories", "categorias de filme": two words that spell a link table (film_category) name the

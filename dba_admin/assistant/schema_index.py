@@ -701,15 +701,14 @@ class SchemaIndex:
         # (rental -> inventory -> store before rental -> customer -> store: the row's first foreign key is the
         # thing it is about), then by name for determinism.
         position = {(t.qualified_name, c.name): k for t in self.tables for k, c in enumerate(t.columns)}
+
+        def tie_break(source: str, edge: tuple[str, ForeignKeyEdge]) -> tuple[bool, int, str, str]:
+            other, fk = edge
+            outgoing = fk.table == source
+            return (not outgoing, position.get((fk.table, fk.columns[0]), 1_000) if outgoing else 0, other, fk.name)
+
         for source, edges in self._neighbours.items():
-            edges.sort(
-                key=lambda e, source=source: (
-                    e[1].table != source,
-                    position.get((e[1].table, e[1].columns[0]), 1_000) if e[1].table == source else 0,
-                    e[0],
-                    e[1].name,
-                )
-            )
+            edges.sort(key=functools.partial(tie_break, source))
 
     # -- building -----------------------------------------------------------------------------------
 

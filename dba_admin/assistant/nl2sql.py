@@ -319,6 +319,12 @@ _MONEY = re.compile(
     r"receita|receitas|faturamento|faturou|faturad[oa]s?|vendas|vendeu|venderam|gast[oa]u?|gastaram|gastos?|"
     r"arrecadacao|arrecadou)\b"
 )
+# "how much did we invoice each month?", "quanto faturamos?", "total tuition received": an amount of money
+_HOW_MUCH = re.compile(
+    r"\b(how much|quanto(?! tempo)|invoiced|faturamos|faturaram|total (?:\w+ )?(?:received|collected|"
+    r"recebid[oa]s?|arrecadad[oa]s?)|(?:received|collected|recebid[oa]s?|arrecadad[oa]s?) (?:in|em) (?:\w+ )?"
+    r"(?:payments|pagamentos))\b"
+)
 _GROUP = re.compile(
     r"\b(?:per|by|for each|for every|in each|each|por|para cada|de cada|em cada|cada|grouped by|broken down by|"
     r"agrupad[oa]s? por|split by)\s+(?:the |a |o |os |as |an )?"
@@ -359,6 +365,7 @@ _TOP = re.compile(
 )
 _TOP_BARE = re.compile(r"\btop\b")
 # Time buckets: "per year", "por mês", "monthly" -> the time column truncated or its year extracted.
+_HAVING = frozenset({"have", "has", "with", "tem", "tenham", "tenha", "possui", "possuem", "com"})
 _BUCKETS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(r"\b(?:(?:per|by|each|for each|in each|por|a cada|em cada|cada|de cada)\s+(?:the\s+|o\s+)?"
                         r"(?:year|ano)s?|yearly|annual|annually|anual|anualmente|ano a ano|year over year)\b")),
@@ -587,6 +594,9 @@ class _Planner:
         }
         self.mentions = self._find_mentions()
         self._values: list[tuple[str, str, str, float, frozenset[int]]] | None = None
+        # CHECK/enum values already used as filters: the same word is not also a data value elsewhere
+        # ("emergency admissions": admission_type = 'emergency', not the Emergency department too)
+        self._named_values: set[str] = set()
 
     # -- mentions ---------------------------------------------------------------------------------------
 
@@ -867,6 +877,7 @@ class _Planner:
             chosen = self._values_named(table, column, values, q_terms, table_toks)
             if chosen:
                 used.add((table.qualified_name, column))
+                self._named_values.update(fold(v) for v in chosen)
                 if len(chosen) == 1:
                     template = f"{{a}}{_ident(column)} = {_literal(chosen[0])}"
                     words_ = f"{column} = '{chosen[0]}'"
@@ -898,7 +909,8 @@ class _Planner:
                         short.append((m.start(), m.end(), value))
                         break
                 continue
-            whole = re.search(r"(?<![a-z0-9-])" + re.escape(fv) + r"(?![a-z0-9]|-[a-z0-9])", self.folded)
+            # "no-shows", "no shows" name 'no_show'; "in progress" names 'in_progress'
+            whole = _spelled(fv).search(self.folded)
             if whole and not any(a <= whole.start() < b for a, b in taken):
                 found.append((whole.start(), value))
                 taken.append(whole.span())
@@ -1022,15 +1034,22 @@ class _Planner:
         for col in table.columns:
             if not col.nullable or (table.qualified_name, col.name) in used or col.name in table.primary_key:
                 continue
-            if any(col.name in fk.columns for fk in table.fks_out):
+            # a foreign key is another table's business, except one to the table itself ("subjects that have a
+            # prerequisite": pre_requisito_id IS NOT NULL)
+            if any(col.name in fk.columns and fk.ref_table != table.qualified_name for fk in table.fks_out):
                 continue
             col_terms = [
-                t for t in terms(col.name) if CONCEPTS.get(t) != "date" and t not in ("date", "data", "at", "em")
+                t for t in terms(col.name) if CONCEPTS.get(t) != "date" and t not in ("date", "data", "at", "em", "id")
             ]
             if not col_terms:
                 continue
+            # a compound written as one word: "prerequisite" for pre_requisito_id
+            joined = stem(re.sub(r"_?(id|at|em|on)$", "", col.name.lower()).replace("_", ""))
             for i, tok in enumerate(self.tokens):
-                if tok.term is None or not any(_related(tok.term, c) or _same_verb(tok.word, c) for c in col_terms):
+                if tok.term is None or not (
+                    any(_related(tok.term, c) or _same_verb(tok.word, c) for c in col_terms)
+                    or (len(col_terms) > 1 and len(tok.term) >= 6 and _related(tok.term, joined))
+                ):
                     continue
                 if self._negated_before(i):
                     used.add((table.qualified_name, col.name))
@@ -1045,7 +1064,13 @@ class _Planner:
                         )
                     )
                     break
-                has_one = i > 0 and self.tokens[i - 1].word in ("a", "an", "um", "uma", "some", "algum", "alguma")
+                before_words = [t.word for t in self.tokens[max(0, i - 2) : i]]
+                has_one = bool(before_words) and (
+                    before_words[-1] in ("a", "an", "um", "uma", "some", "algum", "alguma")
+                    # "that have a prerequisite", "que têm pré-requisito": a verb of having right before
+                    or (before_words[-1] in _HAVING and tok.term is not None)
+                    or (len(before_words) == 2 and before_words[0] in _HAVING and before_words[1] in ("pre", "a"))
+                )
                 participle = re.search(r"(ed|ad[oa]s?|id[oa]s?|ues|aram|eram|iram)$", tok.word) is not None
                 if (is_time(col.type) and participle and range_span is None) or (
                     # "customers who work for a company", "clientes que têm um telefone": the column is filled
@@ -1100,8 +1125,10 @@ class _Planner:
                 if counted is not None:
                     out.append(counted)
                     continue
+                near = [t.loose for t in self.tokens[max(0, before_tok - 2) : before_tok] if t.loose]
                 left = (
                     (self._column_for(table, unit, numeric=True) if unit else None)
+                    or (self._column_for(table, near, numeric=True) if near else None)  # the nearest words first
                     or self._column_for(table, before, numeric=True)
                     or self._only_amount(table)
                 )
@@ -1235,7 +1262,7 @@ class _Planner:
         consumed: set[int] = set()
         ordered = sorted(self._index_values(), key=lambda v: (-v[3], v[0] != table.qualified_name))
         for qn, column, value, _score, keys in ordered:
-            if (qn, column) in used or fold(value) in taken_values or keys & consumed:
+            if (qn, column) in used or fold(value) in taken_values | self._named_values or keys & consumed:
                 continue
             if qn == table.qualified_name:
                 if table.column(column) is None:
@@ -1441,6 +1468,44 @@ def _plain_number(text: str) -> str:
     return "".join(parts[:-1]) + "." + parts[-1]
 
 
+@functools.lru_cache(maxsize=4096)
+def _spelled(folded_value: str) -> re.Pattern[str]:
+    """A value as a question writes it: "no-shows", "no shows" name 'no_show'; "in progress" names
+    'in_progress'; a whole word, never part of a longer one ("PG-13" is not "PG")."""
+    spelled = r"[\s_-]?".join(re.escape(part) for part in re.split(r"[\s_-]+", folded_value))
+    plural = r"(?:e?s)?" if re.search(r"[_\s-]", folded_value) else ""
+    return re.compile(r"(?<![a-z0-9-])" + spelled + plural + r"(?![a-z0-9]|-[a-z0-9])")
+
+
+def _table_holding_value(p: _Planner) -> IndexedTable | None:
+    """The one table whose CHECK or enum values the question spells out ("how many no-shows in 2023?":
+    appointments.status = 'no_show'), when no table is named."""
+    found: list[IndexedTable] = []
+    for table in p.tables:
+        if table.kind not in ("table", "partitioned_table"):
+            continue
+        values = [v for vals in allowed_values(table).values() for v in vals]
+        values += [v for col in table.columns for v in enum_values(p.index, col.type)]
+        if any(len(fold(v)) > 3 and _spelled(fold(v).strip()).search(p.folded) for v in values):
+            found.append(table)
+    return found[0] if len(found) == 1 else None
+
+
+def _adjective_of_column(p: _Planner, bucket: re.Match[str]) -> bool:
+    """ "a monthly fee above R$ 1,000", "mensalidade anual": the adjective and the noun after it name a column of a
+    table of the question (a fee charged monthly), not a grouping by month."""
+    if not re.fullmatch(r"[a-z]+(?:ly|al|ais)", bucket.group(0)):
+        return False
+    after = [t for _, t in p._phrase_terms(bucket.end(), 2)]
+    if not after:
+        return False
+    words_ = [stem(bucket.group(0)), after[0]]
+    return any(
+        p._column_for(m.table, words_, numeric=True) is not None or p._column_for(m.table, after[:1], numeric=True)
+        for m in p.mentions
+    )
+
+
 def _not_comparison(rx: re.Pattern[str], folded: str) -> re.Match[str] | None:
     """The first match of a "most"/"fewest" cue that is not a comparison with a number ("com mais de 150
     minutos", "more than 3 orders" filter rows; "with the most orders" ranks them)."""
@@ -1492,7 +1557,7 @@ def plan_question(
         if agg == "min" and fewest is None:
             fewest = agg_m
         agg, agg_m = None, None
-    money = _MONEY.search(f) or _PAID_MOST.search(f)
+    money = _MONEY.search(f) or _PAID_MOST.search(f) or _HOW_MUCH.search(f)
     if money is not None and most is None and fewest is None:
         # "qual filme gerou o maior faturamento?": "maior"/"menor" before the money word ranks
         big = re.search(r"\b(?:o |a )?(maior(?:es)?|menor(?:es)?|highest|lowest|biggest|largest)\s+(?=\w+)", f)
@@ -1507,6 +1572,8 @@ def plan_question(
     for m in _GROUP.finditer(f):
         if _SORT.search(f[max(0, m.start() - 12) : m.end()]):
             continue
+        if re.search(r"\d\s*$", f[: m.start()]) or re.match(r"(?:unit|unidade|item|piece|peca)\b", f[m.end() :]):
+            continue  # "20 per unit", "R$ 5 por unidade": a rate, not a group
         if _is_agent(p, m):
             continue  # "caused by vegetation", "causadas por chuva": who or what did it, a filter
         group_m = m
@@ -1517,7 +1584,7 @@ def plan_question(
     bucket_m: re.Match[str] | None = None
     for unit, rx in _BUCKETS:
         found_bucket = rx.search(f)
-        if found_bucket is not None:
+        if found_bucket is not None and not _adjective_of_column(p, found_bucket):
             bucket, bucket_m = unit, found_bucket
             break
     if bucket_m is not None and group_m is not None and bucket_m.start() <= group_m.start() < bucket_m.end():
@@ -1579,8 +1646,9 @@ def plan_question(
         phrase = [t for _, t in p._phrase_terms(group_m.end(), 3)]
         group_phrase = phrase
         after_by = f[group_m.end() : group_m.end() + 40]
-        if group_m.group(0).strip().startswith("by") and (
-            _MONEY.match(after_by) or re.match(r"(number of|count of|total|amount|quantity)", after_by)
+        if group_m.group(0).strip().startswith(("by", "por")) and (
+            _MONEY.match(after_by)
+            or re.match(r"(number of|count of|total|amount|quantity|numero de|quantidade de|total de)\b", after_by)
         ):
             by_measure = True  # "top 10 customers by revenue": a measure, not a group
         else:
@@ -1604,7 +1672,10 @@ def plan_question(
     if most is not None and rank_of is None and not superlative and not money:
         rank_of = _verb_table(p, most)
     if by_measure and group_m is not None and rank_of is None:
-        m2 = re.match(r"(?:number of|count of|quantity of)\s+", f[group_m.end() :])
+        m2 = re.match(
+            r"(?:number of|count of|quantity of|total(?: number of)?|numero de|quantidade de|total de)\s+",
+            f[group_m.end() :],
+        )
         if m2:
             rank_of = p._mention_after(group_m.end() + m2.end(), 2) or _searched_mention(p, group_m.end() + m2.end())
 
@@ -1613,6 +1684,8 @@ def plan_question(
     ]
     subject: IndexedTable | None = subject_mentions[0].table if subject_mentions else None
 
+    if subject is None and not p.history:
+        subject = _table_holding_value(p)
     if subject is None and not p.history:
         # No table named by its own name ("outages" for a table whose comment says so): the table retrieval finds
         # clearly (most words of the question in its name, columns or comment, or a value it holds).

@@ -91,7 +91,10 @@ CONCEPT_WORDS: dict[str, str] = {
     "cargo": "cargo carga load freight_load",
     "return": "return returned devolução devolver devolvido returns",
     "refund": "refund refunded reembolso reembolsar estorno estornado chargeback",
-    "payment": "payment pay paid paying pagamento pagar pago paga pagou pagaram quitação installment parcela prestação",
+    "payment": (
+        "payment pay paid paying pagamento pagar pago paga pagou pagaram quitação installment parcela prestação "
+        "recebimento received recebido recebida"
+    ),
     "method": "method meio método forma pix boleto",
     "card": "card cartão credit crédito debit débito",
     "invoice": "invoice bill billed billing fatura faturar faturado faturada nfe receipt recibo nota",
@@ -274,6 +277,11 @@ CONCEPT_WORDS: dict[str, str] = {
     "deleted": "deleted removed excluído excluida removido apagado retirado retirada uninstalled desinstalado",
     "start": "start begin began started início iniciado começo começou opened abertura",
     "end": "end finish finished ended fim término terminado encerrado closed fechamento",
+    "evening": "evening night nightly noturno noturna noite",
+    "morning": "morning matutino matutina manhã",
+    "afternoon": "afternoon vespertino vespertina tarde",
+    "fail": "failed fail failing flunked flunk reprovado reprovada reprovou reprovaram reprovação",
+    "pass": "passed approved aprovado aprovada aprovou aprovaram aprovação",
     "complete": (
         "complete completed completion concluded conclude concluído concluída conclusão concluir finalizado "
         "finalizada finalização resolved resolvido resolvida resolução done feito feita fulfilled atendido atendida "

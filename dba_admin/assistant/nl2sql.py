@@ -165,6 +165,50 @@ def is_numeric(type_name: str) -> bool:
     return bool(_NUMERIC.match(type_name))
 
 
+_DURATION = re.compile(
+    r"\b(length of (?:the )?stays?|duration|how long|lasted|took longer|durac[a]o|tempo medio|quanto tempo|"
+    r"duraram|durou|permanencia|in days|em dias|longer than \d+ days|mais de \d+ dias)\b"
+)
+_DAY_UNITS = {"day": 1.0, "days": 1.0, "dia": 1.0, "dias": 1.0, "week": 7.0, "weeks": 7.0, "semana": 7.0,
+              "semanas": 7.0, "hour": 1 / 24, "hours": 1 / 24, "hora": 1 / 24, "horas": 1 / 24}  # fmt: skip
+
+
+def duration_columns(table: IndexedTable) -> tuple[str, str] | None:
+    """(end, start): the two time columns a row's duration runs between ("admitted_at" to "discharged_at",
+    "aberta_em" to "concluida_em"): a nullable column that records an ending, or the later column of a CHECK
+    ordering two time columns, and the start it is compared with (or the first NOT NULL time column)."""
+    times = {c.name: c for c in table.columns if is_time(c.type)}
+    if len(times) < 2:
+        return None
+    ordered: list[tuple[str, str]] = []
+    for check in table.checks:
+        for m in re.finditer(r"\(?\"?(\w+)\"?\s*>=?\s*\"?(\w+)\"?\s*\)", check):
+            if m.group(1) in times and m.group(2) in times:
+                ordered.append((m.group(1), m.group(2)))
+    ending = [
+        c.name
+        for c in times.values()
+        if c.nullable and any(_concepts(t) & _Planner._ENDING_CONCEPTS for t in terms(c.name))
+    ]
+    for end in ending:
+        start = next((b for a, b in ordered if a == end), None) or next(
+            (n for n, c in times.items() if not c.nullable and n != end and "update" not in n), None
+        )
+        if start is not None:
+            return end, start
+    if ordered:
+        return ordered[0]
+    return None
+
+
+def duration_measure(table: IndexedTable) -> _Measure | None:
+    pair = duration_columns(table)
+    if pair is None:
+        return None
+    dates = all(table.column(c) is not None and table.column(c).type == "date" for c in pair)  # type: ignore[union-attr]
+    return _Measure(table, pair, "days" if dates else "days_ts")
+
+
 def time_column(table: IndexedTable, hint_terms: Sequence[str] = (), exclude: Sequence[str] = ()) -> str | None:
     """The column that says when a row happened: one the question names, then created_at-like, then the first
     date or timestamp column (a date column named after the table itself, e.g. order_date, comes first)."""
@@ -549,12 +593,19 @@ class _Measure:
 
     def sql(self, prefix: str) -> str:
         cols = [prefix + _ident(c) for c in self.columns]
+        if self.kind == "days":  # (end, start) dates: their difference is a number of days
+            return f"({cols[0]} - {cols[1]})"
+        if self.kind == "days_ts":  # (end, start) timestamps: the interval in days
+            return f"(extract(epoch FROM {cols[0]} - {cols[1]}) / 86400)"
         if self.kind == "line":
             expr = f"{cols[0]} * {cols[1]}"
             return expr + (f" * (1 - {cols[2]})" if len(cols) > 2 else "")
         return cols[0]
 
     def words(self, lang: str) -> str:
+        if self.kind.startswith("days"):
+            unit = " em dias" if lang == "pt" else " in days"
+            return f"{self.columns[0]} − {self.columns[1]}{unit} ({self.table.qualified_name})"
         if self.kind == "line":
             text = " × ".join(self.columns[:2])
             if len(self.columns) > 2:
@@ -1094,7 +1145,7 @@ class _Planner:
         r"menos (?:que|do que)|inferior(?:es)? a|above|over|more than|greater than|higher than|exceeds?|exceeding|"
         r"acima d[eoa]s?|maior(?:es)? (?:que|do que)|mais (?:que|do que)|superior(?:es)? a|excede[mr]?|"
         r"longer than|shorter than|mais long[oa]s? (?:que|do que)|mais curt[oa]s? (?:que|do que)|"
-        r"com mais de|com menos de|with more than|with less than|with fewer than)\s+"
+        r"com mais de|com menos de|with more than|with less than|with fewer than|mais de|menos de)\s+"
     )
 
     def _comparison_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
@@ -1104,7 +1155,7 @@ class _Planner:
                 "<"
                 if re.match(
                     r"(below|under|less|lower|smaller|fewer|beneath|abaixo|menor|menos|inferior|shorter|mais curt|"
-                    r"com menos|with less|with fewer)",
+                    r"com menos|with less|with fewer|menos de)",
                     m.group(1),
                 )
                 else ">"
@@ -1133,6 +1184,9 @@ class _Planner:
                     or self._only_amount(table)
                 )
                 if left is None:
+                    span = self._duration_filter(table, m.end() - 1 + num.end(), op, _plain_number(num.group(1)))
+                    if span is not None:
+                        out.append(span)
                     continue
                 number = _plain_number(num.group(1))
                 if num.group(2) and left in fraction_columns(table):
@@ -1208,6 +1262,21 @@ class _Planner:
             )
         words = f"{mention.table.qualified_name} rows {op} {int(number)}"
         return _Filter(table, template, words, f"linhas de {mention.table.qualified_name} {op} {int(number)}")
+
+    def _duration_filter(self, table: IndexedTable, after: int, op: str, number: str) -> _Filter | None:
+        """ "stays longer than 10 days", "internações que duraram mais de 10 dias": the row's duration compared."""
+        unit = re.match(r"\s*([a-z]+)", self.folded[after:])
+        if unit is None or unit.group(1) not in _DAY_UNITS:
+            return None
+        measure = duration_measure(table)
+        if measure is None:
+            return None
+        days = float(number) * _DAY_UNITS[unit.group(1)]
+        amount = str(int(days)) if days.is_integer() else str(round(days, 6))
+        expr = measure.sql("{a}")
+        template = f"{expr} {op} {amount}"
+        words_ = f"{measure.words('en')} {op} {amount}"
+        return _Filter(table, template, words_, f"{measure.words('pt')} {op} {amount}")
 
     def _only_amount(self, table: IndexedTable) -> str | None:
         """The table's one money column ("payments over 5.00": amount), when a number names no column."""
@@ -1678,6 +1747,12 @@ def plan_question(
         )
         if m2:
             rank_of = p._mention_after(group_m.end() + m2.end(), 2) or _searched_mention(p, group_m.end() + m2.end())
+            if (
+                rank_of is not None
+                and re.match(r"total (?!number)", m2.group(0))
+                and any(m.table is rank_of.table for _, m in p._money_measures())
+            ):
+                rank_of = None  # "by total payments": the payments' amount summed, not counted
 
     subject_mentions = [
         m for m in p.mentions if id(m) not in used_mentions and m is not anti_other and m is not rank_of
@@ -1930,6 +2005,14 @@ def plan_question(
             anchor = group_table or (subject if ranked or group_m else None)
             measure = p._closest(p._money_measures(), anchor or subject)
             agg_name = agg if agg in ("avg", "min", "max") else "sum"
+        if measure is None and _DURATION.search(f):
+            # "average length of stay per ward", "tempo médio de internação por ala": end - start in days, of the
+            # nearest table that has a start and an end
+            durations = [(3, d) for t in p.tables if t.kind in ("table", "partitioned_table")
+                         if (d := duration_measure(t)) is not None]  # fmt: skip
+            measure = next((d for t in scope if (d := duration_measure(t)) is not None), None) or p._closest(
+                durations, (scope[0] if scope else None) or group_table
+            )
         if measure is None:
             return p.unplanned(
                 "I could not build this query with confidence: no numeric column matches the measure asked for.",

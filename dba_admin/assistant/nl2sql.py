@@ -352,7 +352,7 @@ def _tokens(folded: str) -> list[_Tok]:
 # Cue words of both languages. They are grammar, not schema: no table or column name appears here.
 _COUNT = re.compile(
     r"\b(how many|number of|count(?:s|ing)? (?:of |the )?|quant[oa]s|quantidade de|numero de|contagem de|conte|"
-    r"contar)\b"
+    r"contar|headcount|head count)\b"
 )
 _SUM = re.compile(r"\b(total|sum|soma|somatorio|totais|somar)\b")
 _AVG = re.compile(r"\b(average|avg|mean|media|medio)\b")
@@ -403,7 +403,7 @@ _FEWEST = re.compile(
     r"\b(?:with the fewest|with the least|with fewer|fewest|least|com menos|com o menor numero de|que menos|menos)\s+"
 )
 _TOP = re.compile(
-    r"\b(?:top|the|os|as|first|primeir[oa]s|which|quais|list the|liste os|liste as|last)\s+"
+    r"\b(?:top|the|os|as|first|primeir[oa]s|which|quais|list the|liste os|liste as|last)\s+(?!(?:19|20)\d\d\b)"
     + _NUM
     + r"\b(?! (?:days?|weeks?|months?|years?|hours?|dias|semanas|meses|anos|horas)\b)"
 )
@@ -434,7 +434,7 @@ _AMOUNT_WORDS = frozenset({"valor", "value", "amount", "montante", "total", "imp
 _EARLIEST = re.compile(r"\b(earliest|first|oldest|primeir[oa]|mais antig[oa])\b")
 _WHEN = re.compile(r"\b(when|quando|what date|which date|qual (?:e )?a data|que data|a data d[aeo]s?|date of)\b")
 _LATEST = re.compile(
-    r"\b(latest|most recent|most recently|newest|ultim[oa]s|mais recentes?|mais recentemente|"
+    r"\b(latest|most recent|most recently|newest|ultim[oa]s?|mais recentes?|mais recentemente|"
     r"last(?= \d+ (?!days?|weeks?|months?|years?|hours?)\w)|"
     r"the last(?! (?:\d+ )?(?:days?|weeks?|months?|years?|hours?)\b))\b"
 )
@@ -484,6 +484,12 @@ def _day(text: str) -> dt.date:
 
 def _lit(day: dt.date) -> str:
     return f"DATE '{day.isoformat()}'"
+
+
+_STATE_NOW = re.compile(
+    r"\b(we have|do we have|are there|is there|temos|tem|ha|existem|existe|currently|right now|atualmente|"
+    r"still|ainda|no momento|agora)\b"
+)
 
 
 def date_range(folded: str) -> _Range | None:
@@ -557,6 +563,8 @@ def date_range(folded: str) -> _Range | None:
     ]
     for pattern, unit, offset, en, pt in relative:
         m = re.search(pattern, folded)
+        if m and unit == "day" and offset == 0 and _STATE_NOW.search(folded):
+            continue  # "how many PJ contractors do we have today?": the current state, not rows dated today
         if m:
             start = f"date_trunc('{unit}', current_date)"
             if offset:
@@ -622,6 +630,7 @@ class _Filter:
     pt: str
     pos: int = -1  # the token of the question that named it, when one did
     null_column: str = ""  # the column an IS NULL test is on ("not shipped yet"): not the one a date range is on
+    state: bool = False  # "active", "pending": the row's current state, never the other side of a negation
 
 
 @dataclass
@@ -967,6 +976,9 @@ class _Planner:
                 taken.append(whole.span())
                 continue
             v_terms = terms(value)
+            negating = {"sem", "no", "not", "non", "nao", "without", "un", "in"} & set(re.split(r"[\s_-]+", fv))
+            if negating and not any(re.search(rf"\b{w}\b", self.folded) for w in negating):
+                continue  # 'sem_justa_causa' is not named by "justa causa"
             if v_terms and all(any(_related(v, q) for q in q_terms) for v in v_terms) and len(fv) > 3 and not found:
                 found.append((len(self.folded), value))
         spans = [(a, b) for a, b, _ in short] + taken
@@ -1048,9 +1060,27 @@ class _Planner:
     # the column that records an ending: its NULL is the open state ("concluida_em", "closed_at", "resolved_on")
     _ENDING_CONCEPTS = frozenset({"complete", "end", "delivery", "return", "sent", "payment", "cancel"})
 
+    _CURRENT = re.compile(
+        r"\b(active|current|currently|still with us|still at the company|still employed|still here|right now|"
+        r"today|ativ[oa]s?|atuais|atualmente|hoje|no momento|ainda na empresa|ainda estao|em atividade)\b"
+    )
+
+    def _states_itself(self, table: IndexedTable) -> bool:
+        """The table has its own column for being active (a flag or a status value), so "active" is read there."""
+        for col in table.columns:
+            if any("active" in _concepts(t) for t in terms(col.name)):
+                return True
+        values = [v for vals in allowed_values(table).values() for v in vals]
+        values += [v for col in table.columns for v in enum_values(self.index, col.type)]
+        return any("active" in _concepts(t) for v in values for t in terms(v))
+
     def _pending_filter(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
-        """ "pending work orders", "ordens em aberto": rows whose one nullable ending date is still empty."""
+        """ "pending work orders", "ordens em aberto": rows whose one nullable ending date is still empty; so are
+        "active employees", "current staff", "quem está ativo" when nothing else in the table says so
+        (data_desligamento IS NULL)."""
         cue = self._PENDING.search(self.folded)
+        if cue is None and not self._states_itself(table):
+            cue = self._CURRENT.search(self.folded)
         if cue is None:
             return []
         ends = [
@@ -1073,6 +1103,7 @@ class _Planner:
                 f"{ends[0]} vazio (NULL): ainda em aberto",
                 k,
                 ends[0],
+                state=True,
             )
         ]
 
@@ -1686,10 +1717,12 @@ def plan_question(
                 flts_w.append(dfw)
             return _extreme_date_plan(p, first_table, tcol, flts_w, newest=latest)
 
-    if latest and subject_first(p) is not None and not (count_m or agg_m or group_m or anti or bucket):
+    latest_table = subject_first(p) or (
+        found.table if latest and (found := _searched_mention(p, 0)) is not None else None
+    )  # "our 5 most recent hires": the table the words name by a synonym or a column
+    if latest and latest_table is not None and not (count_m or agg_m or group_m or anti or bucket):
         # "the 5 most recent invoices", "os 3 funcionários admitidos mais recentemente": newest rows first.
-        table = subject_first(p)
-        assert table is not None
+        table = latest_table
         used0: set[tuple[str, str]] = set()
         flts = p.filters(table, used0, rng.span if rng else None)
         if rng is not None and (df0 := p.date_filter(table, rng)) is not None:
@@ -1815,7 +1848,7 @@ def plan_question(
     if anti_pos is not None and subject is not None and (anti is not None or anti_other is not None or neg_money):
         used = set()
         pre = p.filters(subject, used, rng.span if rng else None)
-        null_like = [flt for flt in pre if "IS NULL" in flt.template]
+        null_like = [flt for flt in pre if "IS NULL" in flt.template and not flt.state]
         if null_like and anti_other is not None and any(0 <= flt.pos <= anti_other.first for flt in null_like):
             anti_other = None  # "tracks with no composer": a nullable column of the subject, not another table
         if null_like and anti_other is None:
@@ -2488,6 +2521,21 @@ def _total_plan(p: _Planner, measure: _Measure, agg: str, filters: list[_Filter]
     return QueryPlan(sql, "aggregate", (table.qualified_name,), en, pt)
 
 
+def _singular(p: _Planner, table: IndexedTable) -> bool:
+    """ "the most recent payroll", "a última folha paga": the question names one row (its noun in the singular), so
+    the newest one is the answer, not the newest ten."""
+    f = p.folded
+    if re.search(r"\b(all|todos|todas|list|liste)\b", f):
+        return False
+    m = re.search(r"\b(?:most recent|latest|newest|last|ultim[oa]s?)\s+([a-z]+)", f)
+    if m:
+        return not m.group(1).endswith("s") and not re.search(r"ultim[oa]s\b", m.group(0))
+    m = re.search(r"\b([a-z]+)\s+(?:[a-z]+\s+)?mais recentes?\b", f)
+    if m:
+        return not (m.group(0).endswith("s") or m.group(1).endswith("s"))
+    return False
+
+
 def _list_plan(
     p: _Planner, table: IndexedTable, filters: list[_Filter], *, count: bool = False, latest: bool = False
 ) -> QueryPlan:
@@ -2505,7 +2553,7 @@ def _list_plan(
                 or re.search(r"\b(?:latest|last|ultim[oa]s?|newest)\s+" + _NUM + r"\b", p.folded)
                 or re.search(r"\b" + _NUM + r"\s+(?:latest|most recent|newest|ultim)", p.folded)
             )
-            limit = f" LIMIT {_number(m.group(1)) if m else 10}"
+            limit = f" LIMIT {_number(m.group(1)) if m else (1 if _singular(p, table) else 10)}"
             if tcol not in cols:
                 cols.append(tcol)
     sql = (

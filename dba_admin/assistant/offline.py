@@ -28,6 +28,7 @@ from dba_admin.assistant.nl2sql import (
     enum_values,
     mentioned_tables,
     plan_question,
+    time_column,
 )
 from dba_admin.assistant.schema_index import (
     CONCEPTS,
@@ -498,7 +499,7 @@ class OfflineProvider:
                 sql = f"SELECT count(*) AS total {from_clause}{where}"
         elif _LATEST_WORDS.search(folded):
             intent = "latest"
-            order = _time_column(table) or (table.primary_key[0] if table.primary_key else None)
+            order = time_column(table, terms(folded)) or (table.primary_key[0] if table.primary_key else None)
             cols = _display_columns(table)
             sql = f"SELECT {', '.join(map(_q, cols))} {from_clause}{where}"
             if order:
@@ -966,30 +967,10 @@ _LABEL_HINTS = (
 def _display_columns(table: IndexedTable, limit: int = 8) -> list[str]:
     """The first columns (usually id, names, status) plus a time column; never more than ``limit``."""
     cols = table.column_names[:limit]
-    time_col = _time_column(table)
+    time_col = time_column(table)
     if time_col and time_col not in cols:
         cols = [*cols[: limit - 1], time_col]
     return cols or ["*"]
-
-
-def _time_column(table: IndexedTable) -> str | None:
-    """The column that says when a row happened: created_at first, then any timestamp/date column."""
-    names = table.column_names
-    for preferred in (
-        "created_at",
-        "criado_em",
-        "inserted_at",
-        "timestamp",
-        "sent_at",
-        "started_at",
-        "updated_at",
-    ):
-        if preferred in names:
-            return preferred
-    for col in table.columns:
-        if "timestamp" in col.type or col.type == "date":
-            return col.name
-    return None
 
 
 def _value_filters(table: IndexedTable, question: str) -> list[tuple[str, str]]:

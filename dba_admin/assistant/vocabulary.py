@@ -25,9 +25,11 @@ CONCEPT_WORDS: dict[str, str] = {
     "person": "person people individual pessoa pessoas indivíduo contact contato contatos",
     "profile": "profile perfil",
     "subordinate": "subordinate subordinates report reports subordinado subordinada liderado liderada",
+    "training": "training trainings treinamento capacitação workshop",
     "employee": (
         "employee staff worker personnel clerk colaborador colaboradora funcionário funcionária "
-        "empregado empregada pessoal attendant atendente technician técnico técnica electrician eletricista"
+        "empregado empregada pessoal attendant atendente technician técnico técnica electrician eletricista "
+        "headcount"
     ),
     "support": "support suporte helpdesk sac assistance assistência",
     "work": "work trabalho labor labour",
@@ -202,7 +204,9 @@ CONCEPT_WORDS: dict[str, str] = {
     "gender": "gender sex sexo",
     # ---- HR and work -----------------------------------------------------------------------------
     "salary": "salary wage salário remuneração payroll folha ordenado",
-    "hire": "hired hiring contratação contratar contratado admission admissão",
+    "hire": (
+        "hire hires hired hiring contratação contratações contratar contratado admission admissão admitido admitida"
+    ),
     "termination": "termination dismissal fired demissão demitido desligamento",
     "job": "job vaga occupation ocupação profissão profession",
     "shift": "shift turno jornada",
@@ -277,7 +281,11 @@ CONCEPT_WORDS: dict[str, str] = {
     "updated": "updated update modified atualizado atualizada atualização alterado modificado",
     "deleted": "deleted removed excluído excluida removido apagado retirado retirada uninstalled desinstalado",
     "start": "start begin began started início iniciado começo começou opened abertura",
-    "end": "end finish finished ended fim término terminado encerrado closed fechamento discharged discharge",
+    "end": (
+        "end finish finished ended fim término terminado encerrado closed fechamento discharged discharge "
+        "left dismissed dismissal terminated termination resigned fired desligamento desligado desligada "
+        "demitido demitida demissão saída"
+    ),
     "evening": "evening night nightly noturno noturna noite",
     "morning": "morning matutino matutina manhã",
     "afternoon": "afternoon vespertino vespertina tarde",

@@ -363,6 +363,8 @@ _MONEY = re.compile(
     r"receita|receitas|faturamento|faturou|faturad[oa]s?|vendas|vendeu|venderam|gast[oa]u?|gastaram|gastos?|"
     r"arrecadacao|arrecadou)\b"
 )
+# a money word followed by a comparison names a price, not revenue ("tickets sold for more than 4,500")
+_COMPARED_AFTER = r"\s*(?:for |por )?(?:more|less|over|under|above|below|mais|menos|acima|abaixo)\b"
 # "how much did we invoice each month?", "quanto faturamos?", "total tuition received": an amount of money
 _HOW_MUCH = re.compile(
     r"\b(how much|quanto(?! tempo)|invoiced|faturamos|faturaram|total (?:\w+ )?(?:received|collected|"
@@ -424,7 +426,8 @@ _BUCKETS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 # "when was the latest X", "qual a data da X mais recente": the newest date itself, one value.
 _AGENT = re.compile(
-    r"\b(?!grouped|agrupad|broken|ordered|sorted|ordenad|classificad|split)[a-z]{3,}(?:ed|en|ad[oa]s?|id[oa]s?)\s+$"
+    r"\b(?!grouped|agrupad|broken|ordered|sorted|ordenad|classificad|split)[a-z]{2,}(?:ed|en|ad[oa]s?|id[oa]s?|"
+    r"eit[oa]s?|rit[oa]s?|ert[oa]s?)\s+$"
 )
 _RANK_BY = re.compile(
     r"\b(?:with the|with|that have the|that has the|com o|com a|com|de)\s+"
@@ -979,7 +982,13 @@ class _Planner:
             negating = {"sem", "no", "not", "non", "nao", "without", "un", "in"} & set(re.split(r"[\s_-]+", fv))
             if negating and not any(re.search(rf"\b{w}\b", self.folded) for w in negating):
                 continue  # 'sem_justa_causa' is not named by "justa causa"
-            if v_terms and all(any(_related(v, q) for q in q_terms) for v in v_terms) and len(fv) > 3 and not found:
+            # a value of several words may use words that also name a table ("travel agencies": 'travel_agency')
+            pool = (
+                q_terms
+                if len(v_terms) < 2
+                else {t.term for k, t in enumerate(self.tokens) if t.term} - {self.tokens[k].term for k in table_toks}
+            )
+            if v_terms and all(any(_related(v, q) for q in pool) for v in v_terms) and len(fv) > 3 and not found:
                 found.append((len(self.folded), value))
         spans = [(a, b) for a, b, _ in short] + taken
         for start, end, value in short:
@@ -1175,7 +1184,8 @@ class _Planner:
         r"menor(?:es)? (?:que|do que)|"
         r"menos (?:que|do que)|inferior(?:es)? a|above|over|more than|greater than|higher than|exceeds?|exceeding|"
         r"acima d[eoa]s?|maior(?:es)? (?:que|do que)|mais (?:que|do que)|superior(?:es)? a|excede[mr]?|"
-        r"longer than|shorter than|mais long[oa]s? (?:que|do que)|mais curt[oa]s? (?:que|do que)|"
+        r"longer than|shorter than|mais long[oa]s? (?:que|do que)|mais curt[oa]s? (?:que|do que)|heavier than|"
+        r"lighter than|mais pesad[oa]s? (?:que|do que)|mais leves? (?:que|do que)|"
         r"com mais de|com menos de|with more than|with less than|with fewer than|mais de|menos de)\s+"
     )
 
@@ -1186,7 +1196,7 @@ class _Planner:
                 "<"
                 if re.match(
                     r"(below|under|less|lower|smaller|fewer|beneath|abaixo|menor|menos|inferior|shorter|mais curt|"
-                    r"com menos|with less|with fewer|menos de)",
+                    r"com menos|with less|with fewer|menos de|lighter|mais leve)",
                     m.group(1),
                 )
                 else ">"
@@ -1196,6 +1206,8 @@ class _Planner:
             before = [t.loose for t in self.tokens[max(0, before_tok - 4) : before_tok] if t.loose]
             if re.match(r"(longer|shorter|mais long|mais curt)", m.group(1)):
                 before = ["length", "duration", "duracao", *before]
+            if re.match(r"(heavier|lighter|mais pesad|mais leve)", m.group(1)):
+                before = ["weight", "peso", *before]
             num = re.match(
                 r"\s*(?:r\$|\$|us\$|eur|€)?\s*(\d+(?:[.,]\d+)*)(?![.,]?\d)\s*(%|percent|por cento)?",
                 self.folded[m.end() - 1 :],
@@ -1658,6 +1670,8 @@ def plan_question(
             fewest = agg_m
         agg, agg_m = None, None
     money = _MONEY.search(f) or _PAID_MOST.search(f) or _HOW_MUCH.search(f)
+    if money is not None and re.match(_COMPARED_AFTER, f[money.end() :]):
+        money = None  # "tickets sold for more than 4,500": a price compared, not revenue summed
     if money is not None and most is None and fewest is None:
         # "qual filme gerou o maior faturamento?": "maior"/"menor" before the money word ranks
         big = re.search(r"\b(?:o |a )?(maior(?:es)?|menor(?:es)?|highest|lowest|biggest|largest)\s+(?=\w+)", f)
@@ -2253,7 +2267,9 @@ def _is_agent(p: _Planner, cue: re.Match[str]) -> bool:
     if k < 0 or any(m.first <= k <= m.last for m in p.mentions):
         return False
     after = [t for _, t in p._phrase_terms(cue.end(), 2)]
-    named = any(p._column_for(t, after[:1]) for t in p.tables if t.kind in ("table", "partitioned_table"))
+    named = any(
+        p._column_for(m.table, after[:1]) for m in p.mentions
+    )  # "by country": a column of the question's tables
     return not named and p._mention_after(cue.end(), 1) is None
 
 

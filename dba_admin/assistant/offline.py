@@ -106,7 +106,7 @@ _ERROR_HINTS = re.compile(
     r"ambiguous|ambigua|is ambiguous|must appear in the group by|deve aparecer na clausula group by|"
     r"invalid input syntax|sintaxe de entrada invalida|operator does not exist|operador nao existe|"
     r"invalid input value|valor de entrada (?:e )?invalido|"
-    r"statement timeout|canceling statement)",
+    r"statement timeout|canceling statement|has not been populated|nao foi populad|\berror:\s|\berro:\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 _JOIN_WORDS = re.compile(

@@ -30,7 +30,6 @@ import json
 import math
 import re
 import unicodedata
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,6 +279,21 @@ def concepts_of(term: str, alt: str | None = None) -> tuple[str, ...]:
 # --------------------------------------------------------------------------------------------------
 # Indexed objects
 # --------------------------------------------------------------------------------------------------
+
+
+_MAX_JOIN_PATHS = 64
+
+
+def _sibling_steps(path: tuple[tuple[str, ...], tuple[ForeignKeyEdge, ...]]) -> int:
+    """How often a join path goes up a foreign key to a table and straight back down to another table that also
+    references it: rows that only share a parent (an airport, a store), a weaker link than a chain of keys."""
+    chain, edges = path
+    steps = 0
+    for i in range(len(edges) - 1):
+        up = edges[i].table == chain[i] and edges[i].ref_table == chain[i + 1]
+        down = edges[i + 1].ref_table == chain[i + 1] and edges[i + 1].table == chain[i + 2]
+        steps += up and down
+    return steps
 
 
 @dataclass(frozen=True)
@@ -1254,38 +1268,43 @@ class SchemaIndex:
     # -- joins ---------------------------------------------------------------------------------------
 
     def join_path(self, source: str, target: str) -> JoinPath | None:
-        """Shortest foreign-key path (breadth-first, ties broken by name for determinism)."""
+        """Shortest foreign-key path. Among paths of that length, one that never steps up to a table and back
+        down to a sibling wins (crew -> flight_crew -> flights, the roster, rather than crew -> airports <- flights,
+        a shared airport); then the first in neighbour order (many-to-one keys first, the first declared column
+        first, then by name)."""
         if source not in self.by_name or target not in self.by_name:
             return None
         if source == target:
             return JoinPath((source,), ())
-        previous: dict[str, tuple[str, ForeignKeyEdge]] = {}
-        seen = {source}
-        queue = deque([source])
-        while queue:
-            current = queue.popleft()
-            for other, fk in self._neighbours.get(current, []):
-                if other in seen:
-                    continue
-                seen.add(other)
-                previous[other] = (current, fk)
-                if other == target:
-                    queue.clear()
-                    break
-                queue.append(other)
-        if target not in previous:
+        depth = {source: 0}
+        parents: dict[str, list[tuple[str, ForeignKeyEdge]]] = {}
+        frontier = [source]
+        while frontier and target not in depth:
+            reached: list[str] = []
+            for current in frontier:
+                for other, fk in self._neighbours.get(current, []):
+                    if other not in depth:
+                        depth[other] = depth[current] + 1
+                        reached.append(other)
+                    if depth[other] == depth[current] + 1:
+                        parents.setdefault(other, []).append((current, fk))
+            frontier = reached
+        if target not in depth:
             return None
-        chain: list[str] = [target]
-        edges: list[ForeignKeyEdge] = []
-        node = target
-        while node != source:
-            parent, fk = previous[node]
-            edges.append(fk)
-            chain.append(parent)
-            node = parent
-        chain.reverse()
-        edges.reverse()
-        return JoinPath(tuple(chain), tuple(edges))
+        paths: list[tuple[tuple[str, ...], tuple[ForeignKeyEdge, ...]]] = []
+
+        def walk(node: str, chain: list[str], edges: list[ForeignKeyEdge]) -> None:
+            if len(paths) >= _MAX_JOIN_PATHS:
+                return
+            if node == source:
+                paths.append((tuple(reversed(chain)), tuple(reversed(edges))))
+                return
+            for parent, fk in parents.get(node, []):
+                walk(parent, [*chain, parent], [*edges, fk])
+
+        walk(target, [target], [])
+        chain, edges = min(paths, key=_sibling_steps)
+        return JoinPath(chain, edges)
 
     def join_glue(self, tables: Sequence[str], max_path: int = 6) -> list[str]:
         """The tables between each pair of ``tables`` on their join path (paths of at most ``max_path`` tables),

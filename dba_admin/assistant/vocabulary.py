@@ -142,6 +142,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "airport": "airport aeroporto terminal",
     "airline": "airline carrier aerolinha",
     "aircraft": "aircraft airplane plane avião aeronave",
+    "crew": "crew tripulação tripulante tripulantes aircrew",
     "seat": "seat assento poltrona lugar",
     "boarding": "boarding embarque check_in boarded embarcar",
     "trip": "trip journey travel viagem percurso itinerary itinerário",

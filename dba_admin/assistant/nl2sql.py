@@ -167,19 +167,46 @@ def is_numeric(type_name: str) -> bool:
 
 _DURATION = re.compile(
     r"\b(length of (?:the )?stays?|duration|how long|lasted|took longer|durac[a]o|tempo medio|quanto tempo|"
-    r"duraram|durou|permanencia|in days|em dias|longer than \d+ days|mais de \d+ dias)\b"
+    r"duraram|durou|permanencia|in days|em dias|longer than \d+ days|mais de \d+ dias|delay|delays|atraso|"
+    r"atrasos|in minutes|em minutos|in hours|em horas)\b"
 )
-_DAY_UNITS = {"day": 1.0, "days": 1.0, "dia": 1.0, "dias": 1.0, "week": 7.0, "weeks": 7.0, "semana": 7.0,
-              "semanas": 7.0, "hour": 1 / 24, "hours": 1 / 24, "hora": 1 / 24, "horas": 1 / 24}  # fmt: skip
 
 
-def duration_columns(table: IndexedTable) -> tuple[str, str] | None:
-    """(end, start): the two time columns a row's duration runs between ("admitted_at" to "discharged_at",
-    "aberta_em" to "concluida_em"): a nullable column that records an ending, or the later column of a CHECK
-    ordering two time columns, and the start it is compared with (or the first NOT NULL time column)."""
+_ACTUAL = re.compile(r"^(actual|real|efetiv[oa]|realizad[oa])_|_(actual|real|efetiv[oa]|realizad[oa])$")
+_PLANNED = re.compile(
+    r"^(scheduled|planned|expected|estimated|previst[oa]|planejad[oa]|agendad[oa]|programad[oa])_|"
+    r"_(scheduled|planned|expected|estimated|previst[oa]|planejad[oa]|agendad[oa]|programad[oa])$"
+)
+_DELAY = re.compile(r"\b(delay|delays|delayed|late|atraso|atrasos|atrasad[oa]s?)\b")
+
+
+def _planned_pairs(table: IndexedTable, words_: Sequence[str]) -> list[tuple[str, str]]:
+    """(actual, planned) time columns of one event: actual_departure and scheduled_departure; the event the
+    question names first ("departure delay")."""
+    times = [c.name for c in table.columns if is_time(c.type)]
+    pairs = []
+    for position, actual in enumerate(times):
+        if not _ACTUAL.search(actual.lower()):
+            continue
+        event = _ACTUAL.sub("", actual.lower())
+        for planned in times:
+            if _PLANNED.search(planned.lower()) and _PLANNED.sub("", planned.lower()) == event:
+                named = any(_related(w, t) for w in words_ for t in terms(event))
+                pairs.append((not named, position, actual, planned))
+    return [(a, b) for _, _, a, b in sorted(pairs)]
+
+
+def duration_columns(table: IndexedTable, question: str = "") -> tuple[str, str] | None:
+    """(end, start): the two time columns a row's duration runs between. A delay ("atraso", "late") is an actual
+    time after its planned one (actual_departure - scheduled_departure); otherwise a nullable column that records
+    an ending ("admitted_at" to "discharged_at"), or the later column of a CHECK ordering two time columns, and
+    the start it is compared with (or the first NOT NULL time column)."""
     times = {c.name: c for c in table.columns if is_time(c.type)}
     if len(times) < 2:
         return None
+    planned = _planned_pairs(table, terms(question))
+    if planned and _DELAY.search(question):
+        return planned[0]
     ordered: list[tuple[str, str]] = []
     for check in table.checks:
         for m in re.finditer(r"\(?\"?(\w+)\"?\s*>=?\s*\"?(\w+)\"?\s*\)", check):
@@ -198,15 +225,26 @@ def duration_columns(table: IndexedTable) -> tuple[str, str] | None:
             return end, start
     if ordered:
         return ordered[0]
-    return None
+    return planned[0] if planned else None
 
 
-def duration_measure(table: IndexedTable) -> _Measure | None:
-    pair = duration_columns(table)
+_UNIT_WORDS = {"minute": "minute", "minutes": "minute", "minuto": "minute", "minutos": "minute", "min": "minute",
+               "hour": "hour", "hours": "hour", "hora": "hour", "horas": "hour", "h": "hour",
+               "day": "day", "days": "day", "dia": "day", "dias": "day",
+               "week": "week", "weeks": "week", "semana": "week", "semanas": "week"}  # fmt: skip
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+def duration_measure(table: IndexedTable, question: str = "") -> _Measure | None:
+    """The row's duration as a number in the unit the question asks for ("in minutes", "em horas"; days by
+    default): end - start of :func:`duration_columns`."""
+    pair = duration_columns(table, question)
     if pair is None:
         return None
-    dates = all(table.column(c) is not None and table.column(c).type == "date" for c in pair)  # type: ignore[union-attr]
-    return _Measure(table, pair, "days" if dates else "days_ts")
+    m = re.search(r"\b(?:in|em)\s+(minutes|minutos|hours|horas|days|dias|weeks|semanas)\b", question)
+    unit = _UNIT_WORDS[m.group(1)] if m else "day"
+    dates = all((c := table.column(name)) is not None and c.type == "date" for name in pair)
+    return _Measure(table, pair, f"span:{'date' if dates else 'ts'}:{unit}")
 
 
 def time_column(table: IndexedTable, hint_terms: Sequence[str] = (), exclude: Sequence[str] = ()) -> str | None:
@@ -305,6 +343,11 @@ def _related(a: str, b: str) -> bool:
         return True
     short, long_ = sorted((a, b), key=len)
     return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+def _synonym(a: str, b: str) -> bool:
+    """The same stemmed word, or two words of one concept of the vocabulary."""
+    return a == b or bool(_concepts(a) & _concepts(b))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -604,19 +647,27 @@ class _Measure:
 
     def sql(self, prefix: str) -> str:
         cols = [prefix + _ident(c) for c in self.columns]
-        if self.kind == "days":  # (end, start) dates: their difference is a number of days
-            return f"({cols[0]} - {cols[1]})"
-        if self.kind == "days_ts":  # (end, start) timestamps: the interval in days
-            return f"(extract(epoch FROM {cols[0]} - {cols[1]}) / 86400)"
+        if self.kind.startswith("span:"):  # (end, start): the duration in the asked unit
+            _, kind, unit = self.kind.split(":")
+            if kind == "date":  # a difference of dates is a number of days
+                factor = _UNIT_SECONDS["day"] / _UNIT_SECONDS[unit]
+                return f"({cols[0]} - {cols[1]})" + (f" * {factor:g}" if factor != 1 else "")
+            return f"(extract(epoch FROM {cols[0]} - {cols[1]}) / {_UNIT_SECONDS[unit]})"
         if self.kind == "line":
             expr = f"{cols[0]} * {cols[1]}"
             return expr + (f" * (1 - {cols[2]})" if len(cols) > 2 else "")
         return cols[0]
 
     def words(self, lang: str) -> str:
-        if self.kind.startswith("days"):
-            unit = " em dias" if lang == "pt" else " in days"
-            return f"{self.columns[0]} − {self.columns[1]}{unit} ({self.table.qualified_name})"
+        if self.kind.startswith("span:"):
+            unit = self.kind.rsplit(":", 1)[1]
+            unit_words = (
+                {"minute": "minutos", "hour": "horas", "day": "dias", "week": "semanas"}[unit]
+                if lang == "pt"
+                else unit + "s"
+            )
+            in_ = " em " if lang == "pt" else " in "
+            return f"{self.columns[0]} − {self.columns[1]}{in_}{unit_words} ({self.table.qualified_name})"
         if self.kind == "line":
             text = " × ".join(self.columns[:2])
             if len(self.columns) > 2:
@@ -937,7 +988,8 @@ class _Planner:
         for column, values in sorted(candidates.items()):
             if (table.qualified_name, column) in used:
                 continue
-            chosen = self._values_named(table, column, values, q_terms, table_toks)
+            chosen = [v for v in self._values_named(table, column, values, q_terms, table_toks)
+                      if not self._measured_value(table, v)]  # fmt: skip
             if chosen:
                 used.add((table.qualified_name, column))
                 self._named_values.update(fold(v) for v in chosen)
@@ -949,6 +1001,15 @@ class _Planner:
                     words_ = f"{column} IN ({', '.join(repr(v) for v in chosen)})"
                 out.append(_Filter(table, template, words_, words_))
         return out
+
+    def _measured_value(self, table: IndexedTable, value: str) -> bool:
+        """ "flights delayed more than 2 hours", "voos que decolaram com atraso": a delay is measured on the actual and
+        scheduled times, so the 'delayed' and 'departed' statuses that name the same words are not also required."""
+        if not _DELAY.search(self.folded):
+            return False
+        pairs = _planned_pairs(table, ())
+        measured = {"delay", *(t for a, _ in pairs for t in terms(_ACTUAL.sub("", a.lower())))}
+        return bool(pairs) and any(_synonym(t, w) for t in terms(value) for w in measured)
 
     def _values_named(
         self, table: IndexedTable, column: str, values: Sequence[str], q_terms: set[str], table_toks: set[int]
@@ -988,7 +1049,11 @@ class _Planner:
                 if len(v_terms) < 2
                 else {t.term for k, t in enumerate(self.tokens) if t.term} - {self.tokens[k].term for k in table_toks}
             )
-            if v_terms and all(any(_related(v, q) for q in pool) for v in v_terms) and len(fv) > 3 and not found:
+            # one word must be the same word or a synonym, not a prefix ('departed' is not "departure")
+            close = _related if len(v_terms) > 1 else _synonym
+            if len(v_terms) == 1:  # a word that names another column is that column ("departure delay")
+                pool = pool - {t for c in table.columns if c.name != column for t in terms(c.name)}
+            if v_terms and all(any(close(v, q) for q in pool) for v in v_terms) and len(fv) > 3 and not found:
                 found.append((len(self.folded), value))
         spans = [(a, b) for a, b, _ in short] + taken
         for start, end, value in short:
@@ -1308,16 +1373,21 @@ class _Planner:
 
     def _duration_filter(self, table: IndexedTable, after: int, op: str, number: str) -> _Filter | None:
         """ "stays longer than 10 days", "internações que duraram mais de 10 dias": the row's duration compared."""
-        unit = re.match(r"\s*([a-z]+)", self.folded[after:])
-        if unit is None or unit.group(1) not in _DAY_UNITS:
+        unit_m = re.match(r"\s*([a-z]+)", self.folded[after:])
+        if unit_m is None or unit_m.group(1) not in _UNIT_WORDS:
             return None
-        measure = duration_measure(table)
-        if measure is None:
+        pair = duration_columns(table, self.folded)
+        if pair is None:
             return None
-        days = float(number) * _DAY_UNITS[unit.group(1)]
-        amount = str(int(days)) if days.is_integer() else str(round(days, 6))
-        expr = measure.sql("{a}")
-        template = f"{expr} {op} {amount}"
+        unit = _UNIT_WORDS[unit_m.group(1)]
+        measure = _Measure(table, pair, f"span:ts:{unit}")
+        amount = str(float(number)) if "." in number else number
+        end, start = (f"{{a}}{_ident(c)}" for c in pair)
+        dates = all((c := table.column(name)) is not None and c.type == "date" for name in pair)
+        if dates and unit == "day":
+            template = f"{end} - {start} {op} {amount}"  # dates subtract to a number of days
+        else:  # an interval compares exactly: "> interval '2 hours'" is not "> 0.083333 days"
+            template = f"{end} - {start} {op} interval '{amount} {unit}s'"
         words_ = f"{measure.words('en')} {op} {amount}"
         return _Filter(table, template, words_, f"{measure.words('pt')} {op} {amount}")
 
@@ -1375,6 +1445,8 @@ class _Planner:
         ordered = sorted(self._index_values(), key=lambda v: (-v[3], v[0] != table.qualified_name))
         for qn, column, value, _score, keys in ordered:
             if (qn, column) in used or fold(value) in taken_values | self._named_values or keys & consumed:
+                continue
+            if qn == table.qualified_name and self._measured_value(table, value):
                 continue
             if qn == table.qualified_name:
                 if table.column(column) is None:
@@ -2056,8 +2128,8 @@ def plan_question(
             # "average length of stay per ward", "tempo médio de internação por ala": end - start in days, of the
             # nearest table that has a start and an end
             durations = [(3, d) for t in p.tables if t.kind in ("table", "partitioned_table")
-                         if (d := duration_measure(t)) is not None]  # fmt: skip
-            measure = next((d for t in scope if (d := duration_measure(t)) is not None), None) or p._closest(
+                         if (d := duration_measure(t, f)) is not None]  # fmt: skip
+            measure = next((d for t in scope if (d := duration_measure(t, f)) is not None), None) or p._closest(
                 durations, (scope[0] if scope else None) or group_table
             )
         if measure is None:

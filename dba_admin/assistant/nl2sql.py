@@ -1136,7 +1136,8 @@ class _Planner:
 
     _CURRENT = re.compile(
         r"\b(active|current|currently|still with us|still at the company|still employed|still here|right now|"
-        r"today|ativ[oa]s?|atuais|atualmente|hoje|no momento|ainda na empresa|ainda estao|em atividade)\b"
+        r"today|ativ[oa]s?|atuais|atualmente|hoje|no momento|ainda na empresa|ainda estao|em atividade|headcount|"
+        r"quadro atual)\b"
     )
 
     def _states_itself(self, table: IndexedTable) -> bool:
@@ -1202,12 +1203,18 @@ class _Planner:
             # a compound written as one word: "prerequisite" for pre_requisito_id
             joined = stem(re.sub(r"_?(id|at|em|on)$", "", col.name.lower()).replace("_", ""))
             for i, tok in enumerate(self.tokens):
+                # "unpaid", "undelivered", "não-pagas": the column's word behind a negating prefix
+                bare = _negating_prefix.sub("", tok.word)
+                opposite = (
+                    bare != tok.word and len(bare) >= 4 and any(_related(t, c) for t in terms(bare) for c in col_terms)
+                )
                 if tok.term is None or not (
-                    any(_related(tok.term, c) or _same_verb(tok.word, c) for c in col_terms)
+                    opposite
+                    or any(_related(tok.term, c) or _same_verb(tok.word, c) for c in col_terms)
                     or (len(col_terms) > 1 and len(tok.term) >= 6 and _related(tok.term, joined))
                 ):
                     continue
-                if self._negated_before(i):
+                if self._negated_before(i) or opposite:
                     used.add((table.qualified_name, col.name))
                     out.append(
                         _Filter(
@@ -1584,6 +1591,9 @@ class _Planner:
         taken = [f.null_column for f in avoid if f.table is table and f.null_column]  # "not shipped yet": ship date
         col = time_column(table, self.hint(table), taken)
         if col is None:
+            own_year = _year_condition(table, rng, "{a}")
+            if own_year is not None:
+                return _Filter(table, own_year[0], own_year[1], own_year[1])
             if not through:
                 return None
             for fk in table.fks_out:
@@ -1591,9 +1601,11 @@ class _Planner:
                 if ref is None or ref is table or not _populated(ref):
                     continue
                 rcol = time_column(ref, self.hint(ref))
-                if rcol is None:
+                ref_year = _year_condition(ref, rng, "") if rcol is None else None
+                if rcol is None and ref_year is None:
                     continue
-                cond = _lookup_condition(self.index, table, ref.qualified_name, _range_sql(_ident(rcol), rng))
+                inner = _range_sql(_ident(rcol), rng) if rcol is not None else ref_year[0]  # type: ignore[index]
+                cond = _lookup_condition(self.index, table, ref.qualified_name, inner)
                 if cond is not None:
                     return _Filter(
                         table, cond, f"{ref.qualified_name}.{rcol} {rng.en}", f"{ref.qualified_name}.{rcol} {rng.pt}"
@@ -1688,6 +1700,53 @@ def _adjective_of_column(p: _Planner, bucket: re.Match[str]) -> bool:
         p._column_for(m.table, words_, numeric=True) is not None or p._column_for(m.table, after[:1], numeric=True)
         for m in p.mentions
     )
+
+
+_YEAR_COLUMN = re.compile(
+    r"^(year|ano|ciclo|cycle|exercicio|fiscal_year|season|temporada|safra)$|_(year|ano)$|^(year|ano)_"
+)
+
+
+def _year_condition(table: IndexedTable, rng: _Range, prefix: str) -> tuple[str, str] | None:
+    """ "in 2023" on a table that records its year as a number (turmas.ano, avaliacoes.ciclo): ``ano = 2023``, when
+    the range is whole years."""
+    lo = re.fullmatch(r"DATE '(\d{4})-01-01'", rng.lo)
+    hi = re.fullmatch(r"DATE '(\d{4})-01-01'", rng.hi)
+    if lo is None or hi is None:
+        return None
+    for col in table.columns:
+        if col.type in ("integer", "smallint", "bigint") and _YEAR_COLUMN.search(col.name.lower()):
+            first, last = int(lo.group(1)), int(hi.group(1)) - 1
+            expr = f"{prefix}{_ident(col.name)}"
+            if first == last:
+                return f"{expr} = {first}", f"{col.name} = {first}"
+            return f"{expr} BETWEEN {first} AND {last}", f"{col.name} {first}–{last}"
+    return None
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """The same word up to its ending ("desligamentos" and "desligamento"), never a synonym."""
+    short, long_ = sorted((a, b), key=len)
+    return a == b or (len(short) >= 5 and long_.startswith(short) and len(long_) - len(short) <= 3)
+
+
+def _table_dating_word(p: _Planner) -> IndexedTable | None:
+    """ "quantos desligamentos tivemos em 2023?": no table named, but one table's time column is named by a word of
+    the question (data_desligamento): its rows are what is counted or listed."""
+    found: list[IndexedTable] = []
+    for table in p.tables:
+        if table.kind not in ("table", "partitioned_table"):
+            continue
+        for col in table.columns:
+            col_terms = [t for t in terms(col.name) if CONCEPTS.get(t) != "date" and t not in ("date", "data", "at")]
+            if (
+                is_time(col.type)
+                and col_terms
+                and any(tok.term and any(_same_stem(tok.term, c) for c in col_terms) for tok in p.tokens)
+            ):
+                found.append(table)
+                break
+    return found[0] if len(found) == 1 else None
 
 
 def _not_comparison(rx: re.Pattern[str], folded: str) -> re.Match[str] | None:
@@ -1876,10 +1935,17 @@ def plan_question(
     subject_mentions = [
         m for m in p.mentions if id(m) not in used_mentions and m is not anti_other and m is not rank_of
     ]
+    if (
+        len(subject_mentions) >= 2
+        and subject_mentions[1].first == subject_mentions[0].last + 1
+        and not any(0 <= k < len(p.tokens) and p.tokens[k].word.isdigit() for k in (subject_mentions[0].last,))
+    ):
+        # "subject enrollments", "customer orders": an English noun before a noun describes it; the last is the head
+        subject_mentions = [subject_mentions[1], subject_mentions[0], *subject_mentions[2:]]
     subject: IndexedTable | None = subject_mentions[0].table if subject_mentions else None
 
     if subject is None and not p.history:
-        subject = _table_holding_value(p)
+        subject = _table_holding_value(p) or _table_dating_word(p)
     if subject is None and not p.history:
         # No table named by its own name ("outages" for a table whose comment says so): the table retrieval finds
         # clearly (most words of the question in its name, columns or comment, or a value it holds).
@@ -1923,7 +1989,7 @@ def plan_question(
         used: set[tuple[str, str]] = set()
         filters = p.filters(subject, used, rng.span if rng else None)
         if rng is not None:
-            df = p.date_filter(subject, rng, avoid=filters)
+            df = p.date_filter(subject, rng, through=True, avoid=filters)
             if df is not None:
                 filters.append(df)
         if not filters:

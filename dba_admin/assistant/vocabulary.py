@@ -206,7 +206,10 @@ CONCEPT_WORDS: dict[str, str] = {
     "birth": "birth born birthday birthdate nascimento nascido aniversário age idade",
     "gender": "gender sex sexo",
     # ---- HR and work -----------------------------------------------------------------------------
-    "salary": "salary wage salário remuneração payroll folha ordenado",
+    "salary": "salary wage salário salarial remuneração payroll folha ordenado",
+    "payslip": "payslip payslips paystub holerite contracheque",
+    "intern": "intern interns internship estagiário estagiária estágio trainee",
+    "contractor": "contractor contractors freelancer terceirizado terceiro prestador",
     "hire": (
         "hire hires hired hiring contratação contratações contratar contratado admission admissão admitido admitida"
     ),

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from dba_admin.assistant.schema_index import (
     CONCEPTS,
+    ForeignKeyEdge,
     IndexedTable,
     JoinPath,
     SchemaIndex,
@@ -597,6 +598,15 @@ def date_range(folded: str) -> _Range | None:
     )
     if m:
         year = int(m.group(1))
+        return _Range(_lit(dt.date(year, 1, 1)), _lit(dt.date(year + 1, 1, 1)), f"in {year}", f"em {year}", m.span())
+    # "in the 2023 cycle", "no ciclo 2023", "2024 season": a year named with the period it stands for
+    m = re.search(
+        r"\b(?:the|no|na|cycle|ciclo|exercicio|season|safra|temporada|ano)\s+((?:19|20)\d\d)\b|"
+        r"\b((?:19|20)\d\d)\s+(?:cycle|ciclo|season|safra|temporada|exercicio|fiscal year)\b",
+        folded,
+    )
+    if m:
+        year = int(m.group(1) or m.group(2))
         return _Range(_lit(dt.date(year, 1, 1)), _lit(dt.date(year + 1, 1, 1)), f"in {year}", f"em {year}", m.span())
     relative = [
         (r"\b(?:last|previous) month\b|\bmes passado\b|\bmes anterior\b", "month", -1, "last month", "no mês passado"),
@@ -1470,6 +1480,24 @@ class _Planner:
                     )
                 )
                 continue
+            pair = [fk for fk in table.fks_out if fk.ref_table == qn and len(fk.columns) == 1]
+            if len(pair) >= 2:
+                # two keys to one table ("GRU to LIS flights", "voos de GRU para Lisboa"): the value's direction
+                at = _spelled(fold(value).strip()).search(self.folded)
+                fk = self._directed_key(pair, self._tok_index(at.start()) if at else -1, used, table)
+                if fk is None:
+                    continue
+                used.add((table.qualified_name, fk.columns[0]))
+                taken_values.add(fold(value))
+                consumed |= keys
+                inner = f"{_ident(column)} = {_literal(value)}"
+                directed = (
+                    f"{{a}}{_ident(fk.columns[0])} IN (SELECT {_ident(fk.ref_columns[0])} "  # noqa: S608  # nosec B608
+                    f"FROM {qualified_ident(qn)} WHERE {inner})"
+                )
+                said = f"{fk.columns[0]} → {qn}.{column} = '{value}'"
+                out.append(_Filter(table, directed, said, said))
+                continue
             cond = _lookup_condition(self.index, table, qn, f"{_ident(column)} = {_literal(value)}")
             if cond is None:
                 continue
@@ -1478,6 +1506,32 @@ class _Planner:
             consumed |= keys
             out.append(_Filter(table, cond, f"{qn}.{column} = '{value}'", f"{qn}.{column} = '{value}'"))
         return out
+
+    _FROM_WORDS = frozenset({"from", "de", "do", "da", "origem", "saindo", "partindo", "leaving", "out"})
+    _TO_WORDS = frozenset({"to", "para", "destino", "chegando", "arriving", "into", "rumo", "pra", "a"})
+    _FROM_COLUMN = re.compile(r"(origin|orig|from|source|src|origem|partida|departure|saida|sender|remetente)")
+    _TO_COLUMN = re.compile(r"(destination|dest|to_|target|destino|chegada|arrival|recipient|destinatario)")
+
+    def _directed_key(
+        self, fks: Sequence[ForeignKeyEdge], k: int, used: set[tuple[str, str]], table: IndexedTable
+    ) -> ForeignKeyEdge | None:
+        """Which of two keys to one table a value belongs to: the word before it ("from"/"de" -> origin, "to"/"para"
+        -> destination), else the first free one in declaration order (origin before destination)."""
+        position = {c.name: k for k, c in enumerate(table.columns)}
+        free = sorted(
+            (fk for fk in fks if (table.qualified_name, fk.columns[0]) not in used),
+            key=lambda fk: position.get(fk.columns[0], 1_000),
+        )
+        if not free:
+            return None
+        before = {t.word for t in self.tokens[max(0, k - 2) : k]} if k > 0 else set()
+        if before & self._TO_WORDS and not before & {"from", "de", "origem"}:
+            wanted = self._TO_COLUMN
+        elif before & self._FROM_WORDS:
+            wanted = self._FROM_COLUMN
+        else:
+            return free[0]
+        return next((fk for fk in free if wanted.search(fk.columns[0].lower())), free[0])
 
     _CMP_DATE = re.compile(
         r"\b(after|later than|past|before|earlier than|prior to|depois d[eoa]s?|apos (?:[oa]s? )?|"
@@ -2186,6 +2240,10 @@ def plan_question(
             if own_named:
                 measure = p._closest(own_named, named[0])
                 agg_name = agg if agg in ("avg", "min", "max") else "sum"
+        if measure is None and money and (named_amount := _additive_named(p, group_m, bucket_m)) is not None:
+            # "total arrecadado com taxa de bagagem": the fee the question names, not any revenue column
+            measure = named_amount
+            agg_name = agg if agg in ("avg", "min", "max") else "sum"
         if measure is None and (money or (agg == "sum" and not phrase_terms)):
             anchor = group_table or (subject if ranked or group_m else None)
             measure = p._closest(p._money_measures(), anchor or subject)
@@ -2206,6 +2264,9 @@ def plan_question(
         fact = measure.table
         if agg_name is None:
             agg_name = "sum"
+    elif (group_m or bucket) and not count_m and not ranked and (additive := _additive_named(p, group_m, bucket_m)):
+        # "baggage fees per year", "horas extras por mês": an amount named before the group is summed
+        measure, fact, agg_name = additive, additive.table, "sum"
     elif count_m or group_m or ranked or bucket:
         fact = subject or (p.index.by_name[p.history[0]] if p.history else None)
         agg_name = "count"
@@ -2327,6 +2388,28 @@ def _searched_mention(p: _Planner, start: int) -> _Mention | None:
         return None
     k = p._tok_index(start)
     return _Mention(k, k, top[0].table)
+
+
+_ADDITIVE = frozenset({"fee", "amount", "payment", "revenue", "quantity", "salary", "cost", "total", "weight"})
+
+
+def _additive_named(p: _Planner, group_m: re.Match[str] | None, bucket_m: re.Match[str] | None) -> _Measure | None:
+    """A numeric column that adds up (a fee, an amount, a quantity, hours) named before "per"/"by"/"por" in one of
+    the question's tables: "baggage fees collected per year" sums baggage.fee rather than counting bags."""
+    end = min((m.start() for m in (group_m, bucket_m) if m is not None), default=len(p.folded))
+    phrase = [t.term for t in p.tokens if t.term and t.start < end]
+    if not phrase:
+        return None
+    for m in p.mentions:
+        if p.tokens[m.first].start >= end:
+            continue
+        col = p._column_for(m.table, phrase, numeric=True)
+        info = m.table.column(col) if col else None
+        if info is None:
+            continue
+        if any(_concepts(t) & _ADDITIVE for t in terms(info.name)) or re.search(r"(hour|hora|minut)", info.name):
+            return _Measure(m.table, (info.name,), "column")
+    return None
 
 
 def _verb_table(p: _Planner, most: re.Match[str]) -> _Mention | None:

@@ -759,6 +759,22 @@ class OfflineProvider:
             grouped = _add_group_by(sql or "")
             if grouped:
                 corrected.append(grouped)
+        elif flag_bool := re.search(r"operator does not exist: (smallint|integer|bigint) = boolean", text):
+            # a 0/1 flag compared with true/false: compare with 1/0 instead
+            lines.append(
+                _t(
+                    lang,
+                    f"**Type mismatch (42883)**: the column is a number ({flag_bool.group(1)}) used as a 0/1 flag, "
+                    "not a boolean: compare it with 1 (true) or 0 (false).",
+                    f"**Tipos incompatíveis (42883)**: a coluna é um número ({flag_bool.group(1)}) usado como flag "
+                    "0/1, não um boolean: compare com 1 (verdadeiro) ou 0 (falso).",
+                )
+            )
+            if sql:
+                fixed = re.sub(r"(\w+)\s*=\s*true\b", r"\1 = 1", sql, flags=re.IGNORECASE)
+                fixed = re.sub(r"(\w+)\s*=\s*false\b", r"\1 = 0", fixed, flags=re.IGNORECASE)
+                if fixed != sql:
+                    corrected.append(fixed)
         elif enum_bad:
             type_name, bad = enum_bad.group(1), enum_bad.group(2)
             labels = enum_values(self.index, type_name)

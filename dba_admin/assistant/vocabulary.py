@@ -178,6 +178,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "course": "course curso program programa degree graduação",
     "subject": "subject disciplina matéria module módulo",
     "class": "class turma section seção cohort",
+    "baggage": "baggage bag bags luggage bagagem bagagens mala malas",
+    "business": "business executiva executivo executive",
     "enrollment": (
         "enrollment enrolment enroll enrolled registration matrícula matricular matriculado inscrição "
         "inscrito inscrever"

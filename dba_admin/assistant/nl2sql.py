@@ -425,7 +425,8 @@ _NEG = re.compile(
     r"does not|dont|doesnt|not|no|nunca|sem|jamais|nenhum|nenhuma|nada|nao)\b"
 )
 _ANTI = re.compile(
-    r"\b(never|without|with no|have no|has no|nothing|not any|none|nunca|sem|jamais|nenhum|nenhuma|nada)\b"
+    r"\b(never|without|with no|have no|has no|nothing|not any|none|nobody|no one|nunca|sem|jamais|nenhum|nenhuma|"
+    r"nada|ninguem)\b"
 )
 _NEG_VERB = re.compile(r"\b(did not|didnt|have not|has not|havent|hasnt|do not|does not|dont|doesnt|nao)\s+([a-z]+)")
 # "products not sold in 1998", "produtos não vendidos": a negated money verb is an anti-join
@@ -488,7 +489,12 @@ _LATEST = re.compile(
 
 # Superlative adjectives -> (words a measure column is named by, descending?). General vocabulary.
 _PRICE_WORDS = ("price", "preco", "cost", "valor", "fee", "tarifa", "charge")
+_PAY_WORDS = ("salary", "salario", "wage", "pay", "remuneracao")
 _SUPERLATIVES: list[tuple[re.Pattern[str], tuple[str, ...], bool]] = [
+    (re.compile(r"\b(highest[- ]paid|best[- ]paid|mais bem pag[oa]s?|que mais ganham|maiores salarios)\b"), _PAY_WORDS,
+     True),
+    (re.compile(r"\b(lowest[- ]paid|worst[- ]paid|mais mal pag[oa]s?|que menos ganham|menores salarios)\b"), _PAY_WORDS,
+     False),
     (re.compile(r"\b(most expensive|priciest|mais car[oa]s?|car[oa]s?)\b"), _PRICE_WORDS, True),
     (re.compile(r"\b(cheapest|least expensive|mais barat[oa]s?|barat[oa]s?)\b"), _PRICE_WORDS, False),
     (re.compile(r"\b(longest|mais long[oa]s?|mais demorad[oa]s?)\b"), ("length", "duration", "duracao", "minute",
@@ -1778,6 +1784,43 @@ def _year_condition(table: IndexedTable, rng: _Range, prefix: str) -> tuple[str,
     return None
 
 
+def _self_referencing_table(p: _Planner) -> IndexedTable | None:
+    """The table whose key to itself the question names ("manager" for gestor_id), or the only one with such a key."""
+    selfish = [
+        (t, fk)
+        for t in p.tables
+        if t.kind in ("table", "partitioned_table")
+        for fk in t.fks_out
+        if fk.ref_table == t.qualified_name and len(fk.columns) == 1
+    ]
+    named = [
+        t
+        for t, fk in selfish
+        if any(tok.term and _related(tok.term, c) for tok in p.tokens for c in terms(fk.columns[0]))
+    ]
+    if len(named) == 1:
+        return named[0]
+    return selfish[0][0] if len(selfish) == 1 else None
+
+
+def _table_with_column(p: _Planner, words_: Sequence[str]) -> IndexedTable | None:
+    """The base table with the numeric column the words name best ("highest-paid": the salary); a fact copying
+    the entity's column (payslips keep the salary too) gives way to the entity it points at."""
+    scored = [
+        (found[0], t)
+        for t in p.tables
+        if t.kind in ("table", "partitioned_table")
+        and (found := p._column_score(t, list(words_), numeric=True)) is not None
+    ]
+    if not scored:
+        return None
+    best = max(score for score, _ in scored)
+    found_tables = [t for score, t in scored if score == best]
+    names = {t.qualified_name for t in found_tables}
+    entities = [t for t in found_tables if not any(fk.ref_table in names - {t.qualified_name} for fk in t.fks_out)]
+    return entities[0] if len(entities) == 1 else None
+
+
 def _same_stem(a: str, b: str) -> bool:
     """The same word up to its ending ("desligamentos" and "desligamento"), never a synonym."""
     short, long_ = sorted((a, b), key=len)
@@ -1972,6 +2015,11 @@ def plan_question(
         rank_of = p._mention_after(fewest.end(), 2)
     if most is not None and rank_of is None and not superlative and not money:
         rank_of = _verb_table(p, most)
+        if rank_of is None and not _SUBORDINATES.search(f):
+            # "os 5 treinamentos com mais inscritos": what is counted, named by a synonym or a comment
+            found_after = _searched_mention(p, most.end())
+            if found_after is not None and all(found_after.table is not m.table for m in p.mentions):
+                rank_of = found_after
     if by_measure and group_m is not None and rank_of is None:
         m2 = re.match(
             r"(?:number of|count of|quantity of|total(?: number of)?|numero de|quantidade de|total de)\s+",
@@ -2000,6 +2048,10 @@ def plan_question(
 
     if subject is None and not p.history:
         subject = _table_holding_value(p) or _table_dating_word(p)
+    if subject is None and not p.history and _SUBORDINATES.search(f):
+        subject = _self_referencing_table(p)  # "which manager has the most direct reports?"
+    if subject is None and not p.history and superlative is not None:
+        subject = _table_with_column(p, superlative[1])  # "top 5 highest-paid people": the table with the salary
     if subject is None and not p.history:
         # No table named by its own name ("outages" for a table whose comment says so): the table retrieval finds
         # clearly (most words of the question in its name, columns or comment, or a value it holds).
@@ -2032,6 +2084,11 @@ def plan_question(
             and _referencing_fact(p, subject, rng) is None
         ):
             anti_other = _Mention(len(p.tokens), len(p.tokens), top[0].table)
+    if (most or limit) and anti_pos is None and subject is not None and _SUBORDINATES.search(f):
+        # "which manager has the most direct reports?": rows counted by the table's key to itself
+        self_rank = _self_rank_plan(p, subject, rng, limit=limit or 1)
+        if self_rank is not None:
+            return self_rank
     if anti_pos is not None and subject is not None and _SUBORDINATES.search(f):
         self_plan = _self_anti_plan(p, subject, count=bool(count_m))
         if self_plan is not None:
@@ -2429,6 +2486,36 @@ def _verb_table(p: _Planner, most: re.Match[str]) -> _Mention | None:
         if table is not None:
             return _Mention(j, j, table)
     return None
+
+
+def _self_rank_plan(p: _Planner, subject: IndexedTable, rng: _Range | None, *, limit: int) -> QueryPlan | None:
+    """ "which manager has the most direct reports?": the rows others point at through the table's key to itself,
+    ranked by how many point at them (the pointing rows filtered as asked: "currently" counts active ones)."""
+    fk = next((fk for fk in subject.fks_out if fk.ref_table == subject.qualified_name and len(fk.columns) == 1), None)
+    if fk is None:
+        return None
+    name = qualified_ident(subject.qualified_name)
+    cols = _show_columns(subject)
+    filters = _all_filters(p, subject, None, rng)
+    where = [flt.template.replace("{a}", "s.") for flt in filters]
+    lines = [
+        f"SELECT {', '.join(f'm.{_ident(c)}' for c in cols)}, count(*) AS total",
+        f"FROM {name} AS s",
+        f"JOIN {name} AS m ON s.{_ident(fk.columns[0])} = m.{_ident(fk.ref_columns[0])}",
+        *([f"WHERE {' AND '.join(where)}"] if where else []),
+        f"GROUP BY {', '.join(f'm.{_ident(c)}' for c in cols)}",
+        f"ORDER BY total DESC, {', '.join(f'm.{_ident(c)}' for c in subject.primary_key or cols[:1])}",
+        f"LIMIT {int(limit)}",
+    ]
+    en = (
+        f"Counts the rows of {subject.qualified_name} that point at each row through {fk.columns[0]}"
+        f"{_filters_words(filters, 'en')}, most first."
+    )
+    pt = (
+        f"Conta as linhas de {subject.qualified_name} que apontam para cada linha por {fk.columns[0]}"
+        f"{_filters_words(filters, 'pt')}, maiores primeiro."
+    )
+    return QueryPlan("\n".join(lines), "top", (subject.qualified_name,), en, pt)
 
 
 def _self_anti_plan(p: _Planner, subject: IndexedTable, *, count: bool) -> QueryPlan | None:

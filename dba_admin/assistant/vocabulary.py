@@ -29,7 +29,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "employee": (
         "employee staff worker personnel clerk colaborador colaboradora funcionário funcionária "
         "empregado empregada pessoal attendant atendente technician técnico técnica electrician eletricista "
-        "headcount"
+        "headcount contractor contractors"
     ),
     "support": "support suporte helpdesk sac assistance assistência",
     "work": "work trabalho labor labour",
@@ -212,6 +212,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "payslip": "payslip payslips paystub holerite contracheque",
     "intern": "intern interns internship estagiário estagiária estágio trainee",
     "contractor": "contractor contractors freelancer terceirizado terceiro prestador",
+    "union": "union unionized sindicato sindicalizado sindicalizada",
     "hire": (
         "hire hires hired hiring contratação contratações contratar contratado admission admissão admitido admitida"
     ),

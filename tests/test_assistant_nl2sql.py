@@ -823,3 +823,203 @@ def test_find_prefers_the_table_holding_the_named_column(index2: SchemaIndex, qu
     answer = OfflineProvider(index2).answer(question)
     assert answer.intent == "find", answer.text
     assert answer.tables[0] == "public.address", answer.tables
+
+
+# --------------------------------------------------------------------------------------------------
+# Fresh held-out patterns (issue 14, round 4), on a third schema made here: a bus line in English (public) and the
+# HR of a company in Portuguese (schema pessoal). Two keys to one table read by "from"/"to", delays and stays as
+# durations, the current state as a NULL ending date, a manager's direct reports, years kept as numbers, varchar
+# CHECK values, counts compared with HAVING, bare-year bounds and the latest row in the singular.
+# --------------------------------------------------------------------------------------------------
+
+SCHEMA3 = """
+create type trip_status as enum ('scheduled', 'departed', 'delayed', 'cancelled');
+create table stop (stop_id int primary key, code varchar(3) not null unique, city text not null);
+create table trip (trip_id int primary key, origin_stop_id int not null references stop,
+  destination_stop_id int not null references stop, scheduled_departure timestamp not null,
+  actual_departure timestamp, status trip_status not null, fare numeric(8,2) not null);
+insert into stop values (1, 'GRU', 'Guarulhos'), (2, 'LIS', 'Lisbon'), (3, 'POA', 'Porto Alegre'), (4, 'REC', 'Recife');
+insert into trip select g, 1 + g % 4, 1 + (g + 1 + g / 4 % 3) % 4, timestamp '2023-01-01 08:00' + g * interval '1 day',
+  case when g % 7 = 0 then null
+       else timestamp '2023-01-01 08:00' + g * interval '1 day' + (g % 5) * interval '50 minutes' end,
+  case when g % 7 = 0 then 'cancelled' when g % 5 >= 3 then 'delayed' else 'departed' end::trip_status,
+  20 + g % 9 from generate_series(1, 200) g;
+
+create schema pessoal;
+create table pessoal.funcionario (id int primary key, nome text not null, gestor_id int references pessoal.funcionario,
+  contrato varchar(10) not null check (contrato in ('clt', 'pj', 'estagio')), data_admissao date not null,
+  data_desligamento date, salario numeric(10,2) not null,
+  remoto smallint not null check (remoto in (0, 1)));
+comment on column pessoal.funcionario.remoto is '1 = home office, 0 = presencial';
+create table pessoal.afastamento (id int primary key, funcionario_id int not null references pessoal.funcionario,
+  inicio date not null, fim date, check (fim is null or fim >= inicio));
+create table pessoal.turma (id int primary key, titulo text not null, ano int not null);
+create table pessoal.inscricao (turma_id int references pessoal.turma,
+  funcionario_id int references pessoal.funcionario, primary key (turma_id, funcionario_id));
+insert into pessoal.funcionario select g, 'Pessoa ' || g, case when g <= 3 then null else 1 + g % 3 end,
+  (array['clt', 'pj', 'estagio'])[1 + g % 3], date '2019-01-01' + g * 45,
+  case when g % 6 = 0 then date '2019-01-01' + g * 45 + 400 end, 3000 + g * 137, (g % 4 = 0)::int
+  from generate_series(1, 40) g;
+insert into pessoal.afastamento select g, 1 + (g * 7) % 40, date '2022-01-01' + g * 11,
+  case when g % 5 = 0 then null else date '2022-01-01' + g * 11 + (g % 17) end from generate_series(1, 60) g;
+insert into pessoal.turma select g, 'Turma ' || g, 2021 + g % 4 from generate_series(1, 8) g;
+insert into pessoal.inscricao select 1 + g % 8, 1 + (g * 3) % 40 from generate_series(1, 90) g on conflict do nothing;
+analyze;
+"""
+
+
+@pytest.fixture(scope="module")
+def dsn3(pg_server: Any) -> Iterator[str]:
+    from conftest import with_dbname
+
+    name = f"nl2sql3_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    target = with_dbname(pg_server.dsn, name)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(SCHEMA3)
+    yield target
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def index3(dsn3: str) -> SchemaIndex:
+    with psycopg.connect(dsn3) as conn:
+        return SchemaIndex.from_connection(conn)
+
+
+_ACTIVE = "data_desligamento is null"
+CASES3: list[tuple[str, str, bool, str]] = [
+    # two keys to one table: "from"/"to", or the order of the values
+    (
+        "GRU to LIS trips",
+        "select trip_id, scheduled_departure from trip where origin_stop_id = 1 and destination_stop_id = 2",
+        False,
+        "destination_stop_id IN",
+    ),
+    (
+        "viagens de GRU para LIS",
+        "select trip_id, scheduled_departure from trip where origin_stop_id = 1 and destination_stop_id = 2",
+        False,
+        "origin_stop_id IN",
+    ),
+    # delays: actual minus scheduled time of one event, compared as an interval; the 'delayed' status not required
+    (
+        "trips delayed more than 2 hours",
+        "select trip_id, scheduled_departure from trip "
+        "where actual_departure - scheduled_departure > interval '2 hours'",
+        False,
+        "interval '2 hours'",
+    ),
+    (
+        "average departure delay in minutes by origin stop",
+        "select s.stop_id, s.code, avg(extract(epoch from t.actual_departure - t.scheduled_departure) / 60) "
+        "from trip t join stop s on s.stop_id = t.origin_stop_id group by 1, 2",
+        False,
+        "/ 60",
+    ),
+    # stays: the ending date minus the start, in days
+    (
+        "afastamentos com mais de 10 dias",
+        "select id, inicio from pessoal.afastamento where fim - inicio > 10",
+        False,
+        "fim - ",
+    ),
+    # the current state is the NULL ending date when nothing else says it; kept outside a negation
+    ("active employees", f"select id, nome from pessoal.funcionario where {_ACTIVE}", False, "IS NULL"),
+    (
+        "quantos funcionários PJ temos hoje?",
+        f"select count(*) from pessoal.funcionario where contrato = 'pj' and {_ACTIVE}",
+        False,
+        "'pj'",
+    ),
+    (
+        "quantos funcionários ativos estão em home office?",
+        f"select count(*) from pessoal.funcionario where remoto = 1 and {_ACTIVE}",
+        False,
+        "remoto = 1",
+    ),
+    # a manager's direct reports, counted by the table's key to itself
+    (
+        "which manager currently has the most direct reports?",
+        "select m.id, m.nome, count(*) n from pessoal.funcionario s join pessoal.funcionario m on s.gestor_id = m.id "
+        f"where s.{_ACTIVE} group by 1, 2 order by n desc, 1 limit 1",
+        True,
+        "LIMIT 1",
+    ),
+    # rows ranked by a named column, and the latest one in the singular
+    (
+        "os 3 maiores salários entre os funcionários ativos",
+        f"select id, nome, salario from pessoal.funcionario where {_ACTIVE} order by salario desc, id limit 3",
+        True,
+        "LIMIT 3",
+    ),
+    (
+        "the most recent hire",
+        "select id, nome, data_admissao from pessoal.funcionario order by data_admissao desc limit 1",
+        True,
+        "LIMIT 1",
+    ),
+    # years: a number column through the key, a bare-year bound, a table named by its date column
+    (
+        "inscrições em 2023",
+        "select turma_id, funcionario_id from pessoal.inscricao where turma_id in "
+        "(select id from pessoal.turma where ano = 2023)",
+        False,
+        "ano = 2023",
+    ),
+    (
+        "funcionários admitidos antes de 2020",
+        "select id, nome from pessoal.funcionario where data_admissao < '2020-01-01'",
+        False,
+        "< DATE '2020-01-01'",
+    ),
+    (
+        "quantos desligamentos em 2021?",
+        "select count(*) from pessoal.funcionario where data_desligamento >= '2021-01-01' "
+        "and data_desligamento < '2022-01-01'",
+        False,
+        "data_desligamento >=",
+    ),
+    # counts compared with HAVING
+    (
+        "funcionários com mais de 1 afastamento",
+        "select id, nome from pessoal.funcionario where id in (select funcionario_id from pessoal.afastamento "
+        "group by funcionario_id having count(*) > 1)",
+        False,
+        "HAVING count(*) > 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "reference", "ordered", "fragment"), CASES3, ids=[c[0] for c in CASES3])
+def test_fresh_schema_patterns_compute_the_reference_rows(
+    dsn3: str, index3: SchemaIndex, question: str, reference: str, ordered: bool, fragment: str
+) -> None:
+    plan = plan_question(index3, question)
+    assert isinstance(plan, QueryPlan), (question, plan)
+    assert fragment in plan.sql, plan.sql
+    explains(dsn3, plan.sql)
+    got, want = rows(dsn3, plan.sql), rows(dsn3, reference)
+    assert want, "the reference query returns rows (a test on empty results could not fail)"
+    if not ordered:
+        got, want = sorted(got, key=_key), sorted(want, key=_key)
+    assert got == want, (question, plan.sql)
+
+
+def test_a_check_on_a_varchar_column_lists_its_values_not_the_cast(index3: SchemaIndex) -> None:
+    from dba_admin.assistant.nl2sql import allowed_values
+
+    values = allowed_values(index3.by_name["pessoal.funcionario"])
+    assert values == {"contrato": ["clt", "pj", "estagio"]}, values
+
+
+def test_a_flag_compared_with_true_gets_the_number(dsn3: str, index3: SchemaIndex) -> None:
+    bad = "SELECT count(*) FROM pessoal.funcionario WHERE remoto = true"
+    answer = OfflineProvider(index3).explain_error(
+        "ERROR: operator does not exist: smallint = boolean", sql=bad, lang="en"
+    )
+    assert answer.sql, answer.text
+    assert "remoto = 1" in answer.sql[0]
+    assert rows(dsn3, answer.sql[0]) == rows(dsn3, "select count(*) from pessoal.funcionario where remoto = 1")

@@ -40,6 +40,7 @@ from dba_admin.assistant.schema_index import (
     terms,
     words,
 )
+from dba_admin.catalog import ColumnInfo
 
 __all__ = [
     "QueryPlan",
@@ -1087,6 +1088,18 @@ class _Planner:
                 found.append((start, value))
         return [v for _, v in sorted(found)]
 
+    def _comment_value(self, col: ColumnInfo) -> str | None:
+        """The value ("1", "0", "true", "false") whose meaning the column's comment spells and the question names:
+        "home office" for a comment "1 = home office, 0 = presencial"."""
+        if not col.comment:
+            return None
+        for m in re.finditer(r"\b(1|0|true|false|t|f)\s*(?:=|:|->)\s*([^,;.()=]+)", fold(col.comment)):
+            meaning = m.group(2).strip()
+            if len(meaning) >= 3 and re.search(r"(?<![a-z0-9])" + re.escape(meaning) + r"(?![a-z0-9])", self.folded):
+                value = m.group(1)
+                return {"t": "true", "f": "false"}.get(value, value)
+        return None
+
     def _flag_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
         """Boolean and 0/1 columns the question names ("discontinued", "active", "não ativos")."""
         out: list[_Filter] = []
@@ -1113,6 +1126,18 @@ class _Planner:
                 )
             )
             if not (is_bool or is_flag01) or not col_terms:
+                continue
+            spelled_value = self._comment_value(col)
+            if spelled_value is not None:
+                # the column's comment spells its values ("1 = home office, 0 = presencial")
+                used.add((table.qualified_name, col.name))
+                truth = spelled_value in ("1", "true")
+                template = (
+                    f"{{a}}{_ident(col.name)} = {spelled_value}"
+                    if not is_bool
+                    else (f"{{a}}{_ident(col.name)}" if truth else f"NOT {{a}}{_ident(col.name)}")
+                )
+                out.append(_Filter(table, template, f"{col.name} = {spelled_value}", f"{col.name} = {spelled_value}"))
                 continue
             for i, tok in enumerate(self.tokens):
                 if tok.term is None:
@@ -1656,12 +1681,20 @@ class _Planner:
                 return _Filter(table, own_year[0], own_year[1], own_year[1])
             if not through:
                 return None
-            for fk in table.fks_out:
+            # a referenced table's year column (the class's year) is the period of the row before another
+            # table's date (the enrolled employee's hiring date)
+            by_year = sorted(
+                table.fks_out,
+                key=lambda fk: (
+                    (t := self.index.by_name.get(fk.ref_table)) is None or _year_condition(t, rng, "") is None
+                ),
+            )
+            for fk in by_year:
                 ref = self.index.by_name.get(fk.ref_table)
                 if ref is None or ref is table or not _populated(ref):
                     continue
-                rcol = time_column(ref, self.hint(ref))
-                ref_year = _year_condition(ref, rng, "") if rcol is None else None
+                ref_year = _year_condition(ref, rng, "")
+                rcol = time_column(ref, self.hint(ref)) if ref_year is None else None
                 if rcol is None and ref_year is None:
                     continue
                 inner = _range_sql(_ident(rcol), rng) if rcol is not None else ref_year[0]  # type: ignore[index]

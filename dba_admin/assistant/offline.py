@@ -114,7 +114,8 @@ _JOIN_WORDS = re.compile(
     r"relationship|relationships|relacao entre|relacionamento|connect|connects|conectar|conecto|combine|"
     r"combinar|cruzar|cruzo|path between|caminho entre|link|linked|vincular|"
     r"ligam|liga|ligad[oa]s?|ligam-se|se ligam|related|relacionad[oa]s?|relacionam|connected|conectad[oa]s?|"
-    r"vinculad[oa]s?|path from|paths? to|caminho d[eoa]s?|caminho ate|get from|chegar de)\b",
+    r"vinculad[oa]s?|path from|paths? to|caminho d[eoa]s?|caminho ate|get from|chegar de|chego de|go from|"
+    r"ir de|vou de)\b",
     re.IGNORECASE,
 )
 _DESCRIBE_WORDS = re.compile(
@@ -416,6 +417,14 @@ class OfflineProvider:
             return named[:2]
         # tables named by their words, stems or synonyms, wherever they stand ("how are films linked to actors?")
         mentioned = [t for t in mentioned_tables(self.index, question) if t.populated]
+        if len(mentioned) >= 3:
+            # "from a payslip to the employee's department", "um holerite ao departamento do funcionário": the
+            # pair whose path passes through the other named tables
+            def covered(target: IndexedTable) -> int:
+                path = self.index.join_path(mentioned[0].qualified_name, target.qualified_name)
+                return len({t.qualified_name for t in mentioned} & set(path.tables)) if path else 0
+
+            return [mentioned[0], max(mentioned[1:], key=lambda t: (covered(t), mentioned.index(t)))]
         if len(mentioned) >= 2:
             return [mentioned[0], mentioned[-1]]
         keyword = _JOIN_WORDS.search(folded)

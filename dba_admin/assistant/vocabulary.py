@@ -191,7 +191,8 @@ CONCEPT_WORDS: dict[str, str] = {
     "school": "school escola university universidade college faculdade campus institution instituição",
     "attendance": "attendance presença frequência absence",
     # ---- health ----------------------------------------------------------------------------------
-    "prescription": "prescription prescrição medication medicamento medicine remédio drug",
+    "prescription": "prescription prescrição prescribed prescrito prescrita",
+    "medication": "medication medicamento medicine remédio drug fármaco",
     "diagnosis": "diagnosis diagnóstico condition condição disease doença",
     "allergy": "allergy allergic alergia alérgico alérgica",
     "vaccine": "vaccine vaccination vacina vacinação immunization",
@@ -371,6 +372,8 @@ RELATED: dict[str, tuple[str, ...]] = {
     "order": ("purchase", "sale"),
     "invoice": ("payment", "order", "sale"),
     "payment": ("invoice", "amount"),
+    "prescription": ("medication",),
+    "medication": ("prescription",),
     "customer": ("user", "person", "profile", "buyer"),
     "user": ("customer", "person", "profile"),
     "person": ("customer", "user", "employee", "profile"),

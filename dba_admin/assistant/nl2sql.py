@@ -1088,6 +1088,31 @@ class _Planner:
                 found.append((start, value))
         return [v for _, v in sorted(found)]
 
+    def _comment_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """A number whose meaning a column's comment spells and the question names: "bolsa integral" for a comment
+        "1.00 = bolsa integral" on bolsa_percentual."""
+        out: list[_Filter] = []
+        for col in table.columns:
+            if (table.qualified_name, col.name) in used or not is_numeric(col.type) or not col.comment:
+                continue
+            for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:=|:)\s*([^,;()=]+)", fold(col.comment)):
+                meaning = m.group(2).strip().rstrip(".")
+                if len(meaning) >= 4 and re.search(
+                    r"(?<![a-z0-9])" + re.escape(meaning) + r"(?![a-z0-9])", self.folded
+                ):
+                    used.add((table.qualified_name, col.name))
+                    self._named_values.update(meaning.split())  # "integral" is not also a course shift
+                    out.append(
+                        _Filter(
+                            table,
+                            f"{{a}}{_ident(col.name)} = {m.group(1)}",
+                            f"{col.name} = {m.group(1)} ({meaning})",
+                            f"{col.name} = {m.group(1)} ({meaning})",
+                        )
+                    )
+                    break
+        return out
+
     def _comment_value(self, col: ColumnInfo) -> str | None:
         """The value ("1", "0", "true", "false") whose meaning the column's comment spells and the question names:
         "home office" for a comment "1 = home office, 0 = presencial"."""
@@ -1635,6 +1660,7 @@ class _Planner:
         self, table: IndexedTable, used: set[tuple[str, str]], range_span: tuple[int, int] | None
     ) -> list[_Filter]:
         return [
+            *self._comment_filters(table, used),  # first: a phrase a comment spells is the most specific
             *self._key_filters(table, used),
             *self._value_filters(table, used),
             *self._data_value_filters(table, used),
@@ -2306,7 +2332,11 @@ def plan_question(
             or [p.index.by_name[h] for h in p.history]
         )
         if not money:
-            measure = p._named_measure(phrase_terms, scope)
+            if not subject_mentions and group_table is not None:
+                # "média salarial por cargo": the measure lives in a table that points at the group, not in it
+                referencing = [t for fk in group_table.fks_in if (t := p.index.by_name.get(fk.table)) is not None]
+                measure = p._named_measure(phrase_terms, [t for t in referencing if _populated(t)])
+            measure = measure or p._named_measure(phrase_terms, scope)
             if measure is None:
                 for table in scope:
                     for nb in p.index.neighbours(table.qualified_name):
@@ -2359,6 +2389,9 @@ def plan_question(
         measure, fact, agg_name = additive, additive.table, "sum"
     elif count_m or group_m or ranked or bucket:
         fact = subject or (p.index.by_name[p.history[0]] if p.history else None)
+        if fact is None and group_table is not None:
+            # "quantas pessoas ativas tem em cada departamento?": the rows of the table that points at the group
+            fact = _referencing_fact(p, group_table, rng) or _named_referencing(p, group_table)
         agg_name = "count"
         if fact is None:
             return p.unplanned(
@@ -2426,6 +2459,14 @@ def plan_question(
     entity = group_table
     if ranked and entity is None and group_col is None:
         entity = subject if subject is not fact else None
+    if entity is not None and group_col is None and group_m is not None:
+        # a second "by"/"por" naming a column of the counted table ("... in each course by status")
+        second = next((m for m in _GROUP.finditer(f) if m.start() > group_m.end()), None)
+        if second is not None:
+            second_phrase = [t for _, t in p._phrase_terms(second.end(), 2)]
+            col2 = p._column_for(fact, second_phrase[:1]) if second_phrase else None
+            if col2 is not None:
+                group_col = (fact, col2)
     filters = _all_filters(p, fact, entity or (group_col[0] if group_col else None), rng)
     if bucket is not None:
         hint = [t.loose for t in p.tokens if t.loose]
@@ -2728,6 +2769,15 @@ def _referencing_fact(p: _Planner, subject: IndexedTable, rng: _Range | None) ->
     return refs[0] if len(refs) == 1 else None
 
 
+def _named_referencing(p: _Planner, group: IndexedTable) -> IndexedTable | None:
+    """Among the tables pointing at ``group``, the one the question's words find first ("pessoas" for funcionarios)."""
+    referencing = {fk.table for fk in group.fks_in if fk.table != group.qualified_name}
+    for match in p.index.search(p.question, limit=8, neighbours=False):
+        if match.table.qualified_name in referencing and _populated(match.table):
+            return match.table
+    return None
+
+
 def subject_first(p: _Planner) -> IndexedTable | None:
     return p.mentions[0].table if p.mentions else (p.index.by_name[p.history[0]] if p.history else None)
 
@@ -2982,6 +3032,10 @@ def _group_plan(
         group_exprs = [f"{pre(entity.qualified_name)}{_ident(c)}" for c in shown]
         label_words = ", ".join(shown)
         group_words = f"{entity.qualified_name} ({label_words})"
+        if group_col is not None and group_col[0].qualified_name in path.tables:
+            # "students in each course by status": a second group, a column of a table on the path
+            group_exprs.append(f"{pre(group_col[0].qualified_name)}{_ident(group_col[1])}")
+            group_words += f" and {group_col[0].qualified_name}.{group_col[1]}"
     elif group_col is not None:
         group_exprs = [f"{pre(group_col[0].qualified_name)}{_ident(group_col[1])}"]
         group_words = f"{group_col[0].qualified_name}.{group_col[1]}"

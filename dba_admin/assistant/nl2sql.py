@@ -409,7 +409,7 @@ _MONEY = re.compile(
     r"arrecadacao|arrecadou)\b"
 )
 # a money word followed by a comparison names a price, not revenue ("tickets sold for more than 4,500")
-_COMPARED_AFTER = r"\s*(?:for |por )?(?:more|less|over|under|above|below|mais|menos|acima|abaixo)\b"
+_COMPARED_AFTER = r"\s*(?:for |por |at )?(?:more|less|over|under|above|below|mais|menos|acima|abaixo|half)\b"
 # "how much did we invoice each month?", "quanto faturamos?", "total tuition received": an amount of money
 _HOW_MUCH = re.compile(
     r"\b(how much|quanto(?! tempo)|invoiced|faturamos|faturaram|total (?:\w+ )?(?:received|collected|"
@@ -485,7 +485,7 @@ _WHEN = re.compile(r"\b(when|quando|what date|which date|qual (?:e )?a data|que 
 _LATEST = re.compile(
     r"\b(latest|most recent|most recently|newest|ultim[oa]s?|mais recentes?|mais recentemente|"
     r"last(?= \d+ (?!days?|weeks?|months?|years?|hours?)\w)|"
-    r"the last(?! (?:\d+ )?(?:days?|weeks?|months?|years?|hours?)\b))\b"
+    r"the last(?! (?:\d+ )?(?:days?|weeks?|months?|years?|hours?|quarters?)\b))\b"
 )
 
 # Superlative adjectives -> (words a measure column is named by, descending?). General vocabulary.
@@ -559,6 +559,31 @@ def date_range(folded: str) -> _Range | None:
         return _Range(
             _lit(dt.date(y1, 1, 1)), _lit(dt.date(y2 + 1, 1, 1)), f"from {y1} to {y2}", f"de {y1} a {y2}", m.span()
         )
+    m = re.search(r"\b(before|antes de|prior to|after|depois de|apos|since|desde)\s+(?:o |a )?" + _MONTH
+                  + r"\s+(?:of\s+|de\s+)?(\d{4})\b", folded)  # fmt: skip
+    if m:
+        month, year = _MONTHS[m.group(2)], int(m.group(3))
+        first = dt.date(year, month, 1)
+        after = dt.date(year + (month == 12), month % 12 + 1, 1)
+        name = f"{calendar.month_name[month]} {year}"
+        if m.group(1) in ("before", "antes de", "prior to"):
+            return _Range("'-infinity'", _lit(first), f"before {name}", f"antes de {name}", m.span())
+        if m.group(1) in ("since", "desde"):
+            return _Range(_lit(first), "'infinity'", f"since {name}", f"desde {name}", m.span())
+        return _Range(_lit(after), "'infinity'", f"after {name}", f"depois de {name}", m.span())
+    m = re.search(
+        r"\b(?:q([1-4])|([1-4])(?:st|nd|rd|th|o|º)? (?:quarter|trimestre)|(first|second|third|fourth|last|primeiro|"
+        r"segundo|terceiro|quarto|ultimo) (?:quarter|trimestre))\s+(?:of\s+|de\s+|do\s+)?(\d{4})\b",
+        folded,
+    )
+    if m:
+        words_q = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4, "primeiro": 1, "segundo": 2,
+                   "terceiro": 3, "quarto": 4, "ultimo": 4}  # fmt: skip
+        quarter = int(m.group(1) or m.group(2) or words_q[m.group(3)])
+        year = int(m.group(4))
+        lo = dt.date(year, 3 * quarter - 2, 1)
+        hi = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
+        return _Range(_lit(lo), _lit(hi), f"in Q{quarter} {year}", f"no {quarter}º trimestre de {year}", m.span())
     m = re.search(r"\b" + _MONTH + r"\s+(?:of\s+|de\s+)?(\d{4})\b", folded)
     if m:
         month, year = _MONTHS[m.group(1)], int(m.group(2))
@@ -988,7 +1013,7 @@ class _Planner:
     def _negated_before(self, tok: int, reach: int = 3) -> bool:
         lo = self.tokens[max(0, tok - reach)].start if tok - reach >= 0 else 0
         window = self.folded[lo : self.tokens[tok].start]
-        return bool(re.search(r"\b(not|no|never|yet|nao|sem|nunca|ainda nao|without|none)\b", window))
+        return bool(re.search(r"\b(not|no|never|yet|nao|sem|nunca|ainda nao|without|none|fora de|out of)\b", window))
 
     def _value_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
         """col = 'value' for allowed values (CHECK, enum) that the question spells out."""
@@ -1087,6 +1112,62 @@ class _Planner:
             if near_column or before_table or joined:
                 found.append((start, value))
         return [v for _, v in sorted(found)]
+
+    _LATE = re.compile(
+        r"\b(late|arrived late|after the deadline|past the deadline|atrasad[oa]s?|em atraso|com atraso|"
+        r"depois do prazo|apos o prazo|fora do prazo)\b"
+    )
+
+    def _late_filter(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
+        """ "deliveries that arrived late", "entregas atrasadas": the ending time after the row's deadline
+        (entregue_em > prazo), the deadline in the table itself or in the one row it references (the shipment's
+        promised date); a timestamp is compared by its day with a date deadline."""
+        if self._LATE.search(self.folded) is None:
+            return []
+        times = [c for c in table.columns if is_time(c.type)]
+        endings = [
+            c
+            for c in times
+            if (c.nullable or _ACTUAL.search(c.name.lower()))
+            and not any("due" in _concepts(t) for t in terms(c.name))
+            and any(_concepts(t) & self._ENDING_CONCEPTS for t in terms(c.name))
+        ]
+        if len(endings) != 1 or (table.qualified_name, endings[0].name) in used:
+            return []
+        end = endings[0]
+
+        def deadline_of(t: IndexedTable) -> ColumnInfo | None:
+            found = [c for c in t.columns if is_time(c.type) and any("due" in _concepts(w) for w in terms(c.name))]
+            return found[0] if len(found) == 1 else None
+
+        own = deadline_of(table)
+        day = "::date" if end.type != "date" else ""
+        if own is not None:
+            template = f"{{a}}{_ident(end.name)}{day if own.type == 'date' else ''} > {{a}}{_ident(own.name)}"
+            said = f"{end.name} > {own.name}"
+        else:
+            refs = [
+                (fk, ref, dl)
+                for fk in table.fks_out
+                if len(fk.columns) == 1
+                and (ref := self.index.by_name.get(fk.ref_table)) is not None
+                and (dl := deadline_of(ref)) is not None
+                and ref.column(fk.columns[0]) is None  # the key's name must not be the referenced table's own
+            ]
+            # the deadline of the same event ("prazo_entrega" for "entregue_em"), when several tables have one
+            same_event = [r for r in refs if any(_synonym(a, b) for a in terms(r[2].name) for b in terms(end.name))]
+            refs = same_event if len(refs) > 1 else refs
+            if len(refs) != 1:
+                return []
+            fk, ref, dl = refs[0]
+            template = (
+                f"{{a}}{_ident(end.name)}{day if dl.type == 'date' else ''} > (SELECT d.{_ident(dl.name)} "  # noqa: S608  # nosec B608
+                f"FROM {qualified_ident(ref.qualified_name)} AS d WHERE d.{_ident(fk.ref_columns[0])} = "
+                f"{{a}}{_ident(fk.columns[0])})"
+            )
+            said = f"{end.name} > {ref.qualified_name}.{dl.name}"
+        used.add((table.qualified_name, end.name))
+        return [_Filter(table, template, said, said)]
 
     def _comment_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
         """A number whose meaning a column's comment spells and the question names: "bolsa integral" for a comment
@@ -1327,8 +1408,28 @@ class _Planner:
         r"com mais de|com menos de|with more than|with less than|with fewer than|mais de|menos de)\s+"
     )
 
+    _OR_MORE = re.compile(
+        r"\b(\d+(?:[.,]\d+)?)\s*(%|percent|por cento)?\s+(or more|ou mais|and up|or above|or higher|or less|ou menos|"
+        r"or below|or lower|no minimo|no maximo)\b"
+    )
+
     def _comparison_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
         out: list[_Filter] = []
+        for m in self._OR_MORE.finditer(self.folded):
+            # "a discount of 50% or more", "desconto de 50% ou mais": >= / <= on the column the words before name
+            k = self._tok_index(m.start())
+            before = [t.loose for t in self.tokens[max(0, k - 4) : k] if t.loose]
+            left = self._column_for(table, before, numeric=True)
+            if left is None or (table.qualified_name, left) in used:
+                continue
+            op = "<=" if re.match(r"(or less|ou menos|or below|or lower|no maximo)", m.group(3)) else ">="
+            number = _plain_number(m.group(1))
+            if m.group(2) and left in fraction_columns(table):
+                number = str(round(float(number) / 100, 6))
+            used.add((table.qualified_name, left))
+            out.append(
+                _Filter(table, f"{{a}}{_ident(left)} {op} {number}", f"{left} {op} {number}", f"{left} {op} {number}")
+            )
         for m in self._CMP.finditer(self.folded):
             op = (
                 "<"
@@ -1369,7 +1470,7 @@ class _Planner:
                     if span is not None:
                         out.append(span)
                     continue
-                number = _plain_number(num.group(1))
+                number = _scaled(_plain_number(num.group(1)), self.folded[m.end() - 1 + num.end(1) :])
                 if num.group(2) and left in fraction_columns(table):
                     number = str(round(float(number) / 100, 6))  # "discount above 10 %" on a 0-1 column: 0.1
                 used.add((table.qualified_name, left))
@@ -1669,6 +1770,7 @@ class _Planner:
             *self._flag_filters(table, used),
             *self._null_filters(table, used, range_span),
             *self._pending_filter(table, used),
+            *self._late_filter(table, used),
         ]
 
     def _key_filters(self, table: IndexedTable, used: set[tuple[str, str]]) -> list[_Filter]:
@@ -1766,6 +1868,19 @@ def mentioned_tables(index: SchemaIndex, question: str) -> list[IndexedTable]:
         if m.table not in out:
             out.append(m.table)
     return out
+
+
+_THOUSANDS = re.compile(r"\s*(k|mil|thousand|million|milhoes|milhao|mi|m)\b")
+
+
+def _scaled(number: str, after: str) -> str:
+    """ "R$ 10k", "10 mil reais", "2 million": the number times its written multiplier."""
+    m = _THOUSANDS.match(after)
+    if m is None:
+        return number
+    factor = 1000 if m.group(1) in ("k", "mil", "thousand") else 1_000_000
+    value = float(number) * factor
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def _plain_number(text: str) -> str:
@@ -1909,6 +2024,8 @@ def _not_comparison(rx: re.Pattern[str], folded: str) -> re.Match[str] | None:
     """The first match of a "most"/"fewest" cue that is not a comparison with a number ("com mais de 150
     minutos", "more than 3 orders" filter rows; "with the most orders" ranks them)."""
     for m in rx.finditer(folded):
+        if re.search(r"\b(?:or|ou)\s+$", folded[: m.start()]):
+            continue  # "50% ou mais", "10 or more": a bound, not a ranking
         if not re.match(r"(?:de |do que |que |than |of )?[$€]?\d", folded[m.end() :]):
             return m
     return None

@@ -311,7 +311,8 @@ CONCEPT_WORDS: dict[str, str] = {
     # ---- state and attributes ----------------------------------------------------------------------
     "status": "status situação stage etapa fase",
     "active": "active ativo ativa enabled habilitado inactive inativo inativa disabled desabilitado",
-    "cancel": "cancel cancelled canceled cancellation cancelado cancelada cancelamento cancelar",
+    "cancel": "cancel cancelled canceled cancellation cancelado cancelada cancelamento cancelar churn churned",
+    "incident": "incident incidents ocorrência ocorrências occurrence sinistro",
     "discontinued": "discontinued descontinuado descontinuada obsolete obsoleto",
     "name": "name nome fullname firstname lastname surname sobrenome apelido nickname",
     "title": "title título heading",

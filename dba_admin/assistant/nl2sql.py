@@ -170,7 +170,8 @@ def is_numeric(type_name: str) -> bool:
 _DURATION = re.compile(
     r"\b(length of (?:the )?stays?|duration|how long|lasted|took longer|durac[a]o|tempo medio|quanto tempo|"
     r"duraram|durou|permanencia|in days|em dias|longer than \d+ days|mais de \d+ dias|delay|delays|atraso|"
-    r"atrasos|in minutes|em minutos|in hours|em horas)\b"
+    r"atrasos|in minutes|em minutos|in hours|em horas|(?:hours|days|minutes|time) to|(?:horas|dias|minutos|tempo) "
+    r"(?:para|de|ate) (?:resolver|resolucao|entregar|entrega|concluir|conclusao|fechar|fechamento|atender))\b"
 )
 
 
@@ -426,7 +427,7 @@ _NEG = re.compile(
     r"does not|dont|doesnt|not|no|nunca|sem|jamais|nenhum|nenhuma|nada|nao)\b"
 )
 _ANTI = re.compile(
-    r"\b(never|without|with no|have no|has no|nothing|not any|none|nobody|no one|nunca|sem|jamais|nenhum|nenhuma|"
+    r"\b(never|without|with no|have no|has no|nothing|not any|none|nobody|no one|zero|nunca|sem|jamais|nenhum|nenhuma|"
     r"nada|ninguem)\b"
 )
 _NEG_VERB = re.compile(r"\b(did not|didnt|have not|has not|havent|hasnt|do not|does not|dont|doesnt|nao)\s+([a-z]+)")
@@ -1301,6 +1302,10 @@ class _Planner:
         "active employees", "current staff", "quem está ativo" when nothing else in the table says so
         (data_desligamento IS NULL)."""
         cue = self._PENDING.search(self.folded)
+        if cue is not None and re.match(
+            r"\s+(?:em|no|na|in|on|during|desde|entre|de|do|da)\s+\S*\d", self.folded[cue.end() :]
+        ):
+            cue = None  # "tickets abertos em 2024", "opened in March": when it was opened, not still open
         if cue is None and not self._states_itself(table):
             cue = self._CURRENT.search(self.folded)
         if cue is None:
@@ -2997,6 +3002,16 @@ def _show_columns(table: IndexedTable) -> list[str]:
     labels = label_columns(table)
     key = list(table.primary_key)
     cols = [*key, *[c for c in labels if c not in key]]
+    if not labels:  # no label: its one amount says what the row is worth ("last 5 payments": how much)
+        amounts = [
+            c.name
+            for c in table.columns
+            if is_numeric(c.type)
+            and c.name not in table.primary_key
+            and not any(c.name in fk.columns for fk in table.fks_out)
+            and any(_concepts(t) & {"amount", "total", "payment", "revenue"} for t in terms(c.name))
+        ]
+        cols += amounts[:1] if len(amounts) == 1 else []
     if len(cols) < 2:  # no label: the key and the time column say which row it is
         tcol = time_column(table)
         bookkeeping = tcol is not None and re.search(r"(update|modif|alterad|atualiz|changed)", tcol.lower())

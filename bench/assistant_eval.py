@@ -530,13 +530,19 @@ def _server(dsn: str | None) -> Iterator[str]:
 
 
 def run(
-    admin_dsn: str, names: Sequence[str], *, keep: bool = False, timeout_ms: int = 5000, ids: str | None = None
+    admin_dsn: str,
+    names: Sequence[str],
+    *,
+    keep: bool = False,
+    timeout_ms: int = 5000,
+    ids: str | None = None,
+    eval_dir: Path = EVAL_DIR,
 ) -> list[Result]:
     results: list[Result] = []
     for name in names:
-        questions = [q for q in load_questions(name) if not ids or re.search(ids, q.id)]
+        questions = [q for q in load_questions(name, eval_dir) if not ids or re.search(ids, q.id)]
         with scratch_database(admin_dsn, f"assistant_eval_{name}", keep=keep) as dsn:
-            load_schema(dsn, name)
+            load_schema(dsn, name, eval_dir)
             results += evaluate_schema(name, dsn, questions, timeout_ms=timeout_ms)
     return results
 
@@ -547,10 +553,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--dsn", help="superuser DSN of an existing server (default: start a throwaway one)")
     parser.add_argument(
+        "--eval-dir",
+        type=Path,
+        default=EVAL_DIR,
+        help="folder of <schema>/schema.sql + questions.jsonl (default tests/eval; bench/heldout holds the "
+        "held-out schemas written by people who never read the assistant's code)",
+    )
+    parser.add_argument(
         "--schema",
         action="append",
         dest="schemas",
-        help=f"schema to evaluate (repeatable; default all: {', '.join(schema_names())})",
+        help=f"schema to evaluate (repeatable; default all of --eval-dir: {', '.join(schema_names())} in tests/eval)",
     )
     parser.add_argument("--only", dest="ids", help="regular expression on question ids (e.g. 'energia-1[0-9]')")
     parser.add_argument(
@@ -561,12 +574,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="list every wrong answer with its SQL and why")
     parser.add_argument("--check", action="store_true", help="exit 1 when a schema misses the issue's bar")
     args = parser.parse_args(argv)
-    names = args.schemas or schema_names()
-    unknown = sorted(set(names) - set(schema_names()))
+    available = schema_names(args.eval_dir)
+    names = args.schemas or available
+    unknown = sorted(set(names) - set(available))
     if unknown:
-        parser.error(f"unknown schema(s): {', '.join(unknown)}")
+        parser.error(f"unknown schema(s) in {args.eval_dir}: {', '.join(unknown)}")
     with _server(args.dsn) as admin_dsn:
-        results = run(admin_dsn, names, keep=args.keep, timeout_ms=args.timeout_ms, ids=args.ids)
+        results = run(
+            admin_dsn, names, keep=args.keep, timeout_ms=args.timeout_ms, ids=args.ids, eval_dir=args.eval_dir
+        )
     summary = summarize(results)
     if args.json:
         print(

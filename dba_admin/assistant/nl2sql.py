@@ -635,11 +635,12 @@ def date_range(folded: str) -> _Range | None:
     # "in the 2023 cycle", "no ciclo 2023", "2024 season": a year named with the period it stands for
     m = re.search(
         r"\b(?:the|no|na|cycle|ciclo|exercicio|season|safra|temporada|ano)\s+((?:19|20)\d\d)\b|"
-        r"\b((?:19|20)\d\d)\s+(?:cycle|ciclo|season|safra|temporada|exercicio|fiscal year)\b",
+        r"\b((?:19|20)\d\d)\s+(?:cycle|ciclo|season|safra|temporada|exercicio|fiscal year)\b|"
+        r"^\s*(?:the\s+)?((?:19|20)\d\d)\s+(?=[a-z]{3,})",
         folded,
     )
     if m:
-        year = int(m.group(1) or m.group(2))
+        year = int(m.group(1) or m.group(2) or m.group(3))
         return _Range(_lit(dt.date(year, 1, 1)), _lit(dt.date(year + 1, 1, 1)), f"in {year}", f"em {year}", m.span())
     relative = [
         (r"\b(?:last|previous) month\b|\bmes passado\b|\bmes anterior\b", "month", -1, "last month", "no mês passado"),
@@ -1464,8 +1465,21 @@ class _Planner:
                     out.append(counted)
                     continue
                 near = [t.loose for t in self.tokens[max(0, before_tok - 2) : before_tok] if t.loose]
+                if unit and unit[0] in ("ton", "tonn", "tonelada", "tonne", "kg", "kilo", "quilo", "lb", "pound"):
+                    unit = ["weight", "peso", *unit]  # "over 8 tonnes", "mais de 32 kg": the weight column
+                money_said = re.match(r"\s*(?:r\$|\$|us\$|eur|€)", self.folded[m.end() - 1 :]) is not None
+                priced = (
+                    self._column_for(table, [*unit, *near, "price", "preco", "cost", "custo", "valor"], numeric=True)
+                    if money_said
+                    else None
+                )  # "R$ 7,00 o litro": the price per litre, not the litres
+                if priced is not None and not any(
+                    _concepts(t) & {"price", "cost", "amount", "fee", "payment"} for t in terms(priced)
+                ):
+                    priced = None
                 left = (
-                    (self._column_for(table, unit, numeric=True) if unit else None)
+                    priced
+                    or (self._column_for(table, unit, numeric=True) if unit else None)
                     or (self._column_for(table, near, numeric=True) if near else None)  # the nearest words first
                     or self._column_for(table, before, numeric=True)
                     or self._only_amount(table)
@@ -1476,6 +1490,8 @@ class _Planner:
                         out.append(span)
                     continue
                 number = _scaled(_plain_number(num.group(1)), self.folded[m.end() - 1 + num.end(1) :])
+                if unit and set(unit) & {"ton", "tonn", "tonelada", "tonne"} and re.search(r"kg|quilo", left.lower()):
+                    number = str(float(number) * 1000).removesuffix(".0")  # "over 8 tonnes" on peso_kg: 8000
                 if num.group(2) and left in fraction_columns(table):
                     number = str(round(float(number) / 100, 6))  # "discount above 10 %" on a 0-1 column: 0.1
                 used.add((table.qualified_name, left))

@@ -313,6 +313,7 @@ CONCEPT_WORDS: dict[str, str] = {
     "active": "active ativo ativa enabled habilitado inactive inativo inativa disabled desabilitado",
     "cancel": "cancel cancelled canceled cancellation cancelado cancelada cancelamento cancelar churn churned",
     "incident": "incident incidents ocorrência ocorrências occurrence sinistro",
+    "refuel": "refuel refueling fueling fuel-up fuel-ups fillup fill-up abastecimento abastecimentos",
     "discontinued": "discontinued descontinuado descontinuada obsolete obsoleto",
     "name": "name nome fullname firstname lastname surname sobrenome apelido nickname",
     "title": "title título heading",

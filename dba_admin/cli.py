@@ -415,6 +415,26 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_index_advice(settings: Settings, args: argparse.Namespace) -> int:
+    """Candidate indexes for one statement, proven with hypopg when the database has it (exit 1 on an error)."""
+    text = sys.stdin.read() if args.text == "-" else args.text
+    with _manager(settings) as db:
+        try:
+            advice = db.index_advice(text, timeout_ms=args.timeout_ms)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if args.json:
+        _print_json(advice.to_json())
+        return 0
+    print(f"cost before: {advice.cost_before:.2f}")
+    for row in advice.to_dicts():
+        after = "unproven" if row["cost_after"] is None else f"cost after {row['cost_after']:.2f}"
+        mark = "PROVEN " if row["proven"] else "no gain" if row["cost_after"] is not None else "?      "
+        print(f"{mark} {after:>24}  {row['create_sql']}  -- {row['reason']}")
+    print(advice.note)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # dba-admin connection add | list | remove | setup
 # ---------------------------------------------------------------------------------------------------------------
@@ -836,6 +856,16 @@ def build_parser() -> argparse.ArgumentParser:
     run_sql.add_argument("--timeout-ms", type=int, default=None)
     run_sql.add_argument("--max-rows", type=int, default=None)
     run_sql.set_defaults(func=cmd_sql)
+
+    advice = sub.add_parser(
+        "index-advice",
+        help="candidate indexes for one statement ('-' reads standard input), proven with hypopg when installed",
+    )
+    advice.add_argument("text")
+    add_connection_option(advice)
+    advice.add_argument("--json", action="store_true")
+    advice.add_argument("--timeout-ms", type=int, default=None)
+    advice.set_defaults(func=cmd_index_advice)
 
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
 

@@ -1218,6 +1218,23 @@ class DatabaseManager:
             raise QueryError(SqlErrorInfo(sqlstate=None, message="PostgreSQL returned no plan"))
         return plan
 
+    def index_advice(self, sql_text: str, *, index: Any = None, timeout_ms: int | None = None) -> Any:
+        """Candidate indexes for one statement, each proven or not with hypopg (:mod:`dba_admin.index_advisor`).
+
+        On the DBA login when the connection has one (a DBA's tool), else the read-only login; the statement is
+        only planned, never run, in a rolled-back READ ONLY transaction. ``index``: a SchemaIndex already built
+        (the assistant's), else one is read from the catalog."""
+        from dba_admin.assistant.schema_index import SchemaIndex
+        from dba_admin.index_advisor import prove_candidates
+
+        timeout = self._settings.statement_timeout_ms if timeout_ms is None else int(timeout_ms)
+        pool = self._dba_pool() if self.has_dba_login else self._readonly_pool()
+        with self._borrow(pool) as conn:
+            self._mark_dirty(conn)
+            conn.autocommit = True
+            schema_index = index if index is not None else SchemaIndex.from_connection(conn)
+            return prove_candidates(conn, schema_index, sql_text, timeout_ms=timeout)
+
     # -- metrics -----------------------------------------------------------------------------------
 
     def get_metrics(self) -> Metrics:

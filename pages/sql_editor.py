@@ -170,6 +170,19 @@ def _click_explain(analyze: bool) -> None:
     _enqueue("explain_analyze" if analyze else "explain", text, scope)
 
 
+def _click_index_advice() -> None:
+    _sync_from_editor()
+    text = st.session_state[TEXT]
+    statements = split_statements(text)
+    scope = "text"
+    if len(statements) > 1:  # the statement at the cursor, as Explain does
+        row, col = st.session_state.get(CURSOR, (0, 0))
+        stmt = statement_at(text, offset_of(text, row, col))
+        if stmt is not None:
+            text, scope = stmt.text, f"statement {statements.index(stmt) + 1} (at the cursor)"
+    _enqueue("index_advice", text, scope)
+
+
 def _click_format() -> None:
     _sync_from_editor()
     formatted = format_sql(st.session_state[TEXT])
@@ -247,6 +260,18 @@ def _do(request: dict[str, Any]) -> None:
             st.session_state.pop(RESULT, None)
             return
         st.session_state[RESULT] = {**base, "action": "run", "outcome": outcome}
+    elif action == "index_advice":
+        if not user.is_dba:  # the button is disabled for others; a crafted request gets the same answer
+            st.session_state[RESULT] = {**base, "failure": "Index advice is for DBAs."}
+            return
+        try:
+            with st.spinner("Pricing candidate indexes with hypothetical ones (hypopg)…"):
+                advice = conn.index_advice(sql)
+            st.session_state[RESULT] = {**base, "advice": advice.to_json()}
+        except QueryError as exc:
+            st.session_state[RESULT] = {**base, "error": exc.info}
+        except (DbaAdminError, ValueError) as exc:
+            st.session_state[RESULT] = {**base, "failure": str(exc)}
     else:
         analyze = action == "explain_analyze"
         try:
@@ -484,8 +509,60 @@ def _show_plan(result: dict[str, Any]) -> None:
         st.json(dict(tree.raw), expanded=False)
 
 
+def _show_advice(result: dict[str, Any]) -> None:
+    advice = result["advice"]
+    rows = advice["candidates"]
+    proven = [r for r in rows if r["proven"]]
+    st.caption("Index advice" + (f" · {result['scope']}" if result["scope"] != "text" else ""))
+    cols = st.columns(3)
+    cols[0].metric("Cost now", f"{advice['cost_before']:,.2f}")
+    cols[1].metric("Candidates", len(rows))
+    cols[2].metric("Proven", len(proven) if advice["hypopg"] else "—")
+    if proven:
+        st.success(escape_markdown(advice["note"]), icon=":material/verified:")
+    elif advice["hypopg"]:
+        st.info(escape_markdown(advice["note"]))
+    else:
+        st.warning(escape_markdown(advice["note"]))
+    if not rows:
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "table": r["table"],
+                "columns": ", ".join(r["columns"]),
+                "cost after": r["cost_after"],
+                "gain": (1 - r["cost_after"] / r["cost_before"])
+                if r["cost_after"] is not None and r["cost_before"]
+                else None,
+                "proven": r["proven"],
+                "why": r["reason"],
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"gain": st.column_config.ProgressColumn("gain", min_value=0.0, max_value=1.0, format="percent")},
+        key=f"sql_editor_{result['token']}_advice",
+    )
+    for i, r in enumerate(proven or rows[:1]):
+        st.code(r["create_sql"], language="sql")
+        st.button(
+            "Put it in the editor",
+            key=f"sql_editor_{result['token']}_use_{i}",
+            on_click=_load,
+            args=(r["create_sql"],),
+            help="Run it from here (CREATE INDEX CONCURRENTLY: not inside the one-transaction mode).",
+        )
+
+
 def _show_result(result: dict[str, Any]) -> None:
-    if "outcome" in result:
+    if "advice" in result:
+        _show_advice(result)
+    elif "outcome" in result:
         _show_run(result)
     elif "plan" in result:
         _show_plan(result)
@@ -675,7 +752,7 @@ else:
         st.session_state[AREA] = st.session_state[TEXT]
     st.text_area("SQL", key=AREA, height=260, on_change=_on_area_change, label_visibility="collapsed")
 
-bar = st.columns([1, 1, 1, 1.4, 1.6, 2.5], vertical_alignment="center")
+bar = st.columns([1, 1, 1, 1.4, 1.4, 1.6, 2.5], vertical_alignment="center")
 bar[0].button(
     "Run",
     type="primary",
@@ -707,9 +784,21 @@ bar[3].button(
     icon=":material/speed:",
     width="stretch",
 )
-with bar[4].popover("Save to project", icon=":material/save:", width="stretch"):
+bar[4].button(
+    "Index advice",
+    key="sql_editor_index_advice",
+    on_click=_click_index_advice,
+    icon=":material/bolt:",
+    width="stretch",
+    disabled=not user.is_dba,
+    help="Candidate indexes for the statement, each priced by the planner with a hypothetical index (hypopg) and "
+    "kept only when it lowers the cost. For DBAs; nothing is created."
+    if user.is_dba
+    else "For DBAs: it plans the statement on the connection's DBA login.",
+)
+with bar[5].popover("Save to project", icon=":material/save:", width="stretch"):
     _save_to_project()
-with bar[5]:
+with bar[6]:
     if WRITE_MODE:
         if ONE_TX_TOGGLE not in st.session_state:  # back on the page: the choice made earlier in the session
             st.session_state[ONE_TX_TOGGLE] = bool(st.session_state.get(ONE_TX, False))

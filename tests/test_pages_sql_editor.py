@@ -244,3 +244,20 @@ def test_save_to_project_new_script_then_new_version(app_db: Any, projects: Proj
     assert not at.exception, at.exception
     assert "as version 2" in texts(at)
     assert projects.get_script(claims, script.id).sql == "select 2 as second_version"
+
+
+def test_index_advice_names_the_missing_index_and_says_it_is_unproven_without_hypopg(app_db: Any) -> None:
+    at, _ = editor(app_db, "dba")
+    run_sql(at, "select * from public.order_items where product_id = 7", button="sql_editor_index_advice")
+    shown = texts(at)
+    # the demo's deliberate foreign key without an index, and the honest note (hypopg is not in the demo)
+    assert "Unproven" in shown and "CREATE EXTENSION hypopg" in shown
+    assert any("order_items" in c.value and "product_id" in c.value for c in at.code)
+    at.button(key=next(b.key for b in at.button if (b.key or "").endswith("_use_0"))).click().run()
+    assert at.session_state[TEXT].startswith("CREATE INDEX CONCURRENTLY")
+    assert "product_id" in at.session_state[TEXT]
+
+
+def test_index_advice_is_for_dbas(app_db: Any) -> None:
+    at, _ = editor(app_db, "analyst")
+    assert at.button(key="sql_editor_index_advice").disabled

@@ -110,13 +110,16 @@ def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _walk(node: dict[str, Any]) -> Iterable[tuple[dict[str, Any] | None, dict[str, Any]]]:
-    stack: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [(None, node)]
+def _walk(node: dict[str, Any]) -> Iterable[tuple[bool, dict[str, Any]]]:
+    """Every node of a plan, with whether a Limit is above it (through Gather Merge and the like, not a join)."""
+    stack: list[tuple[bool, dict[str, Any]]] = [(False, node)]
     while stack:
-        parent, current = stack.pop()
-        yield parent, current
+        limited, current = stack.pop()
+        yield limited, current
+        kind = str(current.get("Node Type") or "")
+        below = (limited or kind == "Limit") and "Join" not in kind and kind != "Nested Loop"
         for child in current.get("Plans", []) or []:
-            stack.append((current, child))
+            stack.append((below, child))
 
 
 _QUALIFIED = re.compile(r"\b([a-z_][a-z0-9_$]*|\"(?:[^\"]|\"\")+\")\.([a-z_][a-z0-9_$]*|\"(?:[^\"]|\"\")+\")", re.I)
@@ -134,11 +137,11 @@ def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[Index
         IndexCandidate(s.table, tuple(s.columns), s.reason) for s in suggest_indexes_from_plan(index, plan)
     ]
     scans: dict[str, str] = {}  # alias -> qualified table, of sequential scans
-    for _parent, node in _walk(root):
+    for _limited, node in _walk(root):
         if node.get("Node Type") == "Seq Scan" and node.get("Relation Name"):
             qn = f"{node.get('Schema', 'public')}.{node['Relation Name']}"
             scans[str(node.get("Alias") or node["Relation Name"])] = qn
-    for parent, node in _walk(root):
+    for limited, node in _walk(root):
         cond = str(node.get("Hash Cond") or node.get("Merge Cond") or node.get("Join Filter") or "")
         for alias, column in _QUALIFIED.findall(cond):
             joined = scans.get(_unquote(alias))
@@ -146,7 +149,7 @@ def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[Index
                 found.append(
                     IndexCandidate(joined, (_unquote(column),), f"join key {_unquote(column)} of a scanned table")
                 )
-        if node.get("Node Type") == "Sort" and parent is not None and parent.get("Node Type") == "Limit":
+        if node.get("Node Type") in ("Sort", "Incremental Sort") and limited:
             keys = [str(k) for k in node.get("Sort Key", [])]
             tables = {scans.get(_unquote(a)) for k in keys for a, _c in _QUALIFIED.findall(k)}
             columns = [_unquote(c) for k in keys for _a, c in _QUALIFIED.findall(k)]
@@ -187,7 +190,7 @@ def _total_cost(plan: dict[str, Any]) -> float:
 
 def _uses_hypothetical(plan: dict[str, Any]) -> bool:
     """hypopg names its indexes ``<oid>btree_...``: the plan uses one when a node's index name starts so."""
-    return any(str(n.get("Index Name") or "").startswith("<") for _p, n in _walk(plan.get("Plan", plan)))
+    return any(str(n.get("Index Name") or "").startswith("<") for _l, n in _walk(plan.get("Plan", plan)))
 
 
 def hypopg_schema(conn: psycopg.Connection[Any]) -> tuple[str | None, bool]:

@@ -396,6 +396,19 @@ def cmd_tables(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "int2", "int4", "int8"})
+
+
+def _as_text(result: Any) -> str:
+    """A result as a text table the way psql shows it: NULL as NULL (pandas prints NaN), and an integer column
+    with a NULL in it still as integers (pandas holds it as floats: 3.0)."""
+    shown = result.rows.astype(object)
+    for i, meta in enumerate(result.columns):
+        if meta.type_name in _INTEGER_TYPES:
+            shown.iloc[:, i] = [int(v) if isinstance(v, float) and v == v else v for v in shown.iloc[:, i]]
+    return str(shown.where(result.rows.notna(), "NULL").to_string(index=False))
+
+
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     """SQL on the connection: --read-only on its read-only login (READ ONLY, rolled back), else its DBA login."""
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -409,7 +422,7 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
             if result.error is not None:
                 print(f"ERROR {result.error.sqlstate}: {result.error.message}", file=sys.stderr)
             elif result.rows is not None and len(result.columns):
-                print(result.rows.to_string(index=False))
+                print(_as_text(result))
             else:
                 print(f"OK ({result.rowcount} row(s))")
     return 1 if failed else 0

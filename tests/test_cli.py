@@ -97,6 +97,15 @@ def test_sql_json_and_read_only(cli_env: Path, capsys: pytest.CaptureFixture[str
     assert code == 1 and results[0]["error"]["sqlstate"] == "25006"
 
 
+def test_sql_prints_null_as_null_not_nan(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "select 1 as n, null::int as missing union all select 2, 3"
+    code, out, _ = run_cli(capsys, "sql", text)
+    assert code == 0 and "NaN" not in out and "NULL" in out
+    assert out.split() == ["n", "missing", "1", "NULL", "2", "3"]
+    code, out, _ = run_cli(capsys, "sql", text, "--json")
+    assert code == 0 and json.loads(out)[0]["rows"] == [{"n": 1, "missing": None}, {"n": 2, "missing": 3}]
+
+
 def test_sql_runs_on_the_connections_logins(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # write mode: the connection's DBA login (never the workspace's owner); --read-only: its read-only login
     code, out, _ = run_cli(capsys, "sql", "select current_user as u, current_database() as d", "--json")

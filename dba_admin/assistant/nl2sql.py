@@ -755,6 +755,7 @@ class _Planner:
         # CHECK/enum values already used as filters: the same word is not also a data value elsewhere
         # ("emergency admissions": admission_type = 'emergency', not the Emergency department too)
         self._named_values: set[str] = set()
+        self._money: list[tuple[int, _Measure]] | None = None
 
     # -- mentions ---------------------------------------------------------------------------------------
 
@@ -964,7 +965,13 @@ class _Planner:
 
     def _money_measures(self) -> list[tuple[int, _Measure]]:
         """Candidate revenue measures, best kind first: a column named like revenue, a line table's price x quantity,
-        an amount/total column. A plain unit price is not revenue."""
+        an amount/total column. A plain unit price is not revenue. Read from every table once per question (a
+        question asks for them from several places), so kept."""
+        if self._money is None:
+            self._money = self._find_money_measures()
+        return self._money
+
+    def _find_money_measures(self) -> list[tuple[int, _Measure]]:
         out: list[tuple[int, _Measure]] = []
         for table in self.tables:
             if table.kind not in ("table", "partitioned_table"):

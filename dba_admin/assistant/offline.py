@@ -23,6 +23,7 @@ from typing import Any
 from dba_admin.assistant.nl2sql import (
     QueryPlan,
     Unplanned,
+    _from_lines,
     _related,
     allowed_values,
     enum_values,
@@ -1073,17 +1074,7 @@ def join_sql(index: SchemaIndex, path: JoinPath, *, limit: int = 100) -> str:
         select_cols += [f"{aliases[name]}.{_q(c)} AS {_q(bare + '_' + c)}" for c in dict.fromkeys(cols)]
     if not select_cols:
         select_cols = [f"{aliases[first]}.*"]
-    lines = [f"SELECT {', '.join(select_cols)}", f"FROM {qualified_ident(first)} AS {aliases[first]}"]
-    current = first
-    for fk in path.edges:
-        nxt = fk.ref_table if fk.table == current else fk.table
-        conds = " AND ".join(
-            f"{aliases[fk.table]}.{_q(c)} = {aliases[fk.ref_table]}.{_q(r)}"
-            for c, r in zip(fk.columns, fk.ref_columns, strict=True)
-        )
-        lines.append(f"JOIN {qualified_ident(nxt)} AS {aliases[nxt]} ON {conds}")
-        current = nxt
-    lines.append(f"LIMIT {limit}")
+    lines = [f"SELECT {', '.join(select_cols)}", *_from_lines(path, aliases), f"LIMIT {limit}"]
     return "\n".join(lines)
 
 

@@ -56,6 +56,7 @@ from dba_admin.errors import (
     one_line,
     sql_error_info,
 )
+from dba_admin.plan import as_plan_object
 from dba_admin.sql_text import (
     Kind,
     Statement,
@@ -1209,14 +1210,10 @@ class DatabaseManager:
             finally:
                 if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")
-        plan = row[0] if row else None
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        if isinstance(plan, list) and plan:
-            plan = plan[0]
-        if not isinstance(plan, dict):
-            raise QueryError(SqlErrorInfo(sqlstate=None, message="PostgreSQL returned no plan"))
-        return plan
+        try:
+            return dict(as_plan_object(row[0] if row else ()))
+        except ValueError:
+            raise QueryError(SqlErrorInfo(sqlstate=None, message="PostgreSQL returned no plan")) from None
 
     def index_advice(self, sql_text: str, *, index: Any = None, timeout_ms: int | None = None) -> Any:
         """Candidate indexes for one statement, each proven or not with hypopg (:mod:`dba_admin.index_advisor`).

@@ -12,7 +12,6 @@ in the session, not the transaction, so they are reset before the connection goe
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from psycopg import sql
 
 from dba_admin.assistant.offline import suggest_indexes_from_plan
 from dba_admin.assistant.schema_index import SchemaIndex, qualified_ident
+from dba_admin.plan import as_plan_object
 from dba_admin.sql_text import split_statements
 
 __all__ = ["IndexAdvice", "IndexCandidate", "candidates_from_plan", "prove_candidates"]
@@ -174,14 +174,7 @@ def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[Index
 def _explain(conn: psycopg.Connection[Any], statement: str) -> dict[str, Any]:
     # the DBA's statement is SQL by design (only planned, never run, in a READ ONLY transaction)
     row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + sql.SQL(statement)).fetchone()
-    plan = row[0] if row else None
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    if isinstance(plan, list) and plan:
-        plan = plan[0]
-    if not isinstance(plan, dict):
-        raise ValueError("PostgreSQL returned no plan")
-    return plan
+    return dict(as_plan_object(row[0] if row else ()))
 
 
 def _total_cost(plan: dict[str, Any]) -> float:
@@ -284,7 +277,3 @@ def prove_candidates(
             conn.execute("ROLLBACK")
         if reset is not None and not conn.broken:
             conn.execute(reset)
-
-
-def advice_json(advice: IndexAdvice) -> str:
-    return json.dumps(advice.to_json(), ensure_ascii=False, default=str)

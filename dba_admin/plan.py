@@ -136,7 +136,7 @@ class PlanTree:
         return frame
 
 
-def _as_plan_object(plan: Mapping[str, Any] | Sequence[Any] | str) -> Mapping[str, Any]:
+def as_plan_object(plan: Mapping[str, Any] | Sequence[Any] | str) -> Mapping[str, Any]:
     """Accept what DatabaseManager.explain returns, the raw EXPLAIN column (list of one object), or its text."""
     value: Any = json.loads(plan) if isinstance(plan, str) else plan
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
@@ -190,7 +190,7 @@ def parse_plan(plan: Mapping[str, Any] | Sequence[Any] | str, *, top: int = 3) -
     Only nodes that carry a real part of the total (at least 1 %) are flagged, so a plan of one cheap node has
     no "slow" node to alarm anyone.
     """
-    obj = _as_plan_object(plan)
+    obj = as_plan_object(plan)
     flat: list[tuple[Mapping[str, Any], int | None, int]] = []
 
     def walk(node: Mapping[str, Any], parent: int | None, depth: int) -> None:

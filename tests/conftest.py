@@ -178,11 +178,25 @@ def app_db(pg_server: TestServer, app_settings: Settings) -> AppDatabase:
     return AppDatabase(settings=app_settings, prepared=prepared)
 
 
+@contextlib.contextmanager
+def scratch_database(server_dsn: str, prefix: str = "t", setup: str | None = None) -> Iterator[str]:
+    """A new database on the suite's server (its superuser DSN yielded), with ``setup`` SQL run in it; dropped at
+    the end, whatever happened."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    target = with_dbname(server_dsn, name)
+    try:
+        if setup:
+            with psycopg.connect(target, autocommit=True) as conn:
+                conn.execute(setup.encode())
+        yield target
+    finally:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
 @pytest.fixture
 def empty_db_dsn(pg_server: TestServer) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    yield with_dbname(pg_server.dsn, name)
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(pg_server.dsn) as dsn:
+        yield dsn

@@ -8,14 +8,12 @@ by hand, on the real server. Unanswerable questions must get "I could not build"
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from dba_admin.assistant.nl2sql import QueryPlan, Unplanned, plan_question
 from dba_admin.assistant.offline import OfflineProvider
@@ -121,17 +119,10 @@ analyze;
 
 @pytest.fixture(scope="module")
 def dsn(pg_server: Any) -> Iterator[str]:
-    from conftest import with_dbname
+    from conftest import scratch_database
 
-    name = f"nl2sql_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = with_dbname(pg_server.dsn, name)
-    with psycopg.connect(target, autocommit=True) as conn:
-        conn.execute(SCHEMA)
-    yield target
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(pg_server.dsn, "nl2sql", SCHEMA) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
@@ -632,17 +623,10 @@ analyze;
 
 @pytest.fixture(scope="module")
 def dsn2(pg_server: Any) -> Iterator[str]:
-    from conftest import with_dbname
+    from conftest import scratch_database
 
-    name = f"nl2sql2_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = with_dbname(pg_server.dsn, name)
-    with psycopg.connect(target, autocommit=True) as conn:
-        conn.execute(SCHEMA2)
-    yield target
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(pg_server.dsn, "nl2sql2", SCHEMA2) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
@@ -870,17 +854,10 @@ analyze;
 
 @pytest.fixture(scope="module")
 def dsn3(pg_server: Any) -> Iterator[str]:
-    from conftest import with_dbname
+    from conftest import scratch_database
 
-    name = f"nl2sql3_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = with_dbname(pg_server.dsn, name)
-    with psycopg.connect(target, autocommit=True) as conn:
-        conn.execute(SCHEMA3)
-    yield target
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(pg_server.dsn, "nl2sql3", SCHEMA3) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")

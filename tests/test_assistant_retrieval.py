@@ -9,13 +9,11 @@ pg_dump writes them for Pagila) and ``locadora`` named in Portuguese. The catalo
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from dba_admin.assistant.offline import suggest_indexes_from_plan
 from dba_admin.assistant.schema_index import SchemaIndex, analyse, concepts_of, render_table, terms
@@ -73,23 +71,16 @@ create table public.projetos_analytics (id bigint primary key, nome text, custom
 
 @pytest.fixture(scope="module")
 def dsn(pg_server: Any) -> Iterator[str]:
-    from conftest import with_dbname
+    from conftest import scratch_database
 
-    name = f"t_retrieval_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = with_dbname(pg_server.dsn, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SCHEMA)
-        conn.execute("insert into shop.customers select g, 'customer ' || g, null, now() from generate_series(1, 50) g")
-        conn.execute(
-            "insert into shop.payments select g, 1 + g % 50, (g % 300)::numeric, date '2023-01-01' + (g % 700)"
-            " from generate_series(1, 6000) g"
-        )
-        conn.execute("analyze")
-    yield url
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    data = (
+        "insert into shop.customers select g, 'customer ' || g, null, now() from generate_series(1, 50) g;"
+        "insert into shop.payments select g, 1 + g % 50, (g % 300)::numeric, date '2023-01-01' + (g % 700)"
+        " from generate_series(1, 6000) g;"
+        "analyze;"
+    )
+    with scratch_database(pg_server.dsn, "t_retrieval", SCHEMA + ";" + data) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ back unproven, saying so. Hypothetical indexes never outlive the call, and nothi
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,17 +40,10 @@ analyze;
 
 @pytest.fixture(scope="module")
 def advisor_db(pg_server: Any) -> Iterator[str]:
-    from conftest import with_dbname
+    from conftest import scratch_database
 
-    name = f"advisor_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = with_dbname(pg_server.dsn, name)
-    with psycopg.connect(target, autocommit=True) as conn:
-        conn.execute(SCHEMA)
-    yield target
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(pg_server.dsn, "advisor", SCHEMA) as target:
+        yield target
 
 
 def advise(dsn: str, statement: str) -> IndexAdvice:

@@ -157,7 +157,9 @@ def _click_run() -> None:
     _enqueue("run", st.session_state[TEXT])
 
 
-def _click_explain(analyze: bool) -> None:
+def _statement_at_cursor() -> tuple[str, str]:
+    """(text, scope) for actions on one statement: the whole text, or the statement at the cursor when there
+    are several."""
     _sync_from_editor()
     text = st.session_state[TEXT]
     statements = split_statements(text)
@@ -167,20 +169,15 @@ def _click_explain(analyze: bool) -> None:
         stmt = statement_at(text, offset_of(text, row, col))
         if stmt is not None:
             text, scope = stmt.text, f"statement {statements.index(stmt) + 1} (at the cursor)"
-    _enqueue("explain_analyze" if analyze else "explain", text, scope)
+    return text, scope
+
+
+def _click_explain(analyze: bool) -> None:
+    _enqueue("explain_analyze" if analyze else "explain", *_statement_at_cursor())
 
 
 def _click_index_advice() -> None:
-    _sync_from_editor()
-    text = st.session_state[TEXT]
-    statements = split_statements(text)
-    scope = "text"
-    if len(statements) > 1:  # the statement at the cursor, as Explain does
-        row, col = st.session_state.get(CURSOR, (0, 0))
-        stmt = statement_at(text, offset_of(text, row, col))
-        if stmt is not None:
-            text, scope = stmt.text, f"statement {statements.index(stmt) + 1} (at the cursor)"
-    _enqueue("index_advice", text, scope)
+    _enqueue("index_advice", *_statement_at_cursor())
 
 
 def _click_format() -> None:

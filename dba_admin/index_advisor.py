@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from dba_admin.assistant.offline import suggest_indexes_from_plan
-from dba_admin.assistant.schema_index import SchemaIndex, qualified_ident
+from dba_admin.assistant.offline import IndexSuggestion, suggest_indexes_from_plan
+from dba_admin.assistant.schema_index import SchemaIndex
 from dba_admin.plan import as_plan_object
 from dba_admin.sql_text import split_statements
 
-__all__ = ["IndexAdvice", "IndexCandidate", "candidates_from_plan", "prove_candidates"]
+__all__ = ["IndexAdvice", "IndexSuggestion", "candidates_from_plan", "prove_candidates"]
 
 # A candidate must lower the planner's total cost by at least this share to count as proven (plans are estimates:
 # a 0.1 % change is noise, not a reason to build and maintain an index).
@@ -33,30 +33,9 @@ MIN_GAIN = 0.05
 MAX_CANDIDATES = 8
 
 
-@dataclass(frozen=True)
-class IndexCandidate:
-    table: str  # qualified
-    columns: tuple[str, ...]
-    reason: str
-
-    @property
-    def definition(self) -> str:
-        """The CREATE INDEX hypopg takes (no name, no CONCURRENTLY)."""
-        cols = ", ".join(sql_ident(c) for c in self.columns)
-        return f"CREATE INDEX ON {qualified_ident(self.table)} ({cols})"
-
-    @property
-    def create_sql(self) -> str:
-        """What the DBA runs: CONCURRENTLY, so writes go on while it builds (not inside a transaction block)."""
-        short = self.table.partition(".")[2] or self.table
-        name = f"{short}_{'_'.join(self.columns)}_idx"[:63]
-        cols = ", ".join(sql_ident(c) for c in self.columns)
-        return f"CREATE INDEX CONCURRENTLY {sql_ident(name)} ON {qualified_ident(self.table)} ({cols})"
-
-
 @dataclass
 class Proof:
-    candidate: IndexCandidate
+    candidate: IndexSuggestion
     cost_after: float | None = None
     used: bool = False
 
@@ -87,7 +66,7 @@ class IndexAdvice:
                     "table": p.candidate.table,
                     "columns": list(p.candidate.columns),
                     "reason": p.candidate.reason,
-                    "create_sql": p.candidate.create_sql,
+                    "create_sql": p.candidate.sql,
                     "cost_before": round(self.cost_before, 2),
                     "cost_after": round(p.cost_after, 2) if p.cost_after is not None else None,
                     "proven": p.proven(self.cost_before),
@@ -103,11 +82,6 @@ class IndexAdvice:
             "note": self.note,
             "candidates": self.to_dicts(),
         }
-
-
-def sql_ident(name: str) -> str:
-    """A quoted identifier as text (for a DDL shown to the DBA and handed to hypopg)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _walk(node: dict[str, Any]) -> Iterable[tuple[bool, dict[str, Any]]]:
@@ -129,13 +103,11 @@ def _unquote(name: str) -> str:
     return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
-def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[IndexCandidate]:
+def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[IndexSuggestion]:
     """Candidate indexes for a plan: filtered sequential scans (the assistant's rule), the join key of a scanned
     table, and the sort key under a LIMIT; none that an existing index already leads with."""
     root = plan.get("Plan", plan)
-    found: list[IndexCandidate] = [
-        IndexCandidate(s.table, tuple(s.columns), s.reason) for s in suggest_indexes_from_plan(index, plan)
-    ]
+    found: list[IndexSuggestion] = list(suggest_indexes_from_plan(index, plan))
     scans: dict[str, str] = {}  # alias -> qualified table, of sequential scans
     for _limited, node in _walk(root):
         if node.get("Node Type") == "Seq Scan" and node.get("Relation Name"):
@@ -147,7 +119,7 @@ def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[Index
             joined = scans.get(_unquote(alias))
             if joined is not None:
                 found.append(
-                    IndexCandidate(joined, (_unquote(column),), f"join key {_unquote(column)} of a scanned table")
+                    IndexSuggestion(joined, (_unquote(column),), f"join key {_unquote(column)} of a scanned table")
                 )
         if node.get("Node Type") in ("Sort", "Incremental Sort") and limited:
             keys = [str(k) for k in node.get("Sort Key", [])]
@@ -158,8 +130,8 @@ def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[Index
                 tables, columns = set(scans.values()), plain
             if len(tables) == 1 and None not in tables and columns and not any(" DESC" in k for k in keys):
                 (sorted_table,) = tables
-                found.append(IndexCandidate(str(sorted_table), tuple(columns[:3]), "sort key under a LIMIT"))
-    out: list[IndexCandidate] = []
+                found.append(IndexSuggestion(str(sorted_table), tuple(columns[:3]), "sort key under a LIMIT"))
+    out: list[IndexSuggestion] = []
     for cand in found:
         table = index.by_name.get(cand.table)
         if table is None or any(table.column(c) is None for c in cand.columns):
@@ -167,7 +139,7 @@ def candidates_from_plan(index: SchemaIndex, plan: dict[str, Any]) -> list[Index
         if any(ix_cols[: len(cand.columns)] == cand.columns for _n, _u, ix_cols in table.indexes):
             continue
         if all((o.table, o.columns) != (cand.table, cand.columns) for o in out):
-            out.append(cand)
+            out.append(replace(cand, partitioned=table.kind == "partitioned_table"))
     return out[:MAX_CANDIDATES]
 
 
@@ -216,7 +188,7 @@ def prove_candidates(
     sql_text: str,
     *,
     timeout_ms: int = 10_000,
-    extra: Sequence[IndexCandidate] = (),
+    extra: Sequence[IndexSuggestion] = (),
 ) -> IndexAdvice:
     """Plan ``sql_text``, find candidate indexes and, with hypopg, price each one (see the module's docstring).
 

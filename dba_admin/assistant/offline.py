@@ -1250,16 +1250,23 @@ def describe_plan(plan: dict[str, Any], lang: str = "en") -> list[str]:
 
 @dataclass(frozen=True)
 class IndexSuggestion:
-    table: str
+    """An index worth proposing: the assistant's advice and the index advisor's candidates (proven with hypopg)."""
+
+    table: str  # qualified
     columns: tuple[str, ...]
     reason: str
     partitioned: bool = False  # CREATE INDEX CONCURRENTLY is refused on a partitioned table
 
     @property
+    def definition(self) -> str:
+        """The CREATE INDEX hypopg takes (no name, no CONCURRENTLY)."""
+        return f"CREATE INDEX ON {qualified_ident(self.table)} ({', '.join(map(_q, self.columns))})"
+
+    @property
     def sql(self) -> str:
-        name = self.table.partition(".")[2]
-        cols = "_".join(self.columns)
-        index_name = f"{name}_{cols}_idx"[:63]
+        """What the DBA runs: CONCURRENTLY where it can, so writes go on while it builds."""
+        name = self.table.partition(".")[2] or self.table
+        index_name = f"{name}_{'_'.join(self.columns)}_idx"[:63]
         concurrently = "" if self.partitioned else "CONCURRENTLY "
         return (
             f"CREATE INDEX {concurrently}{_q(index_name)} ON {qualified_ident(self.table)} "

@@ -82,7 +82,8 @@ class PreparedDatabase:
 
 
 def embedded_server(settings: Settings) -> EmbeddedPostgres:
-    return EmbeddedPostgres(settings.data_dir)
+    # pg_cron keeps its jobs in the demo database; without the demo there is no database for it to wait on.
+    return EmbeddedPostgres(settings.data_dir, cron_database=DEMO_DATABASE if settings.load_demo else None)
 
 
 def _login_works(dsn: str) -> bool:
@@ -202,7 +203,7 @@ def _prepare_embedded_demo(conn: psycopg.Connection, server: EmbeddedPostgres) -
                 sql.Identifier(DEMO_DATABASE), sql.Identifier(DBA_ROLE)
             )
         )
-    from dba_admin.demo import DEMO_TABLES, load_demo
+    from dba_admin.demo import DEMO_TABLES, install_demo_cron, load_demo
 
     with connect_owner(server.dsn(dbname=DEMO_DATABASE)) as demo:
         with demo.transaction():
@@ -244,6 +245,7 @@ def _prepare_embedded_demo(conn: psycopg.Connection, server: EmbeddedPostgres) -
                         " /* dba_admin */"
                     ).format(dba, reader)
                 )
+            install_demo_cron(demo, owner=DBA_ROLE, readers=(MONITOR_ROLE,))
             # DBAs preview rows on the monitor login: like the read-only login (demo.READONLY_POLICY) it has no
             # BYPASSRLS, so without a policy of its own it reads zero rows of every RLS table. Made once: CREATE
             # POLICY locks the table.

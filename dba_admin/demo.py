@@ -185,3 +185,46 @@ def demo_row_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     query = sql.SQL(" union all ").join(parts) + sql.SQL(" /* dba_admin */")
     rows = conn.execute(query).fetchall()
     return {str(name): int(count) for name, count in rows}
+
+
+# The demo's maintenance jobs (pg_cron), planted once when the extension is first created: (name, schedule, command,
+# active). A DBA who disables, changes or removes one keeps it that way; nothing is re-planted at the next start.
+DEMO_CRON_JOBS: tuple[tuple[str, str, str, bool], ...] = (
+    ("petcare-nightly-vacuum-appointments", "30 3 * * *", "VACUUM (ANALYZE) public.appointments", True),
+    ("petcare-weekly-analyze-messages", "15 4 * * 0", "ANALYZE public.messages", True),
+    ("petcare-monthly-reindex-orders", "0 5 1 * *", "REINDEX TABLE CONCURRENTLY public.orders", False),
+)
+
+
+def install_demo_cron(conn: psycopg.Connection[Any], *, owner: str, readers: tuple[str, ...] = ()) -> bool:
+    """Create pg_cron in the demo database with a few maintenance jobs owned by ``owner``; True when done now.
+
+    Skipped silently when the server has no pg_cron, does not preload it, or keeps its jobs in another database
+    (``cron.database_name``): the demo works without it. Runs as the superuser inside the caller's transaction.
+    cron.job is row-level secured by username, so the jobs belong to the DBA login (which sees, enables and
+    disables them) and run as it; ``readers`` get USAGE on schema cron to read what they may.
+    """
+    ready = conn.execute(
+        "select exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron')"
+        " and pg_catalog.current_setting('cron.database_name', true) = pg_catalog.current_database()"
+        " and not exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') /* dba_admin */"
+    ).fetchone()
+    if not (ready and ready[0]):
+        return False
+    # In pg_catalog as Supabase does (its objects live in schema cron anyway): not in public, an API schema.
+    conn.execute("create extension if not exists pg_cron with schema pg_catalog /* dba_admin */")
+    role = sql.Identifier(owner)
+    conn.execute(sql.SQL("grant usage on schema cron to {} /* dba_admin */").format(role))
+    conn.execute(
+        sql.SQL(
+            "grant execute on function cron.alter_job(bigint, text, text, text, text, boolean) to {} /* dba_admin */"
+        ).format(role)
+    )
+    for reader in readers:
+        conn.execute(sql.SQL("grant usage on schema cron to {} /* dba_admin */").format(sql.Identifier(reader)))
+    for name, schedule, command, active in DEMO_CRON_JOBS:
+        conn.execute(
+            "select cron.schedule_in_database(%s, %s, %s, pg_catalog.current_database(), %s, %s) /* dba_admin */",
+            (name, schedule, command, owner, active),
+        )
+    return True

@@ -59,6 +59,7 @@ class PgBinaries:
     bin_dir: Path
     source: str  # "system" or "pgserver"
     has_pg_stat_statements: bool
+    has_pg_cron: bool = False  # Debian's postgresql-NN-cron; pgserver's bundle has none
 
     def tool(self, name: str) -> str:
         return str(self.bin_dir / name)
@@ -91,7 +92,7 @@ def _pgserver_bin_dir() -> Path | None:
     return candidate if (candidate / "postgres").is_file() else None
 
 
-def _has_pg_stat_statements(bin_dir: Path) -> bool:
+def _has_extension(bin_dir: Path, name: str) -> bool:
     """True when the extension's library and control file are both installed next to these binaries."""
     pg_config = bin_dir / "pg_config"
     lib_dirs: list[Path] = [bin_dir.parent / "lib", bin_dir.parent / "lib" / "postgresql"]
@@ -105,20 +106,31 @@ def _has_pg_stat_statements(bin_dir: Path) -> bool:
             share_dirs.insert(0, Path(out[1]))
         except (OSError, subprocess.CalledProcessError, IndexError):
             pass
-    has_lib = any((d / "pg_stat_statements.so").is_file() for d in lib_dirs)
-    has_control = any((d / "extension" / "pg_stat_statements.control").is_file() for d in share_dirs)
+    has_lib = any((d / f"{name}.so").is_file() for d in lib_dirs)
+    has_control = any((d / "extension" / f"{name}.control").is_file() for d in share_dirs)
     return has_lib and has_control
+
+
+def _has_pg_stat_statements(bin_dir: Path) -> bool:
+    """Kept for callers that only ask about pg_stat_statements (the pip-only fallback test)."""
+    return _has_extension(bin_dir, "pg_stat_statements")
+
+
+def _binaries(bin_dir: Path, source: str) -> PgBinaries:
+    return PgBinaries(
+        bin_dir, source, _has_extension(bin_dir, "pg_stat_statements"), has_pg_cron=_has_extension(bin_dir, "pg_cron")
+    )
 
 
 def find_binaries() -> PgBinaries:
     """Prefer an installed PostgreSQL (contrib, pg_stat_statements); fall back to pgserver's bundle."""
     for bin_dir in _system_bin_dirs():
-        return PgBinaries(bin_dir, "system", _has_pg_stat_statements(bin_dir))
+        return _binaries(bin_dir, "system")
     bundled = _pgserver_bin_dir()
     if bundled:
         if _is_root():
             bundled = _reachable_copy(bundled)
-        return PgBinaries(bundled, "pgserver", _has_pg_stat_statements(bundled))
+        return _binaries(bundled, "pgserver")
     raise EmbeddedServerError(
         "No PostgreSQL found: install the 'pgserver' package (pip install pgserver) or a PostgreSQL server, "
         "or set DATABASE_URL to use an existing database."
@@ -212,10 +224,20 @@ def _pid_is_postgres(pid: int) -> bool:
 class EmbeddedPostgres:
     """One local PostgreSQL cluster belonging to one data dir."""
 
-    def __init__(self, data_dir: Path, *, fast: bool = False, binaries: PgBinaries | None = None) -> None:
-        """``fast`` turns off fsync for throwaway test servers; never use it for data you keep."""
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        fast: bool = False,
+        binaries: PgBinaries | None = None,
+        cron_database: str | None = DEMO_DATABASE,
+    ) -> None:
+        """``fast`` turns off fsync for throwaway test servers; never use it for data you keep. ``cron_database``:
+        the one database where pg_cron (when installed) keeps its jobs (``cron.database_name``); None: no pg_cron (its
+        launcher would restart every second while that database does not exist)."""
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.fast = fast
+        self.cron_database = cron_database
         self._binaries = binaries
         self.secrets_dir = self.data_dir / "secrets"
         self.state_file = self.data_dir / "embedded.json"
@@ -424,6 +446,14 @@ class EmbeddedPostgres:
             ),
         )
 
+    def _preloaded(self) -> list[tuple[str, bool]]:
+        """The libraries worth preloading, each with whether these binaries have it."""
+        return [("pg_stat_statements", self.binaries.has_pg_stat_statements), ("pg_cron", self.wants_pg_cron)]
+
+    @property
+    def wants_pg_cron(self) -> bool:
+        return self.binaries.has_pg_cron and self.cron_database is not None
+
     def _write_config(self, cluster_dir: Path, socket_dir: Path) -> None:
         """Our settings go in one included file, so postgresql.conf stays the stock one."""
         lines = [
@@ -437,8 +467,20 @@ class EmbeddedPostgres:
             "log_min_messages = warning",
             "track_io_timing = on",
         ]
+        preload = [name for name, present in self._preloaded() if present]
+        if preload:
+            lines.append(f"shared_preload_libraries = '{','.join(preload)}'")
         if self.binaries.has_pg_stat_statements:
-            lines += ["shared_preload_libraries = 'pg_stat_statements'", "pg_stat_statements.track = top"]
+            lines.append("pg_stat_statements.track = top")
+        if self.wants_pg_cron:
+            # pg_cron's jobs run in background workers: with no TCP listener and passwords required, its default
+            # (a libpq connection to localhost) could not log in. Its extension lives in the demo database.
+            lines += [
+                "cron.database_name = '{}'".format(str(self.cron_database).replace("'", "''")),
+                "cron.use_background_workers = on",
+                "cron.max_running_jobs = 4",
+                "max_worker_processes = 16",
+            ]
         if self.fast:
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         conf = "\n".join(lines) + "\n"

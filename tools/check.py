@@ -41,9 +41,9 @@ def ensure_chromium() -> str | None:
     return apt_install(["chromium", "fonts-noto-color-emoji"], "chromium")
 
 
-def ensure_hypopg() -> str | None:
-    """Debian's hypopg for the PostgreSQL the tests start (the newest installed, as dba_admin.local_pg picks): the
-    index advisor's proof is tested with it."""
+def ensure_pg_extension(package: str, control: str) -> str | None:
+    """Debian's ``postgresql-NN-<package>`` for the PostgreSQL the tests start (the newest installed, as
+    dba_admin.local_pg picks), unless its ``<control>.control`` file is already there."""
     majors = sorted(
         (
             int(p.parent.parent.name)
@@ -54,9 +54,19 @@ def ensure_hypopg() -> str | None:
     )
     if not majors:
         return "no PostgreSQL server under /usr/lib/postgresql"
-    if Path(f"/usr/share/postgresql/{majors[0]}/extension/hypopg.control").is_file():
+    if Path(f"/usr/share/postgresql/{majors[0]}/extension/{control}.control").is_file():
         return None
-    return apt_install([f"postgresql-{majors[0]}-hypopg"], "hypopg")
+    return apt_install([f"postgresql-{majors[0]}-{package}"], package)
+
+
+def ensure_hypopg() -> str | None:
+    """hypopg: the index advisor's proof is tested with it."""
+    return ensure_pg_extension("hypopg", "hypopg")
+
+
+def ensure_pg_cron() -> str | None:
+    """pg_cron: the Cron page's tests need it preloaded in the test cluster (local_pg does that when installed)."""
+    return ensure_pg_extension("cron", "pg_cron")
 
 
 def gate(name: str, command: list[str]) -> bool:
@@ -98,6 +108,10 @@ def main() -> int:
     if problem:
         print(f"the index advisor's proof cannot be tested: {problem}", file=sys.stderr)
         results["hypopg"] = False
+    problem = ensure_pg_cron()
+    if problem:
+        print(f"the Cron page cannot be tested: {problem}", file=sys.stderr)
+        results["pg_cron"] = False
     if args.fast:
         pytest_cmd += ["-m", "not browser"]
     else:

@@ -230,11 +230,11 @@ class EmbeddedPostgres:
         *,
         fast: bool = False,
         binaries: PgBinaries | None = None,
-        cron_database: str | None = DEMO_DATABASE,
+        cron_database: str | None = None,
     ) -> None:
         """``fast`` turns off fsync for throwaway test servers; never use it for data you keep. ``cron_database``:
-        the one database where pg_cron (when installed) keeps its jobs (``cron.database_name``); None: no pg_cron (its
-        launcher would restart every second while that database does not exist)."""
+        the one database where pg_cron (when installed) keeps its jobs (``cron.database_name``); None (the default,
+        for servers without that database): no pg_cron, whose launcher would otherwise restart every second."""
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.fast = fast
         self.cron_database = cron_database

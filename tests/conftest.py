@@ -161,7 +161,8 @@ def test_root() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def pg_server(test_root: Path) -> Iterator[TestServer]:
     data_dir = test_root / "data"
-    server = EmbeddedPostgres(data_dir, fast=True)
+    # pg_cron (when installed: the test command installs it) keeps its jobs in the demo database, as in the app.
+    server = EmbeddedPostgres(data_dir, fast=True, cron_database=DEMO_DATABASE)
     server.ensure_running()
     yield TestServer(server=server, data_dir=data_dir)
     server.destroy()

@@ -5,24 +5,31 @@ table=orders``) so a link opens the same table for a colleague. Catalog reads ar
 connection name (a string, not the manager); the data preview is not cached (it must show current rows) and runs
 only while its tab is open. Analysts and viewers see non-platform schemas and preview rows on the connection's
 read-only login (dba_admin.browse).
+
+DBAs on a connection with a DBA login also change the schema here (dialogs of ui/schema_dialogs.py: new table,
+columns, indexes, constraints, policies, row level security) and edit rows of tables with a primary key (an editable
+grid over the current page; dba_admin.row_edit turns the edits into SQL shown before it runs in one transaction).
+Both run through the SQL editor's guarded path: recorded in the history and audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
 
-from dba_admin import browse, maintenance
+from dba_admin import browse, maintenance, row_edit
 from dba_admin.catalog import FILTER_OPERATORS, Filter, TableDetail, TableInfo
 from dba_admin.erd import table_erd_dot
 from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
 from ui.markdown import escape_markdown
+from ui.schema_dialogs import DONE_KEY, DialogContext, open_dialog, show_open_dialog, show_sql_error
 from ui.session import (
     connection_param,
     current_connection,
@@ -50,6 +57,9 @@ user = require_page("explorer")
 services = get_services()
 conn = current_connection(services, user)
 WORKSPACE_KEY = services.database_label
+# Schema changes and row edits: DBAs, on a connection that has a DBA login (the monitor login never writes).
+CAN_CHANGE = user.is_dba and conn.has_dba_login
+TABLE_KINDS = ("table", "partitioned_table")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -92,6 +102,75 @@ def as_text(value: Any) -> str:
 
 def label_of(schema: str, name: str) -> str:
     return f"{schema}.{name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schema changes (DBAs): the dialogs live in ui/schema_dialogs.py; the page opens them and refreshes after
+# ---------------------------------------------------------------------------------------------------
+
+
+def refresh_catalog() -> None:
+    """After a schema change: the cached list and details are stale."""
+    load_tables.clear()
+    load_detail.clear()
+    st.session_state["explorer_nonce"] = time.time_ns()
+
+
+def columns_of(schema: str, name: str) -> list[str]:
+    try:
+        return [c.name for c in load_detail(WORKSPACE_KEY, conn.name, schema, name, nonce).columns]
+    except Exception:  # the dialog then offers no column; the server still checks what is typed
+        return []
+
+
+def draw_dialogs(d: TableDetail | None = None) -> None:
+    """The open dialog, if any (called once per run, also before the page stops early)."""
+    if not CAN_CHANGE:
+        return
+    show_open_dialog(
+        DialogContext(
+            services=services,
+            user=user,
+            db=conn,
+            schema=d.schema if d else None,
+            table=d.name if d else None,
+            columns=tuple(c.name for c in d.columns) if d else (),
+            tables=tuple(sorted((t.schema, t.name) for t in all_tables if t.kind in TABLE_KINDS)),
+            schemas=tuple(sorted({t.schema for t in all_tables if not t.is_system_like} | {"public"})),
+            columns_of=columns_of,
+            on_done=refresh_catalog,
+        )
+    )
+
+
+def action_picker(label: str, names: list[str], key: str, actions: list[tuple[str, str, str]]) -> None:
+    """A name picker and buttons that open a dialog on the picked one: (button label, dialog kind, its argument)."""
+    if not CAN_CHANGE or not names:
+        return
+    cols = st.columns([3] + [1] * len(actions), vertical_alignment="bottom")
+    picked = cols[0].selectbox(label, names, key=f"{key}_pick")
+    for col, (text, kind, arg) in zip(cols[1:], actions, strict=True):
+        col.button(text, key=f"{key}_{kind}", on_click=open_dialog, args=(kind,), kwargs={arg: picked})
+
+
+def change_toolbar(d: TableDetail) -> None:
+    if not CAN_CHANGE:
+        return
+    if d.kind in TABLE_KINDS:
+        cols = st.columns(5)
+        cols[0].button("Add column", key="explorer_add_column", on_click=open_dialog, args=("add_column",))
+        cols[1].button("New index", key="explorer_new_index", on_click=open_dialog, args=("new_index",))
+        cols[2].button("New constraint", key="explorer_new_constraint", on_click=open_dialog, args=("new_constraint",))
+        cols[3].button("New policy", key="explorer_new_policy", on_click=open_dialog, args=("new_policy",))
+        cols[4].button(
+            "Row level security",
+            key="explorer_rls",
+            on_click=open_dialog,
+            args=("rls",),
+            kwargs={"enabled": d.rls_enabled, "forced": d.rls_forced},
+        )
+    elif d.kind == "materialized_view":
+        st.button("New index", key="explorer_new_index", on_click=open_dialog, args=("new_index",))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -164,7 +243,9 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
         key="explorer_kinds",
     )
     if c4.button("Reload", key="explorer_reload", icon=":material/refresh:", help="Read the catalog again"):
-        st.session_state["explorer_nonce"] = st.session_state.get("explorer_nonce", 0) + 1
+        # A nonce no other session used: the cache is shared by every session, so a counter could hit another
+        # session's (older) entry.
+        st.session_state["explorer_nonce"] = time.time_ns()
         st.rerun()
     shown = [t for t in tables if t.schema in chosen_schemas and t.kind in kinds and matches(t, needle)]
     st.session_state["explorer_shown"] = [(t.schema, t.name) for t in shown]
@@ -193,7 +274,7 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
                 "schema": t.schema,
                 "name": t.name,
                 "kind": KIND_LABELS[t.kind],
-                "rows (est.)": t.estimated_rows,
+                "rows (est.)": t.estimated_rows,  # None: a view, or never analysed (reltuples -1)
                 "size": t.total_bytes,
                 "RLS": ("⚠ off" if t.rls_missing else "on" if t.rls_enabled else "off")
                 if t.kind in ("table", "partitioned_table")
@@ -205,14 +286,20 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
             for t in shown
         ]
     )
+    # Nullable integers: an unknown estimate is an empty cell (placeholder below); the column still sorts as numbers.
+    frame["rows (est.)"] = frame["rows (est.)"].astype("Int64")
     with st.expander(f"{len(shown)} of {len(tables)} relations", expanded="schema" not in st.query_params):
         st.dataframe(
             frame,
             hide_index=True,
+            placeholder="",
             height=min(420, 38 + 35 * len(frame)),
             column_config={
                 "size": st.column_config.NumberColumn("size (bytes)", format="compact"),
-                "rows (est.)": st.column_config.NumberColumn(format="localized"),
+                "rows (est.)": st.column_config.NumberColumn(
+                    format="localized",
+                    help="The planner's estimate. Empty: a view, or a table not analysed yet — run ANALYZE.",
+                ),
                 "comment": st.column_config.TextColumn(width="large"),
             },
             key="explorer_list",
@@ -267,6 +354,17 @@ def columns_tab(d: TableDetail) -> None:
         ]
     )
     st.dataframe(frame, hide_index=True, key="explorer_columns")
+    if d.kind in TABLE_KINDS:
+        action_picker(
+            "Column",
+            [c.name for c in d.columns],
+            "explorer_col",
+            [
+                ("Change", "change_column", "column"),
+                ("Rename", "rename_column", "column"),
+                ("Drop", "drop_column", "column"),
+            ],
+        )
     if d.foreign is not None:
         st.subheader("Foreign table", anchor=False)
         st.markdown(f"Server **{escape_markdown(d.foreign.server)}** (wrapper {escape_markdown(d.foreign.wrapper)})")
@@ -366,6 +464,17 @@ def indexes_tab(d: TableDetail) -> None:
     unused = [i.name for i in d.indexes if i.idx_scan == 0 and not i.is_primary and not i.is_unique]
     if unused:
         st.caption(f"Never scanned since the statistics reset: {escape_markdown(', '.join(unused))}.")
+    invalid = [i.name for i in d.indexes if not i.is_valid]
+    if invalid:
+        st.warning(
+            f"INVALID: {escape_markdown(', '.join(invalid))}. A CONCURRENTLY build failed (or is still running): "
+            "queries do not use it, yet every write still maintains it. Drop it (CONCURRENTLY) and build it again.",
+            icon=":material/build:",
+        )
+    # Indexes that back a constraint go with the constraint (Constraints tab), not with DROP INDEX.
+    action_picker(
+        "Index", [i.name for i in d.indexes if i.constraint is None], "explorer_idx", [("Drop", "drop_index", "index")]
+    )
 
 
 def constraints_tab(d: TableDetail) -> None:
@@ -383,6 +492,11 @@ def constraints_tab(d: TableDetail) -> None:
         )
     else:
         st.caption("No check, unique or exclusion constraints.")
+    if d.kind in TABLE_KINDS:
+        droppable = [c.name for c in d.constraints if not c.inherited]
+        droppable += [fk.name for fk in d.foreign_keys_out if not fk.inherited]
+        droppable += [d.primary_key.name] if d.primary_key else []
+        action_picker("Constraint", droppable, "explorer_con", [("Drop", "drop_constraint", "constraint")])
     st.markdown("**Triggers**")
     if d.triggers:
         st.dataframe(
@@ -411,6 +525,7 @@ def policies_tab(d: TableDetail) -> None:
         kind = "permissive" if p.permissive else "restrictive"
         st.markdown(f"**{escape_markdown(p.name)}** · {escape_markdown(p.command)} · {kind} · to {roles}")
         st.code(p.create_statement, language="sql")
+    action_picker("Policy", [p.name for p in d.policies], "explorer_pol", [("Drop", "drop_policy", "policy")])
     st.markdown("**Grants**")
     if d.grants:
         st.dataframe(
@@ -502,9 +617,114 @@ def step_page(delta: int) -> None:
     st.session_state["explorer_page"] = max(1, int(st.session_state.get("explorer_page", 1)) + delta)
 
 
+def edit_grid(d: TableDetail, page: Any, signature: str) -> None:
+    """The page's rows in an editable grid; the edits as SQL, applied in one transaction after "Apply"."""
+    try:
+        table = row_edit.load_table(conn, d.schema, d.name)
+    except row_edit.NotEditable as exc:
+        st.info(escape_markdown(str(exc)))
+        if not page.rows.empty:
+            st.dataframe(for_display(page.rows), hide_index=True, key="explorer_rows")
+        return
+    except Exception as exc:
+        show_error(exc, action="Reading the table's key and columns")
+        return
+    # A new grid (and so an empty edit state) for another page, filter or order, and after Apply/Discard.
+    if st.session_state.get("explorer_edit_sig") != signature:
+        st.session_state["explorer_edit_sig"] = signature
+        st.session_state["explorer_edit_gen"] = int(st.session_state.get("explorer_edit_gen", -1)) + 1
+    key = f"explorer_editor_{st.session_state['explorer_edit_gen']}"
+    done = st.session_state.pop("explorer_edit_done", None)
+    if done:
+        st.success(escape_markdown(done))
+    config: dict[str, Any] = {}
+    for c in table.columns:
+        label = f"{c.name} ({c.type})"
+        if c.editor in ("integer", "number"):
+            config[c.name] = st.column_config.NumberColumn(help=label, step=1 if c.editor == "integer" else None)
+        elif c.editor == "bool":
+            config[c.name] = st.column_config.CheckboxColumn(help=label)
+        else:
+            config[c.name] = st.column_config.TextColumn(help=label + (" · JSON" if c.is_json else ""))
+    locked = [c.name for c in table.read_only_columns]
+    if table.key_has_defaults:  # new rows get their key from the default; existing keys are never changed here
+        locked += [k for k in table.primary_key if k not in locked]
+    st.data_editor(
+        row_edit.editor_frame(table, page.rows),
+        key=key,
+        num_rows="dynamic",
+        hide_index=True,
+        disabled=locked,
+        column_config=config,
+    )
+    notes = ["an emptied cell becomes NULL", "nothing is saved until you apply"]
+    if not table.key_has_defaults:
+        notes.insert(0, "type the key of a new row; keys of existing rows are not changed here")
+    st.caption("Edit cells, add rows at the bottom, select rows to delete them: " + "; ".join(notes) + ".")
+    if table.read_only_columns:
+        st.caption(
+            "Not editable here: "
+            + escape_markdown(", ".join(f"{c.name} ({c.why_not})" for c in table.read_only_columns))
+            + "."
+        )
+    state = st.session_state.get(key) or {}
+    try:
+        changes = row_edit.plan_changes(table, page.rows, state)
+    except row_edit.NotEditable as exc:
+        st.warning(escape_markdown(str(exc)))
+        return
+    if changes.empty:
+        return
+    with st.expander(f"Changes: {changes.summary}", expanded=True):
+        st.code(changes.sql, language="sql")
+        if changes.destructive:
+            st.warning("\n".join(f"- {escape_markdown(x)}" for x in changes.destructive), icon=":material/delete:")
+        st.caption(
+            "Runs as ONE transaction on the DBA login, recorded in your history and the audit log. An update also "
+            "checks the row still holds what you saw: if someone changed it meanwhile, nothing is saved."
+        )
+    a1, a2, _ = st.columns([1, 1, 4])
+    if a2.button("Discard", key="explorer_edit_discard"):
+        st.session_state["explorer_edit_sig"] = None
+        st.rerun()
+    if a1.button("Apply", key="explorer_edit_apply", type="primary", icon=":material/save:"):
+        try:
+            with st.spinner("Applying…"):
+                result = row_edit.apply_changes(services.projects, user.claims, conn, changes)
+        except Exception as exc:  # refused (PermissionDenied...) or no connection: nothing ran
+            show_error(exc, action="Applying the changes")
+            return
+        if result.ok:
+            run_no = result.outcome.execution.id if result.outcome.execution is not None else None
+            st.session_state["explorer_edit_done"] = f"Applied {changes.summary}" + (
+                f" (run #{run_no} in your history)." if run_no is not None else "."
+            )
+            st.session_state["explorer_edit_sig"] = None
+            st.rerun()
+        if result.conflict is not None:
+            st.error(
+                f"Row {escape_markdown(result.conflict.key)} was changed or deleted by someone else since this page "
+                "was read: nothing was saved (the whole transaction was rolled back). Discard, then edit the "
+                "current rows again.",
+                icon=":material/sync_problem:",
+            )
+            return
+        error = next((r.error for r in result.outcome.results if r.error is not None), result.outcome.error)
+        if error is not None:
+            show_sql_error(error, changes.sql)
+            st.caption("Nothing was saved: the whole transaction was rolled back.")
+
+
 def data_tab(d: TableDetail) -> None:
     names = tuple(c.name for c in d.columns)
     filters = current_filters(names)
+    editing = False
+    if CAN_CHANGE and d.kind in TABLE_KINDS:
+        editing = st.toggle(
+            "Edit rows",
+            key="explorer_edit_mode",
+            help="Edit this page's rows: the changes are shown as SQL and applied in one transaction.",
+        )
     c1, c2, c3 = st.columns([2, 2, 1])
     sort = c1.selectbox("Sort by", ["(primary key)", *names], key="explorer_sort", on_change=reset_view)
     descending = c2.toggle("Descending", key="explorer_desc", on_change=reset_view)
@@ -550,7 +770,9 @@ def data_tab(d: TableDetail) -> None:
     first = (page.page - 1) * page.page_size + 1
     last = first + len(page.rows) - 1
     total = "?" if page.total_rows is None else f"{'~' if page.total_is_estimate else ''}{page.total_rows:,}"
-    if page.rows.empty:
+    if editing:  # the page's rows in an editable grid (an empty page still takes new rows)
+        edit_grid(d, page, repr((conn.name, d.schema, d.name, page.page, page.page_size, filters, order_by)))
+    elif page.rows.empty:
         st.info("No rows" + (" match the filters." if filters else "."))
         if d.rls_enabled and not filters and (d.estimated_rows or 0) > 0:
             st.caption(
@@ -677,6 +899,11 @@ def maintenance_tab(d: TableDetail) -> None:
 
 st.title("Table explorer")
 show_connection(services, conn)
+if CAN_CHANGE:
+    st.button("New table", key="explorer_new_table", icon=":material/add:", on_click=open_dialog, args=("new_table",))
+finished = st.session_state.pop(DONE_KEY, None)
+if finished:
+    st.success(escape_markdown(finished))
 nonce = int(st.session_state.get("explorer_nonce", 0))
 list_failed = False
 all_tables: list[TableInfo] = []
@@ -693,6 +920,7 @@ if not tables and not list_failed:
         f"Connection {escape_markdown(conn.name)} has no tables yet (or none you may open). A DBA can create them in "
         "the SQL editor."
     )
+    draw_dialogs()
     st.stop()
 by_key = {(t.schema, t.name): t for t in tables}
 keys = {label_of(*k): k for k in by_key}
@@ -727,6 +955,7 @@ st.selectbox(
 
 if selected is None:
     st.info("Pick a table to see its columns, keys, indexes, policies, DDL, diagram and rows.")
+    draw_dialogs()
     st.stop()
 schema, name = selected
 if not browse.may_see(user.role, schema):
@@ -740,12 +969,14 @@ except NotFound:
         f"{escape_markdown(label_of(schema, name))} does not exist (any more) on connection "
         f"{escape_markdown(conn.name)}. Pick another table."
     )
+    draw_dialogs()
     st.stop()
 except Exception as exc:  # e.g. TableLocked: names the session holding the lock; the list above still works
     show_error(exc, action=f"Reading {label_of(schema, name)}")
     st.stop()
 
 header(detail, by_key.get(selected))
+change_toolbar(detail)
 tab_names = [
     "Data",
     "Columns",
@@ -808,3 +1039,4 @@ if "Maintenance" in tabs:
         if is_open("Maintenance"):
             with page_part("Showing maintenance"):
                 maintenance_tab(detail)
+draw_dialogs(detail)

@@ -1,0 +1,767 @@
+"""DDL from a dialog's form: typed builders that compose the statement, name what it destroys, and run it guarded.
+
+Every identifier goes through ``psycopg.sql.Identifier`` and every value through ``sql.Literal``; the text is made
+with ``as_string`` on a connection of the target (which knows how to quote). Two parts of a form are SQL typed by a
+DBA and cannot be quoted: a type name and an expression (a default, a CHECK, an index's WHERE, a policy's USING /
+WITH CHECK). They are checked before they are put into the DDL, so the DDL that is shown is the DDL that runs and a
+typo is found at "Preview" rather than half way through a run:
+
+- a type must be a type name and nothing else: no comment, no semicolon, no string, and PostgreSQL's own parser of
+  type names (``%s::regtype``, given as a parameter) must accept it - it refuses anything that is not exactly a type;
+- an expression must be one balanced expression (no top-level semicolon, no unbalanced parenthesis, no comment or
+  string left open that would swallow the closing parenthesis), and it is parse-analysed by the server with
+  ``PREPARE`` (names, types and functions resolved, nothing evaluated, nothing locked beyond a read) in a
+  transaction that is rolled back, the prepared statement deallocated afterwards.
+
+This is about correctness and showing the real DDL, not a sandbox: a DBA may run any SQL in the editor anyway. The
+run goes through ``ProjectManager.run_adhoc`` (the SQL editor's guarded, recorded, audited path) on the DBA login.
+CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction: those plans say ``single_transaction=False`` and the
+run executes them on their own (``DatabaseManager.execute_query`` runs them outside a transaction). A concurrent
+build that fails leaves an INVALID index behind: :func:`run_plan` reports it with the DROP that removes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+
+from dba_admin.access import DBA_ROLES
+from dba_admin.errors import ConfigError, PermissionDenied, query_error_from
+from dba_admin.sql_text import COMMENT, DOLLAR, PARAM, PUNCT, STRING, tokenize
+
+if TYPE_CHECKING:
+    from dba_admin.database import DatabaseManager
+    from dba_admin.projects import ProjectManager, RunOutcome
+    from dba_admin.rls import UserClaims
+
+__all__ = [
+    "COMMON_TYPES",
+    "FK_ACTIONS",
+    "INDEX_METHODS",
+    "ColumnSpec",
+    "DdlPlan",
+    "DdlRun",
+    "PolicySpec",
+    "add_check",
+    "add_column",
+    "add_foreign_key",
+    "add_unique",
+    "alter_column",
+    "check_expression",
+    "check_type",
+    "create_index",
+    "create_policy",
+    "create_table",
+    "default_index_name",
+    "drop_column",
+    "drop_constraint",
+    "drop_index",
+    "drop_policy",
+    "invalid_index",
+    "prepare",
+    "rename_column",
+    "run_plan",
+    "set_rls",
+]
+
+TAG = "/* dba_admin */"
+NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer names
+INDEX_METHODS = ("btree", "hash", "gin", "gist", "brin")
+FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
+POLICY_COMMANDS = ("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")
+COMMON_TYPES = (
+    "bigint",
+    "integer",
+    "smallint",
+    "numeric",
+    "numeric(12,2)",
+    "double precision",
+    "real",
+    "boolean",
+    "text",
+    "varchar(255)",
+    "uuid",
+    "date",
+    "timestamp with time zone",
+    "timestamp without time zone",
+    "time",
+    "interval",
+    "jsonb",
+    "json",
+    "bytea",
+    "text[]",
+    "integer[]",
+)
+_CHECK_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class DdlPlan:
+    """What a dialog will run: the DDL, the destructive parts named, and how it must run."""
+
+    summary: str
+    sql: str
+    destructive: tuple[str, ...] = ()
+    single_transaction: bool = True  # False for CONCURRENTLY: it cannot run inside a transaction block
+    notes: tuple[str, ...] = ()  # what else the DBA should know (a table rewrite, a lock)
+    index: tuple[str, str] | None = None  # (schema, name) of an index built CONCURRENTLY, to check after a failure
+
+
+@dataclass(frozen=True)
+class DdlRun:
+    """The result of running a plan: the run's outcome and, after a failed concurrent build, the index it left."""
+
+    outcome: RunOutcome
+    invalid_index: str | None = None  # qualified name of an INVALID index left by a failed CONCURRENTLY build
+    drop_invalid_sql: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column of a new table, or one added: its type is checked server-side, its default parse-analysed."""
+
+    name: str
+    type: str
+    not_null: bool = False
+    default: str | None = None  # an SQL expression, e.g. now() or 'draft'
+    primary_key: bool = False
+    identity: bool = False  # GENERATED BY DEFAULT AS IDENTITY (integer types)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    command: str = "ALL"  # ALL / SELECT / INSERT / UPDATE / DELETE
+    permissive: bool = True
+    roles: tuple[str, ...] = ()  # empty = PUBLIC
+    using: str | None = None
+    with_check: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checking what the DBA typed
+# ---------------------------------------------------------------------------------------------------
+
+
+def _name(value: str, what: str) -> str:
+    """A name as typed (kept exactly: quotes, spaces and capitals are fine); empty or too long is refused."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} is empty")
+    if len(value.encode()) > NAME_MAX:
+        raise ValueError(f"{what} {value!r} is longer than {NAME_MAX} bytes (PostgreSQL would cut it)")
+    if "\x00" in value:
+        raise ValueError(f"{what} contains a NUL character")
+    return value
+
+
+def check_type(conn: psycopg.Connection[Any], text: str) -> str:
+    """The type name as typed, once the server's own type-name parser accepted it (ValueError otherwise)."""
+    typed = (text or "").strip()
+    if not typed:
+        raise ValueError("the type is empty")
+    bad = [t for t in tokenize(typed) if t.kind in (COMMENT, STRING, DOLLAR, PARAM) or t.value == ";"]
+    if bad:
+        raise ValueError(f"{typed!r} is not a type name (it contains {bad[0].value.strip()[:20]!r})")
+    try:
+        with conn.transaction(force_rollback=True):
+            _timeouts(conn)
+            conn.execute("/* dba_admin */ select %s::pg_catalog.regtype", (typed,))
+    except psycopg.Error as exc:
+        raise ValueError(f"{typed!r} is not a known type: {_first_line(exc)}") from exc
+    return typed
+
+
+def _balanced(expr: str, what: str) -> str:
+    text = (expr or "").strip()
+    if not text:
+        raise ValueError(f"{what} is empty")
+    depth = 0
+    tokens = tokenize(text + "\n)")
+    for tok in tokens[:-1]:
+        if tok.kind == COMMENT:
+            raise ValueError(f"{what} must not contain a comment")
+        if tok.kind == PUNCT and tok.value == ";":
+            raise ValueError(f"{what} must be one expression, without a semicolon")
+        if tok.kind == PUNCT and tok.value == "(":
+            depth += 1
+        elif tok.kind == PUNCT and tok.value == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"{what} has a closing parenthesis without its opening one")
+    last = tokens[-1]
+    if depth != 0 or last.kind != PUNCT or last.value != ")":
+        raise ValueError(f"{what} is not complete: a parenthesis, a quote or a comment is left open")
+    return text
+
+
+def check_expression(
+    conn: psycopg.Connection[Any],
+    expr: str,
+    *,
+    what: str,
+    as_type: str | None = None,
+    table: tuple[str, str] | None = None,
+    boolean: bool = False,
+) -> str:
+    """``expr`` once it is one balanced expression the server parse-analyses (PREPARE: nothing is evaluated).
+
+    ``table``: the expression refers to that table's columns (a CHECK, a partial index, a policy); ``as_type``: it
+    must convert to that type (a default); ``boolean``: it must be a condition."""
+    text = _balanced(expr, what)
+    target = "boolean" if boolean else as_type
+    body = (
+        sql.SQL("SELECT CAST(({}) AS {})").format(sql.SQL(text), sql.SQL(target))
+        if target
+        else sql.SQL("SELECT ({})").format(sql.SQL(text))
+    )
+    if table is not None:
+        body = sql.SQL("{} FROM {}").format(body, sql.Identifier(*table))
+    stmt = sql.Identifier(f"_dba_admin_check_{uuid.uuid4().hex[:12]}")
+    try:
+        with conn.transaction(force_rollback=True):
+            _timeouts(conn)
+            conn.execute(sql.SQL("PREPARE {} AS {} {}").format(stmt, body, sql.SQL(TAG)))
+            conn.execute(sql.SQL("DEALLOCATE {}").format(stmt))  # prepared statements outlive a rollback
+    except psycopg.Error as exc:
+        raise ValueError(f"{what} is refused by the server: {_first_line(exc)}") from exc
+    return text
+
+
+def _timeouts(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
+        " pg_catalog.set_config('lock_timeout', %s, true)",
+        (str(_CHECK_TIMEOUT_MS), str(_CHECK_TIMEOUT_MS)),
+    )
+
+
+def _first_line(exc: psycopg.Error) -> str:
+    diag = getattr(exc, "diag", None)
+    message = (diag.message_primary if diag is not None else None) or str(exc)
+    return message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+
+
+def _text(conn: psycopg.Connection[Any], composed: sql.Composable) -> str:
+    return composed.as_string(conn)
+
+
+def _relation(schema: str, name: str) -> sql.Identifier:
+    return sql.Identifier(_name(schema, "the schema"), _name(name, "the table name"))
+
+
+def _columns(names: Sequence[str]) -> sql.Composable:
+    if not names:
+        raise ValueError("choose at least one column")
+    return sql.SQL(", ").join(sql.Identifier(_name(c, "a column name")) for c in names)
+
+
+def _column_type(conn: psycopg.Connection[Any], schema: str, table: str, column: str) -> str:
+    """The column's type as format_type writes it (server text, quoted as needed)."""
+    with conn.transaction(force_rollback=True):
+        row = conn.execute(
+            "/* dba_admin */ select pg_catalog.format_type(a.atttypid, a.atttypmod) from pg_catalog.pg_attribute a"
+            " join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid ="
+            " c.relnamespace where n.nspname = %s and c.relname = %s and a.attname = %s and a.attnum > 0"
+            " and not a.attisdropped",
+            (schema, table, column),
+        ).fetchone()
+    if row is None:
+        raise ValueError(f"column {column} of {schema}.{table} does not exist")
+    return str(row[0])
+
+
+def _plain(schema: str, name: str) -> str:
+    return f"{schema}.{name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tables and columns
+# ---------------------------------------------------------------------------------------------------
+
+
+def _column_def(conn: psycopg.Connection[Any], col: ColumnSpec, *, inline_pk: bool) -> sql.Composable:
+    type_text = check_type(conn, col.type)
+    parts: list[sql.Composable] = [sql.Identifier(_name(col.name, "a column name")), sql.SQL(type_text)]
+    if col.not_null and not (inline_pk and col.primary_key):
+        parts.append(sql.SQL("NOT NULL"))
+    if col.identity:
+        if col.default and col.default.strip():
+            raise ValueError(f"column {col.name} cannot have both a default and an identity")
+        parts.append(sql.SQL("GENERATED BY DEFAULT AS IDENTITY"))
+    if col.default is not None and col.default.strip():
+        expr = check_expression(conn, col.default, what=f"the default of {col.name}", as_type=type_text)
+        parts.append(sql.SQL("DEFAULT ({})").format(sql.SQL(expr)))
+    if inline_pk and col.primary_key:
+        parts.append(sql.SQL("PRIMARY KEY"))
+    return sql.SQL(" ").join(parts)
+
+
+def create_table(
+    conn: psycopg.Connection[Any], schema: str, name: str, columns: Sequence[ColumnSpec], *, comment: str | None = None
+) -> DdlPlan:
+    """CREATE TABLE with its columns; several primary-key columns make one composite PRIMARY KEY."""
+    if not columns:
+        raise ValueError("a table needs at least one column")
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise ValueError("two columns have the same name")
+    pk = [c.name for c in columns if c.primary_key]
+    single_pk = len(pk) == 1
+    defs = [_column_def(conn, c, inline_pk=single_pk) for c in columns]
+    if len(pk) > 1:
+        defs.append(sql.SQL("PRIMARY KEY ({})").format(_columns(pk)))
+    table = _relation(schema, name)
+    parts = [sql.SQL("CREATE TABLE {} (\n    {}\n)").format(table, sql.SQL(",\n    ").join(defs))]
+    if comment:
+        parts.append(sql.SQL("COMMENT ON TABLE {} IS {}").format(table, sql.Literal(comment)))
+    notes = () if pk else ("No primary key: rows of this table cannot be edited in the explorer.",)
+    return DdlPlan(
+        summary=f"Create table {_plain(schema, name)}",
+        sql=";\n".join(_text(conn, p) for p in parts) + ";",
+        notes=notes,
+    )
+
+
+def add_column(conn: psycopg.Connection[Any], schema: str, table: str, column: ColumnSpec) -> DdlPlan:
+    definition = _column_def(conn, column, inline_pk=True)
+    ddl = sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(_relation(schema, table), definition)
+    notes: tuple[str, ...] = ()
+    if column.default and column.not_null:
+        notes = ("A volatile default (e.g. random(), clock_timestamp()) rewrites the whole table under a lock.",)
+    return DdlPlan(f"Add column {column.name} to {_plain(schema, table)}", _text(conn, ddl) + ";", notes=notes)
+
+
+def drop_column(
+    conn: psycopg.Connection[Any], schema: str, table: str, column: str, *, cascade: bool = False
+) -> DdlPlan:
+    ddl = sql.SQL("ALTER TABLE {} DROP COLUMN {}{}").format(
+        _relation(schema, table),
+        sql.Identifier(_name(column, "the column")),
+        sql.SQL(" CASCADE" if cascade else ""),
+    )
+    destructive = [f"drops column {column} of {_plain(schema, table)} and its data"]
+    if cascade:
+        destructive.append("CASCADE also drops the views, indexes and constraints that use it")
+    return DdlPlan(f"Drop column {column}", _text(conn, ddl) + ";", tuple(destructive))
+
+
+def rename_column(conn: psycopg.Connection[Any], schema: str, table: str, column: str, new_name: str) -> DdlPlan:
+    ddl = sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+        _relation(schema, table),
+        sql.Identifier(_name(column, "the column")),
+        sql.Identifier(_name(new_name, "the new name")),
+    )
+    return DdlPlan(
+        f"Rename column {column} to {new_name}",
+        _text(conn, ddl) + ";",
+        notes=("SQL that names the old column (views keep working; functions and the app's saved scripts do not).",),
+    )
+
+
+_UNCHANGED: Any = object()
+
+
+def alter_column(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    table: str,
+    column: str,
+    *,
+    type: str | None = None,
+    using: str | None = None,
+    default: str | None = _UNCHANGED,  # an expression; "" or None drops the default
+    not_null: bool | None = None,
+) -> DdlPlan:
+    """ALTER COLUMN: type (with USING), default (set or drop) and nullability, in one ALTER TABLE."""
+    col = sql.Identifier(_name(column, "the column"))
+    rel = (schema, table)
+    actions: list[sql.Composable] = []
+    destructive: list[str] = []
+    notes: list[str] = []
+    type_text = None
+    if type is not None and type.strip():
+        type_text = check_type(conn, type)
+        action = sql.SQL("ALTER COLUMN {} TYPE {}").format(col, sql.SQL(type_text))
+        if using and using.strip():
+            expr = check_expression(conn, using, what="the USING expression", as_type=type_text, table=rel)
+            action = sql.SQL("{} USING ({})").format(action, sql.SQL(expr))
+        actions.append(action)
+        destructive.append(
+            f"converts every value of {column} to {type_text}: values may be rounded or cut, and the table is "
+            "rewritten under an exclusive lock"
+        )
+    if default is not _UNCHANGED:
+        if default is None or not str(default).strip():
+            actions.append(sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(col))
+        else:
+            expr = check_expression(
+                conn,
+                str(default),
+                what=f"the default of {column}",
+                as_type=type_text or _column_type(conn, schema, table, column),
+            )
+            actions.append(sql.SQL("ALTER COLUMN {} SET DEFAULT ({})").format(col, sql.SQL(expr)))
+    if not_null is True:
+        actions.append(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(col))
+        notes.append("SET NOT NULL reads the whole table and fails if a row holds NULL.")
+    elif not_null is False:
+        actions.append(sql.SQL("ALTER COLUMN {} DROP NOT NULL").format(col))
+    if not actions:
+        raise ValueError("nothing to change")
+    ddl = sql.SQL("ALTER TABLE {}\n    {}").format(_relation(schema, table), sql.SQL(",\n    ").join(actions))
+    return DdlPlan(f"Change column {column}", _text(conn, ddl) + ";", tuple(destructive), notes=tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Indexes
+# ---------------------------------------------------------------------------------------------------
+
+
+def _object_name(table: str, columns: Sequence[str], label: str) -> str:
+    """PostgreSQL's makeObjectName: table_col1_col2_label, the longer part cut first to fit 63 bytes."""
+    name1 = table
+    name2 = "_".join(columns)
+    overhead = len(label.encode()) + 1 + (1 if name2 else 0)
+    avail = NAME_MAX - overhead
+    b1, b2 = len(name1.encode()), len(name2.encode())
+    while b1 + b2 > avail:
+        if b1 > b2:
+            name1 = name1.encode()[: b1 - 1].decode(errors="ignore")
+        else:
+            name2 = name2.encode()[: b2 - 1].decode(errors="ignore")
+        b1, b2 = len(name1.encode()), len(name2.encode())
+    return "_".join(p for p in (name1, name2, label) if p)
+
+
+def _free_name(conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[str], label: str) -> str:
+    """The first of name, name1, name2... (cut as ChooseRelationName does) not taken in the schema."""
+    candidates = [_object_name(table, columns, label + (str(n) if n else "")) for n in range(100)]
+    with conn.transaction(force_rollback=True):
+        taken = {
+            r[0]
+            for r in conn.execute(
+                "/* dba_admin */ select c.relname from pg_catalog.pg_class c join pg_catalog.pg_namespace n"
+                " on n.oid = c.relnamespace where n.nspname = %s and c.relname = any(%s)",
+                (schema, candidates),
+            ).fetchall()
+        }
+    free = next((c for c in candidates if c not in taken), None)
+    if free is None:
+        raise ValueError("no free default name: give the index a name")
+    return free
+
+
+def default_index_name(conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[str]) -> str:
+    """The name PostgreSQL would choose for CREATE INDEX without one: <table>_<columns>_idx (then idx1, idx2...)."""
+    return _free_name(conn, schema, table, columns, "idx")
+
+
+def create_index(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    method: str = "btree",
+    unique: bool = False,
+    concurrently: bool = True,
+    where: str | None = None,
+    name: str | None = None,
+) -> DdlPlan:
+    """CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table USING method (columns) [WHERE ...]."""
+    if method not in INDEX_METHODS:
+        raise ValueError(f"unknown index method {method!r}: one of {', '.join(INDEX_METHODS)}")
+    if unique and method != "btree":
+        raise ValueError("only btree indexes can be unique")
+    index_name = (
+        _name(name, "the index name") if name and name.strip() else default_index_name(conn, schema, table, columns)
+    )
+    ddl: sql.Composable = sql.SQL("CREATE {}INDEX {}{} ON {} USING {} ({})").format(
+        sql.SQL("UNIQUE " if unique else ""),
+        sql.SQL("CONCURRENTLY " if concurrently else ""),
+        sql.Identifier(index_name),
+        _relation(schema, table),
+        sql.SQL(method),
+        _columns(columns),
+    )
+    if where and where.strip():
+        cond = check_expression(conn, where, what="the WHERE condition", table=(schema, table), boolean=True)
+        ddl = sql.SQL("{} WHERE ({})").format(ddl, sql.SQL(cond))
+    notes = (
+        (
+            "CONCURRENTLY: writes go on during the build; it runs outside a transaction, and a build that fails "
+            "leaves an INVALID index to drop.",
+        )
+        if concurrently
+        else ("Without CONCURRENTLY the table's writes wait until the build ends.",)
+    )
+    return DdlPlan(
+        f"Create index {index_name} on {_plain(schema, table)}",
+        _text(conn, ddl) + ";",
+        single_transaction=not concurrently,
+        notes=notes,
+        index=(schema, index_name) if concurrently else None,
+    )
+
+
+def drop_index(
+    conn: psycopg.Connection[Any], schema: str, name: str, *, concurrently: bool = True, cascade: bool = False
+) -> DdlPlan:
+    if concurrently and cascade:
+        raise ValueError("DROP INDEX CONCURRENTLY cannot CASCADE")
+    ddl = sql.SQL("DROP INDEX {}{}{}").format(
+        sql.SQL("CONCURRENTLY " if concurrently else ""),
+        sql.Identifier(_name(schema, "the schema"), _name(name, "the index name")),
+        sql.SQL(" CASCADE" if cascade else ""),
+    )
+    return DdlPlan(
+        f"Drop index {name}",
+        _text(conn, ddl) + ";",
+        (f"drops index {_plain(schema, name)}: queries that used it get slower",),
+        single_transaction=not concurrently,
+    )
+
+
+def invalid_index(conn: psycopg.Connection[Any], schema: str, name: str) -> bool:
+    """Whether ``schema.name`` is an index left INVALID (a failed CONCURRENTLY build)."""
+    with conn.transaction(force_rollback=True):
+        row = conn.execute(
+            "/* dba_admin */ select not i.indisvalid from pg_catalog.pg_index i join pg_catalog.pg_class c on c.oid ="
+            " i.indexrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = %s"
+            " and c.relname = %s",
+            (schema, name),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Constraints
+# ---------------------------------------------------------------------------------------------------
+
+
+def _constraint_name(name: str | None, table: str, columns: Sequence[str], label: str) -> str:
+    return _name(name, "the constraint name") if name and name.strip() else _object_name(table, columns, label)
+
+
+def add_unique(
+    conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[str], *, name: str | None = None
+) -> DdlPlan:
+    cname = _constraint_name(name, table, columns, "key")
+    ddl = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})").format(
+        _relation(schema, table), sql.Identifier(cname), _columns(columns)
+    )
+    return DdlPlan(
+        f"Add unique constraint {cname}",
+        _text(conn, ddl) + ";",
+        notes=("Builds a unique index while writes wait; it fails if duplicates exist.",),
+    )
+
+
+def add_check(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    table: str,
+    condition: str,
+    *,
+    name: str | None = None,
+    not_valid: bool = False,
+) -> DdlPlan:
+    cond = check_expression(conn, condition, what="the CHECK condition", table=(schema, table), boolean=True)
+    cname = _constraint_name(name, table, [], "check")
+    ddl = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}){}").format(
+        _relation(schema, table), sql.Identifier(cname), sql.SQL(cond), sql.SQL(" NOT VALID" if not_valid else "")
+    )
+    notes = ("NOT VALID: existing rows are not checked until VALIDATE CONSTRAINT.",) if not_valid else ()
+    return DdlPlan(f"Add check constraint {cname}", _text(conn, ddl) + ";", notes=notes)
+
+
+def add_foreign_key(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    ref_schema: str,
+    ref_table: str,
+    ref_columns: Sequence[str],
+    *,
+    on_delete: str = "NO ACTION",
+    name: str | None = None,
+    not_valid: bool = False,
+) -> DdlPlan:
+    if on_delete not in FK_ACTIONS:
+        raise ValueError(f"unknown ON DELETE action {on_delete!r}: one of {', '.join(FK_ACTIONS)}")
+    if len(columns) != len(ref_columns):
+        raise ValueError("a foreign key needs as many referenced columns as columns")
+    cname = _constraint_name(name, table, columns, "fkey")
+    ddl = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}{}").format(
+        _relation(schema, table),
+        sql.Identifier(cname),
+        _columns(columns),
+        _relation(ref_schema, ref_table),
+        _columns(ref_columns),
+        sql.SQL(on_delete),
+        sql.SQL(" NOT VALID" if not_valid else ""),
+    )
+    destructive = (
+        (f"ON DELETE CASCADE: deleting a row of {_plain(ref_schema, ref_table)} deletes its rows here",)
+        if on_delete == "CASCADE"
+        else ()
+    )
+    return DdlPlan(
+        f"Add foreign key {cname}",
+        _text(conn, ddl) + ";",
+        destructive,
+        notes=("An index on the referencing columns keeps deletes on the referenced table fast.",),
+    )
+
+
+def drop_constraint(
+    conn: psycopg.Connection[Any], schema: str, table: str, name: str, *, cascade: bool = False
+) -> DdlPlan:
+    ddl = sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}{}").format(
+        _relation(schema, table), sql.Identifier(_name(name, "the constraint")), sql.SQL(" CASCADE" if cascade else "")
+    )
+    destructive = [f"drops constraint {name} of {_plain(schema, table)}: the rule it enforced no longer holds"]
+    if cascade:
+        destructive.append("CASCADE also drops the foreign keys that depend on it")
+    return DdlPlan(f"Drop constraint {name}", _text(conn, ddl) + ";", tuple(destructive))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Row level security
+# ---------------------------------------------------------------------------------------------------
+
+
+def create_policy(conn: psycopg.Connection[Any], schema: str, table: str, policy: PolicySpec) -> DdlPlan:
+    command = policy.command.upper()
+    if command not in POLICY_COMMANDS:
+        raise ValueError(f"unknown command {policy.command!r}: one of {', '.join(POLICY_COMMANDS)}")
+    has_using = bool(policy.using and policy.using.strip())
+    has_check = bool(policy.with_check and policy.with_check.strip())
+    if command == "INSERT" and has_using:
+        raise ValueError("an INSERT policy has only WITH CHECK (no USING)")
+    if command in ("SELECT", "DELETE") and has_check:
+        raise ValueError(f"a {command} policy has only USING (no WITH CHECK)")
+    if not has_using and not has_check:
+        raise ValueError("give a USING or a WITH CHECK condition")
+    rel = (schema, table)
+    roles = (
+        sql.SQL(", ").join(
+            sql.SQL("PUBLIC") if r.upper() == "PUBLIC" else sql.Identifier(_name(r, "a role")) for r in policy.roles
+        )
+        if policy.roles
+        else sql.SQL("PUBLIC")
+    )
+    ddl: sql.Composable = sql.SQL("CREATE POLICY {} ON {}\n    AS {}\n    FOR {}\n    TO {}").format(
+        sql.Identifier(_name(policy.name, "the policy name")),
+        _relation(schema, table),
+        sql.SQL("PERMISSIVE" if policy.permissive else "RESTRICTIVE"),
+        sql.SQL(command),
+        roles,
+    )
+    if has_using:
+        cond = check_expression(conn, policy.using or "", what="USING", table=rel, boolean=True)
+        ddl = sql.SQL("{}\n    USING ({})").format(ddl, sql.SQL(cond))
+    if has_check:
+        cond = check_expression(conn, policy.with_check or "", what="WITH CHECK", table=rel, boolean=True)
+        ddl = sql.SQL("{}\n    WITH CHECK ({})").format(ddl, sql.SQL(cond))
+    destructive = (
+        ()
+        if policy.permissive
+        else (f"RESTRICTIVE: rows of {_plain(schema, table)} that fail it are hidden even where other policies grant",)
+    )
+    return DdlPlan(
+        f"Create policy {policy.name} on {_plain(schema, table)}",
+        _text(conn, ddl) + ";",
+        destructive,
+        notes=("Policies apply only while row level security is enabled on the table.",),
+    )
+
+
+def drop_policy(conn: psycopg.Connection[Any], schema: str, table: str, name: str) -> DdlPlan:
+    ddl = sql.SQL("DROP POLICY {} ON {}").format(sql.Identifier(_name(name, "the policy")), _relation(schema, table))
+    return DdlPlan(
+        f"Drop policy {name}",
+        _text(conn, ddl) + ";",
+        (f"drops policy {name}: the rows it granted are no longer visible through it (or its restriction is lifted)",),
+    )
+
+
+def set_rls(
+    conn: psycopg.Connection[Any], schema: str, table: str, *, enabled: bool, force: bool | None = None
+) -> DdlPlan:
+    rel = _relation(schema, table)
+    parts = [sql.SQL("ALTER TABLE {} {} ROW LEVEL SECURITY").format(rel, sql.SQL("ENABLE" if enabled else "DISABLE"))]
+    if force is not None:
+        parts.append(
+            sql.SQL("ALTER TABLE {} {} ROW LEVEL SECURITY").format(rel, sql.SQL("FORCE" if force else "NO FORCE"))
+        )
+    destructive = (
+        () if enabled else (f"turns row level security OFF on {_plain(schema, table)}: its policies stop applying",)
+    )
+    notes = ("With RLS on and no policy, only the owner and roles that bypass RLS read rows.",) if enabled else ()
+    return DdlPlan(
+        f"{'Enable' if enabled else 'Disable'} row level security on {_plain(schema, table)}",
+        ";\n".join(_text(conn, p) for p in parts) + ";",
+        destructive,
+        notes=notes,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building on a connection, and running
+# ---------------------------------------------------------------------------------------------------
+
+
+def prepare(db: DatabaseManager, build: Callable[[psycopg.Connection[Any]], DdlPlan]) -> DdlPlan:
+    """Build a plan on the connection's DBA login (quoting and checks as the login that will run it)."""
+    if not db.has_dba_login:
+        raise ConfigError(f"connection {db.name} has no DBA login: DDL cannot run there from the app")
+    try:
+        with db.dba_connection() as conn:
+            return build(conn)
+    except psycopg.Error as exc:
+        raise query_error_from(exc) from exc
+
+
+def run_plan(
+    projects: ProjectManager,
+    claims: UserClaims,
+    db: DatabaseManager,
+    plan: DdlPlan,
+    *,
+    confirmed: bool = False,
+) -> DdlRun:
+    """Run a plan through the SQL editor's guarded path (history + audit), on the DBA login; DBAs only.
+
+    ``confirmed``: the DBA confirmed the destructive parts the dialog showed. A failed CONCURRENTLY build is
+    looked for afterwards: its INVALID index is named with the statement that drops it."""
+    if claims.app_role not in DBA_ROLES:
+        raise PermissionDenied("changing the schema is for DBAs")
+    if not db.has_dba_login:
+        raise ConfigError(f"connection {db.name} has no DBA login: DDL cannot run there from the app")
+    if plan.destructive and not confirmed:
+        raise PermissionDenied("this change is destructive: confirm it first")
+    outcome = projects.run_adhoc(
+        claims,
+        plan.sql,
+        confirm_destructive=confirmed,
+        single_transaction=plan.single_transaction,
+        target=db,
+    )
+    if outcome.ok or outcome.needs_confirmation or plan.index is None:
+        return DdlRun(outcome)
+    schema, name = plan.index
+    try:
+        with db.dba_connection() as conn:
+            if not invalid_index(conn, schema, name):
+                return DdlRun(outcome)
+            drop = drop_index(conn, schema, name, concurrently=True).sql
+    except psycopg.Error:
+        return DdlRun(outcome)
+    return DdlRun(outcome, invalid_index=_plain(schema, name), drop_invalid_sql=drop)

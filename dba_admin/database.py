@@ -113,12 +113,6 @@ _FIXED_WIDTH_OIDS = frozenset(
 _FIXED_VALUE_BYTES = 32
 _JSON_OIDS = frozenset({114, 3802})
 
-PG_STAT_STATEMENTS_HINT = (
-    "pg_stat_statements is not enabled: add it to shared_preload_libraries in postgresql.conf, restart "
-    "PostgreSQL, then run CREATE EXTENSION pg_stat_statements (on Supabase: Database > Extensions)."
-)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Result objects
 # ---------------------------------------------------------------------------------------------------
@@ -1361,54 +1355,24 @@ class DatabaseManager:
     def _top_statements(
         self, conn: psycopg.Connection[Any], limit: int = 10
     ) -> tuple[bool, list[TopStatement], str | None]:
-        cur = conn.cursor(row_factory=psycopg.rows.dict_row)
-        ext = cur.execute(
-            "SELECT n.nspname AS schema, c.oid IS NOT NULL AS has_view,"
-            " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid"
-            "   AND a.attname = 'total_exec_time') AS new_columns"
-            " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-            " LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'pg_stat_statements'"
-            " WHERE e.extname = 'pg_stat_statements' /* dba_admin */"
-        ).fetchone()
-        if ext is None or not ext["has_view"]:
-            return False, [], PG_STAT_STATEMENTS_HINT
-        total, mean = ("total_exec_time", "mean_exec_time") if ext["new_columns"] else ("total_time", "mean_time")
-        query = sql.SQL(
-            "SELECT s.queryid, s.query, s.calls, s.{total} AS total_ms, s.{mean} AS mean_ms, s.rows,"
-            " CASE WHEN s.shared_blks_hit + s.shared_blks_read > 0"
-            "   THEN s.shared_blks_hit::float8 / (s.shared_blks_hit + s.shared_blks_read) END AS hit"
-            " FROM {view} s"
-            " WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())"
-            " ORDER BY s.{total} DESC LIMIT {limit} /* dba_admin */"
-        ).format(
-            total=sql.Identifier(total),
-            mean=sql.Identifier(mean),
-            view=sql.Identifier(ext["schema"], "pg_stat_statements"),
-            limit=sql.Literal(limit),
-        )
-        try:
-            with conn.transaction():  # a savepoint: "must be loaded via shared_preload_libraries" is an error
-                rows = cur.execute(query).fetchall()
-        except psycopg.Error as exc:
-            reason = exc.diag.message_primary or str(exc)
-            if exc.sqlstate == "55000":
-                return (
-                    False,
-                    [],
-                    f"pg_stat_statements is installed but not loaded ({reason}). {PG_STAT_STATEMENTS_HINT}",
-                )
-            return False, [], f"pg_stat_statements cannot be read: {reason}"
+        """The dashboard's top statements by total time in this database: the Statements page's read
+        (:mod:`dba_admin.statements`), the app's own queries included as before."""
+        from dba_admin.statements import StatementFilter, read_statements_on
+
+        report = read_statements_on(conn, StatementFilter(include_app=True, limit=limit), facets=False)
+        if not report.available:
+            return False, [], report.message
         top = [
             TopStatement(
-                queryid=None if r["queryid"] is None else int(r["queryid"]),
-                query=str(r["query"] or ""),
-                calls=int(r["calls"] or 0),
-                total_ms=float(r["total_ms"] or 0.0),
-                mean_ms=float(r["mean_ms"] or 0.0),
-                rows=int(r["rows"] or 0),
-                cache_hit_ratio=None if r["hit"] is None else float(r["hit"]),
+                queryid=s.queryid,
+                query=s.query,
+                calls=s.calls,
+                total_ms=s.total_ms,
+                mean_ms=s.mean_ms,
+                rows=s.rows,
+                cache_hit_ratio=None if s.cache_hit_pct is None else s.cache_hit_pct / 100.0,
             )
-            for r in rows
+            for s in report.statements
         ]
         return True, top, None
 

@@ -21,7 +21,6 @@ import uuid
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.charts import CHART_TYPES, ChartError, ChartSpec, build_figure, column_roles, default_spec
@@ -29,10 +28,11 @@ from dba_admin.database import run_summary, statement_numbers
 from dba_admin.editor_support import error_mark, offset_of, statement_at
 from dba_admin.errors import DbaAdminError, QueryError, SqlErrorInfo
 from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_json_bytes
-from dba_admin.plan import PlanTree, parse_plan
+from dba_admin.plan import parse_plan
 from dba_admin.sql_text import Kind, format_sql, split_statements
 from ui.assistant import render_sql_helpers
 from ui.markdown import escape_markdown
+from ui.plans import show_index_advice, show_plan
 from ui.session import (
     current_connection,
     dba_login_notice,
@@ -431,129 +431,19 @@ def _show_run(result: dict[str, Any]) -> None:
             _show_statement(res, sql, scope, f"sql_editor_{result['token']}_{res.index}")
 
 
-def _plan_styles(frame: pd.DataFrame) -> Any:
-    def paint(row: pd.Series) -> list[str]:
-        color = "background-color: rgba(255, 75, 75, 0.18)" if row["slow"] else ""
-        return [color] * len(row)
-
-    formats = {
-        "startup cost": "{:,.2f}",
-        "total cost": "{:,.2f}",
-        "self cost": "{:,.2f}",
-        "est. rows": "{:,.0f}",
-        "actual rows": "{:,.0f}",
-        "loops": "{:,.0f}",
-        "time ms": "{:,.3f}",
-        "self ms": "{:,.3f}",
-    }
-    return frame.style.apply(paint, axis=1).format({k: v for k, v in formats.items() if k in frame.columns}, na_rep="")
-
-
 def _show_plan(result: dict[str, Any]) -> None:
-    tree: PlanTree = result["plan"]
-    analyzed = tree.analyzed
-    st.caption(
-        ("EXPLAIN ANALYZE (the statement ran inside a transaction that was rolled back)" if analyzed else "EXPLAIN")
-        + (f" · {result['scope']}" if result["scope"] != "text" else "")
-    )
-    cols = st.columns(4)
-    cols[0].metric("Total cost", f"{tree.total_cost:,.2f}")
-    cols[1].metric("Nodes", len(tree.nodes))
-    if analyzed:
-        cols[2].metric("Planning", f"{tree.planning_ms or 0:,.2f} ms")
-        cols[3].metric("Execution", f"{tree.execution_ms or 0:,.2f} ms")
-    slow = tree.slowest
-    if slow:
-        what = "of the time" if analyzed else "of the cost"
-        st.markdown("**Slowest:** " + "; ".join(f"{escape_markdown(n.label)} ({n.share:.0%} {what})" for n in slow))
-    frame = tree.to_frame()
-    config: dict[str, Any] = {
-        "id": None,
-        "parent": None,
-        "slow": None,
-        "share": st.column_config.ProgressColumn(
-            "share", help="own time (or cost) as a part of the whole", min_value=0.0, max_value=1.0, format="percent"
-        ),
-    }
-    st.dataframe(
-        _plan_styles(frame),
-        column_config=config,
-        hide_index=True,
-        width="stretch",
-        key=f"sql_editor_{result['token']}_plan",
-    )
-    values = [(n.exclusive_ms or 0.0) if analyzed else n.exclusive_cost for n in tree.nodes]
-    if sum(values) > 0:
-        fig = go.Figure(
-            go.Icicle(
-                ids=[str(n.id) for n in tree.nodes],
-                labels=[n.label for n in tree.nodes],
-                parents=["" if n.parent_id is None else str(n.parent_id) for n in tree.nodes],
-                values=values,
-                branchvalues="remainder",
-                tiling={"orientation": "v"},  # the root on top, children below: how a plan reads
-                marker={"colors": ["#ff4b4b" if n.slow else "#8fb5e8" for n in tree.nodes]},
-                hovertemplate="%{label}<br>own: %{value:.2f}<extra></extra>",
-            )
-        )
-        fig.update_layout(
-            margin={"l": 0, "r": 0, "t": 24, "b": 0},
-            height=320,
-            title="own time (ms) by node" if analyzed else "own cost by node",
-        )
-        st.plotly_chart(fig, width="stretch", key=f"sql_editor_{result['token']}_icicle")
-    with st.expander("Plan JSON"):
-        st.json(dict(tree.raw), expanded=False)
+    show_plan(result["plan"], key=f"sql_editor_{result['token']}", scope=result["scope"])
 
 
 def _show_advice(result: dict[str, Any]) -> None:
-    advice = result["advice"]
-    rows = advice["candidates"]
-    proven = [r for r in rows if r["proven"]]
-    st.caption("Index advice" + (f" · {result['scope']}" if result["scope"] != "text" else ""))
-    cols = st.columns(3)
-    cols[0].metric("Cost now", f"{advice['cost_before']:,.2f}")
-    cols[1].metric("Candidates", len(rows))
-    cols[2].metric("Proven", len(proven) if advice["hypopg"] else "—")
-    if proven:
-        st.success(escape_markdown(advice["note"]), icon=":material/verified:")
-    elif advice["hypopg"]:
-        st.info(escape_markdown(advice["note"]))
-    else:
-        st.warning(escape_markdown(advice["note"]))
-    if not rows:
-        return
-    frame = pd.DataFrame(
-        [
-            {
-                "table": r["table"],
-                "columns": ", ".join(r["columns"]),
-                "cost after": r["cost_after"],
-                "gain": (1 - r["cost_after"] / r["cost_before"])
-                if r["cost_after"] is not None and r["cost_before"]
-                else None,
-                "proven": r["proven"],
-                "why": r["reason"],
-            }
-            for r in rows
-        ]
+    show_index_advice(
+        result["advice"],
+        key=f"sql_editor_{result['token']}",
+        scope=result["scope"],
+        use_label="Put it in the editor",
+        on_use=_load,
+        use_help="Run it from here (CREATE INDEX CONCURRENTLY: not inside the one-transaction mode).",
     )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={"gain": st.column_config.ProgressColumn("gain", min_value=0.0, max_value=1.0, format="percent")},
-        key=f"sql_editor_{result['token']}_advice",
-    )
-    for i, r in enumerate(proven or rows[:1]):
-        st.code(r["create_sql"], language="sql")
-        st.button(
-            "Put it in the editor",
-            key=f"sql_editor_{result['token']}_use_{i}",
-            on_click=_load,
-            args=(r["create_sql"],),
-            help="Run it from here (CREATE INDEX CONCURRENTLY: not inside the one-transaction mode).",
-        )
 
 
 def _show_result(result: dict[str, Any]) -> None:

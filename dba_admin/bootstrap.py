@@ -229,6 +229,13 @@ def _prepare_embedded_demo(conn: psycopg.Connection, server: EmbeddedPostgres) -
             demo.execute(sql.SQL("grant usage on schema auth, extensions to {} /* dba_admin */").format(dba))
             # pg_stat_statements lives in `extensions` (as on Supabase): the monitor reads it there.
             demo.execute(sql.SQL("grant usage on schema extensions to {} /* dba_admin */").format(monitor))
+            # The Statements page's reset runs on the DBA login; PostgreSQL lets only superusers call it unless granted
+            # (its signature differs between versions: the server names it).
+            for (reset,) in demo.execute(
+                "select p.oid::regprocedure::text from pg_proc p where p.proname = 'pg_stat_statements_reset'"
+                " /* dba_admin */"
+            ).fetchall():
+                demo.execute(sql.SQL("grant execute on function {} to {} /* dba_admin */").format(sql.SQL(reset), dba))
             for reader in (monitor, readonly):
                 demo.execute(
                     sql.SQL("grant connect on database {} to {} /* dba_admin */").format(

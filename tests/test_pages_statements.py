@@ -3,8 +3,8 @@
 Statements are run on connection `demo` (database petcare, which has pg_stat_statements in schema `extensions` when
 the cluster preloads it) against a table of the test's own, created by the demo's DBA login (the login a DBA's
 Explain runs on), so the page can be filtered down to them whatever else the suite ran. Nothing is reset on the
-shared demo database: the reset's success is tested in tests/test_statements.py on a scratch database; here the
-confirmation step is, and the refusal that names the GRANT the DBA login lacks.
+shared demo database: the reset's success, and the refusal that names the GRANT a DBA login lacks, are tested in
+tests/test_statements.py on a scratch database; here the confirmation step is.
 """
 
 from __future__ import annotations
@@ -96,20 +96,16 @@ def test_a_filter_that_matches_nothing_says_so(app_db: Any, table: str) -> None:
     assert "No statement matches the filters" in texts(at)
 
 
-def test_reset_asks_first_and_names_the_missing_grant(app_db: Any, table: str) -> None:
+def test_reset_asks_first(app_db: Any, table: str) -> None:
+    """Only the question and its cancel: the demo's DBA login may reset (bootstrap grants it), and a real reset here
+    would empty the statistics other tests of the shared demo read. The reset itself is in tests/test_statements.py."""
     at = filtered(page(app_db), ours(table))
     at.button(key="statements_reset").click().run()
     assert "this cannot be undone" in texts(at)
+    assert any(b.key == "statements_reset_confirm" for b in at.button)
     at.button(key="statements_reset_cancel").click().run()
     assert "this cannot be undone" not in texts(at)
     assert len(at.dataframe[0].value) == 2, "cancelled: nothing was reset"
-    at.button(key="statements_reset").click().run()
-    at.button(key="statements_reset_confirm").click().run()
-    assert not at.exception, at.exception
-    shown = texts(at)
-    # the demo's DBA login is no superuser and was never granted the function: refused, with the fix
-    assert "GRANT EXECUTE ON FUNCTION" in shown and "pg_stat_statements_reset" in shown
-    assert len(at.dataframe[0].value) == 2, "refused: nothing was reset"
 
 
 def test_empty_state_when_the_extension_is_missing(app_db: Any) -> None:

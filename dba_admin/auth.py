@@ -364,8 +364,13 @@ class UserStore:
         name: str | None = None,
         password: str | None = None,
         auth_source: str = "local",
+        via: str | None = None,
     ) -> tuple[AppUser, str | None]:
-        """Create a user; with no password given for a local user, a random one is generated and returned once."""
+        """Create a user; with no password given for a local user, a random one is generated and returned once.
+
+        ``via`` names what did it when no person did (e.g. "supabase_auth" on a first Supabase login); it goes to
+        the audit row's details, the actor staying a username.
+        """
         username, email = username.strip().lower(), email.strip().lower()
         _validate(username, email, role)
         generated = None
@@ -384,7 +389,11 @@ class UserStore:
                     (username, email, name, role, password_hash, auth_source),
                 )
                 audit.record(
-                    self.conn, "user.create", actor=actor, target=username, details={"role": role, "email": email}
+                    self.conn,
+                    "user.create",
+                    actor=actor,
+                    target=username,
+                    details={"role": role, "email": email, **({"via": via} if via else {})},
                 )
         except psycopg.errors.UniqueViolation as exc:
             raise AuthError(f"a user with username {username!r} or email {email!r} already exists") from exc
@@ -401,7 +410,8 @@ class UserStore:
         if not row or row[0] == 0:
             raise LastAdminError("this is the last active admin: make another user admin first")
 
-    def set_role(self, *, actor: str | None, username: str, role: str) -> AppUser:
+    def set_role(self, *, actor: str | None, username: str, role: str, via: str | None = None) -> AppUser:
+        """Change a user's role (``via`` as in create_user); the last active admin cannot lose the role."""
         _validate(role=role)
         user = self.get(username)
         with self._tx():
@@ -413,7 +423,11 @@ class UserStore:
                 (role, role, user.username),
             )
             audit.record(
-                self.conn, "user.set_role", actor=actor, target=user.username, details={"from": user.role, "to": role}
+                self.conn,
+                "user.set_role",
+                actor=actor,
+                target=user.username,
+                details={"from": user.role, "to": role, **({"via": via} if via else {})},
             )
         return self.get(username)
 

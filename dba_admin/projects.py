@@ -408,6 +408,11 @@ def _clean_name(name: str, what: str = "name") -> str:
     return clean
 
 
+def _duplicate_project_name(name: str) -> str:
+    """What a person reads when the per-owner unique index refuses a project name (create or rename)."""
+    return f"You already have a project named {name!r}; choose another name."
+
+
 def _clean_message(message: str | None) -> str | None:
     if message is None or not message.strip():
         return None
@@ -709,7 +714,7 @@ class ProjectManager:
         """A new project owned by the user (created_by comes from the claims, as the policy demands)."""
         clean_name = _clean_name(name, "project name")
         clean_members = sorted({_clean_email(m) for m in members})
-        with self._as_user(claims) as cur:
+        with self._as_user(claims, unique_message=_duplicate_project_name(clean_name)) as cur:
             cur.execute(
                 "/* dba_admin */ insert into public.projetos_analytics (nome, descricao, membros)"
                 " values (%s, %s, %s)"
@@ -778,6 +783,7 @@ class ProjectManager:
         doing: str,
         action: str,
         change: Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]] | None],
+        unique_message: str | None = None,
     ) -> Project:
         """Owner-only update, atomic: lock the row, let ``change`` compute the new values from it, write, audit.
 
@@ -785,7 +791,7 @@ class ProjectManager:
         to do" (no write, no audit row). Deciding on the locked row is what keeps two owners' tabs adding
         two members at once from losing one of them.
         """
-        with self._as_user(claims) as cur:
+        with self._as_user(claims, unique_message=unique_message) as cur:
             before = self._lock_project(cur, project_id, doing)
             decided = change(before)
             if decided is None:
@@ -833,6 +839,7 @@ class ProjectManager:
             doing="rename the project",
             action="project.rename",
             change=lambda row: None if row["nome"] == clean else ({"nome": clean}, {"new_name": clean}),
+            unique_message=_duplicate_project_name(clean),  # the database's per-owner unique index decides
         )
 
     def describe_project(self, claims: UserClaims, project_id: uuid.UUID, description: str | None) -> Project:
@@ -929,7 +936,9 @@ class ProjectManager:
 
     def restore_project(self, claims: UserClaims, project_id: uuid.UUID) -> Project:
         """Owner only: bring a project back from the trash, with every script it had (those trashed alone stay)."""
-        with self._as_user(claims) as cur:
+        with self._as_user(
+            claims, unique_message="a project with this name was just created; rename it, then restore again"
+        ) as cur:
             cur.execute(
                 "/* dba_admin */ select id, nome, deleted_at from public.projetos_analytics where id = %s for update",
                 (project_id,),
@@ -939,6 +948,21 @@ class ProjectManager:
                 raise self._project_denied_or_missing(cur, project_id, "restore the project")
             restored = before["deleted_at"] is not None
             if restored:
+                # A trashed project does not hold its name; the restore cannot rename it (the trash trigger lets a
+                # restore change nothing else), so a name taken meanwhile is refused here, before the index would.
+                cur.execute(
+                    "/* dba_admin */ select nome from public.projetos_analytics"
+                    " where created_by = (select created_by from public.projetos_analytics where id = %(id)s)"
+                    " and deleted_at is null and id <> %(id)s"
+                    " and pg_catalog.lower(pg_catalog.btrim(nome)) = pg_catalog.lower(pg_catalog.btrim(%(name)s))",
+                    {"id": project_id, "name": before["nome"]},
+                )
+                clash = cur.fetchone()
+                if clash is not None:
+                    raise ConflictError(
+                        f"You already have a project named {clash['nome']!r}, so {before['nome']!r} cannot come back"
+                        " from the trash under that name: rename the other project first, then restore this one."
+                    )
                 cur.execute(
                     "/* dba_admin */ update public.projetos_analytics set deleted_at = null where id = %s",
                     (project_id,),
@@ -1924,11 +1948,15 @@ class ProjectManager:
         unchanged: list[str] = []
         with self._as_user(claims) as cur:
             if project_id is None:
-                cur.execute(
-                    "/* dba_admin */ insert into public.projetos_analytics (nome, descricao) values (%s, %s)"
-                    " returning id",
-                    (_clean_name(project_name or archive.name, "project name"), archive.description),
-                )
+                new_name = _clean_name(project_name or archive.name, "project name")
+                try:
+                    cur.execute(
+                        "/* dba_admin */ insert into public.projetos_analytics (nome, descricao) values (%s, %s)"
+                        " returning id",
+                        (new_name, archive.description),
+                    )
+                except pg_errors.UniqueViolation as exc:  # the per-owner unique index on live project names
+                    raise ConflictError(_duplicate_project_name(new_name)) from exc
                 target_id = _one(cur)["id"]
             else:
                 target_id = self._writable_project(cur, project_id)["id"]

@@ -47,13 +47,30 @@ def sign_in(url: str, anon_key: str, email: str, password: str, *, timeout_s: fl
     return SupabaseIdentity(user_id=str(user.id), email=user.email.lower(), app_role=role if role in ROLES else None)
 
 
+def supabase_username(email: str) -> str:
+    """The app username of a Supabase Auth account: its email (lower-cased, at most 64 characters)."""
+    return email.strip().lower()[:64]
+
+
 def login_with_supabase(store: UserStore, url: str, anon_key: str, email: str, password: str) -> AppUser:
-    """Sign in with Supabase, then map the account to an app user (created on first login when metadata says so)."""
+    """Sign in with Supabase, then map the account to an app user (created on first login when metadata says so).
+
+    Audit rows name the person by app username like every other row: the account's username when it has one, else
+    the username it would get; the email is in the details. Role syncs from app_metadata are the person's own login
+    (actor: their username, details.via "supabase_auth").
+    """
+    typed = email.strip().lower()
     try:
         identity = sign_in(url, anon_key, email, password)
     except AuthError:
+        known = store.get_by_email(typed)
         with store.conn.transaction():
-            audit.record(store.conn, "login.failed", actor=email.strip().lower(), details={"source": "supabase"})
+            audit.record(
+                store.conn,
+                "login.failed",
+                actor=known.username if known is not None else supabase_username(typed),
+                details={"source": "supabase", "email": typed},
+            )
         raise
     existing = store.get_by_email(identity.email)
     if existing is not None and existing.auth_source != "supabase":
@@ -61,17 +78,26 @@ def login_with_supabase(store: UserStore, url: str, anon_key: str, email: str, p
     if existing is None:
         if identity.app_role is None:
             with store.conn.transaction():
-                audit.record(store.conn, "login.refused_no_role", actor=identity.email, details={"source": "supabase"})
+                audit.record(
+                    store.conn,
+                    "login.refused_no_role",
+                    actor=supabase_username(identity.email),
+                    details={"source": "supabase", "email": identity.email},
+                )
             raise AuthError("your Supabase account has no DBA Admin role yet: ask an admin to grant you one")
+        username = supabase_username(identity.email)
         existing, _ = store.create_user(
-            actor="supabase-auth",
-            username=identity.email[:64],
+            actor=username,
+            username=username,
             email=identity.email,
             role=identity.app_role,
             auth_source="supabase",
+            via="supabase_auth",
         )
     elif identity.app_role and identity.app_role != existing.role:
-        existing = store.set_role(actor="supabase-auth", username=existing.username, role=identity.app_role)
+        existing = store.set_role(
+            actor=existing.username, username=existing.username, role=identity.app_role, via="supabase_auth"
+        )
     if not existing.is_active:
         raise AuthError("this account is deactivated: ask an admin")
     return store.record_success(existing.username)

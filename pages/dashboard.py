@@ -61,6 +61,9 @@ def short_sql(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+GAUGE_MARGIN = {"l": 36, "r": 36, "t": 36, "b": 12}
+
+
 def small_layout(fig: go.Figure, height: int = 300) -> go.Figure:
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
@@ -197,16 +200,19 @@ def cache_hit(metrics: Metrics) -> None:
         go.Indicator(
             mode="gauge+number",
             value=round(ratio * 100, 2),
-            number={"suffix": " %"},
+            number={"suffix": " %", "font": {"size": 34}},
+            domain={"x": [0.0, 1.0], "y": [0.0, 0.92]},
             gauge={
-                "axis": {"range": [0, 100]},
+                "axis": {"range": [0, 100], "tickfont": {"size": 11}, "tickwidth": 1},
                 "bar": {"color": "#3d6fb6"},
                 "steps": [{"range": [0, 90], "color": "#fde2e1"}, {"range": [90, 99], "color": "#fff4ce"}],
                 "threshold": {"line": {"color": "green", "width": 3}, "value": 99},
             },
         )
     )
-    st.plotly_chart(small_layout(fig), key="dashboard_cache_hit")
+    # A gauge draws its tick labels outside its arc: the margins leave them room (10 px clipped "0" and "100").
+    fig.update_layout(height=260, margin=GAUGE_MARGIN)
+    st.plotly_chart(fig, key="dashboard_cache_hit")
     if ratio < 0.99:
         st.caption("Below 99 %: the working set may not fit in shared_buffers, or large scans evict it.")
 
@@ -347,8 +353,12 @@ def live() -> None:
         top_statements(metrics)
 
 
-live()
+# The live part draws a varying number of elements (spinners, an error, or every figure). In one container of its
+# own it takes one place on the page, so the growth block below keeps its place between reruns and a stale copy of
+# its heading cannot stay on screen next to the new one ("Growth over time" shown twice).
+with st.container(key="dashboard_live"):
+    live()
 
 st.divider()
-with page_part("Drawing the growth charts"):
+with st.container(key="dashboard_growth_block"), page_part("Drawing the growth charts"):
     render_growth_charts(conn, actor=user.username)

@@ -16,7 +16,15 @@ from dba_admin.errors import DbaAdminError, ImportClash, NotFound
 from dba_admin.projects import ClashPolicy, Project, safe_file_name
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
-from ui.widgets import PROJECT_KEY, PROJECTS_PAGE, executions_frame, fmt_time, open_script, selected_id
+from ui.widgets import (
+    PROJECT_FLASH,
+    PROJECT_KEY,
+    PROJECTS_PAGE,
+    executions_frame,
+    fmt_time,
+    open_script,
+    selected_id,
+)
 
 user = require_page("project")
 claims = user.claims
@@ -41,7 +49,7 @@ except DbaAdminError as exc:
     st.stop()
 
 is_owner = project.is_owner(claims)
-FLASH_KEY = "project_flash"
+FLASH_KEY = PROJECT_FLASH
 
 
 def done(message: str) -> None:

@@ -13,7 +13,7 @@ from dba_admin.errors import DbaAdminError, ImportClash
 from dba_admin.projects import ClashPolicy
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
-from ui.widgets import fmt_time, open_project, open_script
+from ui.widgets import PROJECT_FLASH, fmt_time, open_project, open_script
 
 user = require_page("projects")
 claims = user.claims
@@ -28,7 +28,8 @@ left, right = st.columns([1, 2], gap="large")
 
 with left:
     st.subheader("New project")
-    with st.form("projects_create", clear_on_submit=True):
+    # Not cleared on submit: a refused name (one the owner already has) stays in the field to correct.
+    with st.form("projects_create"):
         name = st.text_input("Name", key="projects_new_name")
         description = st.text_area("Description (optional)", key="projects_new_description", height=80)
         members_text = st.text_input(
@@ -44,8 +45,11 @@ with left:
         except (DbaAdminError, ValueError) as exc:
             show_error(exc, action="Creating the project")
         else:
-            st.session_state["projects_flash"] = f"Created project {project.name}."
-            st.rerun()
+            # Creating a project opens it (its page shows the message); the form's fields are left behind.
+            for field in ("projects_new_name", "projects_new_description", "projects_new_members"):
+                st.session_state.pop(field, None)
+            st.session_state[PROJECT_FLASH] = f"Created project {project.name}."
+            open_project(project.id)
 
     with st.expander("Import a project from a zip"):
         upload = st.file_uploader("Exported project (.zip)", type=["zip"], key="projects_import_file")

@@ -1,5 +1,9 @@
 """One script: edit and save (every change a version), run it, see the results, its versions and its runs.
 
+The editor is the SQL editor's (ui/sql_workbench.py): highlighting, line numbers, Ctrl/Cmd+Enter runs, the last
+error marked at its line and column, results per statement with downloads and charts. Its text is kept in
+``st.session_state["script_editor_<id>"]``; each editor event is taken into it once, so a rerun runs nothing again.
+
 A save carries the version the text was edited from; when someone saved since, the core refuses it and this
 page shows their change next to yours, so nothing is lost on either side. A run that the core says needs
 confirmation (a DBA's destructive statement) runs only from the confirmation button, once, on the connection it
@@ -9,6 +13,7 @@ was reviewed for. A script runs on any connection the user may use (the sidebar'
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.express as px
@@ -18,6 +23,7 @@ from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConf
 from dba_admin.projects import RunOutcome, Script, diff_texts
 from ui.markdown import escape_markdown
 from ui.session import NO_CONNECTION, chosen_connection, get_services, require_page, show_error, visible_connections
+from ui.sql_workbench import RUN_BUTTON, error_annotations, outcome_error, show_statements, sql_input, take_editor_event
 from ui.widgets import (
     PROJECT_KEY,
     PROJECT_PAGE,
@@ -27,7 +33,6 @@ from ui.widgets import (
     fmt_time,
     selected_id,
     show_diff,
-    show_run_outcome,
 )
 
 user = require_page("script")
@@ -55,7 +60,10 @@ except DbaAdminError as exc:
     st.stop()
 
 sid = script.id
-EDITOR = f"script_editor_{sid}"
+EDITOR = f"script_editor_{sid}"  # the editor's text (a string; other code and tests set it)
+ACE = f"script_ace_{sid}"  # the code editor component's last event
+AREA = f"script_area_{sid}"  # the plain text area standing in without the component
+SYNCED = f"script_ace_synced_{sid}"  # id of the last editor event taken into EDITOR
 BASE = f"script_base_{sid}"  # the version the editor's text was loaded from or last saved as
 MESSAGE = f"script_message_{sid}"
 PENDING = f"script_pending_{sid}"  # editor reset asked for by the previous run (widgets take new values before drawing)
@@ -87,6 +95,9 @@ if pending is not None:
 if EDITOR not in st.session_state or BASE not in st.session_state:
     st.session_state[EDITOR] = script.sql
     st.session_state[BASE] = script.version
+# The editor's newest event (blur, Ctrl/Cmd+Enter, its Run button), once: its text first, before Save reads it.
+editor_event = take_editor_event(ace_key=ACE, synced_key=SYNCED, text_key=EDITOR)
+submitted = editor_event is not None and editor_event.get("type") == "submit"
 base: int = st.session_state[BASE]
 
 # --- header -----------------------------------------------------------------------------------------------------------
@@ -111,7 +122,8 @@ if read_only_project:
 stale_box = st.empty()  # filled after the save button is handled, so a conflict is not announced twice
 
 # --- editor -----------------------------------------------------------------------------------------------------------
-text = st.text_area("SQL", key=EDITOR, height=320, disabled=read_only_project)
+editor_box = st.container()  # drawn after a run below, so the error marker is the new run's
+text: str = st.session_state[EDITOR]
 message = st.text_input(
     "Message for this version (optional)", key=MESSAGE, placeholder="what changed and why", disabled=read_only_project
 )
@@ -125,8 +137,12 @@ except DbaAdminError as exc:
 b1, b2, b4, b3 = st.columns([1, 1, 2, 4], vertical_alignment="center")
 save_clicked = b1.button("Save", key="script_save", type="primary", disabled=read_only_project)
 run_clicked = b2.button(
-    "Run", key="script_run", help="Runs the text in the editor and records the run.", disabled=not targets
+    "Run",
+    key="script_run",
+    help="Runs the text in the editor and records the run (Ctrl/Cmd+Enter in the editor does the same).",
+    disabled=not targets,
 )
+run_clicked = run_clicked or (submitted and bool(targets))
 # Any connection the user may use; the sidebar's by default (the key follows it, so a new choice there resets this).
 target_name: str | None = b4.selectbox(
     "Run on",
@@ -210,6 +226,17 @@ if theirs is not None:
 # --- run --------------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RanOutcome:
+    """The last run shown under the editor: what ran (label and text, for the error marker) and its outcome."""
+
+    label: str
+    outcome: RunOutcome
+    sql: str
+    adhoc: bool
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])  # result widgets' keys: new for each run
+
+
 def run_now(adhoc_sql: str | None, *, confirmed: bool, version: int, connection: str) -> RunOutcome | None:
     """Run the saved script (``adhoc_sql`` None) or unsaved text (recorded as ad-hoc SQL) on ``connection``; None
     if it failed.
@@ -250,7 +277,10 @@ if run_clicked and target_name is not None:
             "connection": target_name,  # the confirmation is for this connection only
         }
     elif outcome is not None:
-        st.session_state[OUTCOME] = (ran_label(adhoc_text, script.version, target_name), outcome)
+        ran_sql = adhoc_text if adhoc_text is not None else script.sql
+        st.session_state[OUTCOME] = RanOutcome(
+            ran_label(adhoc_text, script.version, target_name), outcome, ran_sql, adhoc_text is not None
+        )
 
 confirm = st.session_state.get(CONFIRM)
 if confirm is not None:
@@ -293,13 +323,29 @@ if confirm is not None:
                     confirm["adhoc_sql"], confirmed=True, version=confirm["version"], connection=confirm["connection"]
                 )
                 if outcome is not None:
-                    st.session_state[OUTCOME] = (reviewed, outcome)
+                    ran_sql = confirm["adhoc_sql"] if confirm["adhoc_sql"] is not None else script.sql
+                    st.session_state[OUTCOME] = RanOutcome(reviewed, outcome, ran_sql, confirm["adhoc_sql"] is not None)
 
-last = st.session_state.get(OUTCOME)
+last: RanOutcome | None = st.session_state.get(OUTCOME)
+with editor_box:
+    sql_input(
+        text_key=EDITOR,
+        ace_key=ACE,
+        area_key=AREA,
+        annotations=error_annotations(text, last.sql, outcome_error(last.outcome)) if last is not None else (),
+        buttons=[RUN_BUTTON],
+        placeholder="Type the script's SQL here; Ctrl/Cmd+Enter runs it",
+        read_only=read_only_project,
+    )
 if last is not None:
-    last_label, last_outcome = last
-    st.subheader(f"Results of {last_label}")
-    show_run_outcome(last_outcome)
+    st.subheader(f"Results of {escape_markdown(last.label)}")
+    execution = last.outcome.execution
+    where = "your history (ad-hoc SQL)" if last.adhoc else "the script's run history"
+    st.caption(
+        f"{'read-only' if last.outcome.read_only else 'read-write'} · {last.outcome.status}"
+        + (f" · run #{execution.id} in {where}" if execution is not None else "")
+    )
+    show_statements(last.outcome, last.sql, "text", f"script_result_{sid}_{last.token}")
 
 # --- versions and runs ------------------------------------------------------------------------------------------------
 tab_versions, tab_runs = st.tabs(["Versions", "Run history"])

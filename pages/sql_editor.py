@@ -20,14 +20,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from dba_admin.charts import CHART_TYPES, ChartError, ChartSpec, build_figure, column_roles, default_spec
-from dba_admin.database import run_summary, statement_numbers
-from dba_admin.editor_support import error_mark, offset_of, statement_at
-from dba_admin.errors import DbaAdminError, QueryError, SqlErrorInfo
-from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_json_bytes
+from dba_admin.editor_support import offset_of, statement_at
+from dba_admin.errors import DbaAdminError, QueryError
 from dba_admin.plan import parse_plan
 from dba_admin.sql_text import Kind, format_sql, split_statements
 from ui.assistant import render_sql_helpers
@@ -41,11 +37,16 @@ from ui.session import (
     show_connection,
     show_error,
 )
-
-try:  # the real editor; the page still works (plain text area) where the package is missing
-    from code_editor import code_editor
-except ImportError:  # pragma: no cover - exercised only without the optional component
-    code_editor = None
+from ui.sql_workbench import (
+    RUN_BUTTON,
+    RUN_SELECTION_BUTTON,
+    error_annotations,
+    outcome_error,
+    show_sql_error,
+    show_statements,
+    sql_input,
+    take_editor_event,
+)
 
 TEXT = "sql_editor_text"  # the SQL in the editor; other pages set it to open SQL here
 ACE = "sql_editor_ace"  # the component's last event
@@ -57,7 +58,6 @@ RESULT = "sql_editor_result"  # the last result, redrawn on every rerun
 PENDING = "sql_editor_pending"  # a destructive text waiting for the DBA's confirmation
 ONE_TX = "sql_editor_one_transaction"  # a DBA's choice: run the text as one transaction (kept for the session)
 ONE_TX_TOGGLE = "sql_editor_one_transaction_toggle"  # its widget (Streamlit drops a widget's key off its page)
-STATUS_ICONS = {"ok": "✅", "error": "❌", "rolled_back": "↩️"}
 
 DEFAULT_SQL = (
     "-- Ctrl/Cmd+Enter runs the selection, or everything when nothing is selected.\n"
@@ -67,27 +67,7 @@ DEFAULT_SQL = (
     "order by 1, 2;\n"
 )
 
-EDITOR_BUTTONS = [
-    {
-        "name": "Run",
-        "feather": "Play",
-        "primary": True,
-        "hasText": True,
-        "alwaysOn": True,
-        "showWithIcon": True,
-        "commands": ["submit"],
-        "style": {"bottom": "0.46rem", "right": "0.4rem"},
-    },
-    {
-        "name": "Run selection",
-        "feather": "PlayCircle",
-        "hasText": True,
-        "alwaysOn": True,
-        "showWithIcon": True,
-        "commands": [["response", "run_selection"]],
-        "style": {"bottom": "0.46rem", "right": "5.2rem"},
-    },
-]
+EDITOR_BUTTONS = [RUN_BUTTON, RUN_SELECTION_BUTTON]
 
 user = require_page("sql_editor")
 services = get_services()
@@ -121,11 +101,9 @@ def _remember_one_transaction() -> None:
 
 def _sync_from_editor() -> None:
     """Take the editor's newest event into the session once: its text, cursor, and a run it asked for."""
-    event = st.session_state.get(ACE)
-    if not isinstance(event, dict) or not event.get("id") or event["id"] == st.session_state.get(SYNCED):
+    event = take_editor_event(ace_key=ACE, synced_key=SYNCED, text_key=TEXT)
+    if event is None:
         return
-    st.session_state[SYNCED] = event["id"]
-    st.session_state[TEXT] = str(event.get("text") or "")
     cursor = event.get("cursor")
     if isinstance(cursor, dict) and "row" in cursor:
         st.session_state[CURSOR] = (int(cursor.get("row") or 0), int(cursor.get("column") or 0))
@@ -146,10 +124,6 @@ def _set_text(text: str) -> None:
     st.session_state[TEXT] = text
     if AREA in st.session_state:
         st.session_state[AREA] = text
-
-
-def _on_area_change() -> None:
-    st.session_state[TEXT] = st.session_state[AREA]
 
 
 def _click_run() -> None:
@@ -284,116 +258,6 @@ def _do(request: dict[str, Any]) -> None:
 # --- drawing --------------------------------------------------------------------------------------------------
 
 
-def _show_error(info: SqlErrorInfo, sql: str, scope: str) -> None:
-    """SQLSTATE, message, and the offending line with a caret under the error position."""
-    message = escape_markdown(info.message)
-    head = f"SQLSTATE {info.sqlstate}: {message}" if info.sqlstate else message
-    st.error(head, icon=":material/error:")
-    mark = error_mark(sql, info.position)
-    if mark is not None:
-        where = mark.where + (" of the selection" if scope == "selection" else "")
-        st.markdown(f"At **{where}**")
-        st.code(mark.snippet, language=None)
-    for label, value in (("Detail", info.detail), ("Hint", info.hint), ("Context", info.context)):
-        if value:
-            st.caption(f"{label}: {escape_markdown(value)}")
-
-
-def _downloads(frame: pd.DataFrame, key: str) -> None:
-    cols = st.columns([1, 1, 1, 5])
-    cols[0].download_button(
-        "CSV",
-        lambda: to_csv_bytes(frame),
-        "result.csv",
-        "text/csv",
-        key=f"{key}_csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    cols[1].download_button(
-        "JSON",
-        lambda: to_json_bytes(frame),
-        "result.json",
-        "application/json",
-        key=f"{key}_json",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    if excel_available():
-        cols[2].download_button(
-            "Excel",
-            lambda: to_excel_bytes(frame),
-            "result.xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key=f"{key}_xlsx",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-    else:
-        cols[2].caption("Excel export needs openpyxl")
-
-
-def _chart_builder(frame: pd.DataFrame, key: str) -> None:
-    if not st.toggle("Chart", key=f"{key}_chart_on"):
-        return
-    roles = column_roles(frame)
-    columns = list(roles)
-    numeric = [c for c, r in roles.items() if r == "numeric"]
-    start = default_spec(frame) or ChartSpec("bar", columns[0])
-    c1, c2, c3, c4 = st.columns(4)
-    kind = c1.selectbox("Chart type", CHART_TYPES, index=CHART_TYPES.index(start.kind), key=f"{key}_kind")
-    x = c2.selectbox("X", columns, index=columns.index(start.x), key=f"{key}_x")
-    y_options = ["(count rows)", *numeric]
-    y = c3.selectbox("Y", y_options, index=y_options.index(start.y) if start.y in y_options else 0, key=f"{key}_y")
-    color = c4.selectbox("Color", ["(none)", *columns], key=f"{key}_color")
-    spec = ChartSpec(kind, x, None if y == "(count rows)" else y, None if color == "(none)" else color)
-    try:
-        st.plotly_chart(build_figure(frame, spec), width="stretch", key=f"{key}_fig")
-    except ChartError as exc:
-        st.info(escape_markdown(exc))
-
-
-def _show_statement(res: Any, sql: str, scope: str, key: str) -> None:
-    if res.status == "not_run":
-        st.info("Not run: an earlier statement failed, so the run stopped there.")
-        return
-    if res.status == "rolled_back":
-        st.warning(
-            "Rolled back: this statement ran, but the text ran as one transaction and a later statement failed, "
-            "so nothing it did was kept. Fix the failing statement and run again.",
-            icon=":material/undo:",
-        )
-    elif res.rolled_back and res.status == "ok":
-        st.warning(
-            "Rolled back with your transaction (BEGIN without a COMMIT that took effect): nothing it did was kept.",
-            icon=":material/undo:",
-        )
-    if res.status == "error" and res.error is not None:
-        _show_error(res.error, sql, scope)
-    elif res.returns_rows:
-        parts = [f"{res.row_count:,} row{'s' if res.row_count != 1 else ''}", f"{res.duration_ms:,.1f} ms"]
-        if res.affected_rows is not None and res.kind != Kind.READ:
-            parts.append(f"{res.affected_rows:,} rows affected")
-        st.caption(" · ".join(parts))
-        if res.truncated:
-            st.warning(
-                f"Row cap reached: showing the first {res.row_count:,} rows; the query returns more. "
-                "Add a LIMIT or aggregate to see the rest.",
-                icon=":material/content_cut:",
-            )
-        if res.size_cut_notice:
-            st.warning(res.size_cut_notice, icon=":material/content_cut:")
-        st.dataframe(res.rows, width="stretch", hide_index=True, key=f"{key}_df")
-        _downloads(res.rows, key)
-        _chart_builder(res.rows, key)
-    else:
-        affected = f" · {res.affected_rows:,} rows affected" if res.affected_rows is not None else ""
-        done = escape_markdown(res.command_tag or res.command or "OK")
-        st.success(f"{done}{affected} · {res.duration_ms:,.1f} ms")
-    for notice in res.notices:
-        st.caption(escape_markdown(notice))
-
-
 def _show_run(result: dict[str, Any]) -> None:
     outcome = result["outcome"]
     sql, scope = result["sql"], result["scope"]
@@ -408,27 +272,7 @@ def _show_run(result: dict[str, Any]) -> None:
     if result.get("single") and not outcome.read_only:
         summary += " · one transaction"
     st.caption(summary)
-    if not outcome.results:
-        if outcome.error is not None:
-            _show_error(outcome.error, sql, scope)
-        return
-    labels = []
-    for r in outcome.results:
-        icon = "↩️" if r.rolled_back and r.status == "ok" else STATUS_ICONS.get(r.status, "⏸")
-        labels.append(f"{icon} {r.index + 1} · {escape_markdown(r.command or r.kind.value)}")
-    failed = next((r for r in outcome.results if r.status == "error"), None)
-    said = run_summary(outcome.results, read_only=outcome.read_only)
-    if failed is not None and said and len(outcome.results) > 1:
-        where = f" The tab of {statement_numbers([failed.index])} is open below."
-        text = escape_markdown(said[0].upper() + said[1:]) + where
-        if failed.rolled_back:
-            st.error(text, icon=":material/undo:")
-        else:
-            st.warning(text, icon=":material/warning:")
-    default = labels[failed.index] if failed is not None else None
-    for res, tab in zip(outcome.results, st.tabs(labels, default=default), strict=True):
-        with tab:
-            _show_statement(res, sql, scope, f"sql_editor_{result['token']}_{res.index}")
+    show_statements(outcome, sql, scope, f"sql_editor_{result['token']}")
 
 
 def _show_plan(result: dict[str, Any]) -> None:
@@ -454,7 +298,7 @@ def _show_result(result: dict[str, Any]) -> None:
     elif "plan" in result:
         _show_plan(result)
     elif "error" in result:
-        _show_error(result["error"], result["sql"], result["scope"])
+        show_sql_error(result["error"], result["sql"], result["scope"])
     elif "failure" in result:
         st.error(escape_markdown(result["failure"]))
 
@@ -603,13 +447,10 @@ if user.is_dba and not conn.has_dba_login:
 
 def _error_annotations(last: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The last run's error as an Ace gutter annotation, when it ran the editor's current text."""
-    if not last or last.get("scope") != "text" or last.get("sql") != st.session_state[TEXT]:
+    if not last or last.get("scope") != "text":
         return []
-    err = last.get("error") or (last["outcome"].error if "outcome" in last else None)
-    mark = error_mark(st.session_state[TEXT], err.position) if err is not None else None
-    if err is None or mark is None:
-        return []
-    return [{"row": mark.line - 1, "column": mark.column - 1, "type": "error", "text": err.message}]
+    err = last.get("error") or (outcome_error(last["outcome"]) if "outcome" in last else None)
+    return error_annotations(st.session_state[TEXT], last.get("sql"), err)
 
 
 # Requests from button callbacks are done before the editor is drawn, so its error marker is current.
@@ -617,27 +458,14 @@ request = st.session_state.pop(REQUEST, None)
 if request:
     _do(request)
 
-if code_editor is not None:
-    code_editor(
-        st.session_state[TEXT],
-        lang="pgsql",
-        height=[10, 28],
-        key=ACE,
-        allow_reset=True,
-        response_mode=["blur"],
-        buttons=EDITOR_BUTTONS,
-        options={"showLineNumbers": True, "tabSize": 2, "wrap": False},
-        props={
-            "annotations": _error_annotations(st.session_state.get(RESULT)),
-            "placeholder": "Type SQL here",
-            "scrollMargin": [4, 4, 0, 0],
-        },
-    )
-    _sync_from_editor()  # Ctrl/Cmd+Enter and the editor's own buttons enqueue here
-else:
-    if AREA not in st.session_state:
-        st.session_state[AREA] = st.session_state[TEXT]
-    st.text_area("SQL", key=AREA, height=260, on_change=_on_area_change, label_visibility="collapsed")
+sql_input(
+    text_key=TEXT,
+    ace_key=ACE,
+    area_key=AREA,
+    annotations=_error_annotations(st.session_state.get(RESULT)),
+    buttons=EDITOR_BUTTONS,
+)
+_sync_from_editor()  # Ctrl/Cmd+Enter and the editor's own buttons enqueue here
 
 bar = st.columns([1, 1, 1, 1.4, 1.4, 1.6, 2.5], vertical_alignment="center")
 bar[0].button(

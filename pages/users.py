@@ -71,27 +71,35 @@ with right:
         target = st.selectbox("User", names, key="users_target")
         chosen = next(u for u in users if u.username == target)
         new_role = st.selectbox("Role", ROLES, index=ROLES.index(chosen.role), key="users_role")
-        c1, c2, c3, c4 = st.columns(4)
+        # Two buttons a row, each as wide as its column: four in a row of half the page cut "Reset password".
+        c1, c2 = st.columns(2)
+        c3, c4 = st.columns(2)
         try:
-            if c1.button("Set role", key="users_set_role"):
+            if c1.button("Set role", key="users_set_role", width="stretch"):
                 with services.users() as store:
                     store.set_role(actor=admin.username, username=target, role=new_role)
                 st.success(f"{escape_markdown(target)} is now {new_role}.")
-            if c2.button("Reset password", key="users_reset"):
+            if c2.button(
+                "Reset password",
+                key="users_reset",
+                width="stretch",
+                help="A new random password, shown once here; it also unlocks the account and ends the user's "
+                "sessions.",
+            ):
                 with services.users() as store:
                     new_password = store.reset_password(actor=admin.username, username=target)
                 st.info(f"New password for {escape_markdown(target)} (shown once): `{new_password}`")
             if chosen.is_locked():
-                if c3.button("Unlock", key="users_unlock"):
+                if c3.button("Unlock", key="users_unlock", width="stretch"):
                     with services.users() as store:
                         store.unlock(actor=admin.username, username=target)
                     st.success(f"{escape_markdown(target)} unlocked.")
-            elif c3.button("Lock", key="users_lock"):
+            elif c3.button("Lock", key="users_lock", width="stretch"):
                 with services.users() as store:
                     store.lock(actor=admin.username, username=target)
                 st.success(f"{escape_markdown(target)} locked.")
             label = "Deactivate" if chosen.is_active else "Activate"
-            if c4.button(label, key="users_active"):
+            if c4.button(label, key="users_active", width="stretch"):
                 with services.users() as store:
                     store.set_active(actor=admin.username, username=target, active=not chosen.is_active)
                 st.success(f"{escape_markdown(target)} {'deactivated' if chosen.is_active else 'activated'}.")

@@ -67,8 +67,11 @@ def test_hostile_names_are_shown_as_text(app_db: Any) -> None:
     at.text_input(key="projects_new_name").input(PROJECT_NAME)
     at.text_area(key="projects_new_description").input(DESCRIPTION)
     next(b for b in at.button if b.label == "Create project").click().run()
-    assert_no_live_markdown(at, "projects")
+    at.switch_page("pages/project.py")  # creating a project opens it, with the flash
+    assert_no_live_markdown(at, "project after create")
     assert any(as_read(s) == f"Created project {PROJECT_NAME}." for s in markdown_sources(at))
+    at.switch_page("pages/projects.py").run()
+    assert_no_live_markdown(at, "projects")
     assert list(at.dataframe[0].value["name"]) == [PROJECT_NAME], "the table shows it as it is (plain text)"
 
     # Project: title, description; then a script with a hostile name (the app opens it).

@@ -67,6 +67,13 @@ def click(at: AppTest, label: str) -> AppTest:
     return at
 
 
+def type_sql(at: AppTest, editor: str, text: str) -> AppTest:
+    """Type into the script editor: the code editor is a custom component (unknown to AppTest); the page keeps its
+    text in ``st.session_state[editor]``, as the component's events do."""
+    at.session_state[editor] = text
+    return at
+
+
 def html_text(at: AppTest) -> str:
     return html.unescape("\n".join(str(e.proto.body) for e in at.get("html")))
 
@@ -90,15 +97,19 @@ def test_analyst_project_script_lifecycle(app_db: Any) -> None:
     at.text_input(key="projects_new_name").input(name)
     at.text_area(key="projects_new_description").input("monthly sales queries")
     click(at, "Create project")
+    follow(at, "pages/project.py")  # creating a project opens it
     assert f"Created project {name}" in texts(at)
-    listed = at.dataframe[0].value
-    assert list(listed["name"]) == [name]
-    assert list(listed["owner"]) == [email_of(username)]
-    click(at, "Open project")
-    follow(at, "pages/project.py")
     assert at.title[0].value == name
     project_id = at.query_params["id"]
     assert "No scripts yet" in texts(at)
+    open_page(at, "pages/projects.py")
+    listed = at.dataframe[0].value
+    assert list(listed["name"]) == [name]
+    assert list(listed["owner"]) == [email_of(username)]
+    assert at.text_input(key="projects_new_name").value == "", "the form is empty again"
+    click(at, "Open project")
+    follow(at, "pages/project.py")
+    assert at.title[0].value == name
 
     # Project: add a script; the app opens it.
     at.text_input(key="project_new_script_name").input("orders")
@@ -108,16 +119,16 @@ def test_analyst_project_script_lifecycle(app_db: Any) -> None:
     assert at.title[0].value == "orders"
     script_id = at.query_params["id"]
     editor = f"script_editor_{script_id}"
-    assert at.text_area(key=editor).value == "select 1 as one"
+    assert at.session_state[editor] == "select 1 as one"
     assert "Only one version so far" in texts(at)
 
     # Save twice: two new versions, each with its message.
-    at.text_area(key=editor).input("select 1 as one,\n       2 as two")
+    type_sql(at, editor, "select 1 as one,\n       2 as two")
     at.text_input(key=f"script_message_{script_id}").input("add two")
     click(at, "Save")
     assert "Saved as v2." in texts(at)
     assert at.text_input(key=f"script_message_{script_id}").value == "", "the message field clears after a save"
-    at.text_area(key=editor).input("select 1 as one,\n       3 as three")
+    type_sql(at, editor, "select 1 as one,\n       3 as three")
     click(at, "Save")
     assert "Saved as v3." in texts(at)
     versions = at.dataframe[0].value
@@ -137,7 +148,7 @@ def test_analyst_project_script_lifecycle(app_db: Any) -> None:
     at.selectbox(key=f"script_restore_choice_{script_id}_3").select(1)
     click(at, "Restore")
     assert "Restored v1 as v4." in texts(at)
-    assert at.text_area(key=editor).value == "select 1 as one"
+    assert at.session_state[editor] == "select 1 as one"
     assert list(at.dataframe[0].value["version"]) == [4, 3, 2, 1]
 
     # Run: results, the run recorded, the chart of runs.
@@ -348,7 +359,8 @@ def test_analyst_runs_read_only(app_db: Any, manager: ProjectManager) -> None:
     open_page(at, "pages/script.py", script.id)
     click(at, "Run")
     errors = as_read("\n".join(e.value for e in at.error))
-    assert "no_such_table_x" in errors and "SQLSTATE 42P01" in errors and "line 2" in errors
+    assert "no_such_table_x" in errors and "SQLSTATE 42P01" in errors
+    assert "line 2" in texts(at), "the error's position, with the offending line and a caret"
     assert "error" in texts(at)
     history = manager.history(analyst_claims, script_id=script.id)
     assert [r.status for r in history] == ["error"] and history[0].sqlstate == "42P01"
@@ -366,7 +378,7 @@ def test_save_conflict_shows_the_other_change(app_db: Any, manager: ProjectManag
     editor = f"script_editor_{script.id}"
     # ... and they save v2 before I press Save.
     manager.save_script(their_claims, script.id, "select 1 as base, 'theirs' as who", base_version=1)
-    at.text_area(key=editor).input("select 1 as base, 'mine' as who").run()
+    type_sql(at, editor, "select 1 as base, 'mine' as who").run()
     assert not at.exception
     assert "saved v2 since you opened v1" in "\n".join(w.value for w in at.warning), "a rerun tells me early"
     click(at, "Save")
@@ -384,13 +396,13 @@ def test_save_conflict_shows_the_other_change(app_db: Any, manager: ProjectManag
 
     # Again, and this time take theirs.
     manager.save_script(their_claims, script.id, "select 'theirs again'", base_version=3)
-    at.text_area(key=editor).input("select 'mine again'")
+    type_sql(at, editor, "select 'mine again'")
     click(at, "Save")
     assert "Not saved" in "\n".join(e.value for e in at.error)
     click(at, "Load theirs (drop my edits)")
-    assert at.text_area(key=editor).value == "select 'theirs again'"
+    assert at.session_state[editor] == "select 'theirs again'"
     assert "Loaded v4" in texts(at)
-    at.text_area(key=editor).input("select 'mine on top of theirs'")
+    type_sql(at, editor, "select 'mine on top of theirs'")
     click(at, "Save")
     assert "Saved as v5." in texts(at)
 
@@ -401,7 +413,7 @@ def test_unsaved_edits_run_as_adhoc_and_reopen_in_the_sql_editor(app_db: Any, ma
     project = manager.create_project(analyst_claims, f"Adhoc {uuid.uuid4().hex[:6]}")
     script = manager.create_script(analyst_claims, project.id, "draft", "select 1 as saved")
     open_page(at, "pages/script.py", script.id)
-    at.text_area(key=f"script_editor_{script.id}").input("select 2 as unsaved_edit")
+    type_sql(at, f"script_editor_{script.id}", "select 2 as unsaved_edit")
     click(at, "Run")
     assert "Results of your unsaved text" in texts(at)
     assert list(at.dataframe[0].value.columns) == ["unsaved_edit"]
@@ -426,6 +438,23 @@ def test_invalid_input_says_what_is_wrong(app_db: Any) -> None:
     at.text_input(key="projects_new_members").input("not-an-email")
     click(at, "Create project")
     assert "'not-an-email' is not an email address" in as_read("\n".join(e.value for e in at.error))
+
+
+def test_a_duplicate_project_name_is_refused_and_the_typed_name_kept(app_db: Any) -> None:
+    at, _ = logged_in_app(app_db.dsn, "analyst")
+    name = f"Dup {uuid.uuid4().hex[:6]}"
+    open_page(at, "pages/projects.py")
+    at.text_input(key="projects_new_name").input(name)
+    click(at, "Create project")
+    follow(at, "pages/project.py")
+    assert at.title[0].value == name
+    open_page(at, "pages/projects.py")
+    at.text_input(key="projects_new_name").input(name.lower())
+    click(at, "Create project")
+    errors = "\n".join(e.value for e in at.error)
+    assert "You already have a project named" in errors and "choose another name" in errors
+    assert at.text_input(key="projects_new_name").value == name.lower(), "the typed name is not lost"
+    assert list(at.dataframe[0].value["name"]) == [name], "nothing was created"
 
 
 @pytest.mark.parametrize("page", ["projects", "project", "script", "history"])

@@ -1,7 +1,7 @@
-"""Small UI pieces the Projects pages share: navigation to one project or script, run results, diffs, run tables.
+"""Small UI pieces the Projects pages share: navigation to one project or script, diffs, run tables, formats.
 
-Kept out of the pages so the project, script and history pages show a run, a diff and a history the same way,
-and so the SQL editor page (issue 4) can reuse the result view.
+Kept out of the pages so the project, script and history pages show a diff and a history the same way. A run's
+results (and the code editor) are ui/sql_workbench.py's, shared by the SQL editor and the script page.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from dba_admin.database import Health, StatementResult
-from dba_admin.errors import SqlErrorInfo
-from dba_admin.projects import Diff, Execution, RunOutcome
+from dba_admin.database import Health
+from dba_admin.projects import Diff, Execution
 from ui.markdown import escape_markdown
 from ui.session import show_error
 
 PROJECT_KEY = "project_id"  # the project page's selection, shared with the pages that link to it
 SCRIPT_KEY = "script_id"  # the script page's selection
+PROJECT_FLASH = "project_flash"  # a message the project page shows once (e.g. "Created project …")
 PROJECT_PAGE = "pages/project.py"
 SCRIPT_PAGE = "pages/script.py"
 PROJECTS_PAGE = "pages/projects.py"
@@ -154,25 +154,6 @@ def first_line(text: str, width: int = 100) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def show_sql_error(info: SqlErrorInfo, *, line: int | None = None, column: int | None = None) -> None:
-    """A failed statement the way the design asks: message, SQLSTATE, where, hint; never a traceback."""
-    text = escape_markdown(info.message)
-    if info.sqlstate:
-        text += f" (SQLSTATE {info.sqlstate})"
-    where = []
-    if line is not None:
-        where.append(f"line {line}" + (f", column {column}" if column is not None else ""))
-    if info.position is not None:
-        where.append(f"character {info.position}")
-    if where:
-        text += " — at " + ", ".join(where)
-    st.error(text)
-    if info.detail:
-        st.caption(f"Detail: {escape_markdown(info.detail)}")
-    if info.hint:
-        st.caption(f"Hint: {escape_markdown(info.hint)}")
-
-
 @contextmanager
 def page_part(action: str) -> Iterator[None]:
     """One part of a page that may fail on its own (a locked table, a timeout): its error shows in its place.
@@ -189,69 +170,6 @@ def page_part(action: str) -> Iterator[None]:
     except Exception as exc:  # shown, never a traceback
         with box:
             show_error(exc, action=action)
-
-
-def _display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Duplicate column names (``select 1, 1``) are legal SQL but not a valid Arrow table: number them."""
-    if frame.columns.is_unique:
-        return frame
-    seen: dict[str, int] = {}
-    names = []
-    for name in map(str, frame.columns):
-        seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    renamed = frame.copy()
-    renamed.columns = names
-    return renamed
-
-
-def show_statement(result: StatementResult, *, many: bool) -> None:
-    """One statement's outcome: its rows, or what it did, or its error."""
-    label = result.command or result.kind.value
-    if many:
-        st.markdown(
-            f"**Statement {result.index + 1}** · {escape_markdown(label, code=True)} · {fmt_ms(result.duration_ms)}"
-        )
-    if result.status == "not_run":
-        st.caption("Not run: an earlier statement failed.")
-        return
-    if result.error is not None:
-        show_sql_error(result.error, line=result.error_line, column=result.error_column)
-        return
-    if result.returns_rows:
-        st.dataframe(_display_frame(result.rows), hide_index=True)
-        text = f"{result.row_count} row(s)"
-        if result.truncated:
-            st.warning(f"Showing the first {result.row_count} rows only: the result was cut at the row cap.")
-            text += " (cut at the row cap)"
-        if result.size_cut_notice:
-            st.warning(result.size_cut_notice)
-            text += " (cut at the size cap)"
-        st.caption(text)
-    else:
-        st.caption(
-            escape_markdown(result.command_tag)
-            or (f"{result.affected_rows} row(s) affected" if result.affected_rows else "Done.")
-        )
-    for notice in result.notices:
-        st.caption(f"Notice: {escape_markdown(notice)}")
-
-
-def show_run_outcome(outcome: RunOutcome) -> None:
-    """A run's results: a summary line, then one block per statement."""
-    execution = outcome.execution
-    mode = "read-only" if outcome.read_only else "read-write"
-    summary = f"{STATUS_ICONS.get(outcome.status, '')} **{outcome.status}** · {mode}"
-    if execution is not None:
-        summary += f" · {fmt_ms(execution.duration_ms)} · run #{execution.id}"
-        if execution.rows is not None:
-            summary += f" · {execution.rows} row(s)"
-    st.markdown(summary)
-    if outcome.error is not None and not any(r.error is not None for r in outcome.results):
-        show_sql_error(outcome.error)  # refused before it ran, or no connection: no statement carries it
-    many = len(outcome.results) > 1
-    for result in outcome.results:
-        show_statement(result, many=many)
 
 
 _DIFF_COLOURS = {

@@ -223,13 +223,13 @@ class SignalResult:
 
 
 @contextlib.contextmanager
-def _admin_read(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
+def monitor_read(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
     """A rolled-back transaction with the app's timeouts on the connection's monitor login."""
     settings = db.settings
     with db.connection() as conn:
         try:
             with conn.transaction(force_rollback=True):
-                _limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
+                set_local_limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
                 yield conn
         except psycopg.Error as exc:
             if exc.sqlstate is None:
@@ -237,7 +237,7 @@ def _admin_read(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
             raise query_error_from(exc) from exc
 
 
-def _limits(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_timeout_ms: int) -> None:
+def set_local_limits(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_timeout_ms: int) -> None:
     conn.execute(
         "SELECT /* dba_admin */ pg_catalog.set_config('statement_timeout', %s, true),"
         " pg_catalog.set_config('lock_timeout', %s, true)",
@@ -284,7 +284,7 @@ def list_sessions(
     """
     registry = RUNS if registry is None else registry
     known = registry.snapshot()
-    with _admin_read(db) as conn:
+    with monitor_read(db) as conn:
         rows = (
             conn.cursor(row_factory=psycopg.rows.dict_row)
             .execute(_SESSIONS_SQL, {"all_databases": all_databases, "client_only": client_only})
@@ -493,7 +493,7 @@ def _signal(db: DatabaseManager, pid: int, actor: str, action: SignalAction) -> 
     with db.workspace.connection() as wconn, db.dba_connection() as conn:
         try:
             with wconn.transaction(), conn.transaction():
-                _limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
+                set_local_limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
                 target = conn.cursor(row_factory=psycopg.rows.dict_row).execute(_TARGET_SQL, (pid,)).fetchone()
                 if target is None:
                     raise NotFound(f"backend {pid} no longer exists (its session ended); refresh the list")

@@ -21,9 +21,8 @@ Why the pieces:
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from psycopg import sql
 
 from dba_admin import audit
 from dba_admin.access import DBA_ROLES
+from dba_admin.activity import monitor_read, set_local_limits
 from dba_admin.errors import ConfigError, PermissionDenied, query_error_from
 from dba_admin.sql_text import PARAM, tokenize
 
@@ -401,33 +401,10 @@ def read_statements_on(
     )
 
 
-def _limits(conn: psycopg.Connection[Any], statement_timeout_ms: int, lock_timeout_ms: int) -> None:
-    conn.execute(
-        "SELECT /* dba_admin */ pg_catalog.set_config('statement_timeout', %s, true),"
-        " pg_catalog.set_config('lock_timeout', %s, true)",
-        (f"{int(statement_timeout_ms)}ms", f"{int(lock_timeout_ms)}ms"),
-    )
-
-
-@contextlib.contextmanager
-def _read_tx(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
-    """A rolled-back transaction with the app's timeouts on the connection's monitor login."""
-    settings = db.settings
-    with db.connection() as conn:
-        try:
-            with conn.transaction(force_rollback=True):
-                _limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
-                yield conn
-        except psycopg.Error as exc:
-            if exc.sqlstate is None:
-                raise
-            raise query_error_from(exc) from exc
-
-
 def read_statements(db: DatabaseManager, filters: StatementFilter | None = None) -> StatementsReport:
     """Statements of the connection, sorted and filtered, at most ``filters.limit`` of them (see module doc)."""
     filt = (filters or StatementFilter()).validated()
-    with _read_tx(db) as conn:
+    with monitor_read(db) as conn:
         return read_statements_on(conn, filt)
 
 
@@ -511,7 +488,7 @@ def reset_statements(db: DatabaseManager, claims: UserClaims, actor: str) -> Res
     with db.workspace.connection() as wconn, db.dba_connection() as conn:
         try:
             with wconn.transaction(), conn.transaction():
-                _limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
+                set_local_limits(conn, settings.statement_timeout_ms, settings.lock_timeout_ms)
                 cur = conn.cursor(row_factory=psycopg.rows.dict_row)
                 probe = cur.execute(_RESET_PROBE_SQL).fetchone()
                 if probe is None:

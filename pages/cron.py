@@ -25,7 +25,8 @@ from ui.session import (
     show_connection,
     show_error,
 )
-from ui.widgets import fmt_time, show_run_outcome
+from ui.sql_workbench import show_statements
+from ui.widgets import fmt_time
 
 PENDING = "cron_pending"
 OUTCOME = "cron_outcome"
@@ -176,7 +177,8 @@ def show_outcome() -> None:
         (st.success if outcome.ok else st.error)(
             f"{done}: {what} {result['jobid']}, recorded in your run history and the audit log."
         )
-        show_run_outcome(outcome)
+        ran = outcome.execution.sql if outcome.execution is not None else ""
+        show_statements(outcome, ran, "text", f"cron_outcome_{result['jobid']}")
 
 
 def confirmation(pending: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from dba_admin.erd import table_erd_dot
 from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
 from ui.markdown import escape_markdown
-from ui.schema_dialogs import DONE_KEY, DialogContext, open_dialog, show_open_dialog, show_sql_error
+from ui.schema_dialogs import DONE_KEY, DialogContext, open_dialog, show_open_dialog
 from ui.session import (
     connection_param,
     current_connection,
@@ -39,6 +39,7 @@ from ui.session import (
     show_connection,
     show_error,
 )
+from ui.sql_workbench import show_sql_error
 from ui.widgets import fmt_bytes, page_part
 
 CATALOG_TTL_S = 30

@@ -40,7 +40,8 @@ from ui.session import (
     show_connection,
     show_error,
 )
-from ui.widgets import fmt_ms, show_sql_error
+from ui.sql_workbench import show_sql_error
+from ui.widgets import fmt_ms
 
 CACHE_TTL_S = 5
 DETAIL_CHOICES = 200  # statements offered in the detail picker: the first ones by the chosen sort
@@ -319,7 +320,7 @@ def detail(stats: tuple[StatementStat, ...]) -> None:
                 plan = conn.explain(text, read_only=not conn.has_dba_login, claims=user.claims)
             st.session_state[RESULT] = {"key": stat.key, "plan": parse_plan(plan)}
         except QueryError as exc:
-            st.session_state[RESULT] = {"key": stat.key, "error": exc}
+            st.session_state[RESULT] = {"key": stat.key, "error": exc, "sql": text}
         except (DbaAdminError, ValueError) as exc:
             st.session_state[RESULT] = {"key": stat.key, "failure": exc, "action": "Explain"}
     elif advise:
@@ -328,7 +329,7 @@ def detail(stats: tuple[StatementStat, ...]) -> None:
                 advice = conn.index_advice(text)
             st.session_state[RESULT] = {"key": stat.key, "advice": advice.to_json()}
         except QueryError as exc:
-            st.session_state[RESULT] = {"key": stat.key, "error": exc}
+            st.session_state[RESULT] = {"key": stat.key, "error": exc, "sql": text}
         except (DbaAdminError, ValueError) as exc:
             st.session_state[RESULT] = {"key": stat.key, "failure": exc, "action": "Index advice"}
     result: dict[str, Any] | None = st.session_state.get(RESULT)
@@ -345,7 +346,7 @@ def detail(stats: tuple[StatementStat, ...]) -> None:
             use_help="The SQL editor runs it only when you do (CREATE INDEX CONCURRENTLY).",
         )
     elif "error" in result:
-        show_sql_error(result["error"].info)
+        show_sql_error(result["error"].info, result.get("sql", ""))
     else:
         show_error(result["failure"], action=result.get("action", "Explain"))
 

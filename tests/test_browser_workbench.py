@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from apptest_helpers import make_user
 from psycopg import sql
-from test_browser import app_url, browser_page, existing, open_page, settle, shot, title_of
+from test_browser import _screenshots_folder, app_url, browser_page, existing, open_page, settle, shot, title_of
 
-__all__ = ["app_url", "browser_page"]  # fixtures used by name below
+__all__ = ["_screenshots_folder", "app_url", "browser_page"]  # fixtures: by name below, and the autouse clean-up
 
 pytestmark = pytest.mark.browser
 
@@ -164,9 +164,22 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
     expect(no_exception).to_have_count(0)
     shot(page, "statements_index_advice")
 
-    # -- the two other new pages render for a DBA ----------------------------------------------------------------
-    for key in ("objects", "cron"):
-        if existing(key):
-            open_page(page, title_of(key))
-            expect(no_exception).to_have_count(0)
-            shot(page, key)
+    # -- Objects: pick the first object of the list (a table) and see its DDL ----------------------------------------
+    if existing("objects"):
+        open_page(page, title_of("objects"))
+        expect(no_exception).to_have_count(0)
+        listing = page.get_by_test_id("stDataFrame").filter(visible=True).first
+        expect(listing).to_be_visible(timeout=30_000)
+        box = listing.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection box (a canvas grid)
+        settle(page, 1000)
+        expect(page.get_by_test_id("stCode").filter(has_text="CREATE TABLE").first).to_be_visible(timeout=30_000)
+        expect(no_exception).to_have_count(0)
+        shot(page, "objects")
+
+    # -- Cron jobs: the demo's maintenance jobs --------------------------------------------------------------------
+    if existing("cron"):
+        open_page(page, title_of("cron"))
+        expect(no_exception).to_have_count(0)
+        shot(page, "cron")

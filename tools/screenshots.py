@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     env = dict(os.environ, DBA_ADMIN_SCREENSHOTS_DIR=str(ROOT / "docs" / "screenshots"))
-    command = [sys.executable, "-m", "pytest", "tests/test_browser.py", "-q", "-p", "no:cacheprovider"]
+    tests = ["tests/test_browser.py", "tests/test_browser_workbench.py"]  # the second: the DBA workbench's pages
+    command = [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider"]
     return subprocess.run(command, cwd=ROOT, env=env).returncode  # noqa: S603 - our own fixed pytest invocation
 
 

@@ -61,7 +61,7 @@ def _served_over_https() -> bool:
         return False
 
 
-class RevocableCookie(CookieModel):  # type: ignore[misc]
+class RevocableCookie(CookieModel):  # type: ignore[misc, unused-ignore]
     """streamlit-authenticator's cookie model with our token: versioned, strictly verified, Secure on HTTPS.
 
     Built from the model the component already made (its browser cookie manager is a rendered component:
@@ -116,7 +116,7 @@ class RevocableCookie(CookieModel):  # type: ignore[misc]
         )
 
 
-class Authenticator(stauth.Authenticate):  # type: ignore[misc]
+class Authenticator(stauth.Authenticate):  # type: ignore[misc, unused-ignore]
     """The component, with its cookie made revocable and its password check handed to UserStore."""
 
     def __init__(self, services: Services, credentials: dict[str, Any]) -> None:

@@ -129,6 +129,7 @@ def show_index_advice(
         frame,
         hide_index=True,
         width="stretch",
+        placeholder="—",  # no cost after: unproven (no hypopg here)
         column_config={"gain": st.column_config.ProgressColumn("gain", min_value=0.0, max_value=1.0, format="percent")},
         key=f"{key}_advice",
     )

@@ -18,18 +18,18 @@ import pandas as pd
 import streamlit as st
 
 from dba_admin import schema_changes as sc
-from dba_admin.editor_support import error_mark
-from dba_admin.errors import DbaAdminError, QueryError, SqlErrorInfo
+from dba_admin.errors import DbaAdminError, QueryError
 from dba_admin.schema_changes import ColumnSpec, DdlPlan, PolicySpec
 from ui.markdown import escape_markdown
 from ui.session import show_error
+from ui.sql_workbench import show_sql_error
 
 if TYPE_CHECKING:
     from dba_admin.auth import AppUser
     from dba_admin.database import DatabaseManager
     from dba_admin.services import Services
 
-__all__ = ["DONE_KEY", "DialogContext", "close_dialog", "open_dialog", "show_open_dialog", "show_sql_error"]
+__all__ = ["DONE_KEY", "DialogContext", "close_dialog", "open_dialog", "show_open_dialog"]
 
 OPEN_KEY = "schema_dialog"  # {"kind": ..., "args": {...}} of the open dialog
 PLAN_KEY = "schema_dialog_plan"  # (kind, signature, DdlPlan) of the last preview
@@ -67,19 +67,6 @@ def close_dialog() -> None:
         st.session_state.pop(key, None)
 
 
-def show_sql_error(info: SqlErrorInfo, text: str) -> None:
-    """SQLSTATE, message, and the line of the DDL with a caret under the error position (as the SQL editor)."""
-    message = escape_markdown(info.message)
-    st.error(f"SQLSTATE {info.sqlstate}: {message}" if info.sqlstate else message, icon=":material/error:")
-    mark = error_mark(text, info.position)
-    if mark is not None:
-        st.markdown(f"At **{mark.where}**")
-        st.code(mark.snippet, language=None)
-    for label, value in (("Detail", info.detail), ("Hint", info.hint)):
-        if value:
-            st.caption(f"{label}: {escape_markdown(value)}")
-
-
 # ---------------------------------------------------------------------------------------------------
 # Preview and run (shared by every dialog)
 # ---------------------------------------------------------------------------------------------------
@@ -111,7 +98,7 @@ def _footer(ctx: DialogContext, kind: str, signature: str, build: Callable[[Any]
     if plan is None:
         st.caption("Preview the SQL to see exactly what will run; nothing runs before you press Run.")
         return
-    st.code(plan.sql, language="sql")
+    st.code(plan.sql, language="sql", wrap_lines=True)
     for note in plan.notes:
         st.caption(escape_markdown(note))
     confirmed = True

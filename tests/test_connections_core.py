@@ -346,8 +346,9 @@ def _state_of(app_db: Any, claims: UserClaims) -> tuple[Any, ...]:
     row = owner_row(
         app_db,
         "select u.role, u.password_hash,"
-        " (select count(*) from dba_admin.audit_log a where a.actor = u.email) as audit_rows,"
-        " (select md5(string_agg(a::text, ',' order by a.id)) from dba_admin.audit_log a where a.actor = u.email)"
+        " (select count(*) from dba_admin.audit_log a where a.actor in (u.email, u.username)) as audit_rows,"
+        " (select md5(string_agg(a::text, ',' order by a.id)) from dba_admin.audit_log a"
+        "   where a.actor in (u.email, u.username))"
         "   as audit_digest"
         " from dba_admin.users u where u.email = %s",
         (claims.normalized_email,),
@@ -419,7 +420,8 @@ def test_write_mode_sql_of_a_dba_through_the_app_cannot_reach_the_workspace(
     with psycopg.connect(app_db.dsn) as conn:
         kept = conn.execute(
             "select md5(string_agg(a::text, ',' order by a.id)) from"
-            " (select * from dba_admin.audit_log where actor = %s order by id limit %s) a",
-            (dba_user.normalized_email, before[2]),
+            " (select * from dba_admin.audit_log where actor in"
+            "   (%s, (select username from dba_admin.users where email = %s)) order by id limit %s) a",
+            (dba_user.normalized_email, dba_user.normalized_email, before[2]),
         ).fetchone()
     assert kept == (before[3],), "an earlier audit row of his changed"

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import streamlit as st
 from apptest_helpers import as_read, logged_in_app, logged_in_page, texts
 from psycopg import sql
 from streamlit.testing.v1 import AppTest
@@ -58,6 +59,9 @@ def demo_objects(app_db: Any) -> Iterator[str]:
 
 
 def open_page(app_db: Any, role: str = "dba", **params: str) -> AppTest:
+    # The page keeps the catalog for 30 s per connection (in this process, shared by every session): another test
+    # file on this worker may have opened it before this module's objects existed.
+    st.cache_data.clear()
     at, _ = logged_in_app(app_db.dsn, role)
     for key, value in params.items():
         at.query_params[key] = value

@@ -12,6 +12,7 @@ Needs /usr/bin/chromium (`apt-get install -y chromium`; Playwright's own browser
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -145,14 +146,29 @@ def settle(page: Any, pause_ms: int = 400) -> None:
     page.wait_for_timeout(200)
 
 
+def _charts_drawn(page: Any) -> None:
+    """Plotly draws after the page has settled (a grey skeleton stands in its place until then), and later on a loaded
+    machine: wait (a while, not forever) until every chart has its SVG, so a screenshot neither shows empty chart
+    frames nor is measured before they take their room."""
+    with contextlib.suppress(Exception):  # a chart still blank after 15 s is photographed as it is
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stSkeleton\"]') &&"
+            " [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+            ".every(c => c.querySelector('.main-svg'))",
+            timeout=15_000,
+        )
+
+
 def shot(page: Any, name: str) -> None:
     """The whole page: Streamlit scrolls inside its main section, so the viewport grows to fit it first."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    _charts_drawn(page)
     height = page.evaluate(
         "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 0 }"
     )
     page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height), 3000))})
     page.wait_for_timeout(1000)  # let the editor and charts lay out again at the new size
+    _charts_drawn(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
     page.set_viewport_size(VIEWPORT)
     page.wait_for_timeout(200)

@@ -88,5 +88,5 @@ def test_script_editor_works_offline(app_db: Any, browser_page: Any, app_url: st
     finally:
         page.context.unroute("**/*")
     print(f"requests refused (no internet): {refused}")
-    hosts = {urlparse(url).hostname for url in refused}
-    assert hosts <= {"fonts.googleapis.com"}, f"requests that need the internet: {refused}"
+    # The editor is served from a copy of its build without the themes' Google Fonts import (offline_assets.py).
+    assert not refused, f"requests that need the internet: {refused}"

@@ -12,7 +12,10 @@ Without the component (an install without the optional package) a plain text are
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,9 +26,11 @@ from dba_admin.database import StatementResult, run_summary, statement_numbers
 from dba_admin.editor_support import error_mark
 from dba_admin.errors import SqlErrorInfo
 from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_json_bytes
+from dba_admin.offline_assets import offline_build
 from dba_admin.projects import RunOutcome
 from dba_admin.sql_text import Kind
 from ui.markdown import escape_markdown
+from ui.session import get_services
 
 try:  # the real editor; the pages still work (plain text area) where the package is missing
     from code_editor import code_editor
@@ -33,6 +38,47 @@ except ImportError:  # pragma: no cover - exercised only without the optional co
     code_editor = None
 
 STATUS_ICONS = {"ok": "✅", "error": "❌", "rolled_back": "↩️"}
+
+_OFFLINE_LOCK = threading.Lock()
+_offline_served = False
+_LOG = logging.getLogger(__name__)
+
+
+def serve_editor_offline(cache_root: Path) -> None:
+    """Serve the code editor from a copy of its build without the Google Fonts import (dba_admin/offline_assets.py).
+
+    Done once per process: the component is registered again under its own name ("code_editor.code_editor", so the
+    page and its iframe are unchanged) with the copy's folder. If the copy cannot be made (a read-only disk), the
+    editor keeps its own build: it works the same, and only the font request remains."""
+    global _offline_served
+    if code_editor is None or _offline_served:
+        return
+    with _OFFLINE_LOCK:
+        if _offline_served:
+            return
+        import code_editor as package
+        from streamlit.components.v1.custom_component import CustomComponent
+        from streamlit.runtime import exists, get_instance
+
+        original = package._component_func
+        try:
+            folder = offline_build(Path(original.abspath or ""), cache_root)
+        except OSError as exc:
+            _LOG.warning("code editor served from its own build (with its font import): %s", exc)
+            _offline_served = True
+            return
+        local = CustomComponent(name=original.name, path=str(folder), url=None, module_name=original.module_name)
+        if exists():
+            registry_log = logging.getLogger("streamlit.components.lib.local_component_registry")
+            level = registry_log.level
+            registry_log.setLevel(logging.ERROR)  # "overriding previously-registered": that is the point
+            try:
+                get_instance().component_registry.register_component(local)
+            finally:
+                registry_log.setLevel(level)
+        package._component_func = local
+        _offline_served = True
+
 
 # The component's Ace themes default to "Source Code Pro" (and its bundle @imports it from Google Fonts): the app
 # must work without the internet, so the editor is told to use fonts every machine has.
@@ -113,6 +159,7 @@ def sql_input(
 ) -> None:
     """Draw the code editor on ``st.session_state[text_key]`` (or the text-area stand-in without the component)."""
     if code_editor is not None:
+        serve_editor_offline(get_services().settings.data_dir / "cache" / "components")
         code_editor(
             **editor_config(
                 st.session_state[text_key],

@@ -39,12 +39,13 @@ FLEET_DEFAULT_WORKERS = 8
 
 def register(subparsers: Any) -> None:
     """Add `advise` and `snapshot` to the `dba-admin` sub-command parser (an argparse subparsers action)."""
-    from dba_admin.cli import add_connection_option  # cli imports this module only inside its parser builder
+    # cli imports this module only inside its parser builder
+    from dba_admin.cli import add_connection_option, add_json_flags
 
     advise = subparsers.add_parser(
         "advise", help="run the advisor checks (security, performance, maintenance) and print the findings"
     )
-    advise.add_argument("--json", action="store_true", help="print the findings and check runs as JSON")
+    add_json_flags(advise, "print the findings and check runs as JSON")
     advise.add_argument(
         "--category",
         action="append",
@@ -79,7 +80,7 @@ def register(subparsers: Any) -> None:
     snapshot = subparsers.add_parser(
         "snapshot", help="store database/table sizes, index usage and top statement stats (run it from cron)"
     )
-    snapshot.add_argument("--json", action="store_true")
+    add_json_flags(snapshot)
     snapshot.add_argument("--if-due", action="store_true", help="only when the newest snapshot is over an hour old")
     add_connection_option(snapshot)
     snapshot.set_defaults(func=cmd_snapshot)
@@ -127,7 +128,7 @@ def cmd_advise(settings: Settings, args: argparse.Namespace) -> int:
     with _manager(settings) as db:
         report = run_checks(db, categories=args.category)
     if args.json:
-        _print_json(report.to_dict())
+        _print_json(report.to_dict(), pretty=args.pretty)
     else:
         print_report(report)
     if args.fail_on and report.fails_at(args.fail_on):
@@ -143,12 +144,12 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     if summary is None:
         message = {"taken": False, "reason": "the newest snapshot is less than an hour old"}
         if args.json:
-            _print_json(message)
+            _print_json(message, pretty=args.pretty)
         else:
             print("no snapshot taken: the newest is less than an hour old")
         return 0
     if args.json:
-        _print_json(summary)
+        _print_json(summary, pretty=args.pretty)
     else:
         print(
             f"snapshot {summary.id} at {summary.taken_at:%Y-%m-%d %H:%M:%S %Z}:"
@@ -295,7 +296,8 @@ def _advise_all(settings: Settings, args: argparse.Namespace) -> int:
                 "ok": not failing,
                 "seconds": round(elapsed, 3),
                 "connections": [r.to_dict(level) for r in results],
-            }
+            },
+            pretty=args.pretty,
         )
     else:
         rows = []

@@ -11,14 +11,13 @@ import contextlib
 import dataclasses
 import datetime as dt
 import decimal
-import enum
-import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from dba_admin.config import Settings, load_settings
 from dba_admin.errors import ConfigError, DbaAdminError, one_line
@@ -31,37 +30,47 @@ if TYPE_CHECKING:
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
 
-def to_jsonable(value: Any) -> Any:
-    """Result objects (dataclasses, DataFrames, enums, dates) as plain JSON values."""
-    import pandas as pd
-
-    if isinstance(value, pd.DataFrame):
-        return [{str(k): to_jsonable(v) for k, v in row.items()} for row in value.to_dict(orient="records")]
+def _json_default(value: Any) -> Any:
+    """What orjson does not serialise itself: DataFrames (records, NaN as null), Decimal, Path, bytes, intervals,
+    and the catalog's NamedTuples (orjson writes a tuple as an array; their field names matter)."""
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame, without importing pandas
+        return value.astype(object).where(value.notna(), None).to_dict(orient="records")
     if isinstance(value, tuple) and hasattr(value, "_asdict"):  # NamedTuple rows such as catalog.TableInfo
-        return to_jsonable(value._asdict())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value._asdict()
+    if isinstance(value, dt.datetime | dt.date | dt.time):  # subclasses orjson leaves out: pandas.Timestamp
         return value.isoformat()
+    if isinstance(value, decimal.Decimal | Path):
+        return str(value)
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
-    if isinstance(value, decimal.Decimal | uuid.UUID | Path):
-        return str(value)
     if isinstance(value, bytes | memoryview):
         return "\\x" + bytes(value).hex()
-    if isinstance(value, float) and value != value:  # NaN from pandas
-        return None
-    return value
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str))
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def to_json_bytes(value: Any, *, pretty: bool = False) -> bytes:
+    """Result objects (dataclasses, DataFrames, enums, dates, UUIDs, NumPy values) as UTF-8 JSON.
+
+    orjson serialises dataclasses, dates, UUIDs, enums and NumPy natively in C; only what it cannot is handed to
+    ``_json_default``. Compact for machines, indented (``--pretty``) for people."""
+    return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS | (orjson.OPT_INDENT_2 if pretty else 0))
+
+
+def add_json_flags(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    """``--json`` (compact, one line: for machines) and ``--pretty`` (indented, for people reading JSON)."""
+    parser.add_argument("--json", action="store_true", help=help_text)
+    parser.add_argument("--pretty", action="store_true", help="with --json: indent the JSON for people")
+
+
+def _print_json(value: Any, *, pretty: bool = False) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(to_json_bytes(value, pretty=pretty) + b"\n")
+    sys.stdout.buffer.flush()
 
 
 def _prepare(settings: Settings, *, quiet: bool = False) -> PreparedDatabase:
@@ -246,9 +255,9 @@ def _health_down(settings: Settings, message: str) -> dict[str, Any]:
     return {"ok": False, "reachable": False, "embedded": settings.embedded, "messages": [message]}
 
 
-def _print_health(report: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        _print_json(report)
+def _print_health(report: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        _print_json(report, pretty=args.pretty)
         return
 
     def show(values: dict[str, Any], indent: int) -> None:
@@ -264,7 +273,7 @@ def _print_health(report: dict[str, Any], as_json: bool) -> None:
 
 def _workspace_health(health: Health) -> tuple[bool, dict[str, Any]]:
     """The workspace part of `health`: reachable, migrations; the read-only login belongs to connections."""
-    report = to_jsonable(health)
+    report = dataclasses.asdict(health)
     for key in ("readonly_ok", "readonly_user", "readonly_message"):
         report.pop(key, None)
     report["messages"] = [m for m in health.messages if not m.startswith("read-only role:")]
@@ -328,19 +337,19 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
             what = "does not exist yet" if state == "not initialized" else "is stopped"
             advice = "run `dba-admin migrate` first" if state == "not initialized" else "start it with `dba-admin run`"
             _print_health(
-                _health_down(settings, f"the embedded PostgreSQL in {settings.data_dir} {what}: {advice}"), args.json
+                _health_down(settings, f"the embedded PostgreSQL in {settings.data_dir} {what}: {advice}"), args
             )
             return 1
     try:
         prepared = open_prepared(settings, start=False, check_schema=False)
     except SchemaMissing as exc:
-        _print_health(_health_down(settings, str(exc)), args.json)
+        _print_health(_health_down(settings, str(exc)), args)
         return 1
     with DatabaseManager(settings, prepared.dsn, authenticator_dsn=prepared.authenticator_dsn) as workspace:
         health = workspace.health()
         workspace_ok, report = _workspace_health(health)
         if not health.reachable:
-            _print_health(report, args.json)
+            _print_health(report, args)
             return 1
     try:
         with _manager(settings, quiet=True) as db:
@@ -350,15 +359,15 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     except SchemaMissing:
         # Never migrated: no connection to look at yet (the report already says to migrate; nothing is prepared).
         report["ok"] = False
-        _print_health(report, args.json)
+        _print_health(report, args)
         return 1
     report["messages"] += [f"connection {connection['name']}: {m}" for m in connection["messages"]]
     if not connection["reachable"]:
         report["messages"].append(f"connection {connection['name']} does not answer")
     report["connection"] = connection
-    report["assistant"] = to_jsonable(assistant)
+    report["assistant"] = dataclasses.asdict(assistant)
     report["ok"] = bool(workspace_ok and connection["ok"])
-    _print_health(report, args.json)
+    _print_health(report, args)
     return 0 if report["ok"] else 1
 
 
@@ -386,7 +395,7 @@ def cmd_tables(settings: Settings, args: argparse.Namespace) -> int:
         name = db.name
         tables = db.get_tables()
     if args.json:
-        _print_json(tables)
+        _print_json(tables, pretty=args.pretty)
     else:
         print(f"connection {name}: {len(tables)} table(s)")
         _print_table(
@@ -416,7 +425,7 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
         results = db.execute_query(text, read_only=args.read_only, timeout_ms=args.timeout_ms, max_rows=args.max_rows)
     failed = any(r.error is not None for r in results)
     if args.json:
-        _print_json(results)
+        _print_json(results, pretty=args.pretty)
     else:
         for result in results:
             if result.error is not None:
@@ -437,7 +446,7 @@ def cmd_index_advice(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if args.json:
-        _print_json(advice.to_json())
+        _print_json(advice.to_json(), pretty=args.pretty)
         return 0
     print(f"cost before: {advice.cost_before:.2f}")
     for row in advice.to_dicts():
@@ -560,7 +569,7 @@ def _connection_list(settings: Settings, args: argparse.Namespace) -> int:
         for i in infos
     ]
     if args.json:
-        _print_json(rows)
+        _print_json(rows, pretty=args.pretty)
         return 0
     if not rows:
         print("no connection registered: add one with `dba-admin connection add NAME --dsn ...`")
@@ -643,7 +652,7 @@ def _connection_setup(settings: Settings, args: argparse.Namespace) -> int:
         with conn:
             plan = read_plan()
             if args.json and not args.apply:
-                _print_json(plan.to_dict())
+                _print_json(plan.to_dict(), pretty=args.pretty)
                 return 0
             print(plan.render(), end="")
             for note in plan.notes:
@@ -744,7 +753,7 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
         if args.user_command == "list":
             users = store.list_users()
             if args.json:
-                _print_json(users)
+                _print_json(users, pretty=args.pretty)
             else:
                 for u in users:
                     state = "inactive" if not u.is_active else ("locked" if u.is_locked() else "active")
@@ -784,7 +793,7 @@ def cmd_trash(settings: Settings, args: argparse.Namespace) -> int:
         with psycopg.connect(prepared.dsn, autocommit=True) as conn:
             rows = trash_contents(conn)
         if args.json:
-            _print_json(rows)
+            _print_json(rows, pretty=args.pretty)
         else:
             for r in rows:
                 print(f"{r['kind']}\t{r['id']}\t{r['name']}\t{r['deleted_at'].isoformat()}\t{r['deleted_by'] or ''}")
@@ -802,7 +811,7 @@ def cmd_trash(settings: Settings, args: argparse.Namespace) -> int:
     with psycopg.connect(prepared.dsn, autocommit=True) as conn:
         purged = purge_trash(conn, older_than_days=days, actor=f"cli:{os.environ.get('USER', 'unknown')}", reason="cli")
     if args.json:
-        _print_json(purged)
+        _print_json(purged, pretty=args.pretty)
     else:
         for item in purged:
             extra = f", {len(item.scripts)} script(s)" if item.kind == "project" else ""
@@ -850,12 +859,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_url.set_defaults(func=cmd_db_url)
 
     health = sub.add_parser("health", help="the workspace (database, migrations) and the connection's logins")
-    health.add_argument("--json", action="store_true")
+    add_json_flags(health)
     add_connection_option(health)
     health.set_defaults(func=cmd_health)
 
     tables = sub.add_parser("tables", help="list tables, views, materialized views and foreign tables")
-    tables.add_argument("--json", action="store_true")
+    add_json_flags(tables)
     add_connection_option(tables)
     tables.set_defaults(func=cmd_tables)
 
@@ -865,7 +874,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_sql.add_argument("text")
     run_sql.add_argument("--read-only", action="store_true", help="run on the read-only login (READ ONLY)")
     add_connection_option(run_sql)
-    run_sql.add_argument("--json", action="store_true")
+    add_json_flags(run_sql)
     run_sql.add_argument("--timeout-ms", type=int, default=None)
     run_sql.add_argument("--max-rows", type=int, default=None)
     run_sql.set_defaults(func=cmd_sql)
@@ -876,7 +885,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     advice.add_argument("text")
     add_connection_option(advice)
-    advice.add_argument("--json", action="store_true")
+    add_json_flags(advice)
     advice.add_argument("--timeout-ms", type=int, default=None)
     advice.set_defaults(func=cmd_index_advice)
 
@@ -884,7 +893,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     trash = sub.add_parser("trash", help="the trash of deleted projects and scripts: list, purge")
     trash_sub = trash.add_subparsers(dest="trash_command", required=True)
-    trash_sub.add_parser("list", help="everything in the trash").add_argument("--json", action="store_true")
+    add_json_flags(trash_sub.add_parser("list", help="everything in the trash"))
     purge = trash_sub.add_parser("purge", help="remove trashed items for good (audited)")
     purge.add_argument(
         "--older-than-days",
@@ -892,7 +901,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="only items trashed more than N days ago (default TRASH_RETENTION_DAYS; 0: the whole trash)",
     )
-    purge.add_argument("--json", action="store_true")
+    add_json_flags(purge)
     trash.set_defaults(func=cmd_trash)
 
     from dba_admin.advisors_cli import register as register_advisors
@@ -910,7 +919,7 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage users: add, set-role, reset-password, unlock, list")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     user_list = user_sub.add_parser("list")
-    user_list.add_argument("--json", action="store_true")
+    add_json_flags(user_list)
     add = user_sub.add_parser("add")
     add.add_argument("username")
     add.add_argument("email")
@@ -958,7 +967,7 @@ def _connection_parser(sub: Any) -> None:
     add.add_argument("--replace", action="store_true", help="update a connection already registered")
     add.add_argument("--no-check", action="store_true", help="register without connecting (a database now down)")
     listing = csub.add_parser("list", help="registered connections (no secret)")
-    listing.add_argument("--json", action="store_true")
+    add_json_flags(listing)
     remove = csub.add_parser("remove", help="forget a connection (its database and logins are untouched)")
     remove.add_argument("name")
     setup = csub.add_parser(
@@ -978,7 +987,7 @@ def _connection_parser(sub: Any) -> None:
     setup.add_argument("--readonly-role", default=None, help="default: dba_admin_<name>_readonly")
     setup.add_argument("--dba-role", default=None, help="default: dba_admin_<name>_dba")
     setup.add_argument("--description", default=None)
-    setup.add_argument("--json", action="store_true", help="the plan as JSON (passwords masked)")
+    add_json_flags(setup, "the plan as JSON (passwords masked)")
     setup.add_argument("--show-passwords", action="store_true", help="after --apply, print the new passwords once")
     connection.set_defaults(func=cmd_connection)
 

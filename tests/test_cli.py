@@ -80,6 +80,20 @@ def test_tables_json_lists_demo_tables(cli_env: Path, capsys: pytest.CaptureFixt
     assert any(c["name"] == "phone_number" for c in profiles["columns"])
 
 
+def test_json_is_compact_for_machines_and_indented_with_pretty(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, compact, _ = run_cli(capsys, "tables", "--json")
+    assert code == 0 and compact.count("\n") == 1, "one line: a pipe reads it without paying for indentation"
+    code, pretty, _ = run_cli(capsys, "tables", "--json", "--pretty")
+    assert code == 0 and pretty.startswith("[\n  {") and pretty.count("\n") > 100
+    assert json.loads(pretty) == json.loads(compact)
+    code, out, _ = run_cli(capsys, "sql", "select null::int as n, 2.5::numeric as d, now()::date as day", "--json")
+    (result,) = json.loads(out)
+    row = result["rows"][0]
+    assert row["n"] is None and row["d"] == "2.5" and len(row["day"]) == 10  # NULL, exact numeric, ISO date
+
+
 def test_tables_for_people(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "tables")
     lines = out.splitlines()

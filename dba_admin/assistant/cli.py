@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import math
 import sys
 import uuid
@@ -42,6 +41,8 @@ def cli_claims(email: str | None = None, role: str = "viewer") -> Any:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``ask`` sub-command to dba-admin's sub-parsers (``func(settings, args) -> exit code``)."""
+    from dba_admin.cli import add_json_flags  # cli imports this module only inside its parser builder
+
     ask = subparsers.add_parser("ask", help="ask the schema assistant (Gemini when GEMINI_API_KEY is set)")
     ask.add_argument("question", nargs="?", help="the question, in English or Portuguese ('-' reads standard input)")
     ask.add_argument(
@@ -51,9 +52,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="answer every line of FILE ('-': standard input) as a question, in one process",
     )
     ask.add_argument("--offline", action="store_true", help="answer from the catalog only, even with a key")
-    ask.add_argument(
-        "--json", action="store_true", help="answer, SQL with check status and context tables (--batch: one per line)"
-    )
+    add_json_flags(ask, "answer, SQL with check status and context tables (--batch: one per line)")
     ask.add_argument("--as", dest="as_email", default=None, help="e-mail the turn is stored under")
     ask.add_argument("--conversation", default=None, help="continue a conversation (its id)")
     ask.set_defaults(func=cmd_ask)
@@ -62,7 +61,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from dba_admin.assistant.assistant import GeminiAssistant
-    from dba_admin.cli import _manager
+    from dba_admin.cli import _manager, _print_json
     from dba_admin.errors import ConfigError
 
     batch = getattr(args, "batch", None)
@@ -82,7 +81,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         assistant = GeminiAssistant(db, settings)
         answer = assistant.ask(claims, question, conversation_id=args.conversation, offline=args.offline)
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(answer.to_dict(), pretty=args.pretty)
     else:
         _print_text(answer, sys.stdout)
     return 1 if _has_invalid(answer) else 0
@@ -111,6 +110,7 @@ def _run_batch(
     """Answer each question in turn; one failing question is reported in its own record and the batch goes on."""
     import psycopg
 
+    from dba_admin.cli import to_json_bytes
     from dba_admin.errors import DbaAdminError
 
     failed = False
@@ -121,14 +121,14 @@ def _run_batch(
             failed = True
             if args.json:
                 record = {"line": number, "question": question, "error": str(exc)}
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(to_json_bytes(record).decode() + "\n")
             else:
                 out.write(f"=== {number}: {question}\nerror: {exc}\n\n")
             out.flush()
             continue
         failed = failed or _has_invalid(answer)
         if args.json:
-            out.write(json.dumps({"line": number, "question": question, **answer.to_dict()}, ensure_ascii=False))
+            out.write(to_json_bytes({"line": number, "question": question, **answer.to_dict()}).decode())
             out.write("\n")
         else:
             out.write(f"=== {number}: {question}\n")

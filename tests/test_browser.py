@@ -174,6 +174,20 @@ def shot(page: Any, name: str) -> None:
     page.wait_for_timeout(200)
 
 
+def log_in(page: Any, app_url: str, username: str, password: str) -> None:
+    """Open the app, wait for its first run to finish (a click during it can be lost), log in, wait for the sidebar."""
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
+    settle(page)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Login").click()
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
+    settle(page, 800)
+
+
 def open_page(page: Any, title: str) -> None:
     """Click the sidebar link and wait until the URL is that page's.
 

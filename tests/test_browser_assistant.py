@@ -14,26 +14,13 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import make_user
-from test_browser import app_url, browser_page, open_page, settle, title_of
+from test_browser import app_url, browser_page, log_in, open_page, settle, title_of
 
 __all__ = ["app_url", "browser_page"]  # fixtures used by name below
 
 pytestmark = pytest.mark.browser
 
 QUESTION = "which table holds pets?"
-
-
-def _log_in(page: Any, app_url: str, username: str, password: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(app_url)
-    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
-    settle(page)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Login").click()
-    expect(page.locator('[data-testid="stSidebar"]').get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
-    settle(page, 800)
 
 
 def test_ask_run_and_save_to_a_new_project(
@@ -56,7 +43,7 @@ def _journey(app_db: Any, page: Any, app_url: str) -> None:
 
     username, password = make_user(app_db.dsn, "analyst", password="browser-pass-789")
     email = f"{username}@example.com"
-    _log_in(page, app_url, username, password)
+    log_in(page, app_url, username, password)
     open_page(page, title_of("assistant"))
     main = page.locator("body")  # stMain did not resolve for inner_text here after a chat turn; body holds it all
     no_exception = page.locator('[data-testid="stException"]')

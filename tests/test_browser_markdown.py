@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from apptest_helpers import make_user
-from test_browser import app_url, browser_page, open_page, settle, title_of  # noqa: F401 - fixtures by name
+from test_browser import app_url, browser_page, log_in, open_page, settle, title_of  # noqa: F401 - fixtures by name
 
 pytestmark = pytest.mark.browser
 
@@ -55,14 +55,7 @@ def test_markdown_in_a_project_name_is_only_text(app_db: Any, browser_page: Any,
     page.on("request", lambda request: requested.append(request.url) if HOST in request.url else None)
 
     username, password = make_user(app_db.dsn, "analyst", password="browser-pass-456")
-    page.goto(app_url)
-    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
-    settle(page)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Login").click()
-    expect(page.locator('[data-testid="stSidebar"]').get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
-    settle(page, 800)
+    log_in(page, app_url, username, password)
 
     # Projects: create the project through the form; the app opens it, and its flash names it.
     open_page(page, title_of("projects"))

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from apptest_helpers import make_user
-from test_browser import app_url, browser_page, open_page, settle, title_of  # noqa: F401 - fixtures by name
+from test_browser import app_url, browser_page, log_in, open_page, settle, title_of  # noqa: F401 - fixtures by name
 
 
 def test_script_editor_works_offline(app_db: Any, browser_page: Any, app_url: str) -> None:  # noqa: F811
@@ -33,15 +33,7 @@ def test_script_editor_works_offline(app_db: Any, browser_page: Any, app_url: st
     page.context.route("**/*", offline)
     try:
         username, password = make_user(app_db.dsn, "analyst", password="browser-pass-789")
-        page.goto(app_url)
-        expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
-        settle(page)
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password", exact=True).fill(password)
-        page.get_by_role("button", name="Login").click()
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        expect(sidebar.get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
-        settle(page, 800)
+        log_in(page, app_url, username, password)
 
         # Creating a project opens it; creating a script opens the script page.
         open_page(page, title_of("projects"))

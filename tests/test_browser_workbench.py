@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from apptest_helpers import make_user
 from psycopg import sql
-from test_browser import _screenshots_folder, app_url, browser_page, existing, open_page, settle, shot, title_of
+from test_browser import _screenshots_folder, app_url, browser_page, existing, log_in, open_page, settle, shot, title_of
 
 __all__ = ["_screenshots_folder", "app_url", "browser_page"]  # fixtures: by name below, and the autouse clean-up
 
@@ -52,19 +52,6 @@ def test_dba_workbench_index_dialog_row_edit_statements(
         raise
 
 
-def _log_in(page: Any, app_url: str, username: str, password: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(app_url)
-    expect(page.get_by_label("Username")).to_be_visible(timeout=60_000)
-    settle(page)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Login").click()
-    expect(page.locator('[data-testid="stSidebar"]').get_by_text(username, exact=True)).to_be_visible(timeout=60_000)
-    settle(page, 800)
-
-
 def _fetch(app_db: Any, query: sql.Composable, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with psycopg.connect(app_db.demo_dba_dsn) as conn:
         return conn.execute(query, params).fetchall()
@@ -74,7 +61,7 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
     from playwright.sync_api import expect
 
     username, password = make_user(app_db.dsn, "dba", password="browser-pass-456")
-    _log_in(page, app_url, username, password)
+    log_in(page, app_url, username, password)
     no_exception = page.locator('[data-testid="stException"]')
 
     # -- explorer: open the scratch table ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ text alone: PostgreSQL cannot plan a statement with parameters it has no value f
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -262,13 +263,22 @@ def detail(stats: tuple[StatementStat, ...]) -> None:
     choices = stats[:DETAIL_CHOICES]
     keys = [s.key for s in choices]
     by_key = {s.key: (i, s) for i, s in enumerate(choices)}
-    if st.session_state.get(DETAIL) not in by_key:
-        st.session_state.pop(DETAIL, None)
+    # The picker is a new widget whenever its choices change (a filter, a sort, a refresh): a kept widget whose
+    # options changed showed the label of a statement no longer listed above the detail of another. The choice itself
+    # lives in DETAIL and is kept while that statement is still listed.
+    widget = f"{DETAIL}_{hashlib.sha256(chr(10).join(keys).encode()).hexdigest()[:12]}"
+    chosen = st.session_state.get(DETAIL)
+
+    def remember() -> None:
+        st.session_state[DETAIL] = st.session_state[widget]
+
     key = st.selectbox(
         "Statement",
         keys,
+        index=keys.index(chosen) if chosen in by_key else 0,
         format_func=lambda k: f"#{by_key[k][0] + 1} · {by_key[k][1].short(90)}",
-        key=DETAIL,
+        key=widget,
+        on_change=remember,
         help=f"The first {DETAIL_CHOICES} statements in the order above.",
     )
     stat = by_key[key][1]

@@ -91,6 +91,22 @@ def test_lists_the_statements_and_explains_a_representative_query(app_db: Any, t
     assert "Cost now" in [m.label for m in at.metric]
 
 
+def test_the_statement_picker_follows_the_list_when_the_filter_changes(app_db: Any, table: str) -> None:
+    """A kept picker once showed the label of a statement no longer listed above another one's detail."""
+    at = filtered(page(app_db), ours(table))
+    at.selectbox(key="statements_sort").set_value("calls").run()
+    (picker,) = [s for s in at.selectbox if s.label == "Statement"]
+    assert len(picker.options) == 2 and "kind = $1" in picker.options[0]
+    picker.select_index(1).run()
+    (picker,) = [s for s in at.selectbox if s.label == "Statement"]
+    assert "id = $1" in picker.options[picker.index], "the second statement chosen"
+    assert any("id = $1" in c.value for c in at.code)
+    filtered(at, f'"public"."{table}" where kind')  # now only the filter statement is listed
+    (picker,) = [s for s in at.selectbox if s.label == "Statement"]
+    assert len(picker.options) == 1 and "kind = $1" in picker.options[picker.index], "the label is the one shown"
+    assert any("kind = $1" in c.value for c in at.code) and not any("id = $1" in c.value for c in at.code)
+
+
 def test_a_filter_that_matches_nothing_says_so(app_db: Any, table: str) -> None:
     at = filtered(page(app_db), f"no statement has this {uuid.uuid4().hex}")
     assert "No statement matches the filters" in texts(at)

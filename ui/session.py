@@ -235,6 +235,10 @@ def connection_where(services: Services, name: str) -> str:
 def _switched() -> None:
     """The sidebar's choice: the page's own selection (a table, a conversation) belonged to the old connection."""
     name = st.session_state.get(SWITCHER_KEY)
+    if name is not None and name == st.session_state.get(CONNECTION_KEY):
+        # Not a switch: the browser reporting the value the page already has (seen once after a login on a shared
+        # link, during the rerun sequence) must not drop the link's own parameters (?schema=&table=).
+        return
     st.session_state[CONNECTION_KEY] = name
     st.query_params.from_dict({CONNECTION_PARAM: name} if name else {})
 

@@ -9,6 +9,7 @@ the DBA sees and what the database then holds. The screenshots go with the other
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -106,12 +107,22 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
     box = grid.bounding_box()
     assert box is not None
     # The grid is a canvas: the first data row is under the 35 px header; its first cell (the locked id) is selected
-    # by a click right of the row markers, then the arrow key moves to `note` and Enter opens the cell's editor.
-    page.mouse.click(box["x"] + 70, box["y"] + 35 + 17)
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")  # opens the cell's editor (an overlay text area)
+    # by a click right of the row markers, then the arrow key moves to `note` and Enter opens the cell's editor. A key
+    # pressed before the grid has the focus is lost (seen once in four runs: Enter then opened the id cell's read-only
+    # view), so the editor must show a `note` value ("row N") before it is typed into; else start again.
     cell_editor = page.locator("textarea.gdg-input")
-    expect(cell_editor).to_be_visible(timeout=10_000)
+    for _attempt in range(3):
+        page.keyboard.press("Escape")  # close a cell view left open by a lost key
+        page.mouse.click(box["x"] + 70, box["y"] + 35 + 17)
+        page.wait_for_timeout(300)
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")  # opens the cell's editor (an overlay text area)
+        try:
+            expect(cell_editor).to_have_value(re.compile(r"^row \d+$"), timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    expect(cell_editor).to_have_value(re.compile(r"^row \d+$"))
     cell_editor.fill("edited in chromium")
     page.keyboard.press("Enter")
     settle(page, 1000)

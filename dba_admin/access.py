@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_ROLES = frozenset({"admin", "dba", "analyst", "viewer"})
+ROLES: tuple[str, ...] = ("admin", "dba", "analyst", "viewer")  # in the order people read them
+ALL_ROLES = frozenset(ROLES)
 DBA_ROLES = frozenset({"admin", "dba"})
 ADMIN_ONLY = frozenset({"admin"})
 SECTIONS = ("Workbench", "Projects", "Assistant", "Monitor", "Admin")

@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import psycopg
 import psycopg.rows
 
@@ -38,6 +37,8 @@ from dba_admin.errors import ConfigError, NotFound, QueryRefused, SqlErrorInfo, 
 from dba_admin.redaction import redact_sql
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dba_admin.database import DatabaseManager
 
 __all__ = [
@@ -360,6 +361,8 @@ SESSION_COLUMNS = (
 
 def sessions_frame(sessions: Sequence[SessionInfo]) -> pd.DataFrame:
     """Sessions as the table the activity page shows (one row per backend, flags as booleans)."""
+    import pandas as pd  # only here: the command line's start does not pay for pandas
+
     rows = [
         {
             "pid": s.pid,

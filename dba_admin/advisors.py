@@ -46,16 +46,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin import audit
 from dba_admin.errors import ConfigError, QueryError, SqlErrorInfo, query_error_from, sql_error_info
+from dba_admin.levels import CATEGORIES, LEVELS
 from dba_admin.paths import SQL_DIR
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dba_admin.config import Settings
     from dba_admin.database import DatabaseManager
 
@@ -63,9 +65,7 @@ log = logging.getLogger(__name__)
 
 CHECKS_DIR = SQL_DIR / "checks"
 TAG = "/* dba_admin */"
-LEVELS: tuple[str, ...] = ("INFO", "WARN", "ERROR")
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
-CATEGORIES: tuple[str, ...] = ("SECURITY", "PERFORMANCE", "MAINTENANCE")
 COLUMNS: tuple[str, ...] = (
     "name",
     "title",
@@ -857,6 +857,7 @@ def unmute(db: DatabaseManager, cache_key: str, *, actor: str) -> bool:
 @_named_errors()
 def muted_findings(db: DatabaseManager) -> pd.DataFrame:
     """Every mute of this connection, newest first (also those whose finding no longer fires)."""
+
     with db.workspace.connection() as conn:
         _require_mutes_table(conn)
         return _frame(
@@ -1179,6 +1180,8 @@ def take_snapshot_if_due(
 
 def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] | Mapping[str, Any]) -> pd.DataFrame:
     """Run a fixed query and return its rows as a DataFrame (the charts' input)."""
+    import pandas as pd  # only here: the command line's start does not pay for pandas
+
     with conn.cursor() as cur:
         cur.execute(query, params)
         columns = [c.name for c in cur.description or []]
@@ -1188,6 +1191,7 @@ def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] 
 @_named_errors()
 def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
     """taken_at, database_size_bytes: the database's growth (one point per snapshot)."""
+
     with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
         return _frame(
@@ -1204,6 +1208,7 @@ def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
 def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd.DataFrame:
     """taken_at, schema_name, table_name, table, total_bytes, estimated_rows for the ``top`` biggest tables
     of the newest snapshot, at every snapshot of the last ``days``."""
+
     with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
         return _frame(
@@ -1236,6 +1241,7 @@ def statement_time_by_day(db: DatabaseManager, days: int = 30, top: int = 10) ->
     seen after the oldest snapshot of the period counts whole too (it is new, or just reached the top list);
     the oldest snapshot itself is only the baseline.
     """
+
     with db.workspace.connection() as conn:
         _require_snapshot_tables(conn)
         return _frame(

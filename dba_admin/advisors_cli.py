@@ -16,19 +16,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dba_admin.advisors import (
-    CATEGORIES,
-    LEVELS,
-    AdvisorReport,
-    Finding,
-    run_checks,
-    take_snapshot,
-    take_snapshot_if_due,
-)
 from dba_admin.config import Settings
 from dba_admin.errors import DbaAdminError, one_line
+from dba_admin.levels import CATEGORIES, LEVELS
+
+if TYPE_CHECKING:
+    from dba_admin.advisors import AdvisorReport, Finding
 
 FLEET_MAX_WORKERS = 32
 # Connections checked at once by default. Measured (bench/advise_all_bench.py, 19 databases on one 2-CPU server): 8
@@ -126,6 +121,8 @@ def cmd_advise(settings: Settings, args: argparse.Namespace) -> int:
     if getattr(args, "all", False):
         return _advise_all(settings, args)
     with _manager(settings) as db:
+        from dba_admin.advisors import run_checks
+
         report = run_checks(db, categories=args.category)
     if args.json:
         _print_json(report.to_dict(), pretty=args.pretty)
@@ -140,6 +137,8 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     from dba_admin.cli import _manager, _print_json
 
     with _manager(settings) as db:
+        from dba_admin.advisors import take_snapshot, take_snapshot_if_due
+
         summary = take_snapshot_if_due(db, actor=_actor()) if args.if_due else take_snapshot(db, actor=_actor())
     if summary is None:
         message = {"taken": False, "reason": "the newest snapshot is less than an hour old"}
@@ -208,6 +207,8 @@ def _check_one(targets: Any, name: str, result: FleetResult, categories: list[st
         except psycopg.Error as exc:
             result.status, result.message = "unreachable", one_line(exc)
             return
+        from dba_admin.advisors import run_checks
+
         report = run_checks(targets.get(name), categories=categories)
         result.report, result.status = report, "ok"
     except (DbaAdminError, psycopg.Error) as exc:

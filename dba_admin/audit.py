@@ -6,14 +6,16 @@ import datetime as dt
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from dba_admin.redaction import redact_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 APP_INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -79,6 +81,8 @@ class AuditQuery:
 
 def search(conn: psycopg.Connection[Any], query: AuditQuery) -> pd.DataFrame:
     """Audit rows matching the filters, newest first, as a DataFrame (the page shows it and exports CSV)."""
+    import pandas as pd  # only here: the command line's start does not pay for pandas
+
     clauses = [sql.SQL("true")]
     params: list[Any] = []
     if query.actor:

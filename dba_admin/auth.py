@@ -24,13 +24,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin import audit, login_throttle
+from dba_admin.access import DBA_ROLES, ROLES
 from dba_admin.config import Settings
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
 from dba_admin.login_throttle import ThrottlePolicy, ThrottleState
 from dba_admin.rls import UserClaims
 
-ROLES = ("admin", "dba", "analyst", "viewer")
-DBA_ROLES = frozenset({"admin", "dba"})
 FIRST_ADMIN_USERNAME = "admin"
 FIRST_ADMIN_EMAIL = "admin@dba-admin.local"
 _FIRST_ADMIN_LOCK = 0x0DBA_AD02

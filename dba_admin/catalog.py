@@ -29,13 +29,15 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
 from dba_admin.errors import NotFound, QueryError, SqlErrorInfo, query_error_from
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "APP_SCHEMAS",
@@ -207,6 +209,8 @@ class TableInfo(NamedTuple):
 
 def tables_frame(tables: Sequence[TableInfo]) -> pd.DataFrame:
     """The table list as a DataFrame, for st.dataframe and filtering in the explorer."""
+    import pandas as pd  # only here: the command line's start does not pay for pandas
+
     return pd.DataFrame([t.as_row() for t in tables])
 
 
@@ -1600,6 +1604,8 @@ _INT_OIDS = frozenset({20, 21, 23})  # int8, int2, int4
 
 def _frame(rows: list[Any], names: tuple[str, ...], int_columns: set[str]) -> pd.DataFrame:
     """Rows as a DataFrame; integer columns holding NULLs stay integers (nullable Int64), not 189.0 floats."""
+    import pandas as pd  # only here: the command line's start does not pay for pandas
+
     if not rows:
         return pd.DataFrame(columns=list(names))
     frame = pd.DataFrame.from_records(rows, columns=list(names))

@@ -25,7 +25,7 @@ from dba_admin.errors import ConfigError, DbaAdminError, one_line
 if TYPE_CHECKING:
     from dba_admin.bootstrap import PreparedDatabase
     from dba_admin.connections import ConnectionSecrets, Registry
-    from dba_admin.database import DatabaseManager, Health
+    from dba_admin.database import DatabaseManager, Health, StatementResult
 
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -50,15 +50,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-
-
 def to_json_bytes(value: Any, *, pretty: bool = False) -> bytes:
     """Result objects (dataclasses, DataFrames, enums, dates, UUIDs, NumPy values) as UTF-8 JSON.
 
     orjson serialises dataclasses, dates, UUIDs, enums and NumPy natively in C; only what it cannot is handed to
     ``_json_default``. Compact for machines, indented (``--pretty``) for people."""
-    return orjson.dumps(value, default=_json_default, option=_JSON_OPTIONS | (orjson.OPT_INDENT_2 if pretty else 0))
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if pretty else 0)
+    if "numpy" in sys.modules:  # NumPy values exist only once NumPy is loaded; the option itself imports NumPy
+        option |= orjson.OPT_SERIALIZE_NUMPY
+    return orjson.dumps(value, default=_json_default, option=option)
 
 
 def add_json_flags(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
@@ -371,9 +371,9 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
-def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, null: str = "") -> None:
     """Aligned columns with a header, for people (``--json`` is the form for machines)."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [[null if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         print("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip())
@@ -405,17 +405,17 @@ def cmd_tables(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "int2", "int4", "int8"})
-
-
-def _as_text(result: Any) -> str:
-    """A result as a text table the way psql shows it: NULL as NULL (pandas prints NaN), and an integer column
-    with a NULL in it still as integers (pandas holds it as floats: 3.0)."""
-    shown = result.rows.astype(object)
-    for i, meta in enumerate(result.columns):
-        if meta.type_name in _INTEGER_TYPES:
-            shown.iloc[:, i] = [int(v) if isinstance(v, float) and v == v else v for v in shown.iloc[:, i]]
-    return str(shown.where(result.rows.notna(), "NULL").to_string(index=False))
+def statement_json(result: StatementResult) -> dict[str, Any]:
+    """One statement's result for ``--json``: its fields, with the rows as objects keyed by column name (NULL as
+    null, numbers as they came: no DataFrame in between, so a JSON run never imports pandas)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(result):
+        if f.name == "records":
+            names = result.column_names
+            out["rows"] = [dict(zip(names, record, strict=True)) for record in result.records]
+        else:
+            out[f.name] = getattr(result, f.name)
+    return out
 
 
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
@@ -425,13 +425,13 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
         results = db.execute_query(text, read_only=args.read_only, timeout_ms=args.timeout_ms, max_rows=args.max_rows)
     failed = any(r.error is not None for r in results)
     if args.json:
-        _print_json(results, pretty=args.pretty)
+        _print_json([statement_json(r) for r in results], pretty=args.pretty)
     else:
         for result in results:
             if result.error is not None:
                 print(f"ERROR {result.error.sqlstate}: {result.error.message}", file=sys.stderr)
-            elif result.rows is not None and len(result.columns):
-                print(_as_text(result))
+            elif result.columns:
+                _print_table(result.column_names, result.records, null="NULL")  # NULL the way psql shows it
             else:
                 print(f"OK ({result.rowcount} row(s))")
     return 1 if failed else 0
@@ -914,7 +914,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _connection_parser(sub)
 
-    from dba_admin.auth import ROLES
+    from dba_admin.access import ROLES
 
     user = sub.add_parser("user", help="manage users: add, set-role, reset-password, unlock, list")
     user_sub = user.add_subparsers(dest="user_command", required=True)

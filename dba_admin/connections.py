@@ -30,6 +30,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from psycopg.rows import dict_row
 
 from dba_admin import audit
+from dba_admin.access import ROLES as ALL_ROLES  # a connection is open to every role unless narrowed
 from dba_admin.config import Settings
 from dba_admin.errors import ConfigError, DbaAdminError, NotFound, PermissionDenied
 from dba_admin.local_pg import write_secret_once
@@ -52,7 +53,6 @@ __all__ = [
 
 DEFAULT_CONNECTION = "default"  # the workspace database itself, when nothing else is registered (remote only)
 DEMO_CONNECTION = "demo"  # the embedded PetCare database
-ALL_ROLES = ("admin", "dba", "analyst", "viewer")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 

@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import psycopg
 import psycopg.adapt
 from psycopg import pq, sql
@@ -67,6 +66,8 @@ from dba_admin.sql_text import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dba_admin.catalog import Filter, PreviewPage, TableDetail, TableInfo
 
 __all__ = [
@@ -153,7 +154,8 @@ class StatementResult:
     destructive_reason: str | None = None
     status: StatementStatus = "not_run"
     columns: list[ColumnMeta] = field(default_factory=list)
-    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The rows as psycopg fetched them (at most max_rows); ``rows`` is the same as a DataFrame, built when first used.
+    records: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
     affected_rows: int | None = None  # rows inserted/updated/deleted/copied, when PostgreSQL reports it
     command_tag: str | None = None  # PostgreSQL's command status, e.g. "UPDATE 3"
     duration_ms: float = 0.0
@@ -177,9 +179,22 @@ class StatementResult:
         return bool(self.columns)
 
     @property
+    def column_names(self) -> list[str]:
+        """The result's column names made unique (``?column?``, ``?column? (2)``), as ``rows`` names them."""
+        return _unique_names([c.name for c in self.columns])
+
+    @functools.cached_property
+    def rows(self) -> pd.DataFrame:
+        """The records as a DataFrame for the pages, built on first use: a command-line run printing JSON never
+        imports pandas (half a second of its start-up)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.records, columns=self.column_names)
+
+    @property
     def row_count(self) -> int:
-        """Rows held in ``rows`` (at most max_rows)."""
-        return len(self.rows.index)
+        """Rows held (at most max_rows)."""
+        return len(self.records)
 
     @property
     def rowcount(self) -> int:
@@ -1735,7 +1750,7 @@ class _Run:
                 except (psycopg.Error, _Expired) as exc:
                     if self._dog.fired or isinstance(exc, _Expired):
                         info = _expired_info(self.timeout)
-                        res.columns, res.rows, res.truncated, res.cut_at_bytes = [], pd.DataFrame(), False, None
+                        res.columns, res.records, res.truncated, res.cut_at_bytes = [], [], False, None
                     else:
                         info = _error_info(
                             exc,
@@ -1930,9 +1945,8 @@ class _Run:
             res.truncated = len(rows) > cap
             if res.truncated:
                 del rows[cap:]
-            names = [c.name for c in description]
             res.columns = [ColumnMeta(c.name, c.type_display, int(c.type_code)) for c in description]
-            res.rows = pd.DataFrame(rows, columns=_unique_names(names))
+            res.records = rows
 
     def _fetch_all(self, scur: psycopg.ServerCursor[Any], res: StatementResult) -> list[Any]:
         """Read the cursor in batches until cap+1 rows, the end, or the byte cap.

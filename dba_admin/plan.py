@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 __all__ = ["PlanNode", "PlanTree", "parse_plan"]
 
@@ -110,6 +112,8 @@ class PlanTree:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per node, indented by depth, for st.dataframe."""
+        import pandas as pd  # only here: the command line's start does not pay for pandas
+
         rows = []
         for n in self.nodes:
             rows.append(

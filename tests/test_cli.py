@@ -207,3 +207,31 @@ def test_health_reports_extensions_and_foreign_servers(cli_env: Path, capsys: py
     assert report["connection"]["pg_stat_statements"]["available"] is True, report["connection"]["pg_stat_statements"]
     assert report["connection"]["foreign_servers"] == []
     assert report["assistant"]["mode"] == "offline" and "GEMINI_API_KEY" in report["assistant"]["reason"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sql", "select 1", "--read-only", "--json"],
+        ["sql", "select 1 as one"],
+        ["tables", "--json"],
+        ["health", "--json"],
+    ],
+    ids=["sql-json", "sql-text", "tables-json", "health-json"],
+)
+def test_read_commands_start_lean(cli_env: Path, command: list[str]) -> None:
+    """A cron job or CI step calling the CLI pays every import on every call: pandas alone was half a second of
+    `sql "select 1"`. The command runs in a fresh interpreter, which then lists the heavy modules it loaded."""
+    heavy = ("pandas", "numpy", "streamlit", "plotly", "google.genai", "pyarrow")
+    probe = (
+        "import sys\nfrom dba_admin.cli import main\n"
+        f"code = main({command!r})\n"
+        f"print('LOADED', [m for m in {heavy!r} if m in sys.modules], file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the command printed its result"
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert loaded == "LOADED []", f"{' '.join(command)} imported {loaded}"

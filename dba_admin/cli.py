@@ -91,14 +91,13 @@ def _actor() -> str:
     return f"cli:{os.environ.get('USER', 'unknown')}"
 
 
-def _workspace(settings: Settings, *, quiet: bool = False) -> DatabaseManager:
-    """The workspace's manager (the app's own data) on a database already prepared: never migrates or prepares.
+def _opened(settings: Settings, *, quiet: bool = False) -> PreparedDatabase:
+    """The workspace as it is, for commands that only read: never prepared, migrated or given a first admin.
 
-    A database never prepared is an error that says to run `dba-admin migrate`; pending migrations are named on
-    stderr and left alone.
+    Pending migrations are named on stderr and left alone; a database never prepared is an error that says to run
+    `dba-admin migrate`.
     """
     from dba_admin.bootstrap import open_prepared
-    from dba_admin.database import DatabaseManager
 
     prepared = open_prepared(settings)
     if prepared.pending_migrations and not quiet:
@@ -107,6 +106,18 @@ def _workspace(settings: Settings, *, quiet: bool = False) -> DatabaseManager:
             f" ({', '.join(prepared.pending_migrations)}): run `dba-admin migrate`",
             file=sys.stderr,
         )
+    return prepared
+
+
+def _workspace(settings: Settings, *, quiet: bool = False) -> DatabaseManager:
+    """The workspace's manager (the app's own data) on a database already prepared: never migrates or prepares.
+
+    A database never prepared is an error that says to run `dba-admin migrate`; pending migrations are named on
+    stderr and left alone.
+    """
+    from dba_admin.database import DatabaseManager
+
+    prepared = _opened(settings, quiet=quiet)
     # No read-only or DBA login here: SQL typed by people runs only on a registered connection.
     return DatabaseManager(settings, prepared.dsn, authenticator_dsn=prepared.authenticator_dsn)
 
@@ -746,7 +757,7 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
 
     from dba_admin.auth import UserStore
 
-    prepared = _prepare(settings)
+    prepared = _opened(settings) if args.user_command == "list" else _prepare(settings)
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     with psycopg.connect(prepared.dsn, autocommit=True) as conn:
         store = UserStore.from_settings(conn, settings)
@@ -788,7 +799,7 @@ def cmd_trash(settings: Settings, args: argparse.Namespace) -> int:
 
     from dba_admin.projects import purge_trash, trash_contents
 
-    prepared = _prepare(settings, quiet=True)
+    prepared = _opened(settings, quiet=True) if args.trash_command == "list" else _prepare(settings, quiet=True)
     if args.trash_command == "list":
         with psycopg.connect(prepared.dsn, autocommit=True) as conn:
             rows = trash_contents(conn)

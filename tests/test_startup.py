@@ -172,7 +172,7 @@ def test_read_only_commands_never_prepare_a_database(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_db_dsn)
     before = _tables_and_migrations(empty_db_dsn)
-    for args in (["tables"], ["sql", "select 1", "--read-only"], ["advise"]):
+    for args in (["tables"], ["sql", "select 1", "--read-only"], ["advise"], ["user", "list"], ["trash", "list"]):
         code = main(args)
         _, err = capsys.readouterr()
         assert code == 2, args

@@ -8,15 +8,16 @@ people watching the same database cost one read. The live part is a fragment: th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.database import Health, Metrics
+from ui import figures
 from ui.assistant import get_assistant
 from ui.growth_charts import render_growth_charts
 from ui.markdown import escape_markdown
@@ -62,11 +63,6 @@ def short_sql(text: str, width: int = 60) -> str:
 
 
 GAUGE_MARGIN = {"l": 36, "r": 36, "t": 36, "b": 12}
-
-
-def small_layout(fig: go.Figure, height: int = 300) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return fig
 
 
 def remember(metrics: Metrics) -> list[dict[str, Any]]:
@@ -148,28 +144,17 @@ def size_and_tables(metrics: Metrics) -> None:
                 f"{escape_markdown(t.lock_message)}.",
                 icon=":material/lock:",
             )
-    rows = []
-    for t in metrics.largest_tables:
-        label = f"{t.schema}.{t.name}" + (" (estimated, locked)" if t.size_is_estimate else "")
-        other = max(0, t.total_bytes - t.table_bytes - t.index_bytes)
-        rows += [
-            {"table": label, "part": "table", "bytes": t.table_bytes, "size": fmt_bytes(t.table_bytes)},
-            {"table": label, "part": "indexes", "bytes": t.index_bytes, "size": fmt_bytes(t.index_bytes)},
-            {"table": label, "part": "toast / other", "bytes": other, "size": fmt_bytes(other)},
-        ]
-    frame = pd.DataFrame(rows)
-    fig = px.bar(
-        frame,
-        x="bytes",
-        y="table",
-        color="part",
-        orientation="h",
-        hover_data={"size": True, "bytes": False},
-        title="Largest tables",
-    )
-    fig.update_yaxes(categoryorder="total ascending", title=None)
-    fig.update_xaxes(title="bytes")
-    st.plotly_chart(small_layout(fig, 340), key="dashboard_largest")
+    labels = [
+        f"{t.schema}.{t.name}" + (" (estimated, locked)" if t.size_is_estimate else "") for t in metrics.largest_tables
+    ]
+    parts = {
+        "table": [t.table_bytes for t in metrics.largest_tables],
+        "indexes": [t.index_bytes for t in metrics.largest_tables],
+        "toast / other": [max(0, t.total_bytes - t.table_bytes - t.index_bytes) for t in metrics.largest_tables],
+    }
+    sizes = {part: [fmt_bytes(v) for v in values] for part, values in parts.items()}
+    fig = figures.stacked_hbar(labels, parts, value_title="bytes", text=sizes, title="Largest tables")
+    st.plotly_chart(fig, key="dashboard_largest")
 
 
 def connections(metrics: Metrics) -> None:
@@ -186,8 +171,8 @@ def connections(metrics: Metrics) -> None:
     if not states:
         st.info("No client connections besides this one.")
         return
-    fig = px.pie(names=list(states), values=list(states.values()), hole=0.5, title="By state")
-    st.plotly_chart(small_layout(fig), key="dashboard_connections")
+    fig = figures.donut(list(states), list(states.values()), title="By state")
+    st.plotly_chart(fig, key="dashboard_connections")
 
 
 def cache_hit(metrics: Metrics) -> None:
@@ -225,25 +210,22 @@ def transactions(metrics: Metrics, samples: list[dict[str, Any]]) -> None:
         f"Since the statistics reset: {metrics.commits:,} commits, {metrics.rollbacks:,} rollbacks ({share:.1%})."
     )
     if len(samples) >= 2:
-        frame = pd.DataFrame(samples)
-        seconds = frame["at"].diff().dt.total_seconds()
-        rates = pd.DataFrame(
-            {
-                "at": frame["at"],
-                "commits/s": frame["commits"].diff() / seconds,
-                "rollbacks/s": frame["rollbacks"].diff() / seconds,
-            }
-        ).dropna()
-        fig = px.line(rates, x="at", y=["commits/s", "rollbacks/s"], title="While this page is open")
+        rates: dict[str, list[float]] = {"commits/s": [], "rollbacks/s": []}
+        for before, after in itertools.pairwise(samples):
+            seconds = (after["at"] - before["at"]).total_seconds() or float("nan")
+            rates["commits/s"].append((after["commits"] - before["commits"]) / seconds)
+            rates["rollbacks/s"].append((after["rollbacks"] - before["rollbacks"]) / seconds)
+        at = [s["at"] for s in samples[1:]]
+        fig = figures.lines(dict.fromkeys(rates, at), rates, value_title="per second", title="While this page is open")
     else:
-        fig = px.bar(
-            x=["commits", "rollbacks"],
-            y=[metrics.commits, metrics.rollbacks],
+        fig = figures.bars(
+            ["commits", "rollbacks"],
+            [metrics.commits, metrics.rollbacks],
+            value_title="transactions",
+            colors=["#3d6fb6", "#d9534f"],
             title="Totals",
-            labels={"x": "", "y": "transactions"},
         )
-        fig.update_traces(marker_color=["#3d6fb6", "#d9534f"])
-    st.plotly_chart(small_layout(fig), key="dashboard_xacts")
+    st.plotly_chart(fig, key="dashboard_xacts")
 
 
 def trouble(metrics: Metrics) -> None:
@@ -253,13 +235,14 @@ def trouble(metrics: Metrics) -> None:
     c2.metric(
         "Temp files", f"{metrics.temp_files:,}", fmt_bytes(metrics.temp_bytes), delta_color="off", delta_arrow="off"
     )
-    fig = px.bar(
-        x=["deadlocks", "temp files"],
-        y=[metrics.deadlocks, metrics.temp_files],
+    fig = figures.bars(
+        ["deadlocks", "temp files"],
+        [metrics.deadlocks, metrics.temp_files],
+        value_title="count",
         title="Since the statistics reset",
-        labels={"x": "", "y": "count"},
+        height=240,
     )
-    st.plotly_chart(small_layout(fig, 240), key="dashboard_trouble")
+    st.plotly_chart(fig, key="dashboard_trouble")
     if metrics.temp_files:
         st.caption("Temp files mean sorts or hashes spilled to disk: check work_mem and the statements below.")
 
@@ -285,13 +268,16 @@ def top_statements(metrics: Metrics) -> None:
             for s in metrics.top_statements
         ]
     )
-    frame["label"] = [f"#{i + 1} {short_sql(q)}" for i, q in enumerate(frame["query"])]
+    fig = figures.hbar(
+        [f"#{i + 1} {short_sql(q)}" for i, q in enumerate(frame["query"])],
+        frame["total_ms"],
+        value_title="total_ms",
+        hover={"calls": frame["calls"], "mean_ms": frame["mean_ms"]},
+    )
+    st.plotly_chart(fig, key="dashboard_top_chart")
     frame["query"] = [" ".join(q.split()) for q in frame["query"]]
-    fig = px.bar(frame, x="total_ms", y="label", orientation="h", hover_data=["calls", "mean_ms"], title=None)
-    fig.update_yaxes(categoryorder="total ascending", title=None)
-    st.plotly_chart(small_layout(fig, 320), key="dashboard_top_chart")
     st.dataframe(
-        frame.drop(columns=["label"]),
+        frame,
         hide_index=True,
         column_config={
             "query": st.column_config.TextColumn("query", width="large"),

@@ -7,6 +7,7 @@ them), the app's own records (audit) are read in the workspace through ``app_db.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -38,6 +39,11 @@ def test_dashboard_renders_for_a_dba(app_db: Any) -> None:
     assert "Database size" in labels and "Deadlocks" in labels
     charts = at.get("plotly_chart")
     assert len(charts) >= 5, "largest tables, connections, cache hit, commits, deadlocks/temp files"
+    specs = [json.loads(c.proto.spec) for c in charts]
+    largest = next(s for s in specs if (s["layout"].get("title") or {}).get("text") == "Largest tables")
+    assert [t["name"] for t in largest["data"]] == ["table", "indexes", "toast / other"]
+    assert any(label.startswith("public.") for label in largest["data"][0]["y"]), "bars named by schema.table"
+    assert all(v >= 0 for t in largest["data"] for v in t["x"]) and sum(largest["data"][0]["x"]) > 0
     assert "Top statements by total time" in shown
     assert "pg_stat_statements" in shown or at.dataframe, "top statements, or how to enable them"
 

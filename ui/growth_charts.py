@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dba_admin.advisors import database_size_history, statement_time_by_day, table_size_history, take_snapshot_if_due
 from dba_admin.errors import ConfigError, DbaAdminError
+from ui import figures
 from ui.markdown import escape_markdown
 from ui.session import show_error
 
@@ -76,8 +76,9 @@ def _database_size(sizes: pd.DataFrame) -> None:
         return
     first, last = frame["size_mb"].iloc[0], frame["size_mb"].iloc[-1]
     st.metric("Database size now", f"{last:,.1f} MB", f"{last - first:+,.1f} MB in the period")
-    figure = px.line(frame, x="taken_at", y="size_mb", markers=True, labels={"taken_at": "", "size_mb": "MB"})
-    figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    figure = figures.lines(
+        {"size": frame["taken_at"]}, {"size": frame["size_mb"]}, value_title="MB", markers=True, height=280
+    )
     st.plotly_chart(figure, width="stretch", key=f"{KEY}_database")
 
 
@@ -89,21 +90,18 @@ def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
     frame = tables.assign(size_mb=tables["total_bytes"].astype(float) / MB)
     if snapshots < 2 or frame["taken_at"].nunique() < 2:
         latest = frame[frame["taken_at"] == frame["taken_at"].max()].sort_values("size_mb")
-        figure = px.bar(latest, x="size_mb", y="table", orientation="h", labels={"size_mb": "MB", "table": ""})
-        figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        figure = figures.hbar(latest["table"], latest["size_mb"], value_title="MB", height=320)
         st.plotly_chart(figure, width="stretch", key=f"{KEY}_tables")
         st.caption("Sizes at the only snapshot so far; their growth appears after the next snapshot.")
         return
-    figure = px.line(
-        frame,
-        x="taken_at",
-        y="size_mb",
-        color="table",
+    by_table = {str(name): part for name, part in frame.groupby("table", sort=False)}
+    figure = figures.lines(
+        {name: part["taken_at"] for name, part in by_table.items()},
+        {name: part["size_mb"] for name, part in by_table.items()},
+        value_title="MB",
         markers=True,
-        labels={"taken_at": "", "size_mb": "MB", "table": "table"},
-        hover_data={"estimated_rows": ":,"},
+        height=340,
     )
-    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     st.plotly_chart(figure, width="stretch", key=f"{KEY}_tables")
 
 
@@ -125,15 +123,13 @@ def _statement_time(statements: pd.DataFrame, snapshots: int) -> None:
         seconds=statements["total_exec_ms"].astype(float) / 1000,
         statement=statements["query"].map(_short),
     )
-    figure = px.bar(
-        frame,
-        x="day",
-        y="seconds",
-        color="statement",
-        labels={"day": "", "seconds": "seconds", "statement": "statement"},
-        hover_data={"calls": ":,"},
+    by_statement = {str(name): part for name, part in frame.groupby("statement", sort=False)}
+    figure = figures.stacked_bars(
+        {name: part["day"] for name, part in by_statement.items()},
+        {name: part["seconds"] for name, part in by_statement.items()},
+        value_title="seconds",
+        hover={name: {"calls": [f"{c:,}" for c in part["calls"]]} for name, part in by_statement.items()},
     )
-    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"font": {"size": 10}})
     st.plotly_chart(figure, width="stretch", key=f"{KEY}_statements")
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dba_admin import cron
 from dba_admin.cron import CronJob, CronOverview
+from ui import figures
 from ui.markdown import escape_markdown
 from ui.session import (
     current_connection,
@@ -113,17 +113,17 @@ def durations_chart(overview: CronOverview) -> None:
         st.info("No run recorded yet: pg_cron writes a row in cron.job_run_details each time a job runs.")
         return
     frame["seconds"] = frame["seconds"].fillna(0.0)
-    fig = px.scatter(
-        frame,
-        x="start_time",
-        y="seconds",
-        color="status",
-        color_discrete_map=STATUS_COLORS,
-        hover_data={"job": True, "runid": True, "return_message": True},
-        labels={"start_time": "start", "seconds": "duration (s)"},
+    by_status = {str(status): part for status, part in frame.groupby("status", sort=False)}
+    fig = figures.points(
+        {status: part["start_time"] for status, part in by_status.items()},
+        {status: part["seconds"] for status, part in by_status.items()},
+        value_title="duration (s)",
+        hover={
+            status: {"job": part["job"], "runid": part["runid"], "return_message": part["return_message"]}
+            for status, part in by_status.items()
+        },
+        colors=STATUS_COLORS,
     )
-    fig.update_traces(marker={"size": 9})
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="status")
     st.plotly_chart(fig, key="cron_runs_chart")
     st.caption(f"The last {len(frame)} runs of all jobs shown, by start time and duration, coloured by status.")
 

@@ -11,12 +11,12 @@ import time
 from datetime import UTC, datetime
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.errors import DbaAdminError
 from dba_admin.fleet import ADVISORS_MAX_AGE_S, ERROR, OK, TIMED_OUT, UNREACHABLE, FleetRow, collect_fleet
+from ui import figures
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import fmt_bytes, fmt_time
@@ -212,34 +212,21 @@ with chart_right:
     elif not counted or not any(sum((r.findings or {}).values()) for r in counted):
         st.success("No unmuted finding on the connections that answered.")
     else:
-        findings = pd.DataFrame(
-            [
-                {"connection": r.name, "level": level, "findings": (r.findings or {}).get(level, 0)}
-                for r in counted
-                for level in ("ERROR", "WARN", "INFO")
-            ]
-        )
-        bars = px.bar(
-            findings,
-            y="connection",
-            x="findings",
-            color="level",
-            orientation="h",
-            color_discrete_map=LEVEL_COLOURS,
-            category_orders={"level": ["ERROR", "WARN", "INFO"]},
-        )
-        bars.update_layout(
-            barmode="stack",
+        levels = ("ERROR", "WARN", "INFO")
+        bars = figures.stacked_hbar(
+            [r.name for r in counted],
+            {level: [(r.findings or {}).get(level, 0) for r in counted] for level in levels},
+            value_title="findings",
+            colors=LEVEL_COLOURS,
             height=max(220, 40 * len(counted) + 120),
-            margin={"l": 10, "r": 10, "t": 10, "b": 10},
-            legend={"orientation": "h"},
         )
+        bars.update_layout(legend={"orientation": "h"})
         st.plotly_chart(bars, key="fleet_findings_chart")
 
 sized = [r for r in reachable if r.size_bytes is not None]
 if len(sized) > 1:
     st.subheader("Database size", anchor=False)
-    sizes = pd.DataFrame({"connection": [r.name for r in sized], "MB": [(r.size_bytes or 0) / 2**20 for r in sized]})
-    size_chart = px.bar(sizes, x="connection", y="MB")
-    size_chart.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    size_chart = figures.bars(
+        [r.name for r in sized], [(r.size_bytes or 0) / 2**20 for r in sized], value_title="MB", height=280
+    )
     st.plotly_chart(size_chart, key="fleet_size_chart")

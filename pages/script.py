@@ -16,11 +16,11 @@ import uuid
 from dataclasses import dataclass, field
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConflict
-from dba_admin.projects import RunOutcome, Script, diff_texts
+from dba_admin.projects import Execution, RunOutcome, Script, diff_texts
+from ui import figures
 from ui.markdown import escape_markdown
 from ui.session import NO_CONNECTION, chosen_connection, get_services, require_page, show_error, visible_connections
 from ui.sql_workbench import RUN_BUTTON, error_annotations, outcome_error, show_statements, sql_input, take_editor_event
@@ -34,6 +34,15 @@ from ui.widgets import (
     selected_id,
     show_diff,
 )
+
+RUN_STATUS_COLORS = {
+    "success": "#2ca02c",
+    "error": "#d62728",
+    "timeout": "#ff7f0e",
+    "cancelled": "#7f7f7f",
+    "running": "#1f77b4",
+    "interrupted": "#9467bd",
+}
 
 user = require_page("script")
 claims = user.claims
@@ -436,36 +445,24 @@ with tab_runs:
                 f"⚠️ {interrupted} run(s) interrupted: the database server or the app stopped before they finished, "
                 "so whether their statements committed is unknown. Check the data before running the script again."
             )
-        chart_data = pd.DataFrame(
-            [
-                {
-                    "started": r.started_at,
-                    "duration (ms)": r.duration_ms or 0.0,
-                    "status": r.status,
-                    "version": r.version,
-                    "rows": r.rows,
-                    "by": r.executed_by,
+        by_status: dict[str, list[Execution]] = {}
+        for r in runs:
+            by_status.setdefault(r.status, []).append(r)
+        figure = figures.points(
+            {status: [r.started_at for r in rs] for status, rs in by_status.items()},
+            {status: [r.duration_ms or 0.0 for r in rs] for status, rs in by_status.items()},
+            value_title="duration (ms)",
+            hover={
+                status: {
+                    "version": [r.version for r in rs],
+                    "rows": [r.rows for r in rs],
+                    "by": [r.executed_by for r in rs],
                 }
-                for r in runs
-            ]
-        )
-        figure = px.scatter(
-            chart_data,
-            x="started",
-            y="duration (ms)",
-            color="status",
-            hover_data=["version", "rows", "by"],
-            color_discrete_map={
-                "success": "#2ca02c",
-                "error": "#d62728",
-                "timeout": "#ff7f0e",
-                "cancelled": "#7f7f7f",
-                "running": "#1f77b4",
-                "interrupted": "#9467bd",
+                for status, rs in by_status.items()
             },
+            colors=RUN_STATUS_COLORS,
             title="Duration and status of each run",
         )
-        figure.update_traces(marker={"size": 10})
         st.plotly_chart(figure, key=f"script_runs_chart_{sid}")
         frame = executions_frame(runs, with_script=False)
         frame["status"] = [

@@ -14,8 +14,6 @@ import hashlib
 import time
 from typing import Any
 
-import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dba_admin.errors import DbaAdminError, QueryError
@@ -31,6 +29,7 @@ from dba_admin.statements import (
     reset_statements,
     statements_frame,
 )
+from ui import figures
 from ui.markdown import escape_markdown
 from ui.plans import show_index_advice, show_plan
 from ui.session import (
@@ -243,18 +242,13 @@ def statement_table(stats: tuple[StatementStat, ...]) -> None:
 def top_chart(stats: tuple[StatementStat, ...], sort_key: str) -> None:
     label, column = SORTS[sort_key]
     top = stats[:CHART_TOP]
-    frame = pd.DataFrame(
-        {
-            "statement": [f"#{i + 1} {s.short(50)}" for i, s in enumerate(top)],
-            column: [getattr(s, column) for s in top],
-            "calls": [s.calls for s in top],
-            "mean_ms": [round(s.mean_ms, 2) for s in top],
-        }
+    fig = figures.hbar(
+        [f"#{i + 1} {s.short(50)}" for i, s in enumerate(top)],
+        [getattr(s, column) for s in top],
+        value_title=label + (" (ms)" if column.endswith("_ms") else ""),
+        hover={"calls": [s.calls for s in top], "mean_ms": [round(s.mean_ms, 2) for s in top]},
+        height=60 + 32 * len(top),
     )
-    fig = px.bar(frame, x=column, y="statement", orientation="h", hover_data=["calls", "mean_ms"])
-    fig.update_yaxes(categoryorder="total ascending", title=None)
-    fig.update_xaxes(title=label + (" (ms)" if column.endswith("_ms") else ""))
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=60 + 32 * len(top))
     st.plotly_chart(fig, width="stretch", key="statements_chart")
 
 

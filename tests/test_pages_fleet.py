@@ -8,6 +8,7 @@ refuses a dead one without saving or echoing its password, edits access and remo
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import uuid
 from collections.abc import Iterator
@@ -90,6 +91,13 @@ def test_fleet_shows_the_demo_and_a_dead_connection_as_such(app_db: Any, dead_co
     assert int(metric(at, "Down or slow")) >= 1 and int(metric(at, "Reachable")) >= 1
     assert SECRET not in shown and SECRET not in fleet_table(at).to_string()
     assert len(at.get("plotly_chart")) >= 2, "connections and findings charts"
+    findings_chart = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert [(t["name"], t["marker"]["color"]) for t in findings_chart["data"]] == [
+        ("ERROR", "#d62728"),
+        ("WARN", "#ff7f0e"),
+        ("INFO", "#1f77b4"),
+    ], "one bar part per level, ERROR red"
+    assert DEMO_CONNECTION in findings_chart["data"][0]["y"]
 
     at.button(key="fleet_refresh").click().run()
     assert not at.exception, at.exception

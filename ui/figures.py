@@ -67,17 +67,21 @@ def stacked_hbar(
     *,
     value_title: str,
     text: Mapping[str, Iterable[str]] | None = None,
+    colors: Mapping[str, str] | None = None,
     title: str | None = None,
     height: int = 340,
 ) -> go.Figure:
-    """Horizontal bars split into named parts (a table's heap, indexes and TOAST); ``text`` is shown on hover."""
+    """Horizontal bars split into named parts (a table's heap, indexes and TOAST; findings per level); ``text`` is
+    shown on hover instead of the raw value, ``colors`` fixes a part's colour (ERROR red)."""
+    labels = list(labels)
     figure = go.Figure(
         [
             go.Bar(
                 name=part,
                 x=list(values),
-                y=list(labels),
+                y=labels,
                 orientation="h",
+                marker_color=(colors or {}).get(part),
                 customdata=list((text or {}).get(part, values)),
                 hovertemplate=f"%{{y}}<br>{part}: %{{customdata}}<extra></extra>",
             )
@@ -166,3 +170,36 @@ def donut(names: Iterable[str], values: Iterable[float], *, title: str | None = 
     """Shares of a whole (client connections by state)."""
     figure = go.Figure(go.Pie(labels=list(names), values=list(values), hole=0.5))
     return _layout(figure, height=height, title=title)
+
+
+def points(
+    x_by_series: Mapping[str, Iterable[Any]],
+    y_by_series: Mapping[str, Iterable[float]],
+    *,
+    value_title: str,
+    hover: Mapping[str, Mapping[str, Iterable[Any]]] | None = None,
+    colors: Mapping[str, str] | None = None,
+    title: str | None = None,
+    height: int = 320,
+) -> go.Figure:
+    """One dot per event over time, a colour per series (runs by status: succeeded green, failed red)."""
+    traces = []
+    for name, xs in x_by_series.items():
+        extra = (hover or {}).get(name)
+        customdata = [list(v) for v in zip(*extra.values(), strict=True)] if extra else None
+        lines = "".join(f"<br>{k}: %{{customdata[{i}]}}" for i, k in enumerate(extra or {}))
+        traces.append(
+            go.Scatter(
+                name=name,
+                x=list(xs),
+                y=list(y_by_series[name]),
+                mode="markers",
+                marker={"size": 9, "color": (colors or {}).get(name)},
+                customdata=customdata,
+                hovertemplate=f"{name}<br>%{{x}}<br>{value_title}: %{{y:,.3f}}{lines}<extra></extra>",
+            )
+        )
+    figure = go.Figure(traces)
+    figure.update_yaxes(title=value_title)
+    figure.update_xaxes(title=None)
+    return _layout(figure, height=height, title=title, legend_title_text=None)

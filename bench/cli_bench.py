@@ -1,7 +1,7 @@
 """Benchmark: the `dba-admin` command line against psql, side by side, in one run (issue 17).
 
 Usage:
-    python bench/cli_bench.py [--tables 5000] [--runs 5]
+    python bench/cli_bench.py [--tables 5000] [--runs 5] [--before REV]
 
 A throwaway data dir gets its own embedded workspace (`dba-admin migrate`, which also loads the demo). Two scratch
 databases on that server are registered as connections: ``bench_empty`` (no table) and ``bench_wide`` (--tables
@@ -13,12 +13,17 @@ step would run it, median of --runs after a warm-up:
   with the schema: (cli wide - cli empty) / (psql wide - psql empty).
 * ``sql "select 1" --read-only --json``: dba-admin against ``psql -c 'select 1'`` on the read-only login.
 
+``--before REV`` also runs every dba-admin command from a checkout of that git revision (a temporary detached
+worktree, removed at the end) on the same workspace and databases, so the table shows before, after and psql
+side by side from one run.
+
 The scratch server is stopped and its data dir deleted at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -78,52 +84,85 @@ def _wide_database(admin_dsn: str, name: str, tables: int) -> str:
     return dsn
 
 
-def _row(label: str, ours: float, baseline: float) -> None:
-    print(f"{label:<44} {ours:>9.3f}s {baseline:>9.3f}s {ours / baseline:>6.2f}x")
+def _row(label: str, ours: float, baseline: float, before: float | None = None) -> None:
+    then = f" {before:>9.3f}s {before / baseline:>6.2f}x" if before is not None else ""
+    print(f"{label:<44} {ours:>9.3f}s {baseline:>9.3f}s {ours / baseline:>6.2f}x{then}")
+
+
+@contextlib.contextmanager
+def _checkout(revision: str | None) -> Iterator[Path | None]:
+    """A detached worktree of ``revision`` (its dba-admin is run with PYTHONPATH pointing at it), removed after."""
+    if revision is None:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="dba-admin-cli-before-")) / "tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(folder), revision], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def _compare(args: argparse.Namespace, env: dict[str, str], before_tree: Path | None) -> None:
+    """Set up the two databases, then time each command: this tree, psql and, with --before, the old tree."""
+    before_env = {**env, "PYTHONPATH": str(before_tree)} if before_tree else None
+    subprocess.run([*CLI, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    admin_dsn = subprocess.run([*CLI, "db-url"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    dsns = {"bench_empty": _wide_database(admin_dsn, "bench_empty", 0)}
+    dsns["bench_wide"] = _wide_database(admin_dsn, "bench_wide", args.tables)
+    for name, dsn in dsns.items():
+        subprocess.run(
+            [*CLI, "connection", "add", name, "--dsn", dsn, "--readonly-dsn", dsn],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # the warnings that a superuser login is used: true, and expected here
+        )
+    print(f"{args.tables:,} tables x 10 columns; medians of {args.runs} runs, each a new process")
+    header = f"{'command':<44} {'dba-admin':>10} {'psql':>10} {'ratio':>7}"
+    print(header + (f" {'before':>10} {'ratio':>7}  (before = {args.before})" if before_env else ""))
+    cli: dict[str, float] = {}
+    raw: dict[str, float] = {}
+    old: dict[str, float] = {}
+    for name, dsn in dsns.items():
+        command = [*CLI, "tables", "--json", "--connection", name]
+        cli[name] = _median(command, env, args.runs)
+        raw[name] = _median(["psql", dsn, "-Atqc", RAW_TABLES_SQL], env, args.runs)
+        if before_env:
+            old[name] = _median(command, before_env, args.runs)
+        _row(f"tables --json ({name})", cli[name], raw[name], old.get(name))
+    raw_inc = raw["bench_wide"] - raw["bench_empty"]
+    old_inc = old["bench_wide"] - old["bench_empty"] if old else None
+    _row("tables --json, increment over empty", cli["bench_wide"] - cli["bench_empty"], raw_inc, old_inc)
+    command = [*CLI, "sql", "select 1", "--read-only", "--json", "--connection", "bench_empty"]
+    one = _median(command, env, args.runs)
+    psql_one = _median(["psql", dsns["bench_empty"], "-Atqc", "select 1"], env, args.runs)
+    _row(
+        'sql "select 1" --read-only --json',
+        one,
+        psql_one,
+        _median(command, before_env, args.runs) if before_env else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", help="a git revision whose dba-admin is timed beside this one (e.g. main~5)")
     args = parser.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="dba-admin-cli-bench-"))
     data_dir.chmod(0o711)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "READONLY_DATABASE_URL")}
     env.update(DBA_ADMIN_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
-    try:
-        subprocess.run([*CLI, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        admin_dsn = subprocess.run([*CLI, "db-url"], env=env, check=True, capture_output=True, text=True).stdout.strip()
-        dsns = {"bench_empty": _wide_database(admin_dsn, "bench_empty", 0)}
-        dsns["bench_wide"] = _wide_database(admin_dsn, "bench_wide", args.tables)
-        for name, dsn in dsns.items():
-            subprocess.run(
-                [*CLI, "connection", "add", name, "--dsn", dsn, "--readonly-dsn", dsn],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,  # the warnings that a superuser login is used: true, and expected here
-            )
-        print(f"{args.tables:,} tables x 10 columns; medians of {args.runs} runs, each a new process")
-        print(f"{'command':<44} {'dba-admin':>10} {'psql':>10} {'ratio':>7}")
-        cli: dict[str, float] = {}
-        raw: dict[str, float] = {}
-        for name, dsn in dsns.items():
-            cli[name] = _median([*CLI, "tables", "--json", "--connection", name], env, args.runs)
-            raw[name] = _median(["psql", dsn, "-Atqc", RAW_TABLES_SQL], env, args.runs)
-            _row(f"tables --json ({name})", cli[name], raw[name])
-        cli_inc = cli["bench_wide"] - cli["bench_empty"]
-        raw_inc = raw["bench_wide"] - raw["bench_empty"]
-        print(
-            f"{'tables --json, increment over empty':<44} {cli_inc:>9.3f}s {raw_inc:>9.3f}s {cli_inc / raw_inc:>6.2f}x"
-        )
-        one = _median([*CLI, "sql", "select 1", "--read-only", "--json", "--connection", "bench_empty"], env, args.runs)
-        psql_one = _median(["psql", dsns["bench_empty"], "-Atqc", "select 1"], env, args.runs)
-        _row('sql "select 1" --read-only --json', one, psql_one)
-    finally:
-        subprocess.run([*CLI, "stop"], env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with _checkout(args.before) as before_tree:
+        try:
+            _compare(args, env, before_tree)
+        finally:
+            subprocess.run([*CLI, "stop"], env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            shutil.rmtree(data_dir, ignore_errors=True)
     return 0
 
 

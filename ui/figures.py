@@ -26,14 +26,12 @@ def _layout(figure: go.Figure, *, height: int, title: str | None, **layout: Any)
     return figure
 
 
-def _hover(label: str, extra: Mapping[str, Iterable[Any]] | None) -> tuple[list[list[Any]] | None, str]:
+def _custom(extra: Mapping[str, Iterable[Any]] | None) -> tuple[list[list[Any]] | None, str]:
     """customdata rows and the hover lines that show them, one line per extra column (e.g. calls, mean ms)."""
     if not extra:
-        return None, f"{label}: %{{x}}<extra></extra>"
-    names = list(extra)
+        return None, ""
     rows = [list(values) for values in zip(*extra.values(), strict=True)]
-    lines = "".join(f"<br>{name}: %{{customdata[{i}]}}" for i, name in enumerate(names))
-    return rows, f"{label}: %{{x}}{lines}<extra></extra>"
+    return rows, "".join(f"<br>{name}: %{{customdata[{i}]}}" for i, name in enumerate(extra))
 
 
 def hbar(
@@ -46,14 +44,14 @@ def hbar(
     height: int = 320,
 ) -> go.Figure:
     """One horizontal bar per label, the biggest at the top (top statements, biggest tables)."""
-    customdata, template = _hover(value_title, hover)
+    customdata, lines = _custom(hover)
     figure = go.Figure(
         go.Bar(
             x=list(values),
             y=list(labels),
             orientation="h",
             customdata=customdata,
-            hovertemplate="%{y}<br>" + template,
+            hovertemplate=f"%{{y}}<br>{value_title}: %{{x}}{lines}<extra></extra>",
         )
     )
     figure.update_yaxes(categoryorder="total ascending", title=None)
@@ -121,9 +119,7 @@ def stacked_bars(
     """Vertical bars stacked by series (statement time per day, one colour per statement)."""
     traces = []
     for name, xs in x_by_series.items():
-        extra = (hover or {}).get(name)
-        customdata = [list(v) for v in zip(*extra.values(), strict=True)] if extra else None
-        lines = "".join(f"<br>{k}: %{{customdata[{i}]}}" for i, k in enumerate(extra or {}))
+        customdata, lines = _custom((hover or {}).get(name))
         traces.append(
             go.Bar(
                 name=name,
@@ -185,9 +181,7 @@ def points(
     """One dot per event over time, a colour per series (runs by status: succeeded green, failed red)."""
     traces = []
     for name, xs in x_by_series.items():
-        extra = (hover or {}).get(name)
-        customdata = [list(v) for v in zip(*extra.values(), strict=True)] if extra else None
-        lines = "".join(f"<br>{k}: %{{customdata[{i}]}}" for i, k in enumerate(extra or {}))
+        customdata, lines = _custom((hover or {}).get(name))
         traces.append(
             go.Scatter(
                 name=name,

@@ -67,9 +67,21 @@ def add_json_flags(parser: argparse.ArgumentParser, help_text: str | None = None
     parser.add_argument("--pretty", action="store_true", help="with --json: indent the JSON for people")
 
 
+def write_json(out: Any, value: Any, *, pretty: bool = False) -> None:
+    """Write ``value`` as JSON to a binary stream; a compact list goes out element by element (the same bytes as
+    one ``dumps``), so 5,000 tables reach a pipe as they are serialised and are never held twice in memory."""
+    if pretty or not isinstance(value, list):
+        out.write(to_json_bytes(value, pretty=pretty) + b"\n")
+        return
+    out.write(b"[")
+    for i, item in enumerate(value):
+        out.write(b"," + to_json_bytes(item) if i else to_json_bytes(item))
+    out.write(b"]\n")
+
+
 def _print_json(value: Any, *, pretty: bool = False) -> None:
     sys.stdout.flush()
-    sys.stdout.buffer.write(to_json_bytes(value, pretty=pretty) + b"\n")
+    write_json(sys.stdout.buffer, value, pretty=pretty)
     sys.stdout.buffer.flush()
 
 

@@ -235,3 +235,16 @@ def test_read_commands_start_lean(cli_env: Path, command: list[str]) -> None:
     assert done.stdout.strip(), "the command printed its result"
     loaded = done.stderr.strip().splitlines()[-1]
     assert loaded == "LOADED []", f"{' '.join(command)} imported {loaded}"
+
+
+def test_a_streamed_json_list_is_the_same_bytes_as_one_dump() -> None:
+    import datetime as dt
+    import io
+    from decimal import Decimal
+
+    from dba_admin.cli import to_json_bytes, write_json
+
+    for value in ([], [{"a": 1}], [{"n": None, "d": Decimal("2.5"), "at": dt.date(2026, 11, 29)}, [1, "x"], "s"]):
+        out = io.BytesIO()
+        write_json(out, value)
+        assert out.getvalue() == to_json_bytes(value) + b"\n"

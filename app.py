@@ -13,6 +13,7 @@ import streamlit as st
 
 from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
+from ui.heap import freeze_startup_heap
 from ui.login import login_gate, logout, take_requested_page
 from ui.markdown import escape_markdown
 from ui.session import connection_switcher, database_gate, get_services, show_not_ready
@@ -24,6 +25,7 @@ try:
 except DbaAdminError as exc:  # down or not ready at this server's start: a clear page that retries
     show_not_ready(exc)
 database_gate(services)  # the workspace down: the same page, and the embedded server restarted if it died
+freeze_startup_heap()  # once per process: Streamlit's collection after each run then skips the long-lived heap
 
 user, authenticator = login_gate(services)
 

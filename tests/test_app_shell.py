@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
+import weakref
 from typing import Any
 
 import psycopg
@@ -25,6 +27,28 @@ def test_login_form_then_home(app_db: Any) -> None:
     assert username in shown
     assert not any(t.label == "Username" for t in at.text_input), "the login form is gone"
     assert any(m.label == "Database" for m in at.metric)
+
+
+def test_the_long_lived_heap_is_frozen_once_so_the_collection_after_each_run_skips_it(app_db: Any) -> None:
+    """Streamlit collects garbage after every run; the heap alive after start-up is frozen, and what runs make is
+    still collected (a cycle made afterwards is freed)."""
+    at, _ = logged_in_app(app_db.dsn, "analyst")
+    assert not at.exception
+    frozen = gc.get_freeze_count()
+    assert frozen > 50_000, "Streamlit, pandas, Plotly and the app's modules are in the permanent generation"
+    at.run()
+    assert gc.get_freeze_count() == frozen, "frozen once, not again on each run"
+    node = _Node()
+    node.me = node  # a cycle: only the collector frees it
+    marker = weakref.ref(node)
+    del node
+    assert marker() is not None
+    gc.collect()
+    assert marker() is None, "objects made after the freeze are collected as before"
+
+
+class _Node:
+    me: Any = None
 
 
 def test_wrong_password_is_refused_and_audited(app_db: Any) -> None:

@@ -203,28 +203,26 @@ def cache_hit(metrics: Metrics) -> None:
 
 
 def transactions(metrics: Metrics, samples: list[dict[str, Any]]) -> None:
+    """Totals as figures; the rates as a line once this page has two samples (a chart of two totals said nothing
+    the figures do not, and every Plotly chart adds to the time the page takes to open)."""
     st.subheader("Commits and rollbacks")
     total = metrics.commits + metrics.rollbacks
     share = metrics.rollbacks / total if total else 0.0
-    st.caption(
-        f"Since the statistics reset: {metrics.commits:,} commits, {metrics.rollbacks:,} rollbacks ({share:.1%})."
+    c1, c2 = st.columns(2)
+    c1.metric("Commits", f"{metrics.commits:,}")
+    c2.metric(
+        "Rollbacks", f"{metrics.rollbacks:,}", f"{share:.1%} of transactions", delta_color="off", delta_arrow="off"
     )
-    if len(samples) >= 2:
-        rates: dict[str, list[float]] = {"commits/s": [], "rollbacks/s": []}
-        for before, after in itertools.pairwise(samples):
-            seconds = (after["at"] - before["at"]).total_seconds() or float("nan")
-            rates["commits/s"].append((after["commits"] - before["commits"]) / seconds)
-            rates["rollbacks/s"].append((after["rollbacks"] - before["rollbacks"]) / seconds)
-        at = [s["at"] for s in samples[1:]]
-        fig = figures.lines(dict.fromkeys(rates, at), rates, value_title="per second", title="While this page is open")
-    else:
-        fig = figures.bars(
-            ["commits", "rollbacks"],
-            [metrics.commits, metrics.rollbacks],
-            value_title="transactions",
-            colors=["#3d6fb6", "#d9534f"],
-            title="Totals",
-        )
+    if len(samples) < 2:
+        st.caption("Since the statistics reset. The rates per second are drawn from the next refresh on.")
+        return
+    rates: dict[str, list[float]] = {"commits/s": [], "rollbacks/s": []}
+    for before, after in itertools.pairwise(samples):
+        seconds = (after["at"] - before["at"]).total_seconds() or float("nan")
+        rates["commits/s"].append((after["commits"] - before["commits"]) / seconds)
+        rates["rollbacks/s"].append((after["rollbacks"] - before["rollbacks"]) / seconds)
+    at = [s["at"] for s in samples[1:]]
+    fig = figures.lines(dict.fromkeys(rates, at), rates, value_title="per second", title="While this page is open")
     st.plotly_chart(fig, key="dashboard_xacts")
 
 
@@ -235,14 +233,7 @@ def trouble(metrics: Metrics) -> None:
     c2.metric(
         "Temp files", f"{metrics.temp_files:,}", fmt_bytes(metrics.temp_bytes), delta_color="off", delta_arrow="off"
     )
-    fig = figures.bars(
-        ["deadlocks", "temp files"],
-        [metrics.deadlocks, metrics.temp_files],
-        value_title="count",
-        title="Since the statistics reset",
-        height=240,
-    )
-    st.plotly_chart(fig, key="dashboard_trouble")
+    st.caption("Since the statistics reset.")
     if metrics.temp_files:
         st.caption("Temp files mean sorts or hashes spilled to disk: check work_mem and the statements below.")
 

@@ -38,7 +38,8 @@ def test_dashboard_renders_for_a_dba(app_db: Any) -> None:
     assert labels["Assistant"] == "offline"
     assert "Database size" in labels and "Deadlocks" in labels
     charts = at.get("plotly_chart")
-    assert len(charts) >= 5, "largest tables, connections, cache hit, commits, deadlocks/temp files"
+    assert len(charts) >= 3, "largest tables, connections, cache hit (commits/s once the page has two samples)"
+    assert labels["Commits"] and "Rollbacks" in labels
     specs = [json.loads(c.proto.spec) for c in charts]
     largest = next(s for s in specs if (s["layout"].get("title") or {}).get("text") == "Largest tables")
     assert [t["name"] for t in largest["data"]] == ["table", "indexes", "toast / other"]

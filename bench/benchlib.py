@@ -71,62 +71,17 @@ def count_round_trips(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Conne
     return len(re.findall(r"\tF\t\d+\t(?:Query|Sync)\b", text))
 
 
-def free_port() -> int:
-    """A TCP port free on the loopback address right now (the caller binds it soon after)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def streamlit_server(script: Path, *, cwd: Path, env: dict[str, str], log: Path, timeout: float = 90) -> Iterator[str]:
-    """``python -m streamlit run script`` on a free loopback port, as tests/test_browser.py's app_url starts it
-    (headless, no file watcher, no usage stats); yields its URL once /_stcore/health answers, stops it at the end."""
+def checkout(revision: str) -> Iterator[Path]:
+    """A detached git worktree of ``revision`` for a benchmark's "before" column (run with PYTHONPATH at it),
+    removed at the end."""
     import subprocess
-    import sys
-    import time
-    import urllib.request
 
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    root = Path(__file__).resolve().parent.parent
+    folder = Path(tempfile.mkdtemp(prefix="dba-admin-bench-before-")) / "tree"
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(folder), revision], check=True)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310 - loopback
-                    if resp.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start ({script}):\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
-        yield url
+        yield folder
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(folder)], check=False)
+        shutil.rmtree(folder.parent, ignore_errors=True)

@@ -51,7 +51,6 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -67,8 +66,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "tests"))  # the browser tests' Chromium flags and login helper
 
 import psycopg  # noqa: E402
-from benchlib import streamlit_server, throwaway_server  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, log_in  # noqa: E402
+from benchlib import checkout, throwaway_server  # noqa: E402
+from browser_fixtures import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, serve  # noqa: E402
+from test_browser import log_in  # noqa: E402
 
 from dba_admin.access import PageSpec, pages_by_section  # noqa: E402
 from dba_admin.auth import UserStore  # noqa: E402
@@ -283,18 +283,6 @@ def _admin(dsn: str) -> str:
     return username
 
 
-@contextmanager
-def _checkout(revision: str) -> Iterator[Path]:
-    """A detached worktree of ``revision``, removed at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="dba-admin-bench-before-")) / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(folder), revision], check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
-        shutil.rmtree(folder.parent, ignore_errors=True)
-
-
 def measure(rounds: int, wanted: list[str] | None, before: str | None = None) -> tuple[list[PageSpec], list[Tab]]:
     with ExitStack() as stack:
         scratch = Path(tempfile.mkdtemp(prefix="dba-admin-bench-browser-apps-"))
@@ -308,15 +296,15 @@ def measure(rounds: int, wanted: list[str] | None, before: str | None = None) ->
         username = _admin(dsn)
         app_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "READONLY_DATABASE_URL")}
         app_env["DBA_ADMIN_DATA_DIR"] = str(data_dir)
-        app_url = stack.enter_context(streamlit_server(ROOT / "app.py", cwd=ROOT, env=app_env, log=scratch / "app.log"))
+        app_url = stack.enter_context(serve(ROOT / "app.py", cwd=ROOT, env=app_env, log=scratch / "app.log"))
         bare = bare_app(scratch, specs)
-        bare_url = stack.enter_context(streamlit_server(bare, cwd=scratch, env=app_env, log=scratch / "bare.log"))
+        bare_url = stack.enter_context(serve(bare, cwd=scratch, env=app_env, log=scratch / "bare.log"))
         urls = {"app": app_url, "bare": bare_url}
         if before:
-            tree = stack.enter_context(_checkout(before))
+            tree = stack.enter_context(checkout(before))
             before_env = {**app_env, "PYTHONPATH": str(tree)}
             urls["before"] = stack.enter_context(
-                streamlit_server(tree / "app.py", cwd=tree, env=before_env, log=scratch / "before.log")
+                serve(tree / "app.py", cwd=tree, env=before_env, log=scratch / "before.log")
             )
         browser = stack.enter_context(_browser())
         tabs = []

@@ -39,7 +39,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchlib import dsn_for
+from benchlib import checkout, dsn_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "dba_admin.cli"]
@@ -90,18 +90,12 @@ def _row(label: str, ours: float, baseline: float, before: float | None = None) 
 
 
 @contextlib.contextmanager
-def _checkout(revision: str | None) -> Iterator[Path | None]:
-    """A detached worktree of ``revision`` (its dba-admin is run with PYTHONPATH pointing at it), removed after."""
+def _maybe_checkout(revision: str | None) -> Iterator[Path | None]:
     if revision is None:
         yield None
-        return
-    folder = Path(tempfile.mkdtemp(prefix="dba-admin-cli-before-")) / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(folder), revision], check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
-        shutil.rmtree(folder.parent, ignore_errors=True)
+    else:
+        with checkout(revision) as tree:
+            yield tree
 
 
 def _compare(args: argparse.Namespace, env: dict[str, str], before_tree: Path | None) -> None:
@@ -157,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir.chmod(0o711)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "READONLY_DATABASE_URL")}
     env.update(DBA_ADMIN_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
-    with _checkout(args.before) as before_tree:
+    with _maybe_checkout(args.before) as before_tree:
         try:
             _compare(args, env, before_tree)
         finally:

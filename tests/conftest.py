@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
 import psycopg
 import pytest
 from psycopg import sql
@@ -27,8 +28,8 @@ from dba_admin.bootstrap import PreparedDatabase, prepare_database
 from dba_admin.config import Settings
 from dba_admin.local_pg import DBA_ROLE, DEMO_DATABASE, MONITOR_ROLE, EmbeddedPostgres
 
-# shared fixtures: the module-scoped ``db`` manager, and the local GoTrue and Gemini servers
-pytest_plugins = ["db_helpers", "advisor_helpers", "gotrue_stub", "gemini_stub", "extra_servers"]
+# shared fixtures: the module-scoped ``db`` manager, the local GoTrue and Gemini servers, the browser tests' server
+pytest_plugins = ["db_helpers", "advisor_helpers", "gotrue_stub", "gemini_stub", "extra_servers", "browser_fixtures"]
 
 # Every process the suite starts inherits this variable; at the end, any process still carrying it outlived the
 # suite (a server a test forgot to stop, an orphan of a killed parent) and fails the run.
@@ -146,6 +147,23 @@ def with_dbname(dsn: str, dbname: str) -> str:
     params = conninfo_to_dict(dsn)
     params["dbname"] = dbname
     return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_bcrypt() -> Iterator[None]:
+    """Password hashes of the test process use bcrypt's lowest cost (4 rounds, about 1 ms) instead of the default 12
+    (about 0.3 s of CPU for each hash and each login): the suite hashes and checks hundreds of passwords, and that
+    was a third of the AppTest page tests' time. Still real bcrypt hashes, checked by real bcrypt: the cost is in
+    the hash, so a login checks a test user's password as cheaply. The app's own processes (the browser tests'
+    server, the CLI) keep the default cost for the hashes they make."""
+    real_gensalt = bcrypt.gensalt
+
+    def gensalt(rounds: int = 4, prefix: bytes = b"2b") -> bytes:
+        return real_gensalt(rounds=4, prefix=prefix)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bcrypt, "gensalt", gensalt)
+        yield
 
 
 @pytest.fixture(scope="session")

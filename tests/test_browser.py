@@ -1,11 +1,11 @@
 """End to end in a real browser: Debian's Chromium driven by Playwright against the app served by Streamlit.
 
-The app runs as `streamlit run app.py` on a free port, on the suite's database (DBA_ADMIN_DATA_DIR of app_db),
-exactly as a user starts it. The test logs in through streamlit-authenticator's form, opens a table in the
-explorer (when that page exists), runs a query in the SQL editor with Ctrl+Enter in the Ace editor, downloads
-the CSV, and logs out. Screenshots of every page are taken on the way: into a temporary folder during a test run
-(a test run changes no tracked file), into docs/screenshots/ for the README when `tools/screenshots.py` runs it
-(it sets DBA_ADMIN_SCREENSHOTS_DIR).
+The app runs as `streamlit run app.py` on a free port, on the suite's database (DBA_ADMIN_DATA_DIR of app_db), exactly
+as a user starts it: one server per test process, shared by the browser modules (tests/browser_fixtures.py). The test
+logs in through streamlit-authenticator's form, opens a table in the explorer (when that page exists), runs a query in
+the SQL editor with Ctrl+Enter in the Ace editor, downloads the CSV, and logs out. Screenshots of every page are taken
+on the way: into a temporary folder during a test run (a test run changes no tracked file), into docs/screenshots/ for
+the README when `tools/screenshots.py` runs it (it sets DBA_ADMIN_SCREENSHOTS_DIR).
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`; Playwright's own browser download is not available).
 """
@@ -17,12 +17,8 @@ import csv
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +26,7 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import extra_connection, make_user
+from browser_fixtures import VIEWPORT, streamlit_server
 
 from dba_admin.access import PAGES
 
@@ -39,82 +36,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(
     os.environ.get("DBA_ADMIN_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / f"dba-admin-shots-{os.getpid()}"
 )
-CHROMIUM = os.environ.get("DBA_ADMIN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1440, "height": 900}
 COOKIE_SECONDS = 15
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def app_url(app_db: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
-    pytest.importorskip("playwright.sync_api")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["DBA_ADMIN_DATA_DIR"] = str(app_db.settings.data_dir)
-    env["COOKIE_EXPIRY_DAYS"] = str(COOKIE_SECONDS / 86_400)  # short, so the expiry test need not wait long
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                # No reloading of edited modules mid-test: a reloaded dba_admin.auth makes the logged-in
-                # AppUser an instance of a stale class, and the page guard then asks to log in again.
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310 - loopback
-                    if resp.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.3)
+@pytest.fixture
+def short_cookie_url(app_db: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of the expiry test's own: its re-login cookie lives COOKIE_SECONDS, so the test need not wait long
+    (the shared server's lives an hour, for the tests that must see only revocation refuse it)."""
+    with streamlit_server(
+        app_db.settings.data_dir, tmp_path_factory.mktemp("streamlit-short-cookie"), cookie_seconds=COOKIE_SECONDS
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -123,20 +55,6 @@ def _screenshots_folder() -> Iterator[None]:
     yield
     if not os.environ.get("DBA_ADMIN_SCREENSHOTS_DIR"):
         shutil.rmtree(SHOTS, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser_page(app_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def settle(page: Any, pause_ms: int = 400) -> None:
@@ -359,9 +277,11 @@ def _journey(app_db: Any, browser_page: Any, app_url: str) -> None:
 
 
 @pytest.mark.browser
-def test_cookie_relogin_then_expiry(app_db: Any, app_url: str, browser_page: Any) -> None:
+def test_cookie_relogin_then_expiry(app_db: Any, short_cookie_url: str, browser_page: Any) -> None:
     """A reload logs the user back in from the signed cookie; after COOKIE_EXPIRY_DAYS it no longer does."""
     from playwright.sync_api import expect
+
+    app_url = short_cookie_url
 
     page = browser_page.context.browser.new_context(viewport=VIEWPORT).new_page()  # fresh cookies
     username, password = make_user(app_db.dsn, "viewer", password="cookie-pass-123")

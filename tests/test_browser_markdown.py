@@ -2,8 +2,8 @@
 
 Issue 10, section 5: a project named ``![x](http://127.0.0.1:9/p)`` made every member's browser fetch that
 image, and a description ``[login again](http://127.0.0.1:9/phish)`` was a working link. Port 9 (discard) on
-loopback: nothing answers, and a request to it is recorded here whether it fails or not. The server, browser
-and helpers are tests/test_browser.py's; no screenshot is written.
+loopback: nothing answers, and a request to it is recorded here whether it fails or not. The server and browser
+are tests/browser_fixtures.py's, the helpers tests/test_browser.py's; no screenshot is written.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from apptest_helpers import make_user
-from test_browser import app_url, browser_page, log_in, open_page, settle, title_of  # noqa: F401 - fixtures by name
+from test_browser import log_in, open_page, settle, title_of
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def wait_for_text(page: Any, locator: Any, text: str, timeout_ms: int = 30_000) 
     return seen
 
 
-def test_markdown_in_a_project_name_is_only_text(app_db: Any, browser_page: Any, app_url: str) -> None:  # noqa: F811
+def test_markdown_in_a_project_name_is_only_text(app_db: Any, browser_page: Any, app_url: str) -> None:
     from playwright.sync_api import expect
 
     page = browser_page

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from apptest_helpers import make_user
-from test_browser import app_url, browser_page, log_in, open_page, settle, title_of  # noqa: F401 - fixtures by name
+from test_browser import log_in, open_page, settle, title_of
 
 
-def test_script_editor_works_offline(app_db: Any, browser_page: Any, app_url: str) -> None:  # noqa: F811
+def test_script_editor_works_offline(app_db: Any, browser_page: Any, app_url: str) -> None:
     from playwright.sync_api import expect
 
     page = browser_page

@@ -1,8 +1,8 @@
 """Sessions in a real browser (issue 10, §4): a saved re-login cookie stops working after logout and after a
 password reset, and a malformed cookie shows the login form, never an exception page.
 
-Reuses test_browser.py's server and browser fixtures (Debian's Chromium through Playwright), with a re-login
-cookie that lives long enough that only revocation, not expiry, can refuse it. Takes no screenshots.
+Uses the browser tests' shared server and a Chromium of its own (tests/browser_fixtures.py), whose re-login cookie
+lives an hour: long enough that only revocation, not expiry, can refuse it. Takes no screenshots.
 """
 
 from __future__ import annotations
@@ -10,31 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import psycopg
 import pytest
-import test_browser
 from apptest_helpers import make_user
-from test_browser import VIEWPORT, app_url, browser_page, settle
+from browser_fixtures import VIEWPORT
+from test_browser import settle
 
 from dba_admin.auth import UserStore
-
-__all__ = ["app_url", "browser_page"]  # fixtures used by name below
 
 pytestmark = pytest.mark.browser
 
 COOKIE = "dba_admin_auth"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _long_lived_cookie() -> Iterator[None]:
-    """test_browser's server gives the cookie 15 s (for its expiry test); here it must outlive the test."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(test_browser, "COOKIE_SECONDS", 3_600)
-        yield
 
 
 def _fresh_page(browser_page: Any) -> Any:

@@ -58,8 +58,11 @@ ORDER BY 1, 2, a.attnum
 
 
 def _timed(command: list[str], env: dict[str, str]) -> float:
+    # In the tree on PYTHONPATH: `python -m` puts the working directory first on sys.path, so started from this
+    # repository's root the --before run would import this tree's dba_admin, not the old one.
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cwd = env.get("PYTHONPATH", str(ROOT))
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 

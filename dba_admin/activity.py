@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -32,6 +30,7 @@ import psycopg
 import psycopg.rows
 
 from dba_admin import audit
+from dba_admin.database import CURSOR_NAME, RUNS, RunRegistry
 from dba_admin.erd import dot_id, html_escape, styled
 from dba_admin.errors import ConfigError, NotFound, QueryRefused, SqlErrorInfo, query_error_from
 from dba_admin.redaction import redact_sql
@@ -58,60 +57,11 @@ __all__ = [
 
 APP_TAG = "/* dba_admin"
 APP_NAME = "dba_admin"
-CURSOR_NAME = "dba_admin_result"
 DEFAULT_LONG_RUNNING_SECONDS = 60.0
 _IDLE_IN_TX = ("idle in transaction", "idle in transaction (aborted)")
 _CURSOR_FETCH = re.compile(r'^\s*(FETCH|DECLARE|CLOSE|MOVE)\b.*"?' + CURSOR_NAME + r'"?', re.IGNORECASE | re.DOTALL)
 # Query text kept in an audit row: enough to recognise it, not a whole generated report.
 _AUDIT_QUERY_CHARS = 500
-
-
-# --------------------------------------------------------------------------------------------------
-# Registry of statements this app server runs for users
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunningStatement:
-    pid: int
-    statement: str
-    user: str | None
-    started_at: float  # time.time()
-
-
-class RunRegistry:
-    """Statements this process is running for users, by backend pid (thread-safe).
-
-    ``pg_stat_activity`` only shows the cursor's FETCH for SQL read through a server-side cursor; the
-    DatabaseManager wraps each user statement in :meth:`running` so the activity page can show the real text.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runs: dict[int, RunningStatement] = {}
-
-    @contextlib.contextmanager
-    def running(self, pid: int, statement: str, user: str | None = None) -> Iterator[None]:
-        entry = RunningStatement(pid=int(pid), statement=statement, user=user, started_at=time.time())
-        with self._lock:
-            self._runs[entry.pid] = entry
-        try:
-            yield
-        finally:
-            with self._lock:
-                if self._runs.get(entry.pid) is entry:
-                    del self._runs[entry.pid]
-
-    def get(self, pid: int) -> RunningStatement | None:
-        with self._lock:
-            return self._runs.get(int(pid))
-
-    def snapshot(self) -> dict[int, RunningStatement]:
-        with self._lock:
-            return dict(self._runs)
-
-
-RUNS = RunRegistry()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,13 +10,13 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from dba_admin.auth import NewCredentials, ensure_first_admin
 from dba_admin.config import Settings
 from dba_admin.errors import ConfigError, one_line
 from dba_admin.local_pg import (
@@ -35,6 +35,9 @@ from dba_admin.migrations import (
     prepare_schema,
     schema_present,
 )
+
+if TYPE_CHECKING:
+    from dba_admin.auth import NewCredentials
 
 # pg_advisory_xact_lock key for giving the app's logins their passwords: two servers starting together must not
 # both ALTER ROLE at once (PostgreSQL answers the second with "tuple concurrently updated").
@@ -356,6 +359,8 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
             readonly_dsn = server.readonly_dsn(DEMO_DATABASE)
         elif server is None:
             _register(conn, settings, embedded=False, demo=None)
+        from dba_admin.auth import ensure_first_admin  # bcrypt: not on the read commands' start
+
         first_admin = ensure_first_admin(conn)
         # Runs left "running" by a server or app server that died are interrupted: their backend is gone.
         conn.execute("select dba_admin.mark_interrupted_runs() /* dba_admin */")

@@ -55,7 +55,6 @@ from dba_admin.errors import (
     one_line,
     sql_error_info,
 )
-from dba_admin.plan import as_plan_object
 from dba_admin.sql_text import (
     Kind,
     Statement,
@@ -94,9 +93,9 @@ HEALTH_CONNECT_TIMEOUT_SECONDS = 5
 # A registered connection's pools close connections idle this long, so an app server holds few when nobody looks.
 IDLE_CONNECTION_SECONDS = 120.0
 # Name of the server-side cursor used for user queries (one at a time per connection).
-_CURSOR_NAME = "dba_admin_result"
+CURSOR_NAME = "dba_admin_result"
 # What psycopg's ServerCursor puts in front of the query; error positions are shifted by its length.
-_DECLARE_PREFIX = f'DECLARE "{_CURSOR_NAME}" CURSOR FOR '
+_DECLARE_PREFIX = f'DECLARE "{CURSOR_NAME}" CURSOR FOR '
 # Rows per network chunk when streaming a row-returning write (INSERT ... RETURNING).
 _STREAM_CHUNK = 1000
 _SQL_ROWS_PER_INSERT = 100
@@ -117,6 +116,54 @@ _JSON_OIDS = frozenset({114, 3802})
 # ---------------------------------------------------------------------------------------------------
 # Result objects
 # ---------------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------------
+# Registry of statements this app server runs for users (read by the Activity page)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunningStatement:
+    pid: int
+    statement: str
+    user: str | None
+    started_at: float  # time.time()
+
+
+class RunRegistry:
+    """Statements this process is running for users, by backend pid (thread-safe).
+
+    ``pg_stat_activity`` only shows the cursor's FETCH for SQL read through a server-side cursor; the
+    DatabaseManager wraps each user statement in :meth:`running` so the activity page can show the real text.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[int, RunningStatement] = {}
+
+    @contextlib.contextmanager
+    def running(self, pid: int, statement: str, user: str | None = None) -> Iterator[None]:
+        entry = RunningStatement(pid=int(pid), statement=statement, user=user, started_at=time.time())
+        with self._lock:
+            self._runs[entry.pid] = entry
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._runs.get(entry.pid) is entry:
+                    del self._runs[entry.pid]
+
+    def get(self, pid: int) -> RunningStatement | None:
+        with self._lock:
+            return self._runs.get(int(pid))
+
+    def snapshot(self) -> dict[int, RunningStatement]:
+        with self._lock:
+            return dict(self._runs)
+
+
+RUNS = RunRegistry()
 
 
 @dataclass(frozen=True)
@@ -1220,6 +1267,8 @@ class DatabaseManager:
                 if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")
         try:
+            from dba_admin.plan import as_plan_object  # only EXPLAIN needs it: not on every command's start
+
             return dict(as_plan_object(row[0] if row else ()))
         except ValueError:
             raise QueryError(SqlErrorInfo(sqlstate=None, message="PostgreSQL returned no plan")) from None
@@ -1858,8 +1907,6 @@ class _Run:
 
     def _run_statement(self, stmt: Statement, res: StatementResult) -> None:
         """Register the statement for the Activity page (which otherwise sees only the cursor's FETCH), then run it."""
-        from dba_admin.activity import RUNS  # local import: activity imports this module
-
         user = None
         if self.claims_json:
             with contextlib.suppress(ValueError, AttributeError):
@@ -1876,7 +1923,7 @@ class _Run:
         description: list[psycopg.Column] | None
         if stmt.cursorable:
             # A plain query: a server-side cursor, so PostgreSQL produces only what is fetched.
-            scur = conn.cursor(name=_CURSOR_NAME)
+            scur = conn.cursor(name=CURSOR_NAME)
             _install_result_loaders(scur, lenient=False)
             try:
                 scur.execute(stmt.text)

@@ -101,7 +101,14 @@ class Token(NamedTuple):
 
 
 _PARAM_RE = re.compile(r"\$\d+")
-_DOLLAR_TAG_RE = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)?\$")
+# Identifier characters as PostgreSQL reads them: ASCII letters, '_' and every non-ASCII character, then also digits
+# (and '$' inside a word). Written as complements within ASCII: the same sets as [A-Za-z_\u0080-\U0010ffff] and
+# [A-Za-z0-9_\u0080-\U0010ffff], but Python compiles a range up to U+10FFFF into a bitmap, 10 ms each, on every
+# start of every command (tests/test_sql_text.py checks the sets over all code points).
+IDENT_START = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"
+IDENT_CHAR = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
+IDENT_CHAR_OR_DOLLAR = r"[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
+_DOLLAR_TAG_RE = re.compile(rf"\$(?:{IDENT_START}{IDENT_CHAR}*)?\$")
 _OP_CHARS = set("+-*/<>=~!@#%^&|`?:")
 
 
@@ -160,7 +167,7 @@ def _scan_block_comment(text: str, pos: int) -> int:
 _FAST_RE = re.compile(
     r"(?P<ws>\s+)"
     r"|(?P<comment>--[^\n]*\n?)"
-    r"|(?P<word>(?![eEbBxXnN]')(?![uU]&['\"])[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*)"
+    rf"|(?P<word>(?![eEbBxXnN]')(?![uU]&['\"]){IDENT_START}{IDENT_CHAR_OR_DOLLAR}*)"
     r"|(?P<number>(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)"
     r"|(?P<punct>[();,\[\]]|\.(?!\.))"
 )

@@ -42,7 +42,7 @@ VIEWPORT = {"width": 1440, "height": 900}
 SHARED_COOKIE_SECONDS = 3_600
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -65,7 +65,7 @@ def serve(script: Path, *, cwd: Path, env: dict[str, str], log: Path, timeout: f
     mid-test makes the logged-in AppUser an instance of a stale class, and the page guard then asks to log in
     again); yields its URL once /_stcore/health answers, stops it at the end. bench/browser_pages_bench.py serves
     the app and a bare app with it too."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",

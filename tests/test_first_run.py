@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,21 +12,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from browser_fixtures import free_port
 
 from dba_admin.auth import verify_password
 from dba_admin.local_pg import DEMO_DATABASE, EmbeddedPostgres
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_run_on_a_fresh_data_dir(test_root: Path) -> None:
     data_dir = test_root / "fresh-run"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "READONLY_DATABASE_URL"}}
     env["DBA_ADMIN_DATA_DIR"] = str(data_dir)
     exe = Path(sys.executable).parent / "dba-admin"

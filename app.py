@@ -14,6 +14,7 @@ import streamlit as st
 from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
 from ui.heap import freeze_startup_heap
+from ui.i18n import _
 from ui.login import login_gate, logout, take_requested_page
 from ui.markdown import escape_markdown
 from ui.session import connection_switcher, database_gate, get_services, show_not_ready
@@ -32,7 +33,7 @@ user, authenticator = login_gate(services)
 ROOT = Path(__file__).resolve().parent
 registered = {
     spec.key: st.Page(
-        str(ROOT / spec.file), title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default
+        str(ROOT / spec.file), title=_(spec.title), icon=spec.icon, url_path=spec.url_path, default=spec.default
     )
     for spec in PAGES
     if (ROOT / spec.file).is_file()  # a page not installed in this build is left out, not a crash of every page
@@ -46,17 +47,17 @@ if requested and requested[0] in registered and requested[0] != current.url_path
 with st.sidebar:
     st.markdown("### 🛢️ DBA Admin")
     for section, specs in pages_by_section(user.role).items():
-        st.caption(section.upper())
+        st.caption(_(section).upper())
         for spec in specs:
             if spec.key in registered:
-                st.page_link(registered[spec.key], label=spec.title, icon=spec.icon)
+                st.page_link(registered[spec.key], label=_(spec.title), icon=spec.icon)
     st.divider()
     # The database every page works on; one that does not answer stops only the pages that read it.
     connection_switcher(services, user)
     st.divider()
     st.markdown(f"**{escape_markdown(user.name or user.username)}**  \n`{user.role}` · {escape_markdown(user.email)}")
-    st.caption(f"Workspace: {escape_markdown(services.database_label)}")
-    if st.button("Log out", key="sidebar_logout", width="stretch"):
+    st.caption(_("Workspace: {name}").format(name=escape_markdown(services.database_label)))
+    if st.button(_("Log out"), key="sidebar_logout", width="stretch"):
         logout(services, authenticator, user)
 
 current.run()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dba_admin.i18n import N_
+
 ROLES: tuple[str, ...] = ("admin", "dba", "analyst", "viewer")  # in the order people read them
 ALL_ROLES = frozenset(ROLES)
 DBA_ROLES = frozenset({"admin", "dba"})
 ADMIN_ONLY = frozenset({"admin"})
-SECTIONS = ("Workbench", "Projects", "Assistant", "Monitor", "Admin")
+SECTIONS = (N_("Workbench"), N_("Projects"), N_("Assistant"), N_("Monitor"), N_("Admin"))  # translated where shown
 
 
 @dataclass(frozen=True)
@@ -37,24 +39,24 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("home", "Home", "Workbench", ":material/home:", ALL_ROLES, default=True),
-    PageSpec("dashboard", "Dashboard", "Workbench", ":material/monitoring:", DBA_ROLES),
-    PageSpec("explorer", "Table explorer", "Workbench", ":material/table_view:", ALL_ROLES),
-    PageSpec("objects", "Objects", "Workbench", ":material/account_tree:", DBA_ROLES),
-    PageSpec("sql_editor", "SQL editor", "Workbench", ":material/code:", ALL_ROLES),
-    PageSpec("projects", "Projects", "Projects", ":material/folder:", ALL_ROLES),
-    PageSpec("project", "Project", "Projects", ":material/folder_open:", ALL_ROLES, in_sidebar=False),
-    PageSpec("script", "Script", "Projects", ":material/description:", ALL_ROLES, in_sidebar=False),
-    PageSpec("history", "My history", "Projects", ":material/history:", ALL_ROLES),
-    PageSpec("assistant", "Assistant", "Assistant", ":material/smart_toy:", ALL_ROLES),
-    PageSpec("activity", "Activity", "Monitor", ":material/bolt:", DBA_ROLES),
-    PageSpec("statements", "Statements", "Monitor", ":material/query_stats:", DBA_ROLES),
-    PageSpec("advisors", "Advisors", "Monitor", ":material/health_and_safety:", DBA_ROLES),
-    PageSpec("cron", "Cron jobs", "Monitor", ":material/schedule:", DBA_ROLES),
-    PageSpec("fleet", "Fleet", "Monitor", ":material/lan:", DBA_ROLES),
-    PageSpec("users", "Users", "Admin", ":material/group:", ADMIN_ONLY),
-    PageSpec("connections", "Connections", "Admin", ":material/cable:", ADMIN_ONLY),
-    PageSpec("audit", "Audit log", "Admin", ":material/policy:", ADMIN_ONLY),
+    PageSpec("home", N_("Home"), "Workbench", ":material/home:", ALL_ROLES, default=True),
+    PageSpec("dashboard", N_("Dashboard"), "Workbench", ":material/monitoring:", DBA_ROLES),
+    PageSpec("explorer", N_("Table explorer"), "Workbench", ":material/table_view:", ALL_ROLES),
+    PageSpec("objects", N_("Objects"), "Workbench", ":material/account_tree:", DBA_ROLES),
+    PageSpec("sql_editor", N_("SQL editor"), "Workbench", ":material/code:", ALL_ROLES),
+    PageSpec("projects", N_("Projects"), "Projects", ":material/folder:", ALL_ROLES),
+    PageSpec("project", N_("Project"), "Projects", ":material/folder_open:", ALL_ROLES, in_sidebar=False),
+    PageSpec("script", N_("Script"), "Projects", ":material/description:", ALL_ROLES, in_sidebar=False),
+    PageSpec("history", N_("My history"), "Projects", ":material/history:", ALL_ROLES),
+    PageSpec("assistant", N_("Assistant"), "Assistant", ":material/smart_toy:", ALL_ROLES),
+    PageSpec("activity", N_("Activity"), "Monitor", ":material/bolt:", DBA_ROLES),
+    PageSpec("statements", N_("Statements"), "Monitor", ":material/query_stats:", DBA_ROLES),
+    PageSpec("advisors", N_("Advisors"), "Monitor", ":material/health_and_safety:", DBA_ROLES),
+    PageSpec("cron", N_("Cron jobs"), "Monitor", ":material/schedule:", DBA_ROLES),
+    PageSpec("fleet", N_("Fleet"), "Monitor", ":material/lan:", DBA_ROLES),
+    PageSpec("users", N_("Users"), "Admin", ":material/group:", ADMIN_ONLY),
+    PageSpec("connections", N_("Connections"), "Admin", ":material/cable:", ADMIN_ONLY),
+    PageSpec("audit", N_("Audit log"), "Admin", ":material/policy:", ADMIN_ONLY),
 )
 
 

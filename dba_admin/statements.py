@@ -35,6 +35,7 @@ from dba_admin import audit
 from dba_admin.access import DBA_ROLES
 from dba_admin.activity import monitor_read, set_local_limits
 from dba_admin.errors import ConfigError, PermissionDenied, query_error_from
+from dba_admin.i18n import N_
 from dba_admin.sql_text import PARAM, tokenize
 
 if TYPE_CHECKING:
@@ -69,12 +70,13 @@ MAX_FILTER_CHARS = 1000
 STATEMENTS_VIEW = "pg_stat_statements"
 
 # sort key -> (label, column of the read below); the only text that reaches ORDER BY, as an Identifier.
+# The labels are the Statements page's (marked for the catalog, translated where shown).
 SORTS: dict[str, tuple[str, str]] = {
-    "total_time": ("Total time", "total_ms"),
-    "mean_time": ("Mean time", "mean_ms"),
-    "calls": ("Calls", "calls"),
-    "rows": ("Rows", "rows"),
-    "shared_blks_read": ("Shared blocks read", "shared_blks_read"),
+    "total_time": (N_("Total time"), "total_ms"),
+    "mean_time": (N_("Mean time"), "mean_ms"),
+    "calls": (N_("Calls"), "calls"),
+    "rows": (N_("Rows"), "rows"),
+    "shared_blks_read": (N_("Shared blocks read"), "shared_blks_read"),
 }
 
 

@@ -17,9 +17,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.database import Health, Metrics
+from dba_admin.i18n import N_
 from ui import figures
 from ui.assistant import get_assistant
 from ui.growth_charts import render_growth_charts
+from ui.i18n import _, number, percent
 from ui.markdown import escape_markdown
 from ui.session import (
     clear_connection_health,
@@ -35,7 +37,8 @@ from ui.widgets import fmt_bytes, page_part, reachability_metric
 
 METRICS_TTL_S = 5
 MAX_SAMPLES = 360
-INTERVALS: dict[str, int | None] = {"Off": None, "10 s": 10, "30 s": 30, "1 min": 60, "5 min": 300}
+# Option values stay English (the widget keeps them); the labels are translated where drawn.
+INTERVALS: dict[str, int | None] = {N_("Off"): None, "10 s": 10, "30 s": 30, "1 min": 60, "5 min": 300}
 
 user = require_page("dashboard")
 services = get_services()
@@ -58,7 +61,7 @@ def short_sql(text: str, width: int = 60) -> str:
     """A chart label for a statement: comments dropped, whitespace folded, cut to ``width``."""
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
     text = " ".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    text = " ".join(text.split()) or "(comment only)"
+    text = " ".join(text.split()) or _("(comment only)")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -88,27 +91,31 @@ def health_strip(health: Health) -> None:
     cols = st.columns(5)
     reachability_metric(cols[0], health)
     cols[1].metric(
-        "Server",
-        escape_markdown(health.server_version or "unknown"),
-        "embedded" if health.embedded and conn.same_cluster else None,
+        _("Server"),
+        escape_markdown(health.server_version or _("unknown")),
+        _("embedded") if health.embedded and conn.same_cluster else None,
         delta_color="off",
         delta_arrow="off",
     )
     readonly, readonly_problem = readonly_login_state(conn, health)
-    cols[2].metric("Read-only login", readonly)
+    cols[2].metric(_("Read-only login"), readonly)
     cols[3].metric(
-        "DBA login",
-        "yes" if conn.has_dba_login else "none",
-        "write mode" if conn.has_dba_login else "read-only SQL only",
+        _("DBA login"),
+        _("yes") if conn.has_dba_login else _("none"),
+        _("write mode") if conn.has_dba_login else _("read-only SQL only"),
         delta_color="off",
         delta_arrow="off",
     )
     assistant = get_assistant(services, conn).status()
-    breaker = None if assistant.breaker in (None, "closed") else f"breaker {assistant.breaker.replace('_', '-')}"
+    breaker = (
+        None
+        if assistant.breaker in (None, "closed")
+        else _("breaker {state}").format(state=assistant.breaker.replace("_", "-"))
+    )
     cols[4].metric(
-        "Assistant",
-        "Gemini" if assistant.mode == "gemini" else "offline",
-        breaker or (assistant.model or "catalog only"),
+        _("Assistant"),
+        "Gemini" if assistant.mode == "gemini" else _("offline"),
+        breaker or (assistant.model or _("catalog only")),
         delta_color="inverse" if breaker else "off",
         delta_arrow="off",
         help=assistant.reason,
@@ -120,9 +127,9 @@ def health_strip(health: Health) -> None:
 
 
 def size_and_tables(metrics: Metrics) -> None:
-    st.subheader("Size")
+    st.subheader(_("Size"))
     st.metric(
-        "Database size",
+        _("Database size"),
         fmt_bytes(metrics.database_size_bytes),
         escape_markdown(metrics.database),
         delta_color="off",
@@ -130,56 +137,64 @@ def size_and_tables(metrics: Metrics) -> None:
     )
     if metrics.largest_tables_error:
         st.error(
-            f"The largest tables could not be read: {escape_markdown(metrics.largest_tables_error)}. "
-            "The other figures are current; press Refresh now to try again, or see Activity for what blocks it."
+            _(
+                "The largest tables could not be read: {error}. The other figures are current; press Refresh now "
+                "to try again, or see Activity for what blocks it."
+            ).format(error=escape_markdown(metrics.largest_tables_error))
         )
         return
     if not metrics.largest_tables:
-        st.info("No tables yet.")
+        st.info(_("No tables yet."))
         return
     for t in metrics.largest_tables:
         if t.lock_message:
             st.warning(
-                f"Size of {escape_markdown(f'{t.schema}.{t.name}')} estimated (as of its last VACUUM/ANALYZE): "
-                f"{escape_markdown(t.lock_message)}.",
+                _("Size of {table} estimated (as of its last VACUUM/ANALYZE): {reason}.").format(
+                    table=escape_markdown(f"{t.schema}.{t.name}"), reason=escape_markdown(t.lock_message)
+                ),
                 icon=":material/lock:",
             )
     labels = [
-        f"{t.schema}.{t.name}" + (" (estimated, locked)" if t.size_is_estimate else "") for t in metrics.largest_tables
+        _("{table} (estimated, locked)").format(table=f"{t.schema}.{t.name}")
+        if t.size_is_estimate
+        else f"{t.schema}.{t.name}"
+        for t in metrics.largest_tables
     ]
     parts = {
-        "table": [t.table_bytes for t in metrics.largest_tables],
-        "indexes": [t.index_bytes for t in metrics.largest_tables],
-        "toast / other": [max(0, t.total_bytes - t.table_bytes - t.index_bytes) for t in metrics.largest_tables],
+        _("table"): [t.table_bytes for t in metrics.largest_tables],
+        _("indexes"): [t.index_bytes for t in metrics.largest_tables],
+        _("toast / other"): [max(0, t.total_bytes - t.table_bytes - t.index_bytes) for t in metrics.largest_tables],
     }
     sizes = {part: [fmt_bytes(v) for v in values] for part, values in parts.items()}
-    fig = figures.stacked_hbar(labels, parts, value_title="bytes", text=sizes, title="Largest tables")
+    fig = figures.stacked_hbar(labels, parts, value_title=_("bytes"), text=sizes, title=_("Largest tables"))
     st.plotly_chart(fig, key="dashboard_largest")
 
 
 def connections(metrics: Metrics) -> None:
-    st.subheader("Connections")
+    st.subheader(_("Connections"))
     total = metrics.total_connections
     st.metric(
-        "Client connections",
-        f"{total} / {metrics.max_connections}",
-        f"{total / metrics.max_connections:.0%} of max" if metrics.max_connections else None,
+        _("Client connections"),
+        f"{number(total)} / {number(metrics.max_connections)}",
+        _("{share} of max").format(share=percent(total / metrics.max_connections, digits=0))
+        if metrics.max_connections
+        else None,
         delta_color="off",
         delta_arrow="off",
     )
     states = metrics.connections_by_state
     if not states:
-        st.info("No client connections besides this one.")
+        st.info(_("No client connections besides this one."))
         return
-    fig = figures.donut(list(states), list(states.values()), title="By state")
+    fig = figures.donut(list(states), list(states.values()), title=_("By state"))
     st.plotly_chart(fig, key="dashboard_connections")
 
 
 def cache_hit(metrics: Metrics) -> None:
-    st.subheader("Cache hit ratio")
+    st.subheader(_("Cache hit ratio"))
     ratio = metrics.cache_hit_ratio
     if ratio is None:
-        st.info("No block reads yet since the last statistics reset.")
+        st.info(_("No block reads yet since the last statistics reset."))
         return
     fig = go.Figure(
         go.Indicator(
@@ -199,52 +214,63 @@ def cache_hit(metrics: Metrics) -> None:
     fig.update_layout(height=260, margin=GAUGE_MARGIN)
     st.plotly_chart(fig, key="dashboard_cache_hit")
     if ratio < 0.99:
-        st.caption("Below 99 %: the working set may not fit in shared_buffers, or large scans evict it.")
+        st.caption(_("Below 99 %: the working set may not fit in shared_buffers, or large scans evict it."))
 
 
 def transactions(metrics: Metrics, samples: list[dict[str, Any]]) -> None:
     """Totals as figures; the rates as a line once this page has two samples (a chart of two totals said nothing
     the figures do not, and every Plotly chart adds to the time the page takes to open)."""
-    st.subheader("Commits and rollbacks")
+    st.subheader(_("Commits and rollbacks"))
     total = metrics.commits + metrics.rollbacks
     share = metrics.rollbacks / total if total else 0.0
     c1, c2 = st.columns(2)
-    c1.metric("Commits", f"{metrics.commits:,}")
+    c1.metric(_("Commits"), number(metrics.commits))
     c2.metric(
-        "Rollbacks", f"{metrics.rollbacks:,}", f"{share:.1%} of transactions", delta_color="off", delta_arrow="off"
+        _("Rollbacks"),
+        number(metrics.rollbacks),
+        _("{share} of transactions").format(share=percent(share)),
+        delta_color="off",
+        delta_arrow="off",
     )
     if len(samples) < 2:
-        st.caption("Since the statistics reset. The rates per second are drawn from the next refresh on.")
+        st.caption(_("Since the statistics reset. The rates per second are drawn from the next refresh on."))
         return
-    rates: dict[str, list[float]] = {"commits/s": [], "rollbacks/s": []}
+    commits, rollbacks = _("commits/s"), _("rollbacks/s")  # the series' names, as the legend shows them
+    rates: dict[str, list[float]] = {commits: [], rollbacks: []}
     for before, after in itertools.pairwise(samples):
         seconds = (after["at"] - before["at"]).total_seconds() or float("nan")
-        rates["commits/s"].append((after["commits"] - before["commits"]) / seconds)
-        rates["rollbacks/s"].append((after["rollbacks"] - before["rollbacks"]) / seconds)
+        rates[commits].append((after["commits"] - before["commits"]) / seconds)
+        rates[rollbacks].append((after["rollbacks"] - before["rollbacks"]) / seconds)
     at = [s["at"] for s in samples[1:]]
-    fig = figures.lines(dict.fromkeys(rates, at), rates, value_title="per second", title="While this page is open")
+    fig = figures.lines(
+        dict.fromkeys(rates, at), rates, value_title=_("per second"), title=_("While this page is open")
+    )
     st.plotly_chart(fig, key="dashboard_xacts")
 
 
 def trouble(metrics: Metrics) -> None:
-    st.subheader("Deadlocks and temp files")
+    st.subheader(_("Deadlocks and temp files"))
     c1, c2 = st.columns(2)
-    c1.metric("Deadlocks", f"{metrics.deadlocks:,}")
+    c1.metric(_("Deadlocks"), number(metrics.deadlocks))
     c2.metric(
-        "Temp files", f"{metrics.temp_files:,}", fmt_bytes(metrics.temp_bytes), delta_color="off", delta_arrow="off"
+        _("Temp files"),
+        number(metrics.temp_files),
+        fmt_bytes(metrics.temp_bytes),
+        delta_color="off",
+        delta_arrow="off",
     )
-    st.caption("Since the statistics reset.")
+    st.caption(_("Since the statistics reset."))
     if metrics.temp_files:
-        st.caption("Temp files mean sorts or hashes spilled to disk: check work_mem and the statements below.")
+        st.caption(_("Temp files mean sorts or hashes spilled to disk: check work_mem and the statements below."))
 
 
 def top_statements(metrics: Metrics) -> None:
-    st.subheader("Top statements by total time")
+    st.subheader(_("Top statements by total time"))
     if not metrics.statements_available:
-        st.info(metrics.statements_hint or "pg_stat_statements is not available.")
+        st.info(metrics.statements_hint or _("pg_stat_statements is not available."))
         return
     if not metrics.top_statements:
-        st.info("pg_stat_statements has recorded no statements yet.")
+        st.info(_("pg_stat_statements has recorded no statements yet."))
         return
     frame = pd.DataFrame(
         [
@@ -262,8 +288,8 @@ def top_statements(metrics: Metrics) -> None:
     fig = figures.hbar(
         [f"#{i + 1} {short_sql(q)}" for i, q in enumerate(frame["query"])],
         frame["total_ms"],
-        value_title="total_ms",
-        hover={"calls": frame["calls"], "mean_ms": frame["mean_ms"]},
+        value_title=_("total_ms"),
+        hover={_("calls"): frame["calls"], _("mean_ms"): frame["mean_ms"]},
     )
     st.plotly_chart(fig, key="dashboard_top_chart")
     frame["query"] = [" ".join(q.split()) for q in frame["query"]]
@@ -271,62 +297,77 @@ def top_statements(metrics: Metrics) -> None:
         frame,
         hide_index=True,
         column_config={
-            "query": st.column_config.TextColumn("query", width="large"),
-            "cache_hit": st.column_config.ProgressColumn("cache hit", min_value=0.0, max_value=1.0, format="percent"),
+            "query": st.column_config.TextColumn(_("query"), width="large"),
+            "calls": _("calls"),
+            "total_ms": _("total_ms"),
+            "mean_ms": _("mean_ms"),
+            "rows": _("rows"),
+            "cache_hit": st.column_config.ProgressColumn(
+                _("cache hit"), min_value=0.0, max_value=1.0, format="percent"
+            ),
         },
         key="dashboard_top_table",
     )
 
 
-st.title("Dashboard")
+st.title(_("Dashboard"))
 show_connection(services, conn)
 controls = st.columns([2, 1, 3])
 interval_label = controls[0].selectbox(
-    "Auto-refresh", list(INTERVALS), key="dashboard_interval", help="Reruns only the figures below, not the page."
+    _("Auto-refresh"),
+    list(INTERVALS),
+    format_func=_,
+    key="dashboard_interval",
+    help=_("Reruns only the figures below, not the page."),
 )
-if controls[1].button("Refresh now", key="dashboard_refresh", icon=":material/refresh:"):
+if controls[1].button(_("Refresh now"), key="dashboard_refresh", icon=":material/refresh:"):
     load_metrics.clear()
     clear_connection_health()
 
 
 @st.fragment(run_every=INTERVALS[interval_label])
 def live() -> None:
-    with st.spinner("Checking the database…"):
+    with st.spinner(_("Checking the database…")):
         health = connection_health(services, conn.name)
-    with page_part("Showing the health checks"):
+    with page_part(_("Showing the health checks")):
         health_strip(health)
     if not health.reachable:
         st.error(
-            f"Connection {escape_markdown(conn.name)} cannot be reached; the figures below need it. Check that it "
-            "runs, then refresh, or pick another connection in the sidebar."
+            _(
+                "Connection {name} cannot be reached; the figures below need it. Check that it runs, then refresh, "
+                "or pick another connection in the sidebar."
+            ).format(name=escape_markdown(conn.name))
         )
         return
     try:
-        with st.spinner("Reading the statistics…"):
+        with st.spinner(_("Reading the statistics…")):
             metrics = load_metrics(services.database_label, conn.name)
     except Exception as exc:  # shown, never a traceback; the statement timeout bounds the wait
-        show_error(exc, action="Reading the metrics")
+        show_error(exc, action=_("Reading the metrics"))
         return
     samples = remember(metrics)
-    st.caption(
-        f"PostgreSQL {escape_markdown(metrics.server_version)} · up {fmt_duration(metrics.uptime_seconds)} · "
-        f"figures at {metrics.collected_at.astimezone():%H:%M:%S}"
-        + (f" · refreshing every {interval_label}" if INTERVALS[interval_label] else "")
+    line = _("PostgreSQL {version} · up {uptime} · figures at {time}").format(
+        version=escape_markdown(metrics.server_version),
+        uptime=fmt_duration(metrics.uptime_seconds),
+        time=f"{metrics.collected_at.astimezone():%H:%M:%S}",
     )
+    if INTERVALS[interval_label]:
+        line += " · " + _("refreshing every {interval}").format(interval=interval_label)
+    st.caption(line)
     # Each part fails alone (a message in its place); the others still render.
     left, right = st.columns(2)
-    with left, page_part("Showing the sizes"):
+    with left, page_part(_("Showing the sizes")):
         size_and_tables(metrics)
-    with right, page_part("Showing the connections"):
+    with right, page_part(_("Showing the connections")):
         connections(metrics)
     left, mid, right = st.columns(3)
-    with left, page_part("Showing the cache hit ratio"):
+    with left, page_part(_("Showing the cache hit ratio")):
         cache_hit(metrics)
-    with mid, page_part("Showing the transactions"):
+    with mid, page_part(_("Showing the transactions")):
         transactions(metrics, samples)
-    with right, page_part("Showing deadlocks and temp files"):
+    with right, page_part(_("Showing deadlocks and temp files")):
         trouble(metrics)
-    with page_part("Showing the top statements"):
+    with page_part(_("Showing the top statements")):
         top_statements(metrics)
 
 
@@ -337,5 +378,5 @@ with st.container(key="dashboard_live"):
     live()
 
 st.divider()
-with st.container(key="dashboard_growth_block"), page_part("Drawing the growth charts"):
+with st.container(key="dashboard_growth_block"), page_part(_("Drawing the growth charts")):
     render_growth_charts(conn, actor=user.username)

@@ -28,6 +28,8 @@ from dba_admin.catalog import FILTER_OPERATORS, Filter, TableDetail, TableInfo
 from dba_admin.erd import table_erd_dot
 from dba_admin.errors import NotFound
 from dba_admin.export import to_csv_bytes, to_json_bytes
+from dba_admin.i18n import N_
+from ui.i18n import _, ngettext, number, when
 from ui.markdown import escape_markdown
 from ui.schema_dialogs import DONE_KEY, DialogContext, open_dialog, show_open_dialog
 from ui.session import (
@@ -44,13 +46,27 @@ from ui.widgets import fmt_bytes, page_part
 
 CATALOG_TTL_S = 30
 PAGE_SIZES = (25, 50, 100, 250, 500)
-KIND_LABELS = {
-    "table": "table",
-    "partitioned_table": "partitioned table",
-    "view": "view",
-    "materialized_view": "materialized view",
-    "foreign_table": "foreign table",
+KIND_LABELS = {  # shown translated: _(KIND_LABELS[kind])
+    "table": N_("table"),
+    "partitioned_table": N_("partitioned table"),
+    "view": N_("view"),
+    "materialized_view": N_("materialized view"),
+    "foreign_table": N_("foreign table"),
 }
+# The tabs, by the name the page (and its tests) use for them; the labels are translated where drawn.
+TAB_LABELS = {
+    "Data": N_("Data"),
+    "Columns": N_("Columns"),
+    "Keys": N_("Keys"),
+    "Indexes": N_("Indexes"),
+    "Constraints & triggers": N_("Constraints & triggers"),
+    "Policies & grants": N_("Policies & grants"),
+    "DDL": "DDL",
+    "Diagram": N_("Diagram"),
+    "Stats": N_("Stats"),
+    "Maintenance": N_("Maintenance"),
+}
+PRIMARY_KEY_ORDER = N_("(primary key)")  # the "Sort by" option for the table's own order (shown translated)
 NO_VALUE_OPS = ("is_null", "is_not_null")
 DOWNLOAD_LIMIT_BYTES = 200 * 1024 * 1024
 
@@ -81,7 +97,7 @@ def load_detail(workspace_key: str, connection: str, schema: str, name: str, non
 
 
 def fmt_time(value: dt.datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "never"
+    return when(value.astimezone()) if value else _("never")
 
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -151,7 +167,7 @@ def action_picker(label: str, names: list[str], key: str, actions: list[tuple[st
     cols = st.columns([3] + [1] * len(actions), vertical_alignment="bottom")
     picked = cols[0].selectbox(label, names, key=f"{key}_pick")
     for col, (text, kind, arg) in zip(cols[1:], actions, strict=True):
-        col.button(text, key=f"{key}_{kind}", on_click=open_dialog, args=(kind,), kwargs={arg: picked})
+        col.button(_(text), key=f"{key}_{kind}", on_click=open_dialog, args=(kind,), kwargs={arg: picked})
 
 
 def change_toolbar(d: TableDetail) -> None:
@@ -159,19 +175,21 @@ def change_toolbar(d: TableDetail) -> None:
         return
     if d.kind in TABLE_KINDS:
         cols = st.columns(5)
-        cols[0].button("Add column", key="explorer_add_column", on_click=open_dialog, args=("add_column",))
-        cols[1].button("New index", key="explorer_new_index", on_click=open_dialog, args=("new_index",))
-        cols[2].button("New constraint", key="explorer_new_constraint", on_click=open_dialog, args=("new_constraint",))
-        cols[3].button("New policy", key="explorer_new_policy", on_click=open_dialog, args=("new_policy",))
+        cols[0].button(_("Add column"), key="explorer_add_column", on_click=open_dialog, args=("add_column",))
+        cols[1].button(_("New index"), key="explorer_new_index", on_click=open_dialog, args=("new_index",))
+        cols[2].button(
+            _("New constraint"), key="explorer_new_constraint", on_click=open_dialog, args=("new_constraint",)
+        )
+        cols[3].button(_("New policy"), key="explorer_new_policy", on_click=open_dialog, args=("new_policy",))
         cols[4].button(
-            "Row level security",
+            _("Row level security"),
             key="explorer_rls",
             on_click=open_dialog,
             args=("rls",),
             kwargs={"enabled": d.rls_enabled, "forced": d.rls_forced},
         )
     elif d.kind == "materialized_view":
-        st.button("New index", key="explorer_new_index", on_click=open_dialog, args=("new_index",))
+        st.button(_("New index"), key="explorer_new_index", on_click=open_dialog, args=("new_index",))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -230,20 +248,22 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
     default_schemas = [s for s in schemas if not any(t.is_system_like for t in tables if t.schema == s)] or schemas
     c1, c2, c3, c4 = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
     needle = (
-        c1.text_input("Search", key="explorer_search", placeholder="table, column or comment", on_change=reset_view)
+        c1.text_input(
+            _("Search"), key="explorer_search", placeholder=_("table, column or comment"), on_change=reset_view
+        )
         .strip()
         .lower()
     )
     # Per connection: each database has its own schemas, and the choice made on one is kept for it.
-    chosen_schemas = c2.multiselect("Schemas", schemas, default=default_schemas, key=f"explorer_schemas_{conn.name}")
+    chosen_schemas = c2.multiselect(_("Schemas"), schemas, default=default_schemas, key=f"explorer_schemas_{conn.name}")
     kinds = c3.multiselect(
-        "Kinds",
+        _("Kinds"),
         list(KIND_LABELS),
         default=list(KIND_LABELS),
-        format_func=lambda k: KIND_LABELS[k],
+        format_func=lambda k: _(KIND_LABELS[k]),
         key="explorer_kinds",
     )
-    if c4.button("Reload", key="explorer_reload", icon=":material/refresh:", help="Read the catalog again"):
+    if c4.button(_("Reload"), key="explorer_reload", icon=":material/refresh:", help=_("Read the catalog again")):
         # A nonce no other session used: the cache is shared by every session, so a counter could hit another
         # session's (older) entry.
         st.session_state["explorer_nonce"] = time.time_ns()
@@ -254,60 +274,81 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
     unprotected = [t.qualified_name for t in tables if t.rls_missing]
     if unprotected:
         st.warning(
-            f"{len(unprotected)} table(s) in `public` have row level security OFF, so anyone holding the API key "
-            f"can read them through Supabase's API: {', '.join(escape_markdown(n) for n in unprotected)}.",
+            ngettext(
+                "{count} table in `public` has row level security OFF, so anyone holding the API key can read it "
+                "through Supabase's API: {tables}.",
+                "{count} tables in `public` have row level security OFF, so anyone holding the API key can read "
+                "them through Supabase's API: {tables}.",
+                len(unprotected),
+            ).format(count=number(len(unprotected)), tables=", ".join(escape_markdown(n) for n in unprotected)),
             icon=":material/lock_open:",
         )
     locked = [t for t in tables if t.lock is not None]
     if locked:
         st.warning(
-            "Locked by another session right now; their sizes are estimates (as of the last VACUUM/ANALYZE), their "
-            "column defaults are left out and their details open once the lock is released:\n"
+            _(
+                "Locked by another session right now; their sizes are estimates (as of the last VACUUM/ANALYZE), "
+                "their column defaults are left out and their details open once the lock is released:"
+            )
+            + "\n"
             + "\n".join(f"- {escape_markdown(t.lock.message)}" for t in locked if t.lock is not None),
             icon=":material/lock:",
         )
     if not shown:
-        st.info("No table matches. Clear the search or pick more schemas and kinds.")
+        st.info(_("No table matches. Clear the search or pick more schemas and kinds."))
         return shown
     frame = pd.DataFrame(
         [
             {
                 "schema": t.schema,
                 "name": t.name,
-                "kind": KIND_LABELS[t.kind],
+                "kind": _(KIND_LABELS[t.kind]),
                 "rows (est.)": t.estimated_rows,  # None: a view, or never analysed (reltuples -1)
                 "size": t.total_bytes,
-                "RLS": ("⚠ off" if t.rls_missing else "on" if t.rls_enabled else "off")
+                "RLS": (_("⚠ off") if t.rls_missing else _("on") if t.rls_enabled else _("off"))
                 if t.kind in ("table", "partitioned_table")
                 else "—",
                 "policies": t.policy_count,
                 "comment": t.comment or "",
-                **({"lock": f"🔒 pid {t.lock.pid}, size estimated" if t.lock else ""} if locked else {}),
+                **(
+                    {"lock": _("🔒 pid {pid}, size estimated").format(pid=t.lock.pid) if t.lock else ""}
+                    if locked
+                    else {}
+                ),
             }
             for t in shown
         ]
     )
     # Nullable integers: an unknown estimate is an empty cell (placeholder below); the column still sorts as numbers.
     frame["rows (est.)"] = frame["rows (est.)"].astype("Int64")
-    with st.expander(f"{len(shown)} of {len(tables)} relations", expanded="schema" not in st.query_params):
+    with st.expander(
+        _("{shown} of {total} relations").format(shown=number(len(shown)), total=number(len(tables))),
+        expanded="schema" not in st.query_params,
+    ):
         st.dataframe(
             frame,
             hide_index=True,
             placeholder="",
             height=min(420, 38 + 35 * len(frame)),
             column_config={
-                "size": st.column_config.NumberColumn("size (bytes)", format="compact"),
+                "schema": _("schema"),
+                "name": _("name"),
+                "kind": _("kind"),
+                "size": st.column_config.NumberColumn(_("size (bytes)"), format="compact"),
                 "rows (est.)": st.column_config.NumberColumn(
+                    _("rows (est.)"),
                     format="localized",
-                    help="The planner's estimate. Empty: a view, or a table not analysed yet — run ANALYZE.",
+                    help=_("The planner's estimate. Empty: a view, or a table not analysed yet — run ANALYZE."),
                 ),
-                "comment": st.column_config.TextColumn(width="large"),
+                "policies": _("policies"),
+                "comment": st.column_config.TextColumn(_("comment"), width="large"),
+                "lock": _("lock"),
             },
             key="explorer_list",
             on_select=on_list_select,
             selection_mode="single-row",
         )
-        st.caption("Click a row, or pick it below, to open the table.")
+        st.caption(_("Click a row, or pick it below, to open the table."))
     return shown
 
 
@@ -318,22 +359,29 @@ def table_list(tables: list[TableInfo]) -> list[TableInfo]:
 
 def header(d: TableDetail, info: TableInfo | None) -> None:
     st.header(escape_markdown(d.qualified_name), anchor=False)
-    bits = [KIND_LABELS[d.kind], f"owner {escape_markdown(d.owner)}"]
+    bits = [_(KIND_LABELS[d.kind]), _("owner {owner}").format(owner=escape_markdown(d.owner))]
     if d.estimated_rows is not None:
-        bits.append(f"~{d.estimated_rows:,} rows")
-    bits.append(f"{fmt_bytes(d.sizes.total_bytes)} total")
+        bits.append(_("~{count} rows").format(count=number(d.estimated_rows)))
+    bits.append(_("{size} total").format(size=fmt_bytes(d.sizes.total_bytes)))
     if d.kind in ("table", "partitioned_table"):
-        bits.append("RLS on" + (" (forced)" if d.rls_forced else "") if d.rls_enabled else "RLS off")
+        bits.append((_("RLS on (forced)") if d.rls_forced else _("RLS on")) if d.rls_enabled else _("RLS off"))
     link = f"?connection={conn.name}&schema={d.schema}&table={d.name}"
-    st.caption(" · ".join(bits) + " · link: " + escape_markdown(link))
+    bits.append(_("link: {url}").format(url=escape_markdown(link)))
+    st.caption(" · ".join(bits))
     if d.comment:
         st.markdown("> " + escape_markdown(d.comment))
     if info is not None and info.rls_missing:
-        st.error("Row level security is OFF on this public table: every API role with a grant reads all of its rows.")
+        st.error(
+            _("Row level security is OFF on this public table: every API role with a grant reads all of its rows.")
+        )
     if d.partition_of:
-        st.caption(f"Partition of {escape_markdown(label_of(*d.partition_of))} {escape_markdown(d.partition_bound)}")
+        st.caption(
+            _("Partition of {table} {bound}").format(
+                table=escape_markdown(label_of(*d.partition_of)), bound=escape_markdown(d.partition_bound)
+            )
+        )
     if d.partition_key:
-        st.caption(f"Partitioned by {escape_markdown(d.partition_key)}")
+        st.caption(_("Partitioned by {key}").format(key=escape_markdown(d.partition_key)))
 
 
 def columns_tab(d: TableDetail) -> None:
@@ -347,51 +395,86 @@ def columns_tab(d: TableDetail) -> None:
                 "name": c.name,
                 "type": c.type,
                 "nullable": c.nullable,
-                "default": c.default or (f"identity {c.identity}" if c.identity else None),
+                "default": c.default or (_("identity {kind}").format(kind=c.identity) if c.identity else None),
                 "generated": c.generated,
                 "comment": c.comment or "",
             }
             for c in d.columns
         ]
     )
-    st.dataframe(frame, hide_index=True, key="explorer_columns")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "key": _("key"),
+            "name": _("name"),
+            "type": _("type"),
+            "nullable": _("nullable"),
+            "default": _("default"),
+            "generated": _("generated"),
+            "comment": _("comment"),
+        },
+        key="explorer_columns",
+    )
     if d.kind in TABLE_KINDS:
         action_picker(
-            "Column",
+            _("Column"),
             [c.name for c in d.columns],
             "explorer_col",
             [
-                ("Change", "change_column", "column"),
-                ("Rename", "rename_column", "column"),
-                ("Drop", "drop_column", "column"),
+                (N_("Change"), "change_column", "column"),
+                (N_("Rename"), "rename_column", "column"),
+                (N_("Drop"), "drop_column", "column"),
             ],
         )
     if d.foreign is not None:
-        st.subheader("Foreign table", anchor=False)
-        st.markdown(f"Server **{escape_markdown(d.foreign.server)}** (wrapper {escape_markdown(d.foreign.wrapper)})")
+        st.subheader(_("Foreign table"), anchor=False)
+        st.markdown(
+            _("Server **{server}** (wrapper {wrapper})").format(
+                server=escape_markdown(d.foreign.server), wrapper=escape_markdown(d.foreign.wrapper)
+            )
+        )
+        option_labels = {"option": _("option"), "value": _("value")}
         c1, c2 = st.columns(2)
-        c1.caption("Table options")
-        c1.dataframe(pd.DataFrame(sorted(d.foreign.options.items()), columns=["option", "value"]), hide_index=True)
-        c2.caption("Server options")
+        c1.caption(_("Table options"))
+        c1.dataframe(
+            pd.DataFrame(sorted(d.foreign.options.items()), columns=["option", "value"]),
+            hide_index=True,
+            column_config=option_labels,
+        )
+        c2.caption(_("Server options"))
         c2.dataframe(
-            pd.DataFrame(sorted(d.foreign.server_options.items()), columns=["option", "value"]), hide_index=True
+            pd.DataFrame(sorted(d.foreign.server_options.items()), columns=["option", "value"]),
+            hide_index=True,
+            column_config=option_labels,
         )
     if d.view_definition:
-        st.caption("Definition")
+        st.caption(_("Definition"))
         st.code(d.view_definition, language="sql")
 
 
 def keys_tab(d: TableDetail, keys: dict[str, tuple[str, str]]) -> None:
     if d.primary_key:
         st.markdown(
-            f"**Primary key** {escape_markdown(d.primary_key.name)}: "
-            + escape_markdown(", ".join(d.primary_key.columns))
+            _("**Primary key** {name}: {columns}").format(
+                name=escape_markdown(d.primary_key.name), columns=escape_markdown(", ".join(d.primary_key.columns))
+            )
         )
     else:
-        st.info("No primary key." if d.kind in ("table", "partitioned_table") else "Views have no keys.")
+        st.info(_("No primary key.") if d.kind in ("table", "partitioned_table") else _("Views have no keys."))
     neighbours: list[str] = []
+    fk_labels = {
+        "table": _("table"),
+        "name": _("name"),
+        "columns": _("columns"),
+        "references": _("references"),
+        "to": _("to"),
+        "on delete": _("on delete"),
+        "on update": _("on update"),
+        "validated": _("validated"),
+    }
     if d.foreign_keys_out:
-        st.markdown("**References** (foreign keys of this table)")
+        st.markdown(_("**References** (foreign keys of this table)"))
         st.dataframe(
             pd.DataFrame(
                 [
@@ -407,11 +490,12 @@ def keys_tab(d: TableDetail, keys: dict[str, tuple[str, str]]) -> None:
                 ]
             ),
             hide_index=True,
+            column_config=fk_labels,
             key="explorer_fks_out",
         )
         neighbours += [label_of(fk.ref_schema, fk.ref_table) for fk in d.foreign_keys_out]
     if d.foreign_keys_in:
-        st.markdown("**Referenced by**")
+        st.markdown("**" + _("Referenced by") + "**")
         st.dataframe(
             pd.DataFrame(
                 [
@@ -426,21 +510,27 @@ def keys_tab(d: TableDetail, keys: dict[str, tuple[str, str]]) -> None:
                 ]
             ),
             hide_index=True,
+            column_config=fk_labels,
             key="explorer_fks_in",
         )
         neighbours += [label_of(fk.schema, fk.table) for fk in d.foreign_keys_in]
     reachable = sorted({n for n in neighbours if n in keys and n != d.qualified_name})
     if reachable:
         st.selectbox(
-            "Open a related table", reachable, index=None, key="explorer_goto", on_change=on_goto, placeholder="table"
+            _("Open a related table"),
+            reachable,
+            index=None,
+            key="explorer_goto",
+            on_change=on_goto,
+            placeholder=_("table"),
         )
     elif not d.foreign_keys_out and not d.foreign_keys_in:
-        st.caption("No foreign keys point from or to this table.")
+        st.caption(_("No foreign keys point from or to this table."))
 
 
 def indexes_tab(d: TableDetail) -> None:
     if not d.indexes:
-        st.info("No indexes.")
+        st.info(_("No indexes."))
         return
     st.dataframe(
         pd.DataFrame(
@@ -460,26 +550,44 @@ def indexes_tab(d: TableDetail) -> None:
             ]
         ),
         hide_index=True,
+        column_config={
+            "name": _("name"),
+            "columns": _("columns"),
+            "method": _("method"),
+            "unique": _("unique"),
+            "primary": _("primary"),
+            "valid": _("valid"),
+            "size": _("size"),
+            "scans": _("scans"),
+            "definition": _("definition"),
+        },
         key="explorer_indexes",
     )
     unused = [i.name for i in d.indexes if i.idx_scan == 0 and not i.is_primary and not i.is_unique]
     if unused:
-        st.caption(f"Never scanned since the statistics reset: {escape_markdown(', '.join(unused))}.")
+        st.caption(
+            _("Never scanned since the statistics reset: {indexes}.").format(indexes=escape_markdown(", ".join(unused)))
+        )
     invalid = [i.name for i in d.indexes if not i.is_valid]
     if invalid:
         st.warning(
-            f"INVALID: {escape_markdown(', '.join(invalid))}. A CONCURRENTLY build failed (or is still running): "
-            "queries do not use it, yet every write still maintains it. Drop it (CONCURRENTLY) and build it again.",
+            _(
+                "INVALID: {indexes}. A CONCURRENTLY build failed (or is still running): queries do not use it, yet "
+                "every write still maintains it. Drop it (CONCURRENTLY) and build it again."
+            ).format(indexes=escape_markdown(", ".join(invalid))),
             icon=":material/build:",
         )
     # Indexes that back a constraint go with the constraint (Constraints tab), not with DROP INDEX.
     action_picker(
-        "Index", [i.name for i in d.indexes if i.constraint is None], "explorer_idx", [("Drop", "drop_index", "index")]
+        _("Index"),
+        [i.name for i in d.indexes if i.constraint is None],
+        "explorer_idx",
+        [(N_("Drop"), "drop_index", "index")],
     )
 
 
 def constraints_tab(d: TableDetail) -> None:
-    st.markdown("**Constraints**")
+    st.markdown("**" + _("Constraints") + "**")
     if d.constraints:
         st.dataframe(
             pd.DataFrame(
@@ -489,16 +597,22 @@ def constraints_tab(d: TableDetail) -> None:
                 ]
             ),
             hide_index=True,
+            column_config={
+                "name": _("name"),
+                "type": _("type"),
+                "definition": _("definition"),
+                "validated": _("validated"),
+            },
             key="explorer_constraints",
         )
     else:
-        st.caption("No check, unique or exclusion constraints.")
+        st.caption(_("No check, unique or exclusion constraints."))
     if d.kind in TABLE_KINDS:
         droppable = [c.name for c in d.constraints if not c.inherited]
         droppable += [fk.name for fk in d.foreign_keys_out if not fk.inherited]
         droppable += [d.primary_key.name] if d.primary_key else []
-        action_picker("Constraint", droppable, "explorer_con", [("Drop", "drop_constraint", "constraint")])
-    st.markdown("**Triggers**")
+        action_picker(_("Constraint"), droppable, "explorer_con", [(N_("Drop"), "drop_constraint", "constraint")])
+    st.markdown("**" + _("Triggers") + "**")
     if d.triggers:
         st.dataframe(
             pd.DataFrame(
@@ -508,26 +622,33 @@ def constraints_tab(d: TableDetail) -> None:
                 ]
             ),
             hide_index=True,
+            column_config={
+                "name": _("name"),
+                "enabled": _("enabled"),
+                "function": _("function"),
+                "definition": _("definition"),
+            },
             key="explorer_triggers",
         )
     else:
-        st.caption("No triggers.")
+        st.caption(_("No triggers."))
 
 
 def policies_tab(d: TableDetail) -> None:
     if d.kind not in ("table", "partitioned_table"):
-        st.info("Row level security applies to tables; a view runs with its owner's rights unless security_invoker.")
+        st.info(_("Row level security applies to tables; a view runs with its owner's rights unless security_invoker."))
     elif not d.rls_enabled:
-        st.warning("Row level security is OFF: policies below (if any) are not applied.")
+        st.warning(_("Row level security is OFF: policies below (if any) are not applied."))
     elif not d.policies:
-        st.info("RLS is on with no policy: only the owner and roles with BYPASSRLS see rows.")
+        st.info(_("RLS is on with no policy: only the owner and roles with BYPASSRLS see rows."))
     for p in d.policies:
         roles = escape_markdown(", ".join(p.roles))
-        kind = "permissive" if p.permissive else "restrictive"
-        st.markdown(f"**{escape_markdown(p.name)}** · {escape_markdown(p.command)} · {kind} · to {roles}")
+        kind = _("permissive") if p.permissive else _("restrictive")
+        to_roles = _("to {roles}").format(roles=roles)
+        st.markdown(f"**{escape_markdown(p.name)}** · {escape_markdown(p.command)} · {kind} · {to_roles}")
         st.code(p.create_statement, language="sql")
-    action_picker("Policy", [p.name for p in d.policies], "explorer_pol", [("Drop", "drop_policy", "policy")])
-    st.markdown("**Grants**")
+    action_picker(_("Policy"), [p.name for p in d.policies], "explorer_pol", [(N_("Drop"), "drop_policy", "policy")])
+    st.markdown("**" + _("Grants") + "**")
     if d.grants:
         st.dataframe(
             pd.DataFrame(
@@ -542,39 +663,52 @@ def policies_tab(d: TableDetail) -> None:
                 ]
             ),
             hide_index=True,
+            column_config={
+                "grantee": _("grantee"),
+                "privileges": _("privileges"),
+                "with grant option": _("with grant option"),
+                "grantor": _("grantor"),
+            },
             key="explorer_grants",
         )
     else:
-        st.caption("No grants besides the owner.")
+        st.caption(_("No grants besides the owner."))
 
 
 def stats_tab(d: TableDetail) -> None:
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Table", fmt_bytes(d.sizes.table_bytes))
-    c2.metric("Indexes", fmt_bytes(d.sizes.indexes_bytes))
-    c3.metric("TOAST", fmt_bytes(d.sizes.toast_bytes))
-    c4.metric("Total", fmt_bytes(d.sizes.total_bytes))
+    c1.metric(_("Table"), fmt_bytes(d.sizes.table_bytes))
+    c2.metric(_("Indexes"), fmt_bytes(d.sizes.indexes_bytes))
+    c3.metric(_("TOAST"), fmt_bytes(d.sizes.toast_bytes))
+    c4.metric(_("Total"), fmt_bytes(d.sizes.total_bytes))
     s = d.stats
     if s is None:
-        st.caption("No activity statistics for this kind of relation.")
+        st.caption(_("No activity statistics for this kind of relation."))
         return
     st.dataframe(
         pd.DataFrame(
             [
-                {"figure": "sequential scans", "value": s.seq_scan},
-                {"figure": "rows read by sequential scans", "value": s.seq_tup_read},
-                {"figure": "index scans", "value": s.idx_scan},
-                {"figure": "live rows", "value": s.n_live_tup},
-                {"figure": "dead rows", "value": s.n_dead_tup},
-                {"figure": "inserted / updated / deleted", "value": f"{s.n_tup_ins} / {s.n_tup_upd} / {s.n_tup_del}"},
-                {"figure": "last vacuum (auto)", "value": f"{fmt_time(s.last_vacuum)} ({fmt_time(s.last_autovacuum)})"},
+                {"figure": _("sequential scans"), "value": s.seq_scan},
+                {"figure": _("rows read by sequential scans"), "value": s.seq_tup_read},
+                {"figure": _("index scans"), "value": s.idx_scan},
+                {"figure": _("live rows"), "value": s.n_live_tup},
+                {"figure": _("dead rows"), "value": s.n_dead_tup},
                 {
-                    "figure": "last analyze (auto)",
+                    "figure": _("inserted / updated / deleted"),
+                    "value": f"{s.n_tup_ins} / {s.n_tup_upd} / {s.n_tup_del}",
+                },
+                {
+                    "figure": _("last vacuum (auto)"),
+                    "value": f"{fmt_time(s.last_vacuum)} ({fmt_time(s.last_autovacuum)})",
+                },
+                {
+                    "figure": _("last analyze (auto)"),
                     "value": f"{fmt_time(s.last_analyze)} ({fmt_time(s.last_autoanalyze)})",
                 },
             ]
         ).astype({"value": "string"}),
         hide_index=True,
+        column_config={"figure": _("figure"), "value": _("value")},
         key="explorer_stats",
     )
 
@@ -582,7 +716,7 @@ def stats_tab(d: TableDetail) -> None:
 def diagram_tab(d: TableDetail) -> None:
     dot = table_erd_dot(d)
     st.graphviz_chart(dot)
-    with st.expander("DOT source"):
+    with st.expander(_("DOT source")):
         st.code(dot, language="dot")
 
 
@@ -628,7 +762,7 @@ def edit_grid(d: TableDetail, page: Any, signature: str) -> None:
             st.dataframe(for_display(page.rows), hide_index=True, key="explorer_rows")
         return
     except Exception as exc:
-        show_error(exc, action="Reading the table's key and columns")
+        show_error(exc, action=_("Reading the table's key and columns"))
         return
     # A new grid (and so an empty edit state) for another page, filter or order, and after Apply/Discard.
     if st.session_state.get("explorer_edit_sig") != signature:
@@ -658,15 +792,17 @@ def edit_grid(d: TableDetail, page: Any, signature: str) -> None:
         disabled=locked,
         column_config=config,
     )
-    notes = ["an emptied cell becomes NULL", "nothing is saved until you apply"]
+    notes = [_("an emptied cell becomes NULL"), _("nothing is saved until you apply")]
     if not table.key_has_defaults:
-        notes.insert(0, "type the key of a new row; keys of existing rows are not changed here")
-    st.caption("Edit cells, add rows at the bottom, select rows to delete them: " + "; ".join(notes) + ".")
+        notes.insert(0, _("type the key of a new row; keys of existing rows are not changed here"))
+    st.caption(
+        _("Edit cells, add rows at the bottom, select rows to delete them: {notes}.").format(notes="; ".join(notes))
+    )
     if table.read_only_columns:
         st.caption(
-            "Not editable here: "
-            + escape_markdown(", ".join(f"{c.name} ({c.why_not})" for c in table.read_only_columns))
-            + "."
+            _("Not editable here: {columns}.").format(
+                columns=escape_markdown(", ".join(f"{c.name} ({c.why_not})" for c in table.read_only_columns))
+            )
         )
     state = st.session_state.get(key) or {}
     try:
@@ -676,44 +812,49 @@ def edit_grid(d: TableDetail, page: Any, signature: str) -> None:
         return
     if changes.empty:
         return
-    with st.expander(f"Changes: {changes.summary}", expanded=True):
+    with st.expander(_("Changes: {summary}").format(summary=changes.summary), expanded=True):
         st.code(changes.sql, language="sql")
         if changes.destructive:
             st.warning("\n".join(f"- {escape_markdown(x)}" for x in changes.destructive), icon=":material/delete:")
         st.caption(
-            "Runs as ONE transaction on the DBA login, recorded in your history and the audit log. An update also "
-            "checks the row still holds what you saw: if someone changed it meanwhile, nothing is saved."
+            _(
+                "Runs as ONE transaction on the DBA login, recorded in your history and the audit log. An update "
+                "also checks the row still holds what you saw: if someone changed it meanwhile, nothing is saved."
+            )
         )
-    a1, a2, _ = st.columns([1, 1, 4])
-    if a2.button("Discard", key="explorer_edit_discard"):
+    a1, a2, _spacer = st.columns([1, 1, 4])
+    if a2.button(_("Discard"), key="explorer_edit_discard"):
         st.session_state["explorer_edit_sig"] = None
         st.rerun()
-    if a1.button("Apply", key="explorer_edit_apply", type="primary", icon=":material/save:"):
+    if a1.button(_("Apply"), key="explorer_edit_apply", type="primary", icon=":material/save:"):
         try:
-            with st.spinner("Applying…"):
+            with st.spinner(_("Applying…")):
                 result = row_edit.apply_changes(services.projects, user.claims, conn, changes)
         except Exception as exc:  # refused (PermissionDenied...) or no connection: nothing ran
-            show_error(exc, action="Applying the changes")
+            show_error(exc, action=_("Applying the changes"))
             return
         if result.ok:
             run_no = result.outcome.execution.id if result.outcome.execution is not None else None
-            st.session_state["explorer_edit_done"] = f"Applied {changes.summary}" + (
-                f" (run #{run_no} in your history)." if run_no is not None else "."
+            st.session_state["explorer_edit_done"] = (
+                _("Applied {summary} (run #{run} in your history).").format(summary=changes.summary, run=run_no)
+                if run_no is not None
+                else _("Applied {summary}.").format(summary=changes.summary)
             )
             st.session_state["explorer_edit_sig"] = None
             st.rerun()
         if result.conflict is not None:
             st.error(
-                f"Row {escape_markdown(result.conflict.key)} was changed or deleted by someone else since this page "
-                "was read: nothing was saved (the whole transaction was rolled back). Discard, then edit the "
-                "current rows again.",
+                _(
+                    "Row {key} was changed or deleted by someone else since this page was read: nothing was saved "
+                    "(the whole transaction was rolled back). Discard, then edit the current rows again."
+                ).format(key=escape_markdown(result.conflict.key)),
                 icon=":material/sync_problem:",
             )
             return
         error = next((r.error for r in result.outcome.results if r.error is not None), result.outcome.error)
         if error is not None:
             show_sql_error(error, changes.sql)
-            st.caption("Nothing was saved: the whole transaction was rolled back.")
+            st.caption(_("Nothing was saved: the whole transaction was rolled back."))
 
 
 def data_tab(d: TableDetail) -> None:
@@ -722,36 +863,42 @@ def data_tab(d: TableDetail) -> None:
     editing = False
     if CAN_CHANGE and d.kind in TABLE_KINDS:
         editing = st.toggle(
-            "Edit rows",
+            _("Edit rows"),
             key="explorer_edit_mode",
-            help="Edit this page's rows: the changes are shown as SQL and applied in one transaction.",
+            help=_("Edit this page's rows: the changes are shown as SQL and applied in one transaction."),
         )
     c1, c2, c3 = st.columns([2, 2, 1])
-    sort = c1.selectbox("Sort by", ["(primary key)", *names], key="explorer_sort", on_change=reset_view)
-    descending = c2.toggle("Descending", key="explorer_desc", on_change=reset_view)
-    page_size = c3.selectbox("Rows per page", PAGE_SIZES, index=2, key="explorer_page_size", on_change=reset_view)
+    sort = c1.selectbox(
+        _("Sort by"),
+        [PRIMARY_KEY_ORDER, *names],
+        format_func=lambda c: _(c) if c == PRIMARY_KEY_ORDER else c,
+        key="explorer_sort",
+        on_change=reset_view,
+    )
+    descending = c2.toggle(_("Descending"), key="explorer_desc", on_change=reset_view)
+    page_size = c3.selectbox(_("Rows per page"), PAGE_SIZES, index=2, key="explorer_page_size", on_change=reset_view)
 
-    with st.expander(f"Filters ({len(filters)})", expanded=bool(filters)):
+    with st.expander(_("Filters ({count})").format(count=len(filters)), expanded=bool(filters)):
         f1, f2, f3, f4 = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
-        f1.selectbox("Column", names, key="explorer_filter_col")
-        op = f2.selectbox("Operator", FILTER_OPERATORS, key="explorer_filter_op")
+        f1.selectbox(_("Column"), names, key="explorer_filter_col")
+        op = f2.selectbox(_("Operator"), FILTER_OPERATORS, key="explorer_filter_op")
         f3.text_input(
-            "Value",
+            _("Value"),
             key="explorer_filter_value",
             disabled=op in NO_VALUE_OPS,
-            placeholder="a, b, c" if op == "in" else "text; PostgreSQL reads it as the column's type",
+            placeholder="a, b, c" if op == "in" else _("text; PostgreSQL reads it as the column's type"),
         )
-        f4.button("Add filter", key="explorer_filter_add", on_click=add_filter)
+        f4.button(_("Add filter"), key="explorer_filter_add", on_click=add_filter)
         for f in filters:
             shown = "" if f.op in NO_VALUE_OPS else f" {f.value!r}"
             st.markdown("- " + escape_markdown(f"{f.column} {f.op}{shown}"))
         if filters:
-            st.button("Clear filters", key="explorer_filter_clear", on_click=clear_filters)
+            st.button(_("Clear filters"), key="explorer_filter_clear", on_click=clear_filters)
 
     page_no = int(st.session_state.get("explorer_page", 1))
-    order_by = [] if sort == "(primary key)" else [(sort, not descending)]
+    order_by = [] if sort == PRIMARY_KEY_ORDER else [(sort, not descending)]
     try:
-        with st.spinner("Reading rows…"):
+        with st.spinner(_("Reading rows…")):
             page = browse.preview_as(
                 conn,
                 None if user.is_dba else user.claims,
@@ -763,51 +910,60 @@ def data_tab(d: TableDetail) -> None:
                 page_size=int(page_size),
             )
     except Exception as exc:
-        show_error(exc, action="Reading the rows")
+        show_error(exc, action=_("Reading the rows"))
         return
     if page.rows.empty and page_no > 1:
         st.session_state["explorer_page"] = 1
         st.rerun()
     first = (page.page - 1) * page.page_size + 1
     last = first + len(page.rows) - 1
-    total = "?" if page.total_rows is None else f"{'~' if page.total_is_estimate else ''}{page.total_rows:,}"
+    total = "?" if page.total_rows is None else f"{'~' if page.total_is_estimate else ''}{number(page.total_rows)}"
     if editing:  # the page's rows in an editable grid (an empty page still takes new rows)
         edit_grid(d, page, repr((conn.name, d.schema, d.name, page.page, page.page_size, filters, order_by)))
     elif page.rows.empty:
-        st.info("No rows" + (" match the filters." if filters else "."))
+        st.info(_("No rows match the filters.") if filters else _("No rows."))
         if d.rls_enabled and not filters and (d.estimated_rows or 0) > 0:
             st.caption(
-                "Row level security is on for this table: this connection's login reads only the rows a policy "
-                "grants it (or all of them when it owns the table or bypasses RLS)."
+                _(
+                    "Row level security is on for this table: this connection's login reads only the rows a policy "
+                    "grants it (or all of them when it owns the table or bypasses RLS)."
+                )
             )
     else:
         st.dataframe(for_display(page.rows), hide_index=True, key="explorer_rows")
     p1, p2, p3 = st.columns([1, 3, 1])
-    p1.button("◀ Previous", key="explorer_prev", disabled=page.page <= 1, on_click=step_page, args=(-1,))
-    p2.caption(
-        f"Rows {first:,}–{last:,} of {total} · page {page.page}"
-        + (f" of {page.page_count:,}" if page.page_count and not page.total_is_estimate else "")
-        if not page.rows.empty
-        else f"Page {page.page}"
-    )
-    p3.button("Next ▶", key="explorer_next", disabled=not page.has_next, on_click=step_page, args=(1,))
+    p1.button(_("◀ Previous"), key="explorer_prev", disabled=page.page <= 1, on_click=step_page, args=(-1,))
+    if page.rows.empty:
+        position = _("Page {page}").format(page=number(page.page))
+    elif page.page_count and not page.total_is_estimate:
+        position = _("Rows {first}–{last} of {total} · page {page} of {pages}").format(
+            first=number(first), last=number(last), total=total, page=number(page.page), pages=number(page.page_count)
+        )
+    else:
+        position = _("Rows {first}–{last} of {total} · page {page}").format(
+            first=number(first), last=number(last), total=total, page=number(page.page)
+        )
+    p2.caption(position)
+    p3.button(_("Next ▶"), key="explorer_next", disabled=not page.has_next, on_click=step_page, args=(1,))
     if not user.is_dba:
         st.caption(
-            "Rows as the connection's read-only login reads them (in a read-only transaction): the grants its owner "
-            "gave that login decide what you see."
+            _(
+                "Rows as the connection's read-only login reads them (in a read-only transaction): the grants its "
+                "owner gave that login decide what you see."
+            )
         )
     if not page.rows.empty:
         stem = f"{d.schema}.{d.name}.page{page.page}"
-        d1, d2, _ = st.columns([1, 1, 4])
+        d1, d2, _spacer = st.columns([1, 1, 4])
         d1.download_button(
-            "Download CSV",
+            _("Download CSV"),
             to_csv_bytes(page.rows),
             f"{stem}.csv",
             "text/csv",
             key="explorer_csv",
         )
         d2.download_button(
-            "Download JSON",
+            _("Download JSON"),
             to_json_bytes(page.rows),
             f"{stem}.json",
             "application/json",
@@ -817,65 +973,81 @@ def data_tab(d: TableDetail) -> None:
 
 def maintenance_tab(d: TableDetail) -> None:
     if d.kind == "materialized_view":
-        st.subheader("Refresh", anchor=False)
+        st.subheader(_("Refresh"), anchor=False)
         try:
             last = maintenance.last_refresh(conn, d.schema, d.name)
         except Exception as exc:
-            show_error(exc, action="Reading the last refresh")
+            show_error(exc, action=_("Reading the last refresh"))
             last = None
         st.caption(
-            f"Last refresh from this app: {fmt_time(last)}"
+            _("Last refresh from this app: {time}").format(time=fmt_time(last))
             if last
-            else "Last refresh: unknown (PostgreSQL does not record it; refreshes made here are shown)."
+            else _("Last refresh: unknown (PostgreSQL does not record it; refreshes made here are shown).")
         )
         if d.matview_populated is False:
-            st.warning("Not populated (created WITH NO DATA): reading it fails until it is refreshed.")
+            st.warning(_("Not populated (created WITH NO DATA): reading it fails until it is refreshed."))
         if not conn.has_dba_login:  # a refresh writes: never on the monitor login
-            st.info(escape_markdown(dba_login_notice(conn, "A refresh", "this view cannot be refreshed from here")))
+            notice = dba_login_notice(conn, _("A refresh"), _("this view cannot be refreshed from here"))
+            st.info(escape_markdown(notice))
     if d.kind == "materialized_view" and conn.has_dba_login:
         concurrently = st.checkbox(
-            "Concurrently (readers are not blocked; needs a unique index and a populated view)",
+            _("Concurrently (readers are not blocked; needs a unique index and a populated view)"),
             key="explorer_refresh_concurrently",
         )
-        if st.button("Refresh materialized view", key="explorer_refresh", type="primary"):
+        if st.button(_("Refresh materialized view"), key="explorer_refresh", type="primary"):
             try:
-                with st.spinner("Refreshing…"):
+                with st.spinner(_("Refreshing…")):
                     refreshed = maintenance.refresh_materialized_view(
                         conn, d.schema, d.name, user.username, concurrently=concurrently
                     )
                 load_detail.clear()
-                st.success(f"Refreshed in {refreshed.duration_ms:,.0f} ms (recorded in the audit log).")
+                st.success(
+                    _("Refreshed in {ms} ms (recorded in the audit log).").format(
+                        ms=number(refreshed.duration_ms, digits=0)
+                    )
+                )
             except Exception as exc:
-                show_error(exc, action="The refresh")
-    st.subheader("Backup", anchor=False)
+                show_error(exc, action=_("The refresh"))
+    st.subheader(_("Backup"), anchor=False)
     st.caption(
-        "Streams the whole table from one consistent snapshot into the server's backup folder; recorded in the "
-        "audit log. SQL = INSERT statements to restore with psql or the SQL editor."
+        _(
+            "Streams the whole table from one consistent snapshot into the server's backup folder; recorded in the "
+            "audit log. SQL = INSERT statements to restore with psql or the SQL editor."
+        )
     )
     fmt: Literal["csv", "sql"] = (
-        "sql" if st.radio("Format", ["csv", "sql"], horizontal=True, key="explorer_backup_fmt") == "sql" else "csv"
+        "sql"
+        if st.radio(_("File format"), ["csv", "sql"], horizontal=True, key="explorer_backup_fmt") == "sql"
+        else "csv"
     )
-    if st.button("Back up table", key="explorer_backup", icon=":material/backup:"):
+    if st.button(_("Back up table"), key="explorer_backup", icon=":material/backup:"):
         expected = max(1, d.estimated_rows or 1)
-        bar = st.progress(0.0, text="Starting…")
+        bar = st.progress(0.0, text=_("Starting…"))
+
+        def written(rows: int) -> str:
+            return ngettext("{count} row written", "{count} rows written", rows).format(count=number(rows))
 
         def progress(rows: int) -> None:
-            bar.progress(min(rows / expected, 1.0), text=f"{rows:,} rows written")
+            bar.progress(min(rows / expected, 1.0), text=written(rows))
 
         try:
             result = maintenance.backup_table(conn, d.schema, d.name, user.username, fmt, progress=progress)
-            bar.progress(1.0, text=f"{result.rows:,} rows written")
+            bar.progress(1.0, text=written(result.rows))
             st.session_state["explorer_backup_result"] = (d.schema, d.name, result)
         except Exception as exc:
             bar.empty()
-            show_error(exc, action="The backup")
+            show_error(exc, action=_("The backup"))
     saved = st.session_state.get("explorer_backup_result")
     if saved and saved[:2] == (d.schema, d.name):
         result = saved[2]
-        st.success(f"Backed up {result.rows:,} rows ({fmt_bytes(result.bytes)}) to {escape_markdown(result.path)}.")
+        st.success(
+            ngettext(
+                "Backed up {count} row ({size}) to {path}.", "Backed up {count} rows ({size}) to {path}.", result.rows
+            ).format(count=number(result.rows), size=fmt_bytes(result.bytes), path=escape_markdown(result.path))
+        )
         if result.bytes <= DOWNLOAD_LIMIT_BYTES and result.path.is_file():
             st.download_button(
-                "Download the backup file",
+                _("Download the backup file"),
                 result.path.read_bytes(),
                 result.path.name,
                 "text/csv" if result.fmt == "csv" else "application/sql",
@@ -887,10 +1059,13 @@ def maintenance_tab(d: TableDetail) -> None:
         except Exception:
             previous = None
         if previous:
-            when, details = previous
+            backed_up_at, details = previous
             st.caption(
-                f"Last backup: {fmt_time(when)} · {escape_markdown(details.get('rows', '?'))} rows"
-                f" · {escape_markdown(details.get('file', ''))}"
+                _("Last backup: {time} · {rows} rows · {file}").format(
+                    time=fmt_time(backed_up_at),
+                    rows=escape_markdown(details.get("rows", "?")),
+                    file=escape_markdown(details.get("file", "")),
+                )
             )
 
 
@@ -898,10 +1073,12 @@ def maintenance_tab(d: TableDetail) -> None:
 # Page
 # ---------------------------------------------------------------------------------------------------
 
-st.title("Table explorer")
+st.title(_("Table explorer"))
 show_connection(services, conn)
 if CAN_CHANGE:
-    st.button("New table", key="explorer_new_table", icon=":material/add:", on_click=open_dialog, args=("new_table",))
+    st.button(
+        _("New table"), key="explorer_new_table", icon=":material/add:", on_click=open_dialog, args=("new_table",)
+    )
 finished = st.session_state.pop(DONE_KEY, None)
 if finished:
     st.success(escape_markdown(finished))
@@ -909,17 +1086,18 @@ nonce = int(st.session_state.get("explorer_nonce", 0))
 list_failed = False
 all_tables: list[TableInfo] = []
 try:
-    with st.spinner("Reading the catalog…"):
+    with st.spinner(_("Reading the catalog…")):
         all_tables = load_tables(WORKSPACE_KEY, conn.name, nonce)
 except Exception as exc:  # the list fails alone: a table named in the link still opens below
-    show_error(exc, action="Reading the table list")
+    show_error(exc, action=_("Reading the table list"))
     list_failed = True
 
 tables = browse.visible_tables(all_tables, user.role)
 if not tables and not list_failed:
     st.info(
-        f"Connection {escape_markdown(conn.name)} has no tables yet (or none you may open). A DBA can create them in "
-        "the SQL editor."
+        _(
+            "Connection {name} has no tables yet (or none you may open). A DBA can create them in the SQL editor."
+        ).format(name=escape_markdown(conn.name))
     )
     draw_dialogs()
     st.stop()
@@ -929,7 +1107,7 @@ st.session_state["explorer_keys"] = keys
 
 shown: list[TableInfo] = []
 if tables:
-    with page_part("Showing the table list"):
+    with page_part(_("Showing the table list")):
         shown = table_list(tables)
 
 params_schema = st.query_params.get("schema")
@@ -946,34 +1124,37 @@ if selected and st.session_state.get("explorer_current") != (conn.name, *selecte
     st.session_state["explorer_page"] = 1
     st.session_state.pop("explorer_sort", None)
 st.selectbox(
-    "Open table",
+    _("Open table"),
     options,
     index=None,
     key="explorer_open",
     on_change=on_open_select,
-    placeholder="pick a table",
+    placeholder=_("pick a table"),
 )
 
 if selected is None:
-    st.info("Pick a table to see its columns, keys, indexes, policies, DDL, diagram and rows.")
+    st.info(_("Pick a table to see its columns, keys, indexes, policies, DDL, diagram and rows."))
     draw_dialogs()
     st.stop()
 schema, name = selected
 if not browse.may_see(user.role, schema):
-    st.error(f"The schema {escape_markdown(schema)} is not open to the role {user.role}.")
+    st.error(
+        _("The schema {schema} is not open to the role {role}.").format(schema=escape_markdown(schema), role=user.role)
+    )
     st.stop()
 try:
-    with st.spinner("Reading the table…"):
+    with st.spinner(_("Reading the table…")):
         detail = load_detail(WORKSPACE_KEY, conn.name, schema, name, nonce)
 except NotFound:
     st.warning(
-        f"{escape_markdown(label_of(schema, name))} does not exist (any more) on connection "
-        f"{escape_markdown(conn.name)}. Pick another table."
+        _("{table} does not exist (any more) on connection {connection}. Pick another table.").format(
+            table=escape_markdown(label_of(schema, name)), connection=escape_markdown(conn.name)
+        )
     )
     draw_dialogs()
     st.stop()
 except Exception as exc:  # e.g. TableLocked: names the session holding the lock; the list above still works
-    show_error(exc, action=f"Reading {label_of(schema, name)}")
+    show_error(exc, action=_("Reading {object}").format(object=label_of(schema, name)))
     st.stop()
 
 header(detail, by_key.get(selected))
@@ -991,7 +1172,8 @@ tab_names = [
 ]
 if user.is_dba:
     tab_names.append("Maintenance")
-tabs = dict(zip(tab_names, st.tabs(tab_names, key="explorer_tab", on_change="rerun"), strict=True))
+tab_labels = [_(TAB_LABELS[n]) for n in tab_names]
+tabs = dict(zip(tab_names, st.tabs(tab_labels, key="explorer_tab", on_change="rerun"), strict=True))
 
 
 def is_open(name: str) -> bool:
@@ -1002,42 +1184,42 @@ def is_open(name: str) -> bool:
 # Each tab fails alone (its message in its place); the header, the list and the other tabs still work.
 with tabs["Data"]:
     if is_open("Data"):
-        with page_part("Showing the rows"):
+        with page_part(_("Showing the rows")):
             data_tab(detail)
 with tabs["Columns"]:
     if is_open("Columns"):
-        with page_part("Showing the columns"):
+        with page_part(_("Showing the columns")):
             columns_tab(detail)
 with tabs["Keys"]:
     if is_open("Keys"):
-        with page_part("Showing the keys"):
+        with page_part(_("Showing the keys")):
             keys_tab(detail, keys)
 with tabs["Indexes"]:
     if is_open("Indexes"):
-        with page_part("Showing the indexes"):
+        with page_part(_("Showing the indexes")):
             indexes_tab(detail)
 with tabs["Constraints & triggers"]:
     if is_open("Constraints & triggers"):
-        with page_part("Showing the constraints and triggers"):
+        with page_part(_("Showing the constraints and triggers")):
             constraints_tab(detail)
 with tabs["Policies & grants"]:
     if is_open("Policies & grants"):
-        with page_part("Showing the policies and grants"):
+        with page_part(_("Showing the policies and grants")):
             policies_tab(detail)
 with tabs["DDL"]:
     if is_open("DDL"):
-        st.code(detail.ddl or "-- no DDL available", language="sql", line_numbers=True)
+        st.code(detail.ddl or "-- " + _("no DDL available"), language="sql", line_numbers=True)
 with tabs["Diagram"]:
     if is_open("Diagram"):
-        with page_part("Drawing the diagram"):
+        with page_part(_("Drawing the diagram")):
             diagram_tab(detail)
 with tabs["Stats"]:
     if is_open("Stats"):
-        with page_part("Showing the statistics"):
+        with page_part(_("Showing the statistics")):
             stats_tab(detail)
 if "Maintenance" in tabs:
     with tabs["Maintenance"]:
         if is_open("Maintenance"):
-            with page_part("Showing maintenance"):
+            with page_part(_("Showing maintenance")):
                 maintenance_tab(detail)
 draw_dialogs(detail)

@@ -14,14 +14,17 @@ import streamlit as st
 
 from dba_admin import objects
 from dba_admin.errors import NotFound
+from dba_admin.i18n import N_
 from dba_admin.objects import DbObject, ObjectCatalog, ObjectDetail, RoleGrant, RoleInfo
+from ui.i18n import _, number
 from ui.markdown import escape_markdown
 from ui.session import connection_param, current_connection, get_services, require_page, show_connection, show_error
 from ui.widgets import fmt_bytes, page_part
 
 CATALOG_TTL_S = 30
-ALL = "(all)"
-VIEWS = ("Objects", "Roles")
+# Option values (kept in the session and compared); shown translated.
+ALL = N_("(all)")
+VIEWS = (N_("Objects"), N_("Roles"))
 
 user = require_page("objects")
 services = get_services()
@@ -110,6 +113,17 @@ def refresh() -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
+def grant_labels() -> dict[str, str]:
+    """The grant columns' labels in the user's language (read on every run, so not a module constant)."""
+    return {
+        "column": _("column"),
+        "privilege": _("privilege"),
+        "grantable": _("grantable"),
+        "grantee": _("grantee"),
+        "grantor": _("grantor"),
+    }
+
+
 def filtered(frame: pd.DataFrame, needle: str, schema: str, kind: str) -> pd.DataFrame:
     keep = pd.Series(True, index=frame.index)
     if schema != ALL:
@@ -123,41 +137,54 @@ def filtered(frame: pd.DataFrame, needle: str, schema: str, kind: str) -> pd.Dat
 
 
 def object_list(cat: ObjectCatalog, frame: pd.DataFrame) -> None:
-    needle = st.text_input("Search", key="objects_search", placeholder="name, comment, labels…").strip().lower()
+    needle = st.text_input(_("Search"), key="objects_search", placeholder=_("name, comment, labels…")).strip().lower()
     options = [ALL, *(s.name for s in cat.schemas)]
     key = f"objects_schema_{conn.name}"  # per connection: each database has its own schemas
     if st.session_state.get(key) not in options:  # first visit (a link's schema, else public) or a schema gone
         asked = st.query_params.get("schema")
         st.session_state[key] = asked if asked in options else "public" if "public" in options else ALL
-    schema = st.selectbox("Schema", options, key=key)
+    schema = st.selectbox(_("Schema"), options, format_func=lambda s: _(s) if s == ALL else s, key=key)
     present = [k for k in objects.KINDS if k in set(frame["kind"])]
-    kind = st.selectbox("Kind", [ALL, *present], key="objects_kind")
+    kind = st.selectbox(_("Kind"), [ALL, *present], format_func=lambda k: _(k) if k == ALL else k, key="objects_kind")
     shown = filtered(frame, needle, schema, kind)
     st.session_state["objects_shown"] = list(
         zip(shown["kind"].tolist(), shown["schema"].tolist(), shown["name"].tolist(), strict=True)
     )
     if schema != ALL and not (frame["schema"] == schema).any():
-        st.info(f"Schema {escape_markdown(schema)} is empty: no table, view, function, type or sequence in it yet.")
+        st.info(
+            _("Schema {schema} is empty: no table, view, function, type or sequence in it yet.").format(
+                schema=escape_markdown(schema)
+            )
+        )
         return
     if shown.empty:
-        st.info("No object matches. Clear the search, or pick another schema or kind.")
+        st.info(_("No object matches. Clear the search, or pick another schema or kind."))
         return
-    st.caption(f"{len(shown):,} of {len(frame):,} objects · click a row to open it")
+    st.caption(
+        _("{shown} of {total} objects · click a row to open it").format(
+            shown=number(len(shown)), total=number(len(frame))
+        )
+    )
     st.dataframe(
         shown[["name", "kind", "schema", "size"]],
         hide_index=True,
         height=min(560, 38 + 35 * len(shown)),
-        column_config={"size": st.column_config.NumberColumn("size (bytes)", format="compact")},
+        column_config={
+            "name": _("name"),
+            "kind": _("kind"),
+            "schema": _("schema"),
+            "size": st.column_config.NumberColumn(_("size (bytes)"), format="compact"),
+        },
         key="objects_list",
         on_select=on_list_select,
         selection_mode="single-row",
     )
     if cat.sizes_estimated:
-        st.caption("Some sizes are estimates: their table was locked by another session when the list was read.")
+        st.caption(_("Some sizes are estimates: their table was locked by another session when the list was read."))
 
 
 def schemas_section(cat: ObjectCatalog) -> None:
-    with st.expander(f"Schemas ({len(cat.schemas)})"):
+    with st.expander(_("Schemas ({count})").format(count=number(len(cat.schemas)))):
         st.dataframe(
             pd.DataFrame(
                 [
@@ -172,13 +199,19 @@ def schemas_section(cat: ObjectCatalog) -> None:
                 ]
             ),
             hide_index=True,
-            column_config={"size": st.column_config.NumberColumn("size (bytes)", format="compact")},
+            column_config={
+                "schema": _("schema"),
+                "owner": _("owner"),
+                "objects": _("objects"),
+                "size": st.column_config.NumberColumn(_("size (bytes)"), format="compact"),
+                "comment": _("comment"),
+            },
             key="objects_schemas",
         )
     extensions = cat.of_kind("extension")
-    with st.expander(f"Extensions ({len(extensions)})"):
+    with st.expander(_("Extensions ({count})").format(count=number(len(extensions)))):
         if not extensions:
-            st.caption("No extension is installed.")
+            st.caption(_("No extension is installed."))
         else:
             st.dataframe(
                 pd.DataFrame(
@@ -188,6 +221,12 @@ def schemas_section(cat: ObjectCatalog) -> None:
                     ]
                 ),
                 hide_index=True,
+                column_config={
+                    "extension": _("extension"),
+                    "schema": _("schema"),
+                    "version": _("version"),
+                    "comment": _("comment"),
+                },
                 key="objects_extensions",
             )
 
@@ -200,21 +239,22 @@ def schemas_section(cat: ObjectCatalog) -> None:
 def show_object(d: ObjectDetail) -> None:
     o = d.obj
     st.header(escape_markdown(o.qualified_name), anchor=False)
-    bits = [o.kind, f"owner {escape_markdown(o.owner)}"]
+    bits = [o.kind, _("owner {owner}").format(owner=escape_markdown(o.owner))]
     if o.size_bytes is not None:
-        bits.append(fmt_bytes(o.size_bytes) + (" (estimate)" if o.size_is_estimate else ""))
+        stored = fmt_bytes(o.size_bytes)
+        bits.append(_("{size} (estimate)").format(size=stored) if o.size_is_estimate else stored)
     if o.extension:
-        bits.append(f"from extension {escape_markdown(o.extension)}")
+        bits.append(_("from extension {extension}").format(extension=escape_markdown(o.extension)))
     st.caption(" · ".join(bits))
     if o.comment:
         st.markdown("> " + escape_markdown(o.comment))
     for note in d.notes:
         st.info(escape_markdown(note))
-    tabs = st.tabs(["DDL", "Details", "Dependencies", "Grants", "Size"])
+    tabs = st.tabs(["DDL", _("Details"), _("Dependencies"), _("Grants"), _("Size")])
     with tabs[0]:
         st.code(d.ddl, language="sql", line_numbers=True)
         st.download_button(
-            "Download DDL",
+            _("Download DDL"),
             d.ddl.encode(),
             f"{o.schema}.{o.name}.sql".replace("/", "_"),
             "application/sql",
@@ -222,10 +262,13 @@ def show_object(d: ObjectDetail) -> None:
         )
     with tabs[1]:
         st.dataframe(
-            pd.DataFrame(d.properties, columns=["property", "value"]), hide_index=True, key="objects_properties"
+            pd.DataFrame(d.properties, columns=["property", "value"]),
+            hide_index=True,
+            column_config={"property": _("property"), "value": _("value")},
+            key="objects_properties",
         )
         if d.table is not None:
-            st.markdown("**Columns**")
+            st.markdown("**" + _("Columns") + "**")
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -234,7 +277,8 @@ def show_object(d: ObjectDetail) -> None:
                             "name": c.name,
                             "type": c.type,
                             "nullable": c.nullable,
-                            "default": c.default or (f"identity {c.identity}" if c.identity else None),
+                            "default": c.default
+                            or (_("identity {kind}").format(kind=c.identity) if c.identity else None),
                             "generated": c.generated,
                             "comment": c.comment or "",
                         }
@@ -242,6 +286,14 @@ def show_object(d: ObjectDetail) -> None:
                     ]
                 ),
                 hide_index=True,
+                column_config={
+                    "name": _("name"),
+                    "type": _("type"),
+                    "nullable": _("nullable"),
+                    "default": _("default"),
+                    "generated": _("generated"),
+                    "comment": _("comment"),
+                },
                 key="objects_columns",
             )
     with tabs[2]:
@@ -249,9 +301,9 @@ def show_object(d: ObjectDetail) -> None:
     with tabs[3]:
         if not d.grants:
             st.caption(
-                "No grants: access follows the table the object belongs to."
+                _("No grants: access follows the table the object belongs to.")
                 if o.kind in ("index", "trigger")
-                else "No grants."
+                else _("No grants.")
             )
         else:
             st.dataframe(
@@ -268,21 +320,24 @@ def show_object(d: ObjectDetail) -> None:
                     ]
                 ),
                 hide_index=True,
+                column_config=grant_labels(),
                 key="objects_grants",
             )
-            st.caption("PUBLIC is every role. Without an explicit grant list, the owner's and PUBLIC's defaults apply.")
+            st.caption(
+                _("PUBLIC is every role. Without an explicit grant list, the owner's and PUBLIC's defaults apply.")
+            )
     with tabs[4]:
         if not d.sizes:
-            st.caption("This kind of object has no storage of its own.")
+            st.caption(_("This kind of object has no storage of its own."))
         else:
             for column, (part, size) in zip(st.columns(len(d.sizes)), d.sizes, strict=True):
                 column.metric(part, fmt_bytes(size))
 
 
 def dependency_lists(d: ObjectDetail) -> None:
-    for title, deps, empty in (
-        ("Uses", d.uses, "It uses no other object (besides its schema)."),
-        ("Used by", d.used_by, "No object depends on it."),
+    for key, title, deps, empty in (
+        ("uses", _("Uses"), d.uses, _("It uses no other object (besides its schema).")),
+        ("used_by", _("Used by"), d.used_by, _("No object depends on it.")),
     ):
         st.markdown(f"**{title}**")
         if not deps:
@@ -296,7 +351,13 @@ def dependency_lists(d: ObjectDetail) -> None:
                 ]
             ),
             hide_index=True,
-            key=f"objects_deps_{title.replace(' ', '_').lower()}",
+            column_config={
+                "kind": _("kind"),
+                "object": _("object"),
+                "through": _("through"),
+                "dependency": _("dependency"),
+            },
+            key=f"objects_deps_{key}",
         )
 
 
@@ -307,14 +368,14 @@ def dependency_lists(d: ObjectDetail) -> None:
 
 def roles_view(include_system: bool, nonce: int) -> None:
     try:
-        with st.spinner("Reading the roles…"):
+        with st.spinner(_("Reading the roles…")):
             roles = load_roles(WORKSPACE_KEY, conn.name, include_system, nonce)
     except Exception as exc:
-        show_error(exc, action="Reading the roles")
+        show_error(exc, action=_("Reading the roles"))
         return
 
     def names(pairs: tuple[tuple[str, bool], ...]) -> str:
-        return ", ".join(n + (" (admin)" if admin else "") for n, admin in pairs)
+        return ", ".join(_("{role} (admin)").format(role=n) if admin else n for n, admin in pairs)
 
     st.dataframe(
         pd.DataFrame(
@@ -327,7 +388,7 @@ def roles_view(include_system: bool, nonce: int) -> None:
                     "createrole": r.createrole,
                     "replication": r.replication,
                     "bypassrls": r.bypassrls,
-                    "connection limit": "none" if r.connection_limit < 0 else str(r.connection_limit),
+                    "connection limit": _("none") if r.connection_limit < 0 else str(r.connection_limit),
                     "valid until": r.valid_until.isoformat(sep=" ", timespec="seconds") if r.valid_until else "",
                     "member of": names(r.member_of),
                     "members": names(r.members),
@@ -336,6 +397,14 @@ def roles_view(include_system: bool, nonce: int) -> None:
             ]
         ),
         hide_index=True,
+        column_config={
+            "role": _("role"),
+            "login": _("login"),
+            "connection limit": _("connection limit"),
+            "valid until": _("valid until"),
+            "member of": _("member of"),
+            "members": _("members"),
+        },
         key="objects_roles",
     )
     options = ["PUBLIC", *(r.name for r in roles)]
@@ -343,30 +412,38 @@ def roles_view(include_system: bool, nonce: int) -> None:
     if asked in options and st.session_state.get("objects_role") != asked:
         st.session_state["objects_role"] = asked
     role = st.selectbox(
-        "Grants of role", options, index=None, key="objects_role", on_change=on_role_change, placeholder="pick a role"
+        _("Grants of role"),
+        options,
+        index=None,
+        key="objects_role",
+        on_change=on_role_change,
+        placeholder=_("pick a role"),
     )
     if role is None:
-        st.caption("Pick a role to see what it was granted in this database.")
+        st.caption(_("Pick a role to see what it was granted in this database."))
         return
     chosen = next((r for r in roles if r.name == role), None)
     if chosen is not None:
-        st.caption(
-            f"{escape_markdown(role)}: "
-            + (escape_markdown(" ".join(chosen.attributes)) or "no attributes")
-            + (f" · member of {escape_markdown(names(chosen.member_of))}" if chosen.member_of else "")
-            + (f" · members {escape_markdown(names(chosen.members))}" if chosen.members else "")
-        )
+        line = f"{escape_markdown(role)}: " + (escape_markdown(" ".join(chosen.attributes)) or _("no attributes"))
+        if chosen.member_of:
+            line += " · " + _("member of {roles}").format(roles=escape_markdown(names(chosen.member_of)))
+        if chosen.members:
+            line += " · " + _("members {roles}").format(roles=escape_markdown(names(chosen.members)))
+        st.caption(line)
         if chosen.superuser:
-            st.info("A superuser passes every privilege check: the grants below are not what limits it.")
+            st.info(_("A superuser passes every privilege check: the grants below are not what limits it."))
     try:
         grants = load_role_grants(WORKSPACE_KEY, conn.name, role, include_system, nonce)
     except Exception as exc:
-        show_error(exc, action=f"Reading the grants of {role}")
+        show_error(exc, action=_("Reading the grants of {role}").format(role=role))
         return
     if not grants:
         st.info(
-            f"{escape_markdown(role)} holds no explicit grant in this database"
-            + (" (it may inherit some through its memberships)." if chosen and chosen.member_of else ".")
+            (
+                _("{role} holds no explicit grant in this database (it may inherit some through its memberships).")
+                if chosen and chosen.member_of
+                else _("{role} holds no explicit grant in this database.")
+            ).format(role=escape_markdown(role))
         )
         return
     st.dataframe(
@@ -384,6 +461,7 @@ def roles_view(include_system: bool, nonce: int) -> None:
             ]
         ),
         hide_index=True,
+        column_config={"kind": _("kind"), "object": _("object"), **grant_labels()},
         key="objects_role_grants",
     )
 
@@ -392,60 +470,71 @@ def roles_view(include_system: bool, nonce: int) -> None:
 # Page
 # ---------------------------------------------------------------------------------------------------
 
-st.title("Objects")
+st.title(_("Objects"))
 show_connection(services, conn)
 nonce = int(st.session_state.get("objects_nonce", 0))
 wanted_view = "Roles" if st.query_params.get("view") == "roles" else "Objects"
 if st.session_state.get("objects_view") != wanted_view:
     st.session_state["objects_view"] = wanted_view
 c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
-view = c1.radio("View", VIEWS, horizontal=True, key="objects_view", on_change=on_view_change)
+view = c1.radio(_("View"), VIEWS, format_func=_, horizontal=True, key="objects_view", on_change=on_view_change)
 include_system = c2.toggle(
-    "System schemas and roles",
+    _("System schemas and roles"),
     key="objects_system",
-    help="Also pg_catalog, information_schema, TOAST and temporary schemas, the predefined pg_* roles, and (on the "
-    "workspace database itself) the app's own objects",
+    help=_(
+        "Also pg_catalog, information_schema, TOAST and temporary schemas, the predefined pg_* roles, and (on the "
+        "workspace database itself) the app's own objects"
+    ),
 )
-c3.button("Refresh", key="objects_refresh", icon=":material/refresh:", on_click=refresh, help="Read the catalog again")
+c3.button(
+    _("Refresh"), key="objects_refresh", icon=":material/refresh:", on_click=refresh, help=_("Read the catalog again")
+)
 
 if view == "Roles":
-    with page_part("Showing the roles"):
+    with page_part(_("Showing the roles")):
         roles_view(include_system, nonce)
     st.stop()
 
 try:
-    with st.spinner("Reading the catalog…"):
+    with st.spinner(_("Reading the catalog…")):
         cat = load_catalog(WORKSPACE_KEY, conn.name, include_system, nonce)
         frame = load_frame(WORKSPACE_KEY, conn.name, include_system, nonce)
 except Exception as exc:
-    show_error(exc, action="Reading the catalog")
+    show_error(exc, action=_("Reading the catalog"))
     st.stop()
 
 left, right = st.columns([2, 3], gap="medium")
-with left, page_part("Showing the object list"):
+with left, page_part(_("Showing the object list")):
     object_list(cat, frame)
     schemas_section(cat)
 
 with right:
     kind, schema, name = (st.query_params.get(k) for k in ("kind", "schema", "name"))
     if not (kind and schema and name):
-        st.info("Pick an object in the list to see its DDL, details, dependencies, grants and size.")
+        st.info(_("Pick an object in the list to see its DDL, details, dependencies, grants and size."))
         st.stop()
     obj = cat.find(kind, schema, name)
     if obj is None:
         st.warning(
-            f"{escape_markdown(kind)} {escape_markdown(schema)}.{escape_markdown(name)} is not in the catalog of "
-            f"{escape_markdown(conn.name)} (dropped, renamed, or in a system schema that is hidden)."
+            _(
+                "{kind} {schema}.{name} is not in the catalog of {connection} (dropped, renamed, or in a system "
+                "schema that is hidden)."
+            ).format(
+                kind=escape_markdown(kind),
+                schema=escape_markdown(schema),
+                name=escape_markdown(name),
+                connection=escape_markdown(conn.name),
+            )
         )
         st.stop()
     try:
-        with st.spinner("Reading the object…"):
+        with st.spinner(_("Reading the object…")):
             detail = load_detail(WORKSPACE_KEY, conn.name, obj, nonce)
     except NotFound as exc:
         st.warning(f"{escape_markdown(exc)}.")
         st.stop()
     except Exception as exc:  # e.g. TableLocked names the session holding the lock
-        show_error(exc, action=f"Reading {obj.qualified_name}")
+        show_error(exc, action=_("Reading {object}").format(object=obj.qualified_name))
         st.stop()
-    with page_part("Showing the object"):
+    with page_part(_("Showing the object")):
         show_object(detail)

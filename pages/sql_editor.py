@@ -24,9 +24,11 @@ import streamlit as st
 
 from dba_admin.editor_support import offset_of, statement_at
 from dba_admin.errors import DbaAdminError, QueryError
+from dba_admin.i18n import N_
 from dba_admin.plan import parse_plan
 from dba_admin.sql_text import Kind, format_sql, split_statements
 from ui.assistant import render_sql_helpers
+from ui.i18n import _, ngettext, number, when
 from ui.markdown import escape_markdown
 from ui.plans import show_index_advice, show_plan
 from ui.session import (
@@ -59,8 +61,10 @@ PENDING = "sql_editor_pending"  # a destructive text waiting for the DBA's confi
 ONE_TX = "sql_editor_one_transaction"  # a DBA's choice: run the text as one transaction (kept for the session)
 ONE_TX_TOGGLE = "sql_editor_one_transaction_toggle"  # its widget (Streamlit drops a widget's key off its page)
 
+NEW_SCRIPT, NEW_VERSION = N_("New script"), N_("New version of a script")  # "Save as" choices (shown translated)
+
 DEFAULT_SQL = (
-    "-- Ctrl/Cmd+Enter runs the selection, or everything when nothing is selected.\n"
+    "-- " + _("Ctrl/Cmd+Enter runs the selection, or everything when nothing is selected.") + "\n"
     "select table_schema, table_name, table_type\n"
     "from information_schema.tables\n"
     "where table_schema not in ('pg_catalog', 'information_schema')\n"
@@ -117,7 +121,7 @@ def _sync_from_editor() -> None:
         if selected.strip():
             _enqueue("run", selected, "selection")
         else:
-            st.session_state[REQUEST] = {"action": "notice", "message": "Select some SQL in the editor first."}
+            st.session_state[REQUEST] = {"action": "notice", "message": _("Select some SQL in the editor first.")}
 
 
 def _set_text(text: str) -> None:
@@ -142,7 +146,8 @@ def _statement_at_cursor() -> tuple[str, str]:
         row, col = st.session_state.get(CURSOR, (0, 0))
         stmt = statement_at(text, offset_of(text, row, col))
         if stmt is not None:
-            text, scope = stmt.text, f"statement {statements.index(stmt) + 1} (at the cursor)"
+            position = statements.index(stmt) + 1
+            text, scope = stmt.text, _("statement {number} (at the cursor)").format(number=position)
     return text, scope
 
 
@@ -158,7 +163,10 @@ def _click_format() -> None:
     _sync_from_editor()
     formatted = format_sql(st.session_state[TEXT])
     if formatted == st.session_state[TEXT]:
-        st.session_state[REQUEST] = {"action": "notice", "message": "Already formatted (or not safely formattable)."}
+        st.session_state[REQUEST] = {
+            "action": "notice",
+            "message": _("Already formatted (or not safely formattable)."),
+        }
     _set_text(formatted)
 
 
@@ -170,7 +178,7 @@ def _click_confirm() -> None:
 
 def _click_cancel() -> None:
     st.session_state.pop(PENDING, None)
-    st.session_state[REQUEST] = {"action": "notice", "message": "Cancelled: nothing was run."}
+    st.session_state[REQUEST] = {"action": "notice", "message": _("Cancelled: nothing was run.")}
 
 
 def _load(text: str) -> None:
@@ -200,13 +208,15 @@ def _do(request: dict[str, Any]) -> None:
     if asked_on != conn.name:  # reviewed (or asked for) on another connection: never run it here unseen
         st.session_state[RESULT] = {
             **base,
-            "failure": f"That was asked for on connection {asked_on}, and this page is now on {conn.name}: nothing "
-            "ran. Run it again here if you mean to.",
+            "failure": _(
+                "That was asked for on connection {asked_on}, and this page is now on {current}: nothing ran. Run it "
+                "again here if you mean to."
+            ).format(asked_on=asked_on, current=conn.name),
         }
         return
     if action in ("run", "confirm"):
         try:
-            with st.spinner(f"Running on {conn.name}…"):
+            with st.spinner(_("Running on {connection}…").format(connection=conn.name)):
                 outcome = projects.run_adhoc(
                     user.claims,
                     sql,
@@ -233,10 +243,10 @@ def _do(request: dict[str, Any]) -> None:
         st.session_state[RESULT] = {**base, "action": "run", "outcome": outcome}
     elif action == "index_advice":
         if not user.is_dba:  # the button is disabled for others; a crafted request gets the same answer
-            st.session_state[RESULT] = {**base, "failure": "Index advice is for DBAs."}
+            st.session_state[RESULT] = {**base, "failure": _("Index advice is for DBAs.")}
             return
         try:
-            with st.spinner("Pricing candidate indexes with hypothetical ones (hypopg)…"):
+            with st.spinner(_("Pricing candidate indexes with hypothetical ones (hypopg)…")):
                 advice = conn.index_advice(sql)
             st.session_state[RESULT] = {**base, "advice": advice.to_json()}
         except QueryError as exc:
@@ -246,7 +256,7 @@ def _do(request: dict[str, Any]) -> None:
     else:
         analyze = action == "explain_analyze"
         try:
-            with st.spinner("Explaining…"):
+            with st.spinner(_("Explaining…")):
                 plan = conn.explain(sql, analyze=analyze, read_only=not WRITE_MODE, claims=user.claims)
             st.session_state[RESULT] = {**base, "plan": parse_plan(plan)}
         except QueryError as exc:
@@ -262,16 +272,20 @@ def _show_run(result: dict[str, Any]) -> None:
     outcome = result["outcome"]
     sql, scope = result["sql"], result["scope"]
     total = sum(r.duration_ms for r in outcome.results)
-    summary = f"{len(outcome.results)} statement{'s' if len(outcome.results) != 1 else ''}"
-    summary += f" · {total:,.1f} ms · {'read-only' if outcome.read_only else 'write mode'}"
-    summary += f" · on {result.get('connection', conn.name)}"
+    count = len(outcome.results)
+    parts = [
+        ngettext("{count} statement", "{count} statements", count).format(count=number(count)),
+        f"{number(total, digits=1)} ms",
+        _("read-only") if outcome.read_only else _("write mode"),
+        _("on {connection}").format(connection=result.get("connection", conn.name)),
+    ]
     if scope == "selection":
-        summary += " · selection"
+        parts.append(_("selection"))
     if outcome.execution is not None:
-        summary += f" · saved in your history as run #{outcome.execution.id}"
+        parts.append(_("saved in your history as run #{id}").format(id=outcome.execution.id))
     if result.get("single") and not outcome.read_only:
-        summary += " · one transaction"
-    st.caption(summary)
+        parts.append(_("one transaction"))
+    st.caption(" · ".join(parts))
     show_statements(outcome, sql, scope, f"sql_editor_{result['token']}")
 
 
@@ -284,9 +298,9 @@ def _show_advice(result: dict[str, Any]) -> None:
         result["advice"],
         key=f"sql_editor_{result['token']}",
         scope=result["scope"],
-        use_label="Put it in the editor",
+        use_label=_("Put it in the editor"),
         on_use=_load,
-        use_help="Run it from here (CREATE INDEX CONCURRENTLY: not inside the one-transaction mode).",
+        use_help=_("Run it from here (CREATE INDEX CONCURRENTLY: not inside the one-transaction mode)."),
     )
 
 
@@ -320,93 +334,108 @@ def _show_pending(pending: dict[str, Any]) -> None:
     if pending.get("connection", conn.name) != conn.name:  # reviewed on another connection: not confirmable here
         st.session_state.pop(PENDING, None)
         st.info(
-            f"The destructive SQL waiting for confirmation was reviewed on connection "
-            f"{escape_markdown(pending.get('connection'))}; it was dropped when you switched. Nothing ran."
+            _(
+                "The destructive SQL waiting for confirmation was reviewed on connection {connection}; it was "
+                "dropped when you switched. Nothing ran."
+            ).format(connection=escape_markdown(pending.get("connection")))
         )
         return
     with st.container(border=True):
         st.warning(
-            f"This SQL changes or removes data or objects on connection {escape_markdown(conn.name)}, and cannot be "
-            "undone. Nothing has run yet.",
+            _(
+                "This SQL changes or removes data or objects on connection {connection}, and cannot be undone. "
+                "Nothing has run yet."
+            ).format(connection=escape_markdown(conn.name)),
             icon=":material/warning:",
         )
         st.markdown(
-            "**What it affects:**\n" + "\n".join(f"- {escape_markdown(reason)}" for reason in pending["reasons"])
+            "**"
+            + _("What it affects:")
+            + "**\n"
+            + "\n".join(f"- {escape_markdown(reason)}" for reason in pending["reasons"])
         )
         destructive = [s for s in split_statements(pending["sql"]) if s.kind == Kind.DESTRUCTIVE]
         if destructive:
             st.code(";\n".join(s.text for s in destructive) + ";", language="sql")
         if pending.get("single"):
-            st.caption("It will run as one transaction: all of it is kept, or nothing is.")
-        c1, c2, _ = st.columns([1, 1, 4])
+            st.caption(_("It will run as one transaction: all of it is kept, or nothing is."))
+        c1, c2, _spacer = st.columns([1, 1, 4])
         c1.button(
-            "Run it", type="primary", key="sql_editor_confirm", on_click=_click_confirm, icon=":material/dangerous:"
+            _("Run it"), type="primary", key="sql_editor_confirm", on_click=_click_confirm, icon=":material/dangerous:"
         )
-        c2.button("Cancel", key="sql_editor_cancel", on_click=_click_cancel)
+        c2.button(_("Cancel"), key="sql_editor_cancel", on_click=_click_cancel)
 
 
 def _save_to_project() -> None:
     try:
         mine = projects.list_projects(user.claims, include_archived=False)
     except DbaAdminError as exc:
-        show_error(exc, action="Listing your projects")
+        show_error(exc, action=_("Listing your projects"))
         return
     if not mine:
-        st.info("You are not a member of any project yet. Create one on the Projects page.")
+        st.info(_("You are not a member of any project yet. Create one on the Projects page."))
         return
     by_id = {str(p.id): p for p in mine}
     project_id = st.selectbox(
-        "Project", list(by_id), format_func=lambda i: by_id[i].name, key="sql_editor_save_project"
+        _("Project"), list(by_id), format_func=lambda i: by_id[i].name, key="sql_editor_save_project"
     )
-    mode = st.radio("Save as", ["New script", "New version of a script"], key="sql_editor_save_mode", horizontal=True)
+    mode = st.radio(_("Save as"), [NEW_SCRIPT, NEW_VERSION], format_func=_, key="sql_editor_save_mode", horizontal=True)
     project = by_id[project_id]
-    message = st.text_input("Message (optional)", key="sql_editor_save_message")
-    if mode == "New script":
-        name = st.text_input("Script name", key="sql_editor_save_name")
-        if st.button("Save script", key="sql_editor_save_new", type="primary"):
+    message = st.text_input(_("Message (optional)"), key="sql_editor_save_message")
+    if mode == NEW_SCRIPT:
+        name = st.text_input(_("Script name"), key="sql_editor_save_name")
+        if st.button(_("Save script"), key="sql_editor_save_new", type="primary"):
             try:
                 script = projects.create_script(
                     user.claims, project.id, name, st.session_state[TEXT], message=message or None
                 )
-                st.success(f"Saved as {escape_markdown(script.name)} (version 1) in {escape_markdown(project.name)}.")
+                st.success(
+                    _("Saved as {script} (version 1) in {project}.").format(
+                        script=escape_markdown(script.name), project=escape_markdown(project.name)
+                    )
+                )
             except DbaAdminError as exc:
-                show_error(exc, action="Saving the script")
+                show_error(exc, action=_("Saving the script"))
         return
     scripts = projects.list_scripts(user.claims, project.id)
     if not scripts:
-        st.info("This project has no scripts yet; save a new one.")
+        st.info(_("This project has no scripts yet; save a new one."))
         return
     by_sid = {str(s.id): s for s in scripts}
     script_id = st.selectbox(
-        "Script",
+        _("Script"),
         list(by_sid),
         format_func=lambda i: f"{by_sid[i].name} (v{by_sid[i].version})",
         key="sql_editor_save_script",
     )
-    if st.button("Save new version", key="sql_editor_save_version", type="primary"):
+    if st.button(_("Save new version"), key="sql_editor_save_version", type="primary"):
         script = by_sid[script_id]
         try:
             saved = projects.save_script(
                 user.claims, script.id, st.session_state[TEXT], base_version=script.version, message=message or None
             )
             if saved.changed and saved.version is not None:
-                st.success(f"Saved {escape_markdown(script.name)} as version {saved.version.number}.")
+                st.success(
+                    _("Saved {script} as version {version}.").format(
+                        script=escape_markdown(script.name), version=saved.version.number
+                    )
+                )
             else:
-                st.info("The text is the same as the latest version: nothing to save.")
+                st.info(_("The text is the same as the latest version: nothing to save."))
         except DbaAdminError as exc:
-            show_error(exc, action="Saving the version")
+            show_error(exc, action=_("Saving the version"))
 
 
 def _recent_runs() -> None:
     with st.sidebar:
-        st.caption("RECENT RUNS · click to load")
+        st.caption(_("RECENT RUNS · click to load"))
         try:
             runs = projects.history(user.claims, mine_only=True, limit=8)
         except DbaAdminError as exc:
-            show_error(exc, action="Reading your history")
+            show_error(exc, action=_("Reading your history"))
             return
         if not runs:
-            st.caption("Nothing run yet.")
+            st.caption(_("Nothing run yet."))
         for run in runs:
             first = next(
                 (line.strip() for line in run.sql.splitlines() if line.strip() and not line.strip().startswith("--")),
@@ -416,8 +445,12 @@ def _recent_runs() -> None:
             st.button(
                 f"{icon} {escape_markdown(first[:38])}{'…' if len(first) > 38 else ''}",
                 key=f"sql_editor_hist_{run.id}",
-                help=f"{run.started_at:%Y-%m-%d %H:%M:%S} · {run.status}"
-                + (f" · on {escape_markdown(run.connection)}" if run.connection else "")
+                help=f"{when(run.started_at)} · {run.status}"
+                + (
+                    " · " + _("on {connection}").format(connection=escape_markdown(run.connection))
+                    if run.connection
+                    else ""
+                )
                 + f"\n\n{escape_markdown(run.sql[:400])}",
                 on_click=_load,
                 args=(run.sql,),
@@ -429,16 +462,18 @@ def _recent_runs() -> None:
 # --- the page -------------------------------------------------------------------------------------------------
 
 head, badge = st.columns([3, 2], vertical_alignment="bottom")
-head.title("SQL editor")
+head.title(_("SQL editor"))
 with badge:
     if WRITE_MODE:
-        st.badge("Write mode · destructive statements ask first", icon=":material/edit:", color="orange")
+        st.badge(_("Write mode · destructive statements ask first"), icon=":material/edit:", color="orange")
     else:
-        st.badge("Read-only", icon=":material/lock:", color="blue")
+        st.badge(_("Read-only"), icon=":material/lock:", color="blue")
         if not user.is_dba:
             st.caption(
-                f"As {user.role}, your SQL runs on the connection's read-only login in a read-only transaction: "
-                "SELECT works, changes are refused."
+                _(
+                    "As {role}, your SQL runs on the connection's read-only login in a read-only transaction: "
+                    "SELECT works, changes are refused."
+                ).format(role=user.role)
             )
 show_connection(services, conn)
 if user.is_dba and not conn.has_dba_login:
@@ -469,7 +504,7 @@ _sync_from_editor()  # Ctrl/Cmd+Enter and the editor's own buttons enqueue here
 
 bar = st.columns([1, 1, 1, 1.4, 1.4, 1.6, 2.5], vertical_alignment="center")
 bar[0].button(
-    "Run",
+    _("Run"),
     type="primary",
     key="sql_editor_run",
     on_click=_click_run,
@@ -477,14 +512,14 @@ bar[0].button(
     width="stretch",
 )
 bar[1].button(
-    "Format",
+    _("Format"),
     key="sql_editor_format",
     on_click=_click_format,
     icon=":material/format_align_left:",
     width="stretch",
 )
 bar[2].button(
-    "Explain",
+    _("Explain"),
     key="sql_editor_explain",
     on_click=_click_explain,
     args=(False,),
@@ -492,7 +527,7 @@ bar[2].button(
     width="stretch",
 )
 bar[3].button(
-    "Explain analyze",
+    _("Explain analyze"),
     key="sql_editor_explain_analyze",
     on_click=_click_explain,
     args=(True,),
@@ -500,32 +535,40 @@ bar[3].button(
     width="stretch",
 )
 bar[4].button(
-    "Index advice",
+    _("Index advice"),
     key="sql_editor_index_advice",
     on_click=_click_index_advice,
     icon=":material/bolt:",
     width="stretch",
     disabled=not user.is_dba,
-    help="Candidate indexes for the statement, each priced by the planner with a hypothetical index (hypopg) and "
-    "kept only when it lowers the cost. For DBAs; nothing is created."
+    help=_(
+        "Candidate indexes for the statement, each priced by the planner with a hypothetical index (hypopg) and "
+        "kept only when it lowers the cost. For DBAs; nothing is created."
+    )
     if user.is_dba
-    else "For DBAs: it plans the statement on the connection's DBA login.",
+    else _("For DBAs: it plans the statement on the connection's DBA login."),
 )
-with bar[5].popover("Save to project", icon=":material/save:", width="stretch"):
+with bar[5].popover(_("Save to project"), icon=":material/save:", width="stretch"):
     _save_to_project()
 with bar[6]:
     if WRITE_MODE:
         if ONE_TX_TOGGLE not in st.session_state:  # back on the page: the choice made earlier in the session
             st.session_state[ONE_TX_TOGGLE] = bool(st.session_state.get(ONE_TX, False))
         st.toggle(
-            "Run as one transaction (all or nothing)",
+            _("Run as one transaction (all or nothing)"),
             key=ONE_TX_TOGGLE,
             on_change=_remember_one_transaction,
-            help="Off: each statement commits on its own, as in psql, and a failure stops the run there. "
-            "On: every statement commits together, or on any error everything is rolled back. VACUUM, "
-            "CREATE INDEX CONCURRENTLY and BEGIN/COMMIT cannot run this way.",
+            help=_(
+                "Off: each statement commits on its own, as in psql, and a failure stops the run there. "
+                "On: every statement commits together, or on any error everything is rolled back. VACUUM, "
+                "CREATE INDEX CONCURRENTLY and BEGIN/COMMIT cannot run this way."
+            ),
         )
-    st.caption(f"Row cap {MAX_ROWS:,} · timeout {services.settings.statement_timeout_ms / 1000:g} s")
+    st.caption(
+        _("Row cap {rows} · timeout {seconds} s").format(
+            rows=number(MAX_ROWS), seconds=number(services.settings.statement_timeout_ms / 1000)
+        )
+    )
 
 request = st.session_state.pop(REQUEST, None)
 if request:
@@ -537,7 +580,7 @@ if pending:
 result = st.session_state.get(RESULT)
 if result:
     _show_result(result)
-    with st.expander("Ask the assistant about this SQL", icon=":material/smart_toy:"):
+    with st.expander(_("Ask the assistant about this SQL"), icon=":material/smart_toy:"):
         render_sql_helpers(result.get("sql", ""), _last_error_message(result), on_use_sql=_set_text, db=conn)
 
 _recent_runs()

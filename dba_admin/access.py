@@ -54,6 +54,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("advisors", N_("Advisors"), "Monitor", ":material/health_and_safety:", DBA_ROLES),
     PageSpec("cron", N_("Cron jobs"), "Monitor", ":material/schedule:", DBA_ROLES),
     PageSpec("fleet", N_("Fleet"), "Monitor", ":material/lan:", DBA_ROLES),
+    PageSpec("alerts", N_("Alerts"), "Monitor", ":material/notifications_active:", DBA_ROLES),
     PageSpec("users", N_("Users"), "Admin", ":material/group:", ADMIN_ONLY),
     PageSpec("connections", N_("Connections"), "Admin", ":material/cable:", ADMIN_ONLY),
     PageSpec("audit", N_("Audit log"), "Admin", ":material/policy:", ADMIN_ONLY),

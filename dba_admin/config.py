@@ -74,6 +74,15 @@ class Settings:
     trusted_proxy_hops: int = 0  # reverse proxies in front that append X-Forwarded-For; 0 = trust no header
     trash_retention_days: int = 30  # trashed projects/scripts purged at app start after this many days; 0 = never
     load_demo: bool = True
+    # Alert e-mails (dba_admin/jobs/delivery.py): the SMTP server, its login (optional) and the sender. STARTTLS is
+    # used when SMTP_STARTTLS is true (the default; turn it off only for a server on loopback or a trusted network).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_s: float = 10.0
 
     @property
     def embedded(self) -> bool:

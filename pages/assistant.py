@@ -13,6 +13,7 @@ the rows and a chart, and offers "Save to project". Nothing runs without that cl
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,9 @@ from dba_admin.assistant.assistant import Answer
 from dba_admin.assistant.examples import run_checked_sql, save_answer_to_project
 from dba_admin.charts import ChartError, build_figure, default_spec
 from dba_admin.errors import DbaAdminError, QueryError
+from dba_admin.i18n import N_
 from ui.assistant import ChatEntry, example_questions, get_assistant, render_entry, render_status_badge
+from ui.i18n import _, ngettext, number, when
 from ui.markdown import escape_markdown
 from ui.session import current_connection, get_services, require_page, show_connection, show_error
 
@@ -36,7 +39,7 @@ OFFLINE = "assistant_offline"  # the user's "offline only" toggle
 NOT_FOUND = "assistant_not_found"  # a linked conversation that is not this user's (said once)
 RUNS = "assistant_runs"  # Run results of answers' SQL: {button key: {"sql", "connection", "outcome"/"error"}}
 SAVED = "assistant_saved"  # {button key: what "Save to project" said last}
-NEW_PROJECT = "➕ New project…"
+NEW_PROJECT = N_("➕ New project…")  # an option value; shown translated
 QUERY_PARAM = "conversation"
 
 user = require_page("assistant")
@@ -84,7 +87,7 @@ def _run_answer(key: str, sql: str) -> None:
     """Run one checked query of an answer (read-only, recorded, capped) and keep its result for the reruns."""
     result: dict[str, Any] = {"sql": sql, "connection": conn.name}
     try:
-        with st.spinner(f"Running on {conn.name}…"):
+        with st.spinner(_("Running on {connection}…").format(connection=conn.name)):
             result["outcome"] = run_checked_sql(services.projects, claims, sql, conn)
     except QueryError as exc:
         result["error"] = exc.info.message + (f" (SQLSTATE {exc.info.sqlstate})" if exc.info.sqlstate else "")
@@ -97,25 +100,32 @@ def _run_answer(key: str, sql: str) -> None:
 def _show_rows(key: str, result: dict[str, Any]) -> bool:
     """The run's rows and a first chart; True when it returned rows (then it may be saved)."""
     if "error" in result:
-        st.error(f"The run failed: {escape_markdown(result['error'])}", icon=":material/error:")
+        st.error(
+            _("The run failed: {message}").format(message=escape_markdown(result["error"])), icon=":material/error:"
+        )
         return False
     outcome = result["outcome"]
     execution = outcome.execution
-    parts = ["read-only", f"on {escape_markdown(result['connection'])}"]
+    parts = [_("read-only"), _("on {connection}").format(connection=escape_markdown(result["connection"]))]
     if execution is not None:
-        parts.append(f"saved in your history as run #{execution.id}")
+        parts.append(_("saved in your history as run #{id}").format(id=execution.id))
     res = outcome.results[0] if outcome.results else None
     if res is None or res.error is not None or outcome.error is not None:
         info = res.error if res is not None and res.error is not None else outcome.error
-        message = info.message if info is not None else "the statement did not run"
-        st.error(f"The run failed: {escape_markdown(message)}", icon=":material/error:")
+        message = info.message if info is not None else _("the statement did not run")
+        st.error(_("The run failed: {message}").format(message=escape_markdown(message)), icon=":material/error:")
         st.caption(" · ".join(parts))
         return False
-    parts[:0] = [f"{res.row_count:,} row{'s' if res.row_count != 1 else ''}", f"{res.duration_ms:,.1f} ms"]
+    parts[:0] = [
+        ngettext("{count} row", "{count} rows", res.row_count).format(count=number(res.row_count)),
+        _("{ms} ms").format(ms=number(res.duration_ms, digits=1)),
+    ]
     st.caption(" · ".join(parts))
     if res.truncated:
         st.warning(
-            f"Row cap reached: showing the first {res.row_count:,} rows; the query returns more.",
+            _("Row cap reached: showing the first {count} rows; the query returns more.").format(
+                count=number(res.row_count)
+            ),
             icon=":material/content_cut:",
         )
     if res.size_cut_notice:
@@ -127,7 +137,7 @@ def _show_rows(key: str, result: dict[str, Any]) -> bool:
         try:
             st.plotly_chart(build_figure(frame, spec), width="stretch", key=f"{key}_chart")
         except ChartError as exc:
-            st.caption(f"No chart: {escape_markdown(exc)}")
+            st.caption(_("No chart: {reason}").format(reason=escape_markdown(exc)))
     return True
 
 
@@ -136,22 +146,27 @@ def _save_form(key: str, sql: str, question: str) -> None:
     saved = st.session_state.get(SAVED, {}).get(key)
     if saved:
         st.success(saved, icon=":material/check_circle:")
-    with st.expander("Save to project", icon=":material/save:", expanded=False):
+    with st.expander(_("Save to project"), icon=":material/save:", expanded=False):
         try:
             mine = services.projects.list_projects(claims, include_archived=False)
         except DbaAdminError as exc:
-            show_error(exc, action="Listing your projects")
+            show_error(exc, action=_("Listing your projects"))
             return
         by_label = {f"{p.name} ({str(p.id)[:8]})": p for p in mine}
-        choice = st.selectbox("Project", [*by_label, NEW_PROJECT], key=f"{key}_project")
+        choice = st.selectbox(
+            _("Project"),
+            [*by_label, NEW_PROJECT],
+            key=f"{key}_project",
+            format_func={**{label: label for label in by_label}, NEW_PROJECT: _(NEW_PROJECT)}.__getitem__,
+        )
         new_name = None
         if choice == NEW_PROJECT:
-            new_name = st.text_input("New project name", key=f"{key}_new_project")
-        name = st.text_input("Script name", value=question[:120], key=f"{key}_script_name")
-        if st.button("Save", key=f"{key}_save", type="primary", icon=":material/save:"):
+            new_name = st.text_input(_("New project name"), key=f"{key}_new_project")
+        name = st.text_input(_("Script name"), value=question[:120], key=f"{key}_script_name")
+        if st.button(_("Save"), key=f"{key}_save", type="primary", icon=":material/save:"):
             project = by_label.get(choice)
             if choice == NEW_PROJECT and not (new_name or "").strip():
-                st.error("Name the new project first.")
+                st.error(_("Name the new project first."))
                 return
             try:
                 project, script = save_answer_to_project(
@@ -164,11 +179,11 @@ def _save_form(key: str, sql: str, question: str) -> None:
                     question=question,
                 )
             except (DbaAdminError, ValueError) as exc:
-                show_error(exc, action="Saving to the project")
+                show_error(exc, action=_("Saving to the project"))
                 return
-            st.session_state.setdefault(SAVED, {})[key] = (
-                f"Saved as {escape_markdown(script.name)} (version 1) in project {escape_markdown(project.name)}."
-            )
+            st.session_state.setdefault(SAVED, {})[key] = _(
+                "Saved as {script} (version 1) in project {project}."
+            ).format(script=escape_markdown(script.name), project=escape_markdown(project.name))
             st.rerun()
 
 
@@ -177,13 +192,14 @@ def _answer_actions(entry: ChatEntry, key: str) -> None:
     valid = [(i, c) for i, c in enumerate(entry.checks) if c.status == "valid"]
     for i, check in valid:
         run_key = f"{key}_run_{i}"
-        label = "Run" if len(valid) == 1 else f"Run query {i + 1}"
+        label = _("Run") if len(valid) == 1 else _("Run query {number}").format(number=i + 1)
         if st.button(
             label,
             key=run_key,
             icon=":material/play_arrow:",
-            help=f"Run it read-only on {escape_markdown(conn.name)}, as the SQL editor does: recorded in your "
-            f"history, row cap {services.settings.max_rows:,}.",
+            help=_(
+                "Run it read-only on {connection}, as the SQL editor does: recorded in your history, row cap {cap}."
+            ).format(connection=escape_markdown(conn.name), cap=number(services.settings.max_rows)),
         ):
             _run_answer(run_key, check.sql)
         result = st.session_state.get(RUNS, {}).get(run_key)
@@ -209,7 +225,7 @@ if st.session_state[TURNS] is None:
     try:
         turns = assistant.load_conversation(claims, conversation) if conversation else []
     except DbaAdminError as exc:
-        show_error(exc, action="Opening the conversation")
+        show_error(exc, action=_("Opening the conversation"))
         turns = []
     if conversation and not turns:
         # Not found, or someone else's (RLS returns nothing): say no more than that.
@@ -230,15 +246,15 @@ elif QUERY_PARAM in st.query_params:
 
 status = assistant.status()
 head, badge = st.columns([3, 2], vertical_alignment="center")
-head.title("Assistant")
+head.title(_("Assistant"))
 with badge:
     render_status_badge(status)
 show_connection(services, conn)
 if status.mode == "gemini":
     st.toggle(
-        "Offline answers only",
+        _("Offline answers only"),
         key=OFFLINE,
-        help="Answer from the catalog alone; nothing is sent to Gemini.",
+        help=_("Answer from the catalog alone; nothing is sent to Gemini."),
     )
     limit = status.daily_token_limit
     if limit > 0:
@@ -249,38 +265,44 @@ if status.mode == "gemini":
             used = None
         if used is not None and used >= limit:
             st.warning(
-                f"Daily Gemini limit reached ({used:,} of {limit:,} tokens today, UTC): answers come from the "
-                "offline assistant until midnight UTC. An admin can raise ASSISTANT_DAILY_TOKEN_LIMIT."
+                _(
+                    "Daily Gemini limit reached ({used} of {limit} tokens today, UTC): answers come from the "
+                    "offline assistant until midnight UTC. An admin can raise ASSISTANT_DAILY_TOKEN_LIMIT."
+                ).format(used=number(used), limit=number(limit))
             )
         elif used is not None:
-            st.caption(f"Gemini tokens used today: {used:,} of {limit:,}.")
+            st.caption(_("Gemini tokens used today: {used} of {limit}.").format(used=number(used), limit=number(limit)))
 else:
     st.caption(
-        "Offline mode: answers come from the live catalog only (table and column names, comments, keys, "
-        "policies). Set GEMINI_API_KEY to answer with Gemini."
+        _(
+            "Offline mode: answers come from the live catalog only (table and column names, comments, keys, "
+            "policies). Set GEMINI_API_KEY to answer with Gemini."
+        )
     )
 
 if st.session_state.pop(NOT_FOUND, False):
-    st.warning("That conversation is not one of yours (or no longer exists); a new conversation was started.")
+    st.warning(_("That conversation is not one of yours (or no longer exists); a new conversation was started."))
 
 # --- the conversation ------------------------------------------------------------------------------------
 
 entries: list[ChatEntry] = st.session_state[TURNS]
-for number, entry in enumerate(entries):
+for turn_no, entry in enumerate(entries):
     with st.chat_message("user"):
         st.markdown(escape_markdown(entry.question))  # what the user typed, shown as typed
     with st.chat_message("assistant"):
-        render_entry(entry, f"assistant_turn_{number}")
-        _answer_actions(entry, f"assistant_turn_{number}")
+        render_entry(entry, f"assistant_turn_{turn_no}")
+        _answer_actions(entry, f"assistant_turn_{turn_no}")
 
-typed = st.chat_input("Ask about your database (English or Português)…", key="assistant_input")
+typed = st.chat_input(_("Ask about your database (English or Português)…"), key="assistant_input")
 question = (typed or st.session_state.pop(PENDING, None) or "").strip()
 
 if not entries and not question:
     st.markdown(
-        "Ask where data lives, how tables join, or why a query fails. Answers are grounded in the live "
-        "schema, and every SQL they propose is checked with EXPLAIN — never run. Open a valid query in the "
-        "SQL editor to run it yourself."
+        _(
+            "Ask where data lives, how tables join, or why a query fails. Answers are grounded in the live "
+            "schema, and every SQL they propose is checked with EXPLAIN — never run. Open a valid query in the "
+            "SQL editor to run it yourself."
+        )
     )
     for (language, questions), column in zip(example_questions(), st.columns(2), strict=True):
         with column:
@@ -299,7 +321,7 @@ if question:
         st.markdown(escape_markdown(question))
     offline = bool(st.session_state.get(OFFLINE, False))
     streaming = status.mode == "gemini" and status.breaker != "open" and not offline
-    number = len(entries)
+    turn_no = len(entries)
     with st.chat_message("assistant"):
         holder = st.empty()
         answer: Answer | None = None
@@ -320,11 +342,11 @@ if question:
                     st.write_stream(_chunks())
                 answer = finals[-1] if finals else None
             else:
-                with holder.container(), st.spinner("Looking through the schema…"):
+                with holder.container(), st.spinner(_("Looking through the schema…")):
                     answer = assistant.ask(claims, question, conversation_id=st.session_state[CONV], offline=offline)
         except DbaAdminError as exc:
             with holder.container():
-                show_error(exc, action="Answering")
+                show_error(exc, action=_("Answering"))
         if answer is not None:
             entry = ChatEntry.from_answer(question, answer)
             entries.append(entry)
@@ -332,16 +354,16 @@ if question:
             if st.query_params.get(QUERY_PARAM) != st.session_state[CONV]:
                 st.query_params[QUERY_PARAM] = st.session_state[CONV]
             with holder.container():
-                render_entry(entry, f"assistant_turn_{number}")
-                _answer_actions(entry, f"assistant_turn_{number}")
+                render_entry(entry, f"assistant_turn_{turn_no}")
+                _answer_actions(entry, f"assistant_turn_{turn_no}")
 
 # --- the sidebar: this user's conversations (drawn last, so a conversation started above is listed) -------
 
 with st.sidebar:
     st.divider()
-    st.caption("CONVERSATIONS")
+    st.caption(_("Conversations").upper())
     st.button(
-        "New conversation",
+        _("New conversation"),
         key="assistant_new",
         icon=":material/add_comment:",
         on_click=_start_new,
@@ -350,40 +372,52 @@ with st.sidebar:
     try:
         conversations = assistant.list_conversations(claims, limit=30)
     except DbaAdminError as exc:
-        show_error(exc, action="Listing your conversations")
+        show_error(exc, action=_("Listing your conversations"))
         conversations = []
     if not conversations:
-        st.caption("No conversations yet.")
+        st.caption(_("No conversations yet."))
     for conv in conversations:
         conv_id = str(conv.id)
         is_open = conv_id == st.session_state[CONV]
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.button(
-            escape_markdown(conv.title) or "(untitled)",
+            escape_markdown(conv.title) or _("(untitled)"),
             key=f"assistant_open_{conv_id}",
             type="primary" if is_open else "secondary",
             on_click=_reopen,
             args=(conv_id,),
             width="stretch",
-            help=f"{conv.turns} question(s) · last {conv.last_at:%Y-%m-%d %H:%M} UTC · {conv.tokens:,} tokens",
+            help=ngettext(
+                "{count} question · last {time} UTC · {tokens} tokens",
+                "{count} questions · last {time} UTC · {tokens} tokens",
+                conv.turns,
+            ).format(
+                count=conv.turns,
+                time=when(conv.last_at.astimezone(dt.UTC), length="short"),
+                tokens=number(conv.tokens),
+            ),
         )
-        if right.button("", key=f"assistant_delete_{conv_id}", icon=":material/delete:", help="Delete"):
+        if right.button("", key=f"assistant_delete_{conv_id}", icon=":material/delete:", help=_("Delete")):
             st.session_state[CONFIRM] = conv_id
         if st.session_state.get(CONFIRM) == conv_id:
             st.warning(
-                f"Delete “{escape_markdown(conv.title)}” and its {conv.turns} question(s)? This cannot be undone."
+                ngettext(
+                    "Delete “{title}” and its {count} question? This cannot be undone.",
+                    "Delete “{title}” and its {count} questions? This cannot be undone.",
+                    conv.turns,
+                ).format(title=escape_markdown(conv.title), count=conv.turns)
             )
             yes, no = st.columns(2)
-            if yes.button("Delete", key=f"assistant_confirm_{conv_id}", type="primary"):
+            if yes.button(_("Delete"), key=f"assistant_confirm_{conv_id}", type="primary"):
                 try:
                     assistant.delete_conversation(claims, conv_id)
                 except DbaAdminError as exc:
-                    show_error(exc, action="Deleting the conversation")
+                    show_error(exc, action=_("Deleting the conversation"))
                 else:
                     if is_open:
                         _start_new()
                     st.session_state.pop(CONFIRM, None)
                     st.rerun()
-            if no.button("Keep", key=f"assistant_keep_{conv_id}"):
+            if no.button(_("Keep"), key=f"assistant_keep_{conv_id}"):
                 st.session_state.pop(CONFIRM, None)
                 st.rerun()

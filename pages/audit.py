@@ -8,21 +8,28 @@ import streamlit as st
 
 from dba_admin.audit import AuditQuery, actions, search
 from dba_admin.export import to_csv_bytes
+from ui.i18n import _, ngettext, number
 from ui.session import get_services, require_page
 
 require_page("audit")
 services = get_services()
-st.title("Audit log")
+st.title(_("Audit log"))
 
 with services.db.connection() as conn:
     known_actions = actions(conn)
 
 c1, c2, c3, c4 = st.columns(4)
-actor = c1.text_input("User contains", key="audit_actor")
-action = c2.selectbox("Action", ["(any)", *known_actions], key="audit_action")
+actor = c1.text_input(_("User contains"), key="audit_actor")
+action = c2.selectbox(
+    _("Action"),
+    ["(any)", *known_actions],
+    key="audit_action",
+    # Labels worked out during the run: a format_func is also called outside it (AppTest), where the locale is unknown.
+    format_func={"(any)": _("(any)"), **{a: a for a in known_actions}}.__getitem__,
+)
 today = dt.date.today()
-since = c3.date_input("From", today - dt.timedelta(days=30), key="audit_since")
-until = c4.date_input("To (inclusive)", today, key="audit_until")
+since = c3.date_input(_("From"), today - dt.timedelta(days=30), key="audit_since")
+until = c4.date_input(_("To (inclusive)"), today, key="audit_until")
 
 query = AuditQuery(
     actor=actor or None,
@@ -35,8 +42,26 @@ with services.db.connection() as conn:
     rows = search(conn, query)
 
 if rows.empty:
-    st.info("No audit rows match these filters.")
+    st.info(_("No audit rows match these filters."))
 else:
-    st.caption(f"{len(rows)} row(s), newest first (at most 5,000).")
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.download_button("Download CSV", to_csv_bytes(rows), "audit_log.csv", "text/csv", key="audit_csv")
+    st.caption(
+        ngettext(
+            "{count} row, newest first (at most {limit}).",
+            "{count} rows, newest first (at most {limit}).",
+            len(rows),
+        ).format(count=number(len(rows)), limit=number(query.limit))
+    )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={  # labels only: the CSV keeps the column names
+            "at": st.column_config.Column(_("at")),
+            "actor": st.column_config.Column(_("user")),
+            "action": st.column_config.Column(_("action")),
+            "target": st.column_config.Column(_("target")),
+            "details": st.column_config.Column(_("details")),
+            "app_instance": st.column_config.Column(_("app instance")),
+        },
+    )
+    st.download_button(_("Download CSV"), to_csv_bytes(rows), "audit_log.csv", "text/csv", key="audit_csv")

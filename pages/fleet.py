@@ -16,7 +16,9 @@ import streamlit as st
 
 from dba_admin.errors import DbaAdminError
 from dba_admin.fleet import ADVISORS_MAX_AGE_S, ERROR, OK, TIMED_OUT, UNREACHABLE, FleetRow, collect_fleet
+from dba_admin.i18n import N_
 from ui import figures
+from ui.i18n import _, ngettext, number
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
 from ui.widgets import fmt_bytes, fmt_time
@@ -24,16 +26,27 @@ from ui.widgets import fmt_bytes, fmt_time
 CACHE_TTL_S = 15
 NONCE = "fleet_refresh_nonce"  # bumped by "Refresh": a new cache entry for this session's next collection
 STATUS_ICONS = {OK: "🟢", UNREACHABLE: "🔴", TIMED_OUT: "⏱️", ERROR: "⚠️"}
+# The statuses as shown; the table's data keeps the core's values.
+STATUS_LABELS = {OK: N_("ok"), UNREACHABLE: N_("unreachable"), TIMED_OUT: N_("timed out"), ERROR: N_("error")}
+CONNECTIONS_PAGE = "pages/connections.py"
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS.get(status, status))
+
+
 LEVEL_COLOURS = {"ERROR": "#d62728", "WARN": "#ff7f0e", "INFO": "#1f77b4"}
 
 user = require_page("fleet")
 services = get_services()
 
-st.title("Fleet")
+st.title(_("Fleet"))
 st.caption(
-    "Every connection you may use, side by side. Each database is asked in parallel on its monitor login, with "
-    f"a {services.settings.fleet_timeout_s:g} s limit each (FLEET_TIMEOUT_S): one that is down or slow shows as "
-    "such and does not hold up the rest."
+    _(
+        "Every connection you may use, side by side. Each database is asked in parallel on its monitor login, with "
+        "a {seconds} s limit each (FLEET_TIMEOUT_S): one that is down or slow shows as such and does not hold up "
+        "the rest."
+    ).format(seconds=number(services.settings.fleet_timeout_s))
 )
 
 
@@ -51,36 +64,41 @@ def _collect(
 try:
     names = services.registry.visible_names(user.claims)
 except DbaAdminError as exc:
-    show_error(exc, action="Listing your connections")
+    show_error(exc, action=_("Listing your connections"))
     st.stop()
 
 if not names:
     st.info(
-        "No connection is open to you yet. "
-        + (
+        _(
+            "No connection is open to you yet. "
             "Add one on the Connections page or with `dba-admin connection add NAME --dsn DSN`."
-            if user.role == "admin"
-            else "Ask an admin to give your role or your email access to one."
         )
+        if user.role == "admin"
+        else _("No connection is open to you yet. Ask an admin to give your role or your email access to one.")
     )
     if user.role == "admin":
-        st.page_link("pages/connections.py", label="Open Connections", icon=":material/cable:")
+        st.page_link(CONNECTIONS_PAGE, label=_("Open Connections"), icon=":material/cable:")
     st.stop()
 
 left, right = st.columns([1, 3], vertical_alignment="center")
-refresh = left.button("Refresh", key="fleet_refresh", icon=":material/refresh:", type="primary")
+refresh = left.button(_("Refresh"), key="fleet_refresh", icon=":material/refresh:", type="primary")
 if refresh:
     st.session_state[NONCE] = time.time_ns()
 advisors = right.toggle(
-    "Count advisor findings",
+    _("Count advisor findings"),
     value=True,
     key="fleet_advisors",
-    help="Runs the advisors' checks on each connection within its time limit; off makes the page faster.",
+    help=_("Runs the advisors' checks on each connection within its time limit; off makes the page faster."),
 )
 
 timeout_s = services.settings.fleet_timeout_s
 try:
-    with st.spinner(f"Asking {len(names)} connection(s) in parallel, up to {timeout_s:g} s each…"):
+    asking = ngettext(
+        "Asking {count} connection in parallel, up to {seconds} s each…",
+        "Asking {count} connections in parallel, up to {seconds} s each…",
+        len(names),
+    ).format(count=len(names), seconds=number(timeout_s))
+    with st.spinner(asking):
         collected_at, rows = _collect(
             tuple(names),
             timeout_s,
@@ -89,41 +107,41 @@ try:
             st.session_state.get(NONCE, 0),
         )
 except DbaAdminError as exc:  # the workspace itself failed (its reads come first)
-    show_error(exc, action="Collecting the fleet")
+    show_error(exc, action=_("Collecting the fleet"))
     st.stop()
 
 reachable = [r for r in rows if r.status == OK]
 trouble = [r for r in rows if r.status != OK]
 errors = sum(r.findings_at("ERROR") or 0 for r in reachable)
 cols = st.columns(4)
-cols[0].metric("Connections", len(rows))
-cols[1].metric("Reachable", len(reachable))
-cols[2].metric("Down or slow", len(trouble))
-cols[3].metric("ERROR findings", errors if advisors else "—")
+cols[0].metric(_("Connections"), len(rows))
+cols[1].metric(_("Reachable"), len(reachable))
+cols[2].metric(_("Down or slow"), len(trouble))
+cols[3].metric(_("ERROR findings"), errors if advisors else "—")
 checked = [r.advisors_at for r in rows if r.advisors_at is not None]
-st.caption(
-    f"Collected {fmt_time(collected_at)} · kept {CACHE_TTL_S} s"
-    + (
-        f" · advisor counts from {fmt_time(min(checked))} (rerun every {ADVISORS_MAX_AGE_S / 60:g} min)"
-        if checked
-        else ""
+parts = [_("Collected {time} · kept {seconds} s").format(time=fmt_time(collected_at), seconds=CACHE_TTL_S)]
+if checked:
+    parts.append(
+        _("advisor counts from {time} (rerun every {minutes} min)").format(
+            time=fmt_time(min(checked)), minutes=number(ADVISORS_MAX_AGE_S / 60)
+        )
     )
-    + " · Refresh asks every database again and reruns the checks."
-)
+parts.append(_("Refresh asks every database again and reruns the checks."))
+st.caption(" · ".join(parts))
 
 if trouble:
     lines = [
-        f"- {STATUS_ICONS.get(r.status, '')} **{escape_markdown(r.name)}** ({escape_markdown(r.status)}): "
-        f"{escape_markdown(r.reason or 'no reason given')}"
+        f"- {STATUS_ICONS.get(r.status, '')} **{escape_markdown(r.name)}**"
+        f" ({escape_markdown(status_label(r.status))}): {escape_markdown(r.reason or _('no reason given'))}"
         for r in trouble
     ]
-    st.warning("Not every connection answered:\n" + "\n".join(lines))
+    st.warning(_("Not every connection answered:") + "\n" + "\n".join(lines))
 
 
 def _longest(row: FleetRow) -> str:
     if row.longest_query_s is None:
-        return "—" if row.status != OK else "none running"
-    return f"{row.longest_query_s:,.1f} s · pid {row.longest_query_pid}"
+        return "—" if row.status != OK else _("none running")
+    return _("{seconds} s · pid {pid}").format(seconds=number(row.longest_query_s, digits=1), pid=row.longest_query_pid)
 
 
 def _note(row: FleetRow) -> str:
@@ -146,7 +164,7 @@ table = pd.DataFrame(
             "ERROR": r.findings_at("ERROR"),
             "WARN": r.findings_at("WARN"),
             "INFO": r.findings_at("INFO"),
-            "last snapshot": fmt_time(r.last_snapshot_at) if r.last_snapshot_at else "never",
+            "last snapshot": fmt_time(r.last_snapshot_at) if r.last_snapshot_at else _("never"),
             "note": _note(r),
         }
         for r in rows
@@ -159,27 +177,37 @@ st.dataframe(
     key="fleet_table",
     column_config={
         "": st.column_config.TextColumn("", width="small"),
-        "used %": st.column_config.ProgressColumn("used %", min_value=0, max_value=100, format="%.0f%%"),
-        "cache hit %": st.column_config.NumberColumn("cache hit %", format="%.2f%%"),
-        "ERROR": st.column_config.NumberColumn("ERROR", help="unmuted advisor findings at ERROR"),
+        "connection": st.column_config.Column(_("connection")),
+        "status": st.column_config.Column(_("status")),
+        "host": st.column_config.Column(_("host")),
+        "version": st.column_config.Column(_("version")),
+        "size": st.column_config.Column(_("size")),
+        "connections": st.column_config.Column(_("connections")),
+        "used %": st.column_config.ProgressColumn(_("used %"), min_value=0, max_value=100, format="%.0f%%"),
+        "cache hit %": st.column_config.NumberColumn(_("cache hit %"), format="%.2f%%"),
+        "longest query": st.column_config.Column(_("longest query")),
+        "ERROR": st.column_config.NumberColumn("ERROR", help=_("unmuted advisor findings at ERROR")),
         "WARN": st.column_config.NumberColumn("WARN"),
         "INFO": st.column_config.NumberColumn("INFO"),
+        "last snapshot": st.column_config.Column(_("last snapshot")),
+        "note": st.column_config.Column(_("note")),
     },
 )
 partial = [r for r in reachable if r.advisors_note]
 if partial:
     st.caption(
-        "Advisor counts: "
+        _("Advisor counts:")
+        + " "
         + "; ".join(f"{escape_markdown(r.name)}: {escape_markdown(r.advisors_note)}" for r in partial)
     )
 
 if not reachable:
-    st.info("No connection answered, so there is nothing to chart. The reasons are listed above.")
+    st.info(_("No connection answered, so there is nothing to chart. The reasons are listed above."))
     st.stop()
 
 chart_left, chart_right = st.columns(2)
 with chart_left:
-    st.subheader("Connections used vs max", anchor=False)
+    st.subheader(_("Connections used vs max"), anchor=False)
     usage = [r for r in reachable if r.connections_used is not None]
     figure = go.Figure()
     figure.add_bar(
@@ -192,7 +220,7 @@ with chart_left:
     figure.add_bar(
         y=[r.name for r in usage],
         x=[r.connections_used for r in usage],
-        name="used",
+        name=_("used"),
         orientation="h",
         marker_color="#1f77b4",
     )
@@ -201,22 +229,22 @@ with chart_left:
         height=max(220, 40 * len(usage) + 120),
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         legend={"orientation": "h"},
-        xaxis_title="client connections",
+        xaxis_title=_("client connections"),
     )
     st.plotly_chart(figure, key="fleet_connections_chart")
 with chart_right:
-    st.subheader("Advisor findings by level", anchor=False)
+    st.subheader(_("Advisor findings by level"), anchor=False)
     counted = [r for r in reachable if r.findings is not None]
     if not advisors:
-        st.info("Advisor counts are off (the toggle above).")
+        st.info(_("Advisor counts are off (the toggle above)."))
     elif not counted or not any(sum((r.findings or {}).values()) for r in counted):
-        st.success("No unmuted finding on the connections that answered.")
+        st.success(_("No unmuted finding on the connections that answered."))
     else:
         levels = ("ERROR", "WARN", "INFO")
         bars = figures.stacked_hbar(
             [r.name for r in counted],
             {level: [(r.findings or {}).get(level, 0) for r in counted] for level in levels},
-            value_title="findings",
+            value_title=_("findings"),
             colors=LEVEL_COLOURS,
             height=max(220, 40 * len(counted) + 120),
         )
@@ -225,7 +253,7 @@ with chart_right:
 
 sized = [r for r in reachable if r.size_bytes is not None]
 if len(sized) > 1:
-    st.subheader("Database size", anchor=False)
+    st.subheader(_("Database size"), anchor=False)
     size_chart = figures.bars(
         [r.name for r in sized], [(r.size_bytes or 0) / 2**20 for r in sized], value_title="MB", height=280
     )

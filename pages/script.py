@@ -21,6 +21,7 @@ import streamlit as st
 from dba_admin.errors import ConcurrentChange, DbaAdminError, NotFound, SaveConflict
 from dba_admin.projects import Execution, RunOutcome, Script, diff_texts
 from ui import figures
+from ui.i18n import _
 from ui.markdown import escape_markdown
 from ui.session import NO_CONNECTION, chosen_connection, get_services, require_page, show_error, visible_connections
 from ui.sql_workbench import RUN_BUTTON, error_annotations, outcome_error, show_statements, sql_input, take_editor_event
@@ -51,21 +52,21 @@ manager = services.projects
 
 script_id = selected_id(SCRIPT_KEY)
 if script_id is None:
-    st.title("Script")
-    st.info("No script selected — open one from a project or from the script search on the Projects page.")
-    st.page_link(PROJECTS_PAGE, label="Go to Projects", icon=":material/folder:")
+    st.title(_("Script"))
+    st.info(_("No script selected — open one from a project or from the script search on the Projects page."))
+    st.page_link(PROJECTS_PAGE, label=_("Go to Projects"), icon=":material/folder:")
     st.stop()
 
 try:
     script = manager.get_script(claims, script_id)
     project = manager.get_project(claims, script.project_id)
 except NotFound:
-    st.title("Script")
-    st.error("This script does not exist, or it is in a project you are not a member of.")
-    st.page_link(PROJECTS_PAGE, label="Back to Projects", icon=":material/folder:")
+    st.title(_("Script"))
+    st.error(_("This script does not exist, or it is in a project you are not a member of."))
+    st.page_link(PROJECTS_PAGE, label=_("Back to Projects"), icon=":material/folder:")
     st.stop()
 except DbaAdminError as exc:
-    show_error(exc, action="Loading the script")
+    show_error(exc, action=_("Loading the script"))
     st.stop()
 
 sid = script.id
@@ -119,62 +120,70 @@ st.page_link(
 )
 st.title(escape_markdown(script.name))
 st.caption(
-    f"v{script.version} · saved {fmt_time(script.updated_at)} by"
-    f" {escape_markdown(script.updated_by or script.created_by)} · created by {escape_markdown(script.created_by)}"
+    _("v{version} · saved {time} by {user} · created by {author}").format(
+        version=script.version,
+        time=fmt_time(script.updated_at),
+        user=escape_markdown(script.updated_by or script.created_by),
+        author=escape_markdown(script.created_by),
+    )
 )
 flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(escape_markdown(flash))  # may quote an author's name: plain text
 read_only_project = project.archived
 if read_only_project:
-    st.info("The project is archived: this script is read-only until the owner unarchives the project.")
+    st.info(_("The project is archived: this script is read-only until the owner unarchives the project."))
 stale_box = st.empty()  # filled after the save button is handled, so a conflict is not announced twice
 
 # --- editor -----------------------------------------------------------------------------------------------------------
 editor_box = st.container()  # drawn after a run below, so the error marker is the new run's
 text: str = st.session_state[EDITOR]
 message = st.text_input(
-    "Message for this version (optional)", key=MESSAGE, placeholder="what changed and why", disabled=read_only_project
+    _("Message for this version (optional)"),
+    key=MESSAGE,
+    placeholder=_("what changed and why"),
+    disabled=read_only_project,
 )
 dirty = text != script.sql
 try:
     current_name = chosen_connection(services, user)
     targets = visible_connections(services, user)
 except DbaAdminError as exc:
-    show_error(exc, action="Listing your connections")
+    show_error(exc, action=_("Listing your connections"))
     current_name, targets = None, []
 b1, b2, b4, b3 = st.columns([1, 1, 2, 4], vertical_alignment="center")
-save_clicked = b1.button("Save", key="script_save", type="primary", disabled=read_only_project)
+save_clicked = b1.button(_("Save"), key="script_save", type="primary", disabled=read_only_project)
 run_clicked = b2.button(
-    "Run",
+    _("Run"),
     key="script_run",
-    help="Runs the text in the editor and records the run (Ctrl/Cmd+Enter in the editor does the same).",
+    help=_("Runs the text in the editor and records the run (Ctrl/Cmd+Enter in the editor does the same)."),
     disabled=not targets,
 )
 run_clicked = run_clicked or (submitted and bool(targets))
 # Any connection the user may use; the sidebar's by default (the key follows it, so a new choice there resets this).
 target_name: str | None = b4.selectbox(
-    "Run on",
+    _("Run on"),
     targets,
     index=targets.index(current_name) if current_name in targets else (0 if targets else None),
     key=f"script_target_{sid}_{current_name}",
-    help="The connection the run goes to; the run history shows where each run went.",
+    help=_("The connection the run goes to; the run history shows where each run went."),
 )
 if not targets:
-    st.info(NO_CONNECTION)
+    st.info(_(NO_CONNECTION))
 if dirty:
     b3.caption(
-        "Unsaved changes: Run runs the editor's text as ad-hoc SQL (in your history, not the script's). "
-        "Save first to record the run against the script."
+        _(
+            "Unsaved changes: Run runs the editor's text as ad-hoc SQL (in your history, not the script's). "
+            "Save first to record the run against the script."
+        )
     )
 else:
     b3.caption(
-        f"Run runs the saved v{script.version}. "
-        + (
-            "Analysts and viewers run read-only."
+        (
+            _("Run runs the saved v{version}. Analysts and viewers run read-only.")
             if user.role not in ("admin", "dba")
-            else "You may write; destructive statements ask for confirmation."
-        )
+            else _("Run runs the saved v{version}. You may write; destructive statements ask for confirmation.")
+        ).format(version=script.version)
     )
 
 if save_clicked:
@@ -183,52 +192,81 @@ if save_clicked:
     except SaveConflict as exc:
         st.session_state[CONFLICT] = exc.theirs
     except (DbaAdminError, ValueError) as exc:
-        show_error(exc, action="Saving")
+        show_error(exc, action=_("Saving"))
     else:
         if result.version is not None:
-            saved(result.script, f"Saved as v{result.version.number}.")
+            saved(result.script, _("Saved as v{version}.").format(version=result.version.number))
         elif result.script.version != base:
-            reload_editor(result.script.sql, result.script.version, f"v{result.script.version} already has this text.")
+            reload_editor(
+                result.script.sql,
+                result.script.version,
+                _("v{version} already has this text.").format(version=result.script.version),
+            )
         else:
-            st.info("Nothing to save: the text is the same as the saved version.")
+            st.info(_("Nothing to save: the text is the same as the saved version."))
 
 if script.version > base and CONFLICT not in st.session_state:
     with stale_box.container():
         st.warning(
-            f"{escape_markdown(script.updated_by or 'Someone')} saved v{script.version} since you opened v{base}. "
-            "Load it, or keep editing: saving will show you their change first."
+            _(
+                "{user} saved v{version} since you opened v{base}. "
+                "Load it, or keep editing: saving will show you their change first."
+            ).format(user=escape_markdown(script.updated_by or _("Someone")), version=script.version, base=base)
         )
-        if st.button(f"Load v{script.version}", key="script_load_latest"):
-            reload_editor(script.sql, script.version, f"Loaded v{script.version}.")
+        if st.button(_("Load v{version}").format(version=script.version), key="script_load_latest"):
+            reload_editor(script.sql, script.version, _("Loaded v{version}.").format(version=script.version))
 
 theirs: ConcurrentChange | None = st.session_state.get(CONFLICT)
 if theirs is not None:
     with st.container(border=True):
         st.error(
-            f"Not saved: {escape_markdown(theirs.author)} saved v{theirs.version} at {fmt_time(theirs.saved_at)},"
-            f" after you opened v{base}. Nothing of yours or theirs was overwritten. Compare the two texts below."
+            _(
+                "Not saved: {user} saved v{version} at {time}, after you opened v{base}. Nothing of yours or theirs "
+                "was overwritten. Compare the two texts below."
+            ).format(
+                user=escape_markdown(theirs.author),
+                version=theirs.version,
+                time=fmt_time(theirs.saved_at),
+                base=base,
+            )
         )
         show_diff(
             diff_texts(
-                theirs.sql, text, left_label=f"v{theirs.version} by {theirs.author} (theirs)", right_label="your text"
+                theirs.sql,
+                text,
+                left_label=_("v{version} by {user} (theirs)").format(version=theirs.version, user=theirs.author),
+                right_label=_("your text"),
             ),
             key="script_conflict_diff",
         )
         c1, c2, c3 = st.columns(3)
-        if c1.button("Load theirs (drop my edits)", key="script_conflict_load"):
+        if c1.button(_("Load theirs (drop my edits)"), key="script_conflict_load"):
             st.session_state.pop(CONFLICT, None)
-            reload_editor(theirs.sql, theirs.version, f"Loaded v{theirs.version} by {theirs.author}.")
-        if c2.button(f"Keep mine: save on top of v{theirs.version}", key="script_conflict_keep", type="primary"):
+            reload_editor(
+                theirs.sql,
+                theirs.version,
+                _("Loaded v{version} by {user}.").format(version=theirs.version, user=theirs.author),
+            )
+        if c2.button(
+            _("Keep mine: save on top of v{version}").format(version=theirs.version),
+            key="script_conflict_keep",
+            type="primary",
+        ):
             try:
                 result = manager.save_script(claims, sid, text, base_version=theirs.version, message=message or None)
             except SaveConflict as exc:
                 st.session_state[CONFLICT] = exc.theirs
                 st.rerun()
             except (DbaAdminError, ValueError) as exc:
-                show_error(exc, action="Saving")
+                show_error(exc, action=_("Saving"))
             else:
-                saved(result.script, f"Saved your text as v{result.script.version}, on top of v{theirs.version}.")
-        if c3.button("Dismiss", key="script_conflict_dismiss"):
+                saved(
+                    result.script,
+                    _("Saved your text as v{version}, on top of v{theirs}.").format(
+                        version=result.script.version, theirs=theirs.version
+                    ),
+                )
+        if c3.button(_("Dismiss"), key="script_conflict_dismiss"):
             st.session_state.pop(CONFLICT, None)
             st.rerun()
 
@@ -256,20 +294,23 @@ def run_now(adhoc_sql: str | None, *, confirmed: bool, version: int, connection:
     try:
         target = services.connection_for(claims, connection)
         if adhoc_sql is None:
-            with st.spinner(f"Running v{script.version} on {connection}…"):
+            with st.spinner(
+                _("Running v{version} on {connection}…").format(version=script.version, connection=connection)
+            ):
                 return manager.run_script(
                     claims, sid, confirm_destructive=confirmed, expected_version=version, target=target
                 )
-        with st.spinner(f"Running your unsaved text on {connection}…"):
+        with st.spinner(_("Running your unsaved text on {connection}…").format(connection=connection)):
             return manager.run_adhoc(claims, adhoc_sql, confirm_destructive=confirmed, target=target)
     except DbaAdminError as exc:
-        show_error(exc, action=f"Running on {connection}")
+        show_error(exc, action=_("Running on {connection}").format(connection=connection))
         return None
 
 
 def ran_label(adhoc_sql: str | None, version: int, connection: str) -> str:
-    what = "your unsaved text (recorded as ad-hoc SQL)" if adhoc_sql is not None else f"v{version}"
-    return f"{what} on {connection}"
+    if adhoc_sql is not None:
+        return _("your unsaved text (recorded as ad-hoc SQL) on {connection}").format(connection=connection)
+    return _("v{version} on {connection}").format(version=version, connection=connection)
 
 
 if run_clicked and target_name is not None:
@@ -297,12 +338,15 @@ if confirm is not None:
     confirm_box = st.empty()
     with confirm_box.container(border=True):
         st.warning(
-            f"{reviewed[:1].upper() + reviewed[1:]} contains destructive statements. Nothing has run yet.\n\n"
+            _("{what} contains destructive statements. Nothing has run yet.").format(
+                what=reviewed[:1].upper() + reviewed[1:]
+            )
+            + "\n\n"
             + "\n".join(f"- {escape_markdown(reason)}" for reason in confirm["reasons"])
         )
         k1, k2 = st.columns(2)
-        go = k1.button("Confirm and run", key=f"script_confirm_run_{confirm['token']}", type="primary")
-        cancel = k2.button("Cancel", key=f"script_confirm_cancel_{confirm['token']}")
+        go = k1.button(_("Confirm and run"), key=f"script_confirm_run_{confirm['token']}", type="primary")
+        cancel = k2.button(_("Cancel"), key=f"script_confirm_cancel_{confirm['token']}")
     if cancel:
         st.session_state.pop(CONFIRM, None)
         st.rerun()
@@ -312,20 +356,22 @@ if confirm is not None:
         confirm_box.empty()
         used: set[str] = st.session_state.setdefault(USED_TOKENS, set())
         if confirm["token"] in used:
-            st.info("That confirmation was already used; press Run again to review the script.")
+            st.info(_("That confirmation was already used; press Run again to review the script."))
         else:
             used.add(confirm["token"])
             current_version: int | None
             try:
                 current_version = manager.get_script(claims, sid).version
             except DbaAdminError as exc:
-                show_error(exc, action="Running")
+                show_error(exc, action=_("Running"))
                 current_version = None
             if confirm["adhoc_sql"] is None and current_version is not None and current_version != confirm["version"]:
                 # run_script runs the latest saved text: never one the user did not review.
                 st.warning(
-                    f"The script changed (now v{current_version}) since you reviewed v{confirm['version']}; "
-                    "nothing ran. Press Run again to review it."
+                    _(
+                        "The script changed (now v{version}) since you reviewed v{reviewed}; nothing ran. "
+                        "Press Run again to review it."
+                    ).format(version=current_version, reviewed=confirm["version"])
                 )
             elif current_version is not None:
                 outcome = run_now(
@@ -343,27 +389,29 @@ with editor_box:
         area_key=AREA,
         annotations=error_annotations(text, last.sql, outcome_error(last.outcome)) if last is not None else (),
         buttons=[RUN_BUTTON],
-        placeholder="Type the script's SQL here; Ctrl/Cmd+Enter runs it",
+        placeholder=_("Type the script's SQL here; Ctrl/Cmd+Enter runs it"),
         read_only=read_only_project,
     )
 if last is not None:
-    st.subheader(f"Results of {escape_markdown(last.label)}")
+    st.subheader(_("Results of {what}").format(what=escape_markdown(last.label)))
     execution = last.outcome.execution
-    where = "your history (ad-hoc SQL)" if last.adhoc else "the script's run history"
-    st.caption(
-        f"{'read-only' if last.outcome.read_only else 'read-write'} · {last.outcome.status}"
-        + (f" · run #{execution.id} in {where}" if execution is not None else "")
-    )
+    mode = _("read-only") if last.outcome.read_only else _("read-write")
+    recorded = ""
+    if execution is not None:
+        recorded = " · " + (
+            _("run #{id} in your history (ad-hoc SQL)") if last.adhoc else _("run #{id} in the script's run history")
+        ).format(id=execution.id)
+    st.caption(f"{mode} · {last.outcome.status}{recorded}")
     show_statements(last.outcome, last.sql, "text", f"script_result_{sid}_{last.token}")
 
 # --- versions and runs ------------------------------------------------------------------------------------------------
-tab_versions, tab_runs = st.tabs(["Versions", "Run history"])
+tab_versions, tab_runs = st.tabs([_("Versions"), _("Run history")])
 
 with tab_versions:
     try:
         versions = manager.list_versions(claims, sid)
     except DbaAdminError as exc:
-        show_error(exc, action="Loading the versions")
+        show_error(exc, action=_("Loading the versions"))
         versions = []
     if versions:
         st.dataframe(
@@ -374,9 +422,17 @@ with tab_versions:
                 ]
             ),
             hide_index=True,
+            column_config={  # labels only: the frame keeps its column names
+                "version": st.column_config.Column(_("version")),
+                "author": st.column_config.Column(_("author")),
+                "saved": st.column_config.Column(_("saved")),
+                "message": st.column_config.Column(_("message")),
+            },
         )
     if len(versions) < 2:
-        st.info("Only one version so far — every save that changes the text adds one, and you can compare them here.")
+        st.info(
+            _("Only one version so far — every save that changes the text adds one, and you can compare them here.")
+        )
     else:
         numbers = [v.number for v in versions]  # newest first
         by_number = {v.number: v for v in versions}
@@ -387,26 +443,26 @@ with tab_versions:
 
         d1, d2 = st.columns(2)
         left_no = d1.selectbox(
-            "Compare", numbers, index=1, format_func=label, key=f"script_diff_left_{sid}_{numbers[0]}"
+            _("Compare"), numbers, index=1, format_func=label, key=f"script_diff_left_{sid}_{numbers[0]}"
         )
         right_no = d2.selectbox(
-            "with", numbers, index=0, format_func=label, key=f"script_diff_right_{sid}_{numbers[0]}"
+            _("with"), numbers, index=0, format_func=label, key=f"script_diff_right_{sid}_{numbers[0]}"
         )
         if left_no is not None and right_no is not None:
             try:
                 show_diff(manager.diff_versions(claims, sid, left_no, right_no), key="script_versions_diff")
             except DbaAdminError as exc:
-                show_error(exc, action="Comparing the versions")
+                show_error(exc, action=_("Comparing the versions"))
 
         if not read_only_project:
-            st.markdown("**Restore an older version**")
+            st.markdown("**" + _("Restore an older version") + "**")
             older = [n for n in numbers if n != script.version]
             r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
             restore_no = r1.selectbox(
-                "Version", older, format_func=label, key=f"script_restore_choice_{sid}_{numbers[0]}"
+                _("Version"), older, format_func=label, key=f"script_restore_choice_{sid}_{numbers[0]}"
             )
-            restore_clicked = r2.button("Restore", key="script_restore")
-            st.caption("A restore saves that text as a new version; the editor's unsaved edits are replaced.")
+            restore_clicked = r2.button(_("Restore"), key="script_restore")
+            st.caption(_("A restore saves that text as a new version; the editor's unsaved edits are replaced."))
             if restore_clicked and restore_no is not None:
                 try:
                     restored = manager.restore_version(claims, sid, restore_no, base_version=base)
@@ -414,36 +470,46 @@ with tab_versions:
                     st.session_state[CONFLICT] = exc.theirs
                     st.rerun()
                 except DbaAdminError as exc:
-                    show_error(exc, action="Restoring")
+                    show_error(exc, action=_("Restoring"))
                 else:
                     if restored.version is None:
-                        st.info(f"v{restore_no} has the same text as the current version: nothing to restore.")
+                        st.info(
+                            _("v{version} has the same text as the current version: nothing to restore.").format(
+                                version=restore_no
+                            )
+                        )
                     else:
                         st.session_state.pop(CONFLICT, None)
                         reload_editor(
                             restored.script.sql,
                             restored.script.version,
-                            f"Restored v{restore_no} as v{restored.script.version}.",
+                            _("Restored v{old} as v{new}.").format(old=restore_no, new=restored.script.version),
                         )
 
 with tab_runs:
     try:
         runs = manager.history(claims, script_id=sid, limit=500)
     except DbaAdminError as exc:
-        show_error(exc, action="Loading the runs")
+        show_error(exc, action=_("Loading the runs"))
         runs = []
     if not runs:
-        st.info("No runs yet — press Run to run the saved version.")
+        st.info(_("No runs yet — press Run to run the saved version."))
     else:
         # Recorded before its SQL starts (running); interrupted when the server or the app stopped first.
         running = sum(1 for r in runs if r.status == "running")
         interrupted = sum(1 for r in runs if r.status == "interrupted")
         if running:
-            st.info(f"⏳ {running} run(s) of this script still running; reload the page to see how they end.")
+            st.info(
+                _("⏳ {count} run(s) of this script still running; reload the page to see how they end.").format(
+                    count=running
+                )
+            )
         if interrupted:
             st.warning(
-                f"⚠️ {interrupted} run(s) interrupted: the database server or the app stopped before they finished, "
-                "so whether their statements committed is unknown. Check the data before running the script again."
+                _(
+                    "⚠️ {count} run(s) interrupted: the database server or the app stopped before they finished, "
+                    "so whether their statements committed is unknown. Check the data before running the script again."
+                ).format(count=interrupted)
             )
         by_status: dict[str, list[Execution]] = {}
         for r in runs:
@@ -451,22 +517,22 @@ with tab_runs:
         figure = figures.points(
             {status: [r.started_at for r in rs] for status, rs in by_status.items()},
             {status: [r.duration_ms or 0.0 for r in rs] for status, rs in by_status.items()},
-            value_title="duration (ms)",
+            value_title=_("duration (ms)"),
             hover={
                 status: {
-                    "version": [r.version for r in rs],
-                    "rows": [r.rows for r in rs],
-                    "by": [r.executed_by for r in rs],
+                    _("version"): [r.version for r in rs],
+                    _("rows"): [r.rows for r in rs],
+                    _("by"): [r.executed_by for r in rs],
                 }
                 for status, rs in by_status.items()
             },
             colors=RUN_STATUS_COLORS,
-            title="Duration and status of each run",
+            title=_("Duration and status of each run"),
         )
         st.plotly_chart(figure, key=f"script_runs_chart_{sid}")
         frame = executions_frame(runs, with_script=False)
         frame["status"] = [
-            {"running": "⏳ running", "interrupted": "⚠️ interrupted"}.get(r.status, str(value))
+            {"running": "⏳ " + _("running"), "interrupted": "⚠️ " + _("interrupted")}.get(r.status, str(value))
             for r, value in zip(runs, frame["status"], strict=True)
         ]
         st.dataframe(frame, hide_index=True)

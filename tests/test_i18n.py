@@ -16,17 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 UI_FILES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
 # Files whose strings are not marked yet: this set only shrinks; the issue is done when it is empty.
 NOT_YET_MARKED: set[str] = {
-    "pages/advisors.py",
-    "pages/assistant.py",
-    "pages/audit.py",
-    "pages/connections.py",
-    "pages/cron.py",
-    "pages/fleet.py",
-    "pages/history.py",
     "pages/home.py",
-    "pages/project.py",
-    "pages/projects.py",
-    "pages/script.py",
     "pages/users.py",
     "ui/assistant.py",
     "ui/growth_charts.py",

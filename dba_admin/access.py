@@ -58,6 +58,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("users", N_("Users"), "Admin", ":material/group:", ADMIN_ONLY),
     PageSpec("connections", N_("Connections"), "Admin", ":material/cable:", ADMIN_ONLY),
     PageSpec("audit", N_("Audit log"), "Admin", ":material/policy:", ADMIN_ONLY),
+    PageSpec("usage", N_("Usage"), "Admin", ":material/insights:", ADMIN_ONLY),
 )
 
 

@@ -906,6 +906,32 @@ def cmd_alert(settings: Settings, args: argparse.Namespace) -> int:
         return 1 if failed else 0
 
 
+def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
+    """Usage metrics (the Usage page's figures) on the owner connection: the terminal is the trusted side."""
+    import psycopg
+
+    from dba_admin.usage import UsageQuery, report_as_owner
+
+    query = UsageQuery.last_days(args.days, role=args.role)
+    prepared = _opened(settings, quiet=True)
+    with psycopg.connect(prepared.dsn, autocommit=True) as conn:
+        found = report_as_owner(conn, query)
+    if args.json:
+        _print_json(found, pretty=args.pretty)
+        return 0
+    t = found.totals
+    rate = "-" if t.error_rate is None else f"{t.error_rate:.1%}"
+    p50 = "-" if t.p50_ms is None else f"{t.p50_ms:.1f} ms"
+    p95 = "-" if t.p95_ms is None else f"{t.p95_ms:.1f} ms"
+    print(f"last {args.days} day(s){f' (role {args.role})' if args.role else ''}, UTC")
+    print(f"queries run\t{t.runs}\nerror rate\t{rate}\np50\t{p50}\np95\t{p95}\nactive users\t{t.active_users}")
+    print(f"logins\t{t.logins}\nprojects created\t{t.projects_created}\nscripts created\t{t.scripts_created}")
+    print(f"assistant questions\t{t.questions}\ntokens\t{t.tokens_in} in, {t.tokens_out} out")
+    for f in found.by_connection:
+        print(f"connection {f.group or '(unknown)'}\t{f.runs} run(s), {f.errors} error(s)")
+    return 0
+
+
 def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.embedded:
         print("DATABASE_URL is set: there is no embedded server to stop", file=sys.stderr)
@@ -973,6 +999,12 @@ def build_parser() -> argparse.ArgumentParser:
     advice.set_defaults(func=cmd_index_advice)
 
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+
+    usage = sub.add_parser("usage", help="usage metrics: queries, errors, p50/p95, users, projects, assistant")
+    usage.add_argument("--days", type=int, default=30, help="the last N days, today included (UTC; default 30)")
+    usage.add_argument("--role", choices=("admin", "dba", "analyst", "viewer"), default=None, help="one app role")
+    add_json_flags(usage)
+    usage.set_defaults(func=cmd_usage)
 
     trash = sub.add_parser("trash", help="the trash of deleted projects and scripts: list, purge")
     trash_sub = trash.add_subparsers(dest="trash_command", required=True)

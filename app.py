@@ -15,7 +15,7 @@ from dba_admin.access import PAGES, pages_by_section
 from dba_admin.errors import DbaAdminError
 from ui.heap import freeze_startup_heap
 from ui.i18n import _
-from ui.login import login_gate, logout, take_requested_page
+from ui.login import language_picker, login_gate, logout, take_requested_page
 from ui.markdown import escape_markdown
 from ui.session import connection_switcher, database_gate, get_services, show_not_ready
 
@@ -57,6 +57,7 @@ with st.sidebar:
     st.divider()
     st.markdown(f"**{escape_markdown(user.name or user.username)}**  \n`{user.role}` · {escape_markdown(user.email)}")
     st.caption(_("Workspace: {name}").format(name=escape_markdown(services.database_label)))
+    language_picker(services, user)  # saved for the user; the next run speaks it
     if st.button(_("Log out"), key="sidebar_logout", width="stretch"):
         logout(services, authenticator, user)
 

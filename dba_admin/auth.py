@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from dba_admin import audit, login_throttle
+from dba_admin import audit, i18n, login_throttle
 from dba_admin.access import DBA_ROLES, ROLES
 from dba_admin.config import Settings
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
@@ -93,6 +93,7 @@ class AppUser:
     created_at: dt.datetime
     session_version: int = 1
     password_changed_at: dt.datetime | None = None
+    locale: str | None = None  # the interface language the user chose; None: the browser's decides
 
     @property
     def is_dba(self) -> bool:
@@ -110,7 +111,7 @@ class AppUser:
 
 _USER_COLUMNS = sql.SQL(
     "id, username, email, name, role, auth_source, is_active, failed_attempts, locked_until, last_login_at,"
-    " created_at, session_version, password_changed_at"
+    " created_at, session_version, password_changed_at, locale"
 )
 # Bumped by every change that must revoke the re-login cookies already issued (logout, password, role, active).
 _BUMP_VERSION = "session_version = session_version + 1"
@@ -474,6 +475,21 @@ class UserStore:
                 (user.username,),
             )
             audit.record(self.conn, "user.unlock", actor=actor, target=user.username)
+        return self.get(username)
+
+    def set_locale(self, username: str, locale: str | None) -> AppUser:
+        """Save the user's interface language (None: follow the browser's); a person changes only their own.
+
+        Not audited: it changes what one person reads, no right and no data; the users table's check constraint
+        refuses a locale the app has no catalog for.
+        """
+        if locale is not None and locale not in i18n.LOCALES:
+            raise AuthError(f"locale must be one of {', '.join(i18n.LOCALES)} (or none, for the browser's)")
+        user = self.get(username)
+        with self._tx():
+            self.conn.execute(
+                "update dba_admin.users set locale = %s where username = %s /* dba_admin */", (locale, user.username)
+            )
         return self.get(username)
 
     def set_active(self, *, actor: str | None, username: str, active: bool) -> AppUser:

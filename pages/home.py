@@ -13,6 +13,8 @@ import streamlit as st
 
 from dba_admin.access import pages_by_section
 from dba_admin.database import Health
+from dba_admin.i18n import N_
+from ui.i18n import _
 from ui.markdown import escape_markdown
 from ui.session import (
     NO_CONNECTION,
@@ -31,7 +33,7 @@ user = require_page("home")
 services = get_services()
 
 st.title("DBA Admin")
-st.caption(f"Logged in as {escape_markdown(user.username)} ({user.role})")
+st.caption(_("Logged in as {username} ({role})").format(username=escape_markdown(user.username), role=user.role))
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -44,20 +46,22 @@ def connection_part(name: str) -> None:
     try:
         db = services.connection_for(user.claims, name)
     except Exception as exc:
-        show_error(exc, action=f"Opening connection {name}")
+        show_error(exc, action=_("Opening connection {name}").format(name=name))
         return
     health = connection_health(services, name)
-    st.subheader(f"Connection {escape_markdown(name)}", anchor=False)
+    st.subheader(_("Connection {name}").format(name=escape_markdown(name)), anchor=False)
     st.caption(escape_markdown(connection_where(services, name)))
     cols = st.columns(3)
     reachability_metric(cols[0], health)
-    cols[1].metric("Server", escape_markdown(health.server_version or "unknown"))
+    cols[1].metric(_("Server"), escape_markdown(health.server_version or _("unknown")))
     readonly, readonly_problem = readonly_login_state(db, health)
-    cols[2].metric("Read-only login", readonly)
+    cols[2].metric(_("Read-only login"), readonly)
     if not health.reachable:
         st.error(
-            f"{escape_markdown(health.message)}. Check that the database runs and is reachable from the app server, "
-            "or pick another connection in the sidebar."
+            _(
+                "{reason}. Check that the database runs and is reachable from the app server, or pick another "
+                "connection in the sidebar."
+            ).format(reason=escape_markdown(health.message))
         )
         return
     if readonly_problem:
@@ -69,24 +73,28 @@ def connection_part(name: str) -> None:
 def workspace_part() -> None:
     """The app's own database: reachable and migrated. It has no read-only login by design (no user SQL runs there)."""
     health = workspace_health(services.database_label)
-    st.subheader("Workspace", anchor=False)
+    st.subheader(_("Workspace"), anchor=False)
     st.caption(escape_markdown(services.database_label))
     cols = st.columns(3)
     reachability_metric(cols[0], health)
-    cols[1].metric("Mode", "embedded" if health.embedded else "remote")
-    cols[2].metric("Migrations pending", len(health.migrations_pending))
+    cols[1].metric(_("Mode"), _("embedded") if health.embedded else _("remote"))
+    cols[2].metric(_("Migrations pending"), len(health.migrations_pending))
     if not health.reachable:
-        st.error(escape_markdown(health.message) + ". Check that the workspace database runs, then reload.")
+        st.error(
+            _("{reason}. Check that the workspace database runs, then reload.").format(
+                reason=escape_markdown(health.message)
+            )
+        )
     elif health.migrations_pending:
-        st.warning("Some migrations are pending: run `dba-admin migrate`.")
-    with st.expander("Details"):
+        st.warning(_("Some migrations are pending: run `dba-admin migrate`."))
+    with st.expander(_("Details")):
         st.json({"server_version": health.server_version, "migrations_applied": health.migrations_applied})
 
 
 try:
     name = chosen_connection(services, user)
 except Exception as exc:  # the workspace answered the gate; a failure here is shown, never a traceback
-    show_error(exc, action="Listing your connections")
+    show_error(exc, action=_("Listing your connections"))
     name = None
     listed = False
 else:
@@ -94,30 +102,30 @@ else:
 left, right = st.columns(2)
 with left, st.container(border=True):
     if name is not None:
-        with st.spinner("Checking the connection…"):
+        with st.spinner(_("Checking the connection…")):
             connection_part(name)
     elif listed:
-        st.subheader("Connection", anchor=False)
-        st.info(NO_CONNECTION)
-with right, st.container(border=True), st.spinner("Checking the workspace…"):
+        st.subheader(_("Connection"), anchor=False)
+        st.info(_(NO_CONNECTION))
+with right, st.container(border=True), st.spinner(_("Checking the workspace…")):
     workspace_part()
 
 BLURBS = {
-    "dashboard": "Sizes, connections, cache hit ratio, top statements and growth over time.",
-    "explorer": "Find a table: columns, indexes, RLS policies, DDL, ER diagram and its data.",
-    "sql_editor": "Run SQL with guard rails, see plans, download results, chart them.",
-    "projects": "Your SQL in projects shared with named teammates; every save is a version.",
-    "history": "Every run of yours: when, where, how long, how many rows, and any error.",
-    "assistant": "Ask about the schema in English or Portuguese; SQL it offers is checked first.",
-    "activity": "Live sessions, blocking chains; cancel or terminate a runaway query.",
-    "advisors": "What is wrong with the database, and the SQL that fixes it.",
-    "fleet": "Every connection at a glance: reachable, size, load, findings.",
-    "users": "Create users, set roles, reset passwords, unlock accounts.",
-    "connections": "Register the databases to administer, their logins, and who may use each.",
-    "audit": "Who did what and when; filter and export as CSV.",
+    "dashboard": N_("Sizes, connections, cache hit ratio, top statements and growth over time."),
+    "explorer": N_("Find a table: columns, indexes, RLS policies, DDL, ER diagram and its data."),
+    "sql_editor": N_("Run SQL with guard rails, see plans, download results, chart them."),
+    "projects": N_("Your SQL in projects shared with named teammates; every save is a version."),
+    "history": N_("Every run of yours: when, where, how long, how many rows, and any error."),
+    "assistant": N_("Ask about the schema in English or Portuguese; SQL it offers is checked first."),
+    "activity": N_("Live sessions, blocking chains; cancel or terminate a runaway query."),
+    "advisors": N_("What is wrong with the database, and the SQL that fixes it."),
+    "fleet": N_("Every connection at a glance: reachable, size, load, findings."),
+    "users": N_("Create users, set roles, reset passwords, unlock accounts."),
+    "connections": N_("Register the databases to administer, their logins, and who may use each."),
+    "audit": N_("Who did what and when; filter and export as CSV."),
 }
 
-st.subheader("Where to go")
+st.subheader(_("Where to go"))
 ROOT = Path(__file__).resolve().parent.parent
 specs = [
     spec
@@ -128,7 +136,11 @@ specs = [
 columns = st.columns(2)
 for index, spec in enumerate(specs):
     with columns[index % 2], st.container(border=True):
-        st.page_link(spec.file, label=spec.title, icon=spec.icon)
-        st.caption(BLURBS.get(spec.key, ""))
+        st.page_link(spec.file, label=_(spec.title), icon=spec.icon)
+        st.caption(_(BLURBS[spec.key]) if spec.key in BLURBS else "")
 if not user.is_dba:
-    st.caption(f"As {user.role}, the SQL you type runs read-only on each connection's least-privilege read-only login.")
+    st.caption(
+        _("As {role}, the SQL you type runs read-only on each connection's least-privilege read-only login.").format(
+            role=user.role
+        )
+    )

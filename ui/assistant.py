@@ -22,6 +22,8 @@ from dba_admin.assistant.assistant import Answer, AssistantStatus, GeminiAssista
 from dba_admin.assistant.checker import SqlCheck, check_sql, extract_sql
 from dba_admin.config import Settings
 from dba_admin.errors import DbaAdminError
+from dba_admin.i18n import N_
+from ui.i18n import _, ngettext, number
 from ui.markdown import escape_markdown, model_markdown
 from ui.session import current_connection, current_user, get_services, show_error
 
@@ -36,10 +38,11 @@ _APP_ROOT = Path(__file__).resolve().parent.parent
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _SQL_LANGS = {"", "sql", "postgres", "postgresql", "pgsql", "psql", "plpgsql"}
 
+# Marked here, shown through _(): TASK_TITLES[task] is the English name (also the question stored in the history).
 TASK_TITLES = {
-    "explain": "Explain this query",
-    "why_failed": "Why did this fail?",
-    "suggest_index": "Suggest an index",
+    "explain": N_("Explain this query"),
+    "why_failed": N_("Why did this fail?"),
+    "suggest_index": N_("Suggest an index"),
 }
 
 
@@ -124,6 +127,8 @@ class ChatEntry:
 def mode_label(mode: str) -> str:
     if mode.startswith("gemini:"):
         return f"Gemini {mode.split(':', 1)[1]}"
+    if mode == "offline":
+        return _("Offline")
     return mode[:1].upper() + mode[1:]
 
 
@@ -143,7 +148,7 @@ def open_in_sql_editor(sql: str) -> None:
     st.session_state[SQL_EDITOR_TEXT] = sql
     if (_APP_ROOT / SQL_EDITOR_PAGE).is_file():
         st.switch_page(SQL_EDITOR_PAGE)
-    st.info("The SQL editor page is not installed; the SQL was kept for it.")
+    st.info(_("The SQL editor page is not installed; the SQL was kept for it."))
 
 
 def _normalized(text: str) -> str:
@@ -155,21 +160,29 @@ def render_check(
     key: str,
     *,
     on_use_sql: Callable[[str], None] | None = None,
-    use_label: str = "Open in SQL editor",
+    use_label: str | None = None,
 ) -> None:
     """One SQL block: the code (with its copy button), its check status, and the open button when valid."""
+    use_label = use_label or _("Open in SQL editor")
     st.code(check.sql, language="sql")
     if check.status == "valid":
-        st.caption("✅ Valid: checked with EXPLAIN against the live schema (not run).")
+        st.caption(_("✅ Valid: checked with EXPLAIN against the live schema (not run)."))
         if on_use_sql is not None:
             st.button(use_label, key=key, icon=":material/edit_note:", on_click=on_use_sql, args=(check.sql,))
         elif st.button(use_label, key=key, icon=":material/open_in_new:"):
             open_in_sql_editor(check.sql)
     elif check.status == "invalid":
-        where = f" (SQLSTATE {check.sqlstate})" if check.sqlstate else ""
-        st.error(f"✗ Not valid{where}: {escape_markdown(check.error or 'the check failed')}")
+        error = escape_markdown(check.error or _("the check failed"))
+        if check.sqlstate:
+            st.error(_("✗ Not valid (SQLSTATE {sqlstate}): {error}").format(sqlstate=check.sqlstate, error=error))
+        else:
+            st.error(_("✗ Not valid: {error}").format(error=error))
     else:
-        st.warning(f"Not checked: {escape_markdown(check.error or 'only single read statements are checked')}")
+        st.warning(
+            _("Not checked: {reason}").format(
+                reason=escape_markdown(check.error or _("only single read statements are checked"))
+            )
+        )
 
 
 def render_entry(
@@ -177,7 +190,7 @@ def render_entry(
     key: str,
     *,
     on_use_sql: Callable[[str], None] | None = None,
-    use_label: str = "Open in SQL editor",
+    use_label: str | None = None,
 ) -> None:
     """The answer text with every SQL block replaced by the block and its check, then context and mode.
 
@@ -207,18 +220,20 @@ def render_entry(
     if tail:
         st.markdown(model_markdown(tail))
     if remaining:
-        st.caption("SQL in this answer:")
+        st.caption(_("SQL in this answer:"))
         for i, check in remaining:
             render_check(check, f"{key}_sql_{i}", on_use_sql=on_use_sql, use_label=use_label)
     if entry.notice:
         st.info(escape_markdown(entry.notice))
     if entry.tables:
-        st.caption("Context tables: " + " · ".join(escape_markdown(t, code=True) for t in entry.tables))
+        st.caption(
+            _("Context tables: {tables}").format(tables=" · ".join(escape_markdown(t, code=True) for t in entry.tables))
+        )
     details = [escape_markdown(mode_label(entry.mode))]
     if entry.tokens:
-        details.append(f"{entry.tokens:,} tokens")
+        details.append(ngettext("{count} token", "{count} tokens", entry.tokens).format(count=number(entry.tokens)))
     if entry.rechecked and entry.checks:
-        details.append("SQL re-checked against today's schema")
+        details.append(_("SQL re-checked against today's schema"))
     st.caption(" · ".join(details))
 
 
@@ -252,27 +267,27 @@ def render_sql_helpers(
     cols = st.columns(3)
     task: str | None = None
     if cols[0].button(
-        TASK_TITLES["explain"],
+        _(TASK_TITLES["explain"]),
         key=f"{key}_explain",
         disabled=blank,
         icon=":material/school:",
-        help="What the query does, read from its plan and the schema (the query is not run).",
+        help=_("What the query does, read from its plan and the schema (the query is not run)."),
     ):
         task = "explain"
     if cols[1].button(
-        TASK_TITLES["why_failed"],
+        _(TASK_TITLES["why_failed"]),
         key=f"{key}_why",
         disabled=blank or not error,
         icon=":material/help:",
-        help="The error in plain words and the closest real names." if error else "Run the SQL first: no error.",
+        help=_("The error in plain words and the closest real names.") if error else _("Run the SQL first: no error."),
     ):
         task = "why_failed"
     if cols[2].button(
-        TASK_TITLES["suggest_index"],
+        _(TASK_TITLES["suggest_index"]),
         key=f"{key}_index",
         disabled=blank,
         icon=":material/bolt:",
-        help="Index candidates from the EXPLAIN plan (nothing is created).",
+        help=_("Index candidates from the EXPLAIN plan (nothing is created)."),
     ):
         task = "suggest_index"
     if task is not None:
@@ -280,7 +295,7 @@ def render_sql_helpers(
         assistant = get_assistant(services, db)
         conversation = st.session_state.get(conversation_key)
         try:
-            with st.spinner("Asking the assistant…"):
+            with st.spinner(_("Asking the assistant…")):
                 if task == "explain":
                     answer = assistant.explain_query(user.claims, sql, conversation_id=conversation)
                 elif task == "why_failed":
@@ -288,7 +303,7 @@ def render_sql_helpers(
                 else:
                     answer = assistant.suggest_index(user.claims, sql, conversation_id=conversation)
         except DbaAdminError as exc:
-            show_error(exc, action=TASK_TITLES[task])
+            show_error(exc, action=_(TASK_TITLES[task]))
             return
         st.session_state[conversation_key] = str(answer.conversation_id)
         st.session_state[answer_key] = {
@@ -307,17 +322,20 @@ def render_sql_helpers(
     ):
         return
     with st.container(border=True):
-        st.markdown(f"**{TASK_TITLES[stored['task']]}**")
+        st.markdown(f"**{_(TASK_TITLES[stored['task']])}**")
         render_entry(
             stored["entry"],
             f"{key}_entry",
             on_use_sql=on_use_sql,
-            use_label="Use this SQL" if on_use_sql is not None else "Open in SQL editor",
+            use_label=_("Use this SQL") if on_use_sql is not None else _("Open in SQL editor"),
         )
 
 
 def example_questions() -> Sequence[tuple[str, Sequence[str]]]:
-    """The empty state's examples, in the two languages the team writes in."""
+    """The empty state's examples, in the two languages the team writes in.
+
+    Each heading is written in its column's own language, whatever the interface's (as a language picker names each
+    language in itself); the assistant page also keys its buttons on the heading's first two letters."""
     return (
         (
             "In English",

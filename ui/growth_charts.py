@@ -16,6 +16,7 @@ import streamlit as st
 from dba_admin.advisors import database_size_history, statement_time_by_day, table_size_history, take_snapshot_if_due
 from dba_admin.errors import ConfigError, DbaAdminError
 from ui import figures
+from ui.i18n import _, ngettext, number
 from ui.markdown import escape_markdown
 from ui.session import show_error
 
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
     from dba_admin.database import DatabaseManager
 
 KEY = "dashboard_growth"  # session keys of this block (it lives on the dashboard page)
-PERIODS = {"7 days": 7, "30 days": 30, "90 days": 90}
-CRON_HINT = "run `dba-admin snapshot` from cron (e.g. hourly) for regular points"
+PERIODS = (7, 30, 90)  # days; shown as "7 days" in the reader's language
 MB = 1024 * 1024
 
 
@@ -33,31 +33,40 @@ def render_growth_charts(db: DatabaseManager, *, actor: str | None = None, take_
     is empty). The snapshots are kept in the workspace, per connection. ``take_snapshot=False`` draws what is stored
     without adding a point.
     """
-    st.subheader("Growth over time")
+    st.subheader(_("Growth over time"))
     if take_snapshot:
         try:
             taken = take_snapshot_if_due(db, actor=actor)
         except ConfigError as exc:
-            st.info(f"Growth charts need the snapshot tables: {escape_markdown(exc)}")
+            st.info(_("Growth charts need the snapshot tables: {error}").format(error=escape_markdown(exc)))
             return
         except DbaAdminError as exc:  # e.g. a lost connection (a QueryError); the charts still draw
-            show_error(exc, action="Taking a snapshot")
+            show_error(exc, action=_("Taking a snapshot"))
             taken = None
         if taken is not None:
-            st.caption(f"Snapshot taken now ({taken.tables} tables, {taken.statements} statements recorded).")
+            st.caption(
+                _("Snapshot taken now ({tables} tables, {statements} statements recorded).").format(
+                    tables=number(taken.tables), statements=number(taken.statements)
+                )
+            )
     period = st.segmented_control(
-        "Period", list(PERIODS), default="30 days", key=f"{KEY}_period", label_visibility="collapsed"
+        _("Period"),
+        list(PERIODS),
+        default=30,
+        key=f"{KEY}_period",
+        label_visibility="collapsed",
+        format_func=lambda n: ngettext("{count} day", "{count} days", n).format(count=n),
     )
-    days = PERIODS.get(period or "30 days", 30)
+    days = period or 30
     try:
         sizes = database_size_history(db, days=days)
         tables = table_size_history(db, days=days, top=10)
         statements = statement_time_by_day(db, days=days, top=8)
     except ConfigError as exc:
-        st.info(f"Growth charts need the snapshot tables: {escape_markdown(exc)}")
+        st.info(_("Growth charts need the snapshot tables: {error}").format(error=escape_markdown(exc)))
         return
     except DbaAdminError as exc:  # a message, never a traceback on the dashboard
-        show_error(exc, action="Reading the snapshots")
+        show_error(exc, action=_("Reading the snapshots"))
         return
     _database_size(sizes)
     _biggest_tables(tables, len(sizes))
@@ -65,34 +74,49 @@ def render_growth_charts(db: DatabaseManager, *, actor: str | None = None, take_
 
 
 def _database_size(sizes: pd.DataFrame) -> None:
-    st.markdown("**Database size**")
+    st.markdown(_("**Database size**"))
     if sizes.empty:
-        st.info(f"No snapshot yet in this period: the first one is taken when the dashboard opens; {CRON_HINT}.")
+        st.info(
+            _(
+                "No snapshot yet in this period: the first one is taken when the dashboard opens; run "
+                "`dba-admin snapshot` from cron (e.g. hourly) for regular points."
+            )
+        )
         return
     frame = sizes.assign(size_mb=sizes["database_size_bytes"].astype(float) / MB)
     if len(frame) == 1:
-        st.metric("Database size now", f"{frame['size_mb'].iloc[-1]:,.1f} MB")
-        st.info(f"One snapshot so far — growth appears after the next one; {CRON_HINT}.")
+        st.metric(_("Database size now"), f"{number(frame['size_mb'].iloc[-1], digits=1)} MB")
+        st.info(
+            _(
+                "One snapshot so far — growth appears after the next one; run `dba-admin snapshot` from cron (e.g. "
+                "hourly) for regular points."
+            )
+        )
         return
     first, last = frame["size_mb"].iloc[0], frame["size_mb"].iloc[-1]
-    st.metric("Database size now", f"{last:,.1f} MB", f"{last - first:+,.1f} MB in the period")
+    change = ("+" if last >= first else "-") + number(abs(last - first), digits=1)
+    st.metric(
+        _("Database size now"),
+        f"{number(last, digits=1)} MB",
+        _("{change} MB in the period").format(change=change),
+    )
     figure = figures.lines(
-        {"size": frame["taken_at"]}, {"size": frame["size_mb"]}, value_title="MB", markers=True, height=280
+        {_("size"): frame["taken_at"]}, {_("size"): frame["size_mb"]}, value_title="MB", markers=True, height=280
     )
     st.plotly_chart(figure, width="stretch", key=f"{KEY}_database")
 
 
 def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
-    st.markdown("**Biggest tables**")
+    st.markdown(_("**Biggest tables**"))
     if tables.empty:
-        st.info("No table sizes recorded yet: they come with the first snapshot.")
+        st.info(_("No table sizes recorded yet: they come with the first snapshot."))
         return
     frame = tables.assign(size_mb=tables["total_bytes"].astype(float) / MB)
     if snapshots < 2 or frame["taken_at"].nunique() < 2:
         latest = frame[frame["taken_at"] == frame["taken_at"].max()].sort_values("size_mb")
         figure = figures.hbar(latest["table"], latest["size_mb"], value_title="MB", height=320)
         st.plotly_chart(figure, width="stretch", key=f"{KEY}_tables")
-        st.caption("Sizes at the only snapshot so far; their growth appears after the next snapshot.")
+        st.caption(_("Sizes at the only snapshot so far; their growth appears after the next snapshot."))
         return
     by_table = {str(name): part for name, part in frame.groupby("table", sort=False)}
     figure = figures.lines(
@@ -106,17 +130,21 @@ def _biggest_tables(tables: pd.DataFrame, snapshots: int) -> None:
 
 
 def _statement_time(statements: pd.DataFrame, snapshots: int) -> None:
-    st.markdown("**Statement time per day**")
+    st.markdown(_("**Statement time per day**"))
     if statements.empty:
         if snapshots < 2:
             st.info(
-                "Statement time needs two snapshots with pg_stat_statements (the first is the baseline the "
-                f"next is compared with); {CRON_HINT}."
+                _(
+                    "Statement time needs two snapshots with pg_stat_statements (the first is the baseline the next "
+                    "is compared with); run `dba-admin snapshot` from cron (e.g. hourly) for regular points."
+                )
             )
         else:
             st.info(
-                "No statement time recorded: pg_stat_statements is not available in this database, or nothing "
-                "ran between the snapshots. The Advisors page says how to enable pg_stat_statements."
+                _(
+                    "No statement time recorded: pg_stat_statements is not available in this database, or nothing "
+                    "ran between the snapshots. The Advisors page says how to enable pg_stat_statements."
+                )
             )
         return
     frame = statements.assign(
@@ -127,8 +155,8 @@ def _statement_time(statements: pd.DataFrame, snapshots: int) -> None:
     figure = figures.stacked_bars(
         {name: part["day"] for name, part in by_statement.items()},
         {name: part["seconds"] for name, part in by_statement.items()},
-        value_title="seconds",
-        hover={name: {"calls": [f"{c:,}" for c in part["calls"]]} for name, part in by_statement.items()},
+        value_title=_("seconds"),
+        hover={name: {_("calls"): [number(c) for c in part["calls"]]} for name, part in by_statement.items()},
     )
     st.plotly_chart(figure, width="stretch", key=f"{KEY}_statements")
 

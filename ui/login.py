@@ -24,14 +24,18 @@ from streamlit_authenticator.models import CookieModel
 
 from dba_admin.auth import AppUser, LoginThrottled, UserStoreBusy
 from dba_admin.errors import AccountLocked, AuthError
+from dba_admin.i18n import LOCALES, N_
 from dba_admin.services import COOKIE_NAME, Services
 from dba_admin.session_token import SessionToken, issue_token, read_token
 from dba_admin.supabase_auth import login_with_supabase
+from ui.i18n import _, current_locale, use_locale
 from ui.markdown import escape_markdown
 from ui.session import USER_KEY
 
 AUTHENTICATOR_KEY = "dba_authenticator"
-BUSY_MESSAGE = "The user store is busy (another session holds a lock on it). Try again in a moment."
+BUSY_MESSAGE = N_("The user store is busy (another session holds a lock on it). Try again in a moment.")
+LOCALE_PICKER_KEY = "ui_locale_picker"
+LOCALE_APPLIED_KEY = "ui_locale_applied_for"  # the user whose saved language this session has applied
 
 
 def client_address(trusted_proxy_hops: int = 0) -> str | None:
@@ -153,13 +157,15 @@ class Authenticator(stauth.Authenticate):  # type: ignore[misc, unused-ignore]
                 user = store.authenticate(username, password or "", address=self.address)
         except LoginThrottled as exc:
             wait = max(1, round(exc.retry_after_seconds))
-            self.refusal = f"Too many failed logins from here or for this username. Wait {wait} s and try again."
+            self.refusal = _(
+                "Too many failed logins from here or for this username. Wait {seconds} s and try again."
+            ).format(seconds=wait)
         except AccountLocked:
-            self.refusal = "This account is locked by an admin. Ask an admin to unlock it."
+            self.refusal = _("This account is locked by an admin. Ask an admin to unlock it.")
         except UserStoreBusy:
-            self.refusal = BUSY_MESSAGE
+            self.refusal = _(BUSY_MESSAGE)
         except AuthError:
-            self.refusal = "Wrong username or password."
+            self.refusal = _("Wrong username or password.")
         else:
             self.logged_in = user
             self._component_login(None, None, token={"username": user.username})
@@ -172,10 +178,10 @@ def _supabase_form(services: Services) -> AppUser | None:
     settings = services.settings
     if not (settings.supabase_url and settings.supabase_anon_key):
         return None
-    with st.expander("Log in with your Supabase account"), st.form("supabase_login"):
-        email = st.text_input("Email")
-        password = st.text_input("Supabase password", type="password")
-        if st.form_submit_button("Log in with Supabase"):
+    with st.expander(_("Log in with your Supabase account")), st.form("supabase_login"):
+        email = st.text_input(_("Email"), key="supabase_login_email")
+        password = st.text_input(_("Supabase password"), type="password", key="supabase_login_password")
+        if st.form_submit_button(_("Log in with Supabase")):
             try:
                 with services.users() as store:
                     return login_with_supabase(
@@ -197,8 +203,8 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
     try:
         return _login_gate(services)
     except UserStoreBusy:
-        st.error(BUSY_MESSAGE)
-        st.caption("DBA Admin · the login could not read the user store within the lock timeout")
+        st.error(_(BUSY_MESSAGE))
+        st.caption(_("DBA Admin · the login could not read the user store within the lock timeout"))
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers so
 
@@ -216,7 +222,7 @@ def _login_gate(services: Services) -> tuple[AppUser, Any]:
     authenticator.cookie_controller.set_cookie = lambda: cookie_due.append(True)
     try:
         with form_box:
-            authenticator.login(location="main")
+            authenticator.login(location="main", fields=_login_fields())
     except stauth.LoginError as exc:
         st.error(escape_markdown(str(exc)))
     if authenticator.refusal:
@@ -238,16 +244,16 @@ def _login_gate(services: Services) -> tuple[AppUser, Any]:
                 user = store.record_success(username, authenticator.address, via="cookie") if fresh else None
         if user is None:
             _end_component_session(authenticator)
-            st.error("Your account is deactivated or locked. Ask an admin.")
+            st.error(_("Your account is deactivated or locked. Ask an admin."))
     elif user is not None:
         with services.users() as store:
             fresh = store.session_user(user.username)  # deactivated since: the session ends now
         if fresh is None:
             _end_component_session(authenticator)
-            st.error("Your account is deactivated. Ask an admin.")
+            st.error(_("Your account is deactivated. Ask an admin."))
         elif fresh.password_changed_at != getattr(user, "password_changed_at", None):
             _end_component_session(authenticator)
-            st.warning("Your password was changed. Log in again with the new one.")
+            st.warning(_("Your password was changed. Log in again with the new one."))
             fresh = None
         user = fresh  # role and name as they are now; an admin lock does not end an open session
     if user is None:
@@ -256,13 +262,71 @@ def _login_gate(services: Services) -> tuple[AppUser, Any]:
             user = _supabase_form(services)
     if user is None:
         remember_requested_page()
-        st.caption("DBA Admin · log in to continue")
+        st.caption(_("DBA Admin · log in to continue"))
+        language_picker(services, None)
         st.stop()
+    if st.session_state.get(LOCALE_APPLIED_KEY) != user.username:
+        # Once per login: the user's saved language (from any server); none saved, the browser's (or the login page's
+        # pick) stays. Later changes come from the picker, which applies them at once.
+        st.session_state[LOCALE_APPLIED_KEY] = user.username
+        if getattr(user, "locale", None):
+            use_locale(user.locale)
     form_area.empty()
     if cookie_due:
         write_cookie()
     st.session_state[USER_KEY] = user
     return user, authenticator
+
+
+def _login_fields() -> dict[str, str]:
+    """The login form's labels in the session's language (the component draws them, we name them)."""
+    return {
+        "Form name": _("Login"),
+        "Username": _("Username"),
+        "Password": _("Password"),
+        "Login": _("Login"),
+        "Captcha": _("Captcha"),
+    }
+
+
+def _picked_language(services: Services, user: AppUser | None) -> None:
+    """The picker's callback: the session speaks the new language at once; a logged-in user's choice is saved."""
+    locale = st.session_state.get(LOCALE_PICKER_KEY)
+    if locale not in LOCALES:
+        return
+    use_locale(locale)
+    if user is None:
+        return
+    try:
+        with services.users() as store:
+            store.set_locale(user.username, locale)
+    except (AuthError, UserStoreBusy) as exc:
+        st.session_state[LOCALE_PICKER_KEY + "_error"] = str(exc)
+
+
+def language_picker(services: Services, user: AppUser | None) -> None:
+    """The interface language (each in its own name): saved for a logged-in user, for this session on the login page."""
+    current = current_locale()
+    if st.session_state.get(LOCALE_PICKER_KEY) != current:
+        st.session_state[LOCALE_PICKER_KEY] = current
+    st.selectbox(
+        _("Language"),
+        list(LOCALES),
+        key=LOCALE_PICKER_KEY,
+        format_func=LOCALES.__getitem__,
+        on_change=_picked_language,
+        args=(services, user),
+        help=_("Saved for your account: every login, on any computer, opens in this language.")
+        if user is not None
+        else _("The language of this page; after login your saved choice, if any, applies."),
+    )
+    failed = st.session_state.pop(LOCALE_PICKER_KEY + "_error", None)
+    if failed:
+        st.caption(
+            _("The choice applies to this session only: it could not be saved ({reason}).").format(
+                reason=escape_markdown(failed)
+            )
+        )
 
 
 REQUESTED_KEY = "login_requested_page"
@@ -294,9 +358,12 @@ def logout(services: Services, authenticator: Any, user: AppUser) -> None:
         with services.users() as store:
             store.record_logout(user.username)
     except UserStoreBusy:
-        st.warning("Logged out here, but the user store was busy: other saved logins may stay valid until they expire.")
+        st.warning(
+            _("Logged out here, but the user store was busy: other saved logins may stay valid until they expire.")
+        )
     _end_component_session(authenticator)
     st.session_state.pop(USER_KEY, None)
-    st.success("You are logged out.")
-    st.button("Log in again", key="login_again")  # any interaction reruns into the login form
+    st.session_state.pop(LOCALE_APPLIED_KEY, None)  # the next login applies its user's saved language again
+    st.success(_("You are logged out."))
+    st.button(_("Log in again"), key="login_again")  # any interaction reruns into the login form
     st.stop()

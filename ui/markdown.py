@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import string
 
+from ui.i18n import _
+
 __all__ = ["escape_markdown", "model_markdown"]
 
 # CommonMark lets every ASCII punctuation character be backslash-escaped, and an escaped one is always shown
@@ -78,7 +80,8 @@ def model_markdown(text: str) -> str:
     def defang(match: re.Match[str]) -> str:
         bang, label, target = match.groups()
         shown = escape_markdown(label) if label else ""
-        kind = "image" if bang else "link"
-        return f"{shown} ({kind}: {escape_markdown(target.strip())})".strip()
+        where = escape_markdown(target.strip())
+        said = _("{text} (image: {target})") if bang else _("{text} (link: {target})")
+        return said.format(text=shown, target=where).strip()
 
     return _REFERENCE_DEFINITION.sub(lambda m: escape_markdown(m.group(0)), _IMAGE_OR_LINK.sub(defang, text))

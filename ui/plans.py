@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.plan import PlanTree
+from ui.i18n import _, number, percent
 from ui.markdown import escape_markdown
 
 
@@ -19,43 +20,69 @@ def _plan_styles(frame: pd.DataFrame) -> Any:
         color = "background-color: rgba(255, 75, 75, 0.18)" if row["slow"] else ""
         return [color] * len(row)
 
-    formats = {
-        "startup cost": "{:,.2f}",
-        "total cost": "{:,.2f}",
-        "self cost": "{:,.2f}",
-        "est. rows": "{:,.0f}",
-        "actual rows": "{:,.0f}",
-        "loops": "{:,.0f}",
-        "time ms": "{:,.3f}",
-        "self ms": "{:,.3f}",
+    digits = {
+        "startup cost": 2,
+        "total cost": 2,
+        "self cost": 2,
+        "est. rows": 0,
+        "actual rows": 0,
+        "loops": 0,
+        "time ms": 3,
+        "self ms": 3,
     }
+    formats = {column: (lambda v, d=d: number(v, digits=d)) for column, d in digits.items()}  # the reader's separators
     return frame.style.apply(paint, axis=1).format({k: v for k, v in formats.items() if k in frame.columns}, na_rep="")
+
+
+def _scope(scope: str) -> str:
+    """The caption suffix for a run of the selection only; nothing for the whole text."""
+    return " · " + _("selection") if scope == "selection" else (f" · {scope}" if scope != "text" else "")
 
 
 def show_plan(tree: PlanTree, *, key: str, scope: str = "text") -> None:
     """Cost (and time, when analysed) per node as a table with the slowest nodes marked, an icicle, the JSON."""
     analyzed = tree.analyzed
     st.caption(
-        ("EXPLAIN ANALYZE (the statement ran inside a transaction that was rolled back)" if analyzed else "EXPLAIN")
-        + (f" · {scope}" if scope != "text" else "")
+        (_("EXPLAIN ANALYZE (the statement ran inside a transaction that was rolled back)") if analyzed else "EXPLAIN")
+        + _scope(scope)
     )
     cols = st.columns(4)
-    cols[0].metric("Total cost", f"{tree.total_cost:,.2f}")
-    cols[1].metric("Nodes", len(tree.nodes))
+    cols[0].metric(_("Total cost"), number(tree.total_cost, digits=2))
+    cols[1].metric(_("Nodes"), len(tree.nodes))
     if analyzed:
-        cols[2].metric("Planning", f"{tree.planning_ms or 0:,.2f} ms")
-        cols[3].metric("Execution", f"{tree.execution_ms or 0:,.2f} ms")
+        cols[2].metric(_("Planning"), f"{number(tree.planning_ms or 0, digits=2)} ms")
+        cols[3].metric(_("Execution"), f"{number(tree.execution_ms or 0, digits=2)} ms")
     slow = tree.slowest
     if slow:
-        what = "of the time" if analyzed else "of the cost"
-        st.markdown("**Slowest:** " + "; ".join(f"{escape_markdown(n.label)} ({n.share:.0%} {what})" for n in slow))
+        share = _("{node} ({share} of the time)") if analyzed else _("{node} ({share} of the cost)")
+        st.markdown(
+            _("**Slowest:** {nodes}").format(
+                nodes="; ".join(
+                    share.format(node=escape_markdown(n.label), share=percent(n.share, digits=0)) for n in slow
+                )
+            )
+        )
     frame = tree.to_frame()
     config: dict[str, Any] = {
         "id": None,
         "parent": None,
         "slow": None,
+        "node": st.column_config.Column(_("node")),
+        "startup cost": st.column_config.Column(_("startup cost")),
+        "total cost": st.column_config.Column(_("total cost")),
+        "est. rows": st.column_config.Column(_("est. rows")),
+        "actual rows": st.column_config.Column(_("actual rows")),
+        "loops": st.column_config.Column(_("loops")),
+        "time ms": st.column_config.Column(_("time ms")),
+        "self ms": st.column_config.Column(_("self ms")),
+        "self cost": st.column_config.Column(_("self cost")),
+        "detail": st.column_config.Column(_("detail")),
         "share": st.column_config.ProgressColumn(
-            "share", help="own time (or cost) as a part of the whole", min_value=0.0, max_value=1.0, format="percent"
+            _("share"),
+            help=_("own time (or cost) as a part of the whole"),
+            min_value=0.0,
+            max_value=1.0,
+            format="percent",
         ),
     }
     st.dataframe(_plan_styles(frame), column_config=config, hide_index=True, width="stretch", key=f"{key}_plan")
@@ -76,10 +103,10 @@ def show_plan(tree: PlanTree, *, key: str, scope: str = "text") -> None:
         fig.update_layout(
             margin={"l": 0, "r": 0, "t": 24, "b": 0},
             height=320,
-            title="own time (ms) by node" if analyzed else "own cost by node",
+            title=_("own time (ms) by node") if analyzed else _("own cost by node"),
         )
         st.plotly_chart(fig, width="stretch", key=f"{key}_icicle")
-    with st.expander("Plan JSON"):
+    with st.expander(_("Plan JSON")):
         st.json(dict(tree.raw), expanded=False)
 
 
@@ -96,11 +123,11 @@ def show_index_advice(
     CREATE INDEX of the proven ones (or of the first), each with an optional button that hands it to ``on_use``."""
     rows = advice["candidates"]
     proven = [r for r in rows if r["proven"]]
-    st.caption("Index advice" + (f" · {scope}" if scope != "text" else ""))
+    st.caption(_("Index advice") + _scope(scope))
     cols = st.columns(3)
-    cols[0].metric("Cost now", f"{advice['cost_before']:,.2f}")
-    cols[1].metric("Candidates", len(rows))
-    cols[2].metric("Proven", len(proven) if advice["hypopg"] else "—")
+    cols[0].metric(_("Cost now"), number(advice["cost_before"], digits=2))
+    cols[1].metric(_("Candidates"), len(rows))
+    cols[2].metric(_("Proven"), len(proven) if advice["hypopg"] else "—")
     if proven:
         st.success(escape_markdown(advice["note"]), icon=":material/verified:")
     elif advice["hypopg"]:
@@ -130,7 +157,15 @@ def show_index_advice(
         hide_index=True,
         width="stretch",
         placeholder="—",  # no cost after: unproven (no hypopg here)
-        column_config={"gain": st.column_config.ProgressColumn("gain", min_value=0.0, max_value=1.0, format="percent")},
+        column_config={
+            "table": st.column_config.Column(_("table")),
+            "columns": st.column_config.Column(_("columns")),
+            "cost before": st.column_config.NumberColumn(_("cost before")),
+            "cost after": st.column_config.NumberColumn(_("cost after")),
+            "gain": st.column_config.ProgressColumn(_("gain"), min_value=0.0, max_value=1.0, format="percent"),
+            "proven": st.column_config.CheckboxColumn(_("proven")),
+            "why": st.column_config.Column(_("why")),
+        },
         key=f"{key}_advice",
     )
     for i, r in enumerate(proven or rows[:1]):

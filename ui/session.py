@@ -13,7 +13,9 @@ from dba_admin.auth import AppUser
 from dba_admin.bootstrap import DatabaseUnreachable
 from dba_admin.config import Settings, load_settings
 from dba_admin.errors import DbaAdminError, QueryError
+from dba_admin.i18n import N_
 from dba_admin.services import Services, mask_dsn, outage_where
+from ui.i18n import _
 from ui.markdown import escape_markdown
 
 if TYPE_CHECKING:
@@ -34,7 +36,8 @@ _VISIBLE_KEY = "dba_connections_visible"  # (user, asked at, names, labels): wha
 _REFUSED_KEY = "dba_connection_refused"  # a connection asked for by URL that this user may not use (said once)
 VISIBLE_TTL_S = 30  # how long a session trusts its list of connections before RLS is asked again
 HEALTH_TTL_S = 15  # one health check per connection and app server in this long (the dashboard's figure)
-NO_CONNECTION = "No connection yet: an admin adds one on the Connections page or with `dba-admin connection add`."
+# Marked, not translated here: a page shows it as _(NO_CONNECTION), in the reader's language.
+NO_CONNECTION = N_("No connection yet: an admin adds one on the Connections page or with `dba-admin connection add`.")
 
 
 def get_services() -> Services:
@@ -67,20 +70,20 @@ def database_gate(services: Services) -> None:
         return
     where = services.database_where
     if services.embedded:
-        with st.spinner(f"The embedded PostgreSQL ({where}) is not answering; restarting it…"):
+        with st.spinner(_("The embedded PostgreSQL ({where}) is not answering; restarting it…").format(where=where)):
             reason = services.restart_embedded()
         if reason is None:
             st.session_state.pop(_RETRY_KEY, None)
             return
         show_outage(
-            f"The embedded PostgreSQL ({where}) is not answering and could not be restarted",
+            _("The embedded PostgreSQL ({where}) is not answering and could not be restarted").format(where=where),
             reason,
-            "Fix the cause named above (the server log is in the data dir); this page retries by itself.",
+            _("Fix the cause named above (the server log is in the data dir); this page retries by itself."),
         )
     show_outage(
-        f"The database at {where} is not answering",
+        _("The database at {where} is not answering").format(where=where),
         reason,
-        "Check that the server runs and is reachable from this app server; this page retries by itself.",
+        _("Check that the server runs and is reachable from this app server; this page retries by itself."),
     )
 
 
@@ -89,15 +92,17 @@ def show_not_ready(exc: DbaAdminError) -> NoReturn:
     settings = load_settings()
     if isinstance(exc, DatabaseUnreachable):
         show_outage(
-            f"The database at {outage_where(settings)} is not answering",
+            _("The database at {where} is not answering").format(where=outage_where(settings)),
             str(exc),
-            "Check DATABASE_URL and that the server runs; this page retries by itself.",
+            _("Check DATABASE_URL and that the server runs; this page retries by itself."),
         )
     show_outage(
-        "The database is not ready",
+        _("The database is not ready"),
         str(exc),
-        "Set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded default; this page retries by "
-        "itself.",
+        _(
+            "Set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded default; this page retries "
+            "by itself."
+        ),
     )
 
 
@@ -106,10 +111,10 @@ def show_outage(headline: str, reason: str, advice: str) -> NoReturn:
     delay = min(MAX_RETRY_S, st.session_state.get(_RETRY_KEY, 0) * 2 or FIRST_RETRY_S)
     st.session_state[_RETRY_KEY] = delay
     st.title("DBA Admin")
-    st.error(f"{escape_markdown(headline)}; retrying in {delay} s.")
+    st.error(_("{headline}; retrying in {seconds} s.").format(headline=escape_markdown(headline), seconds=delay))
     st.caption(escape_markdown(reason))
     st.info(escape_markdown(advice))
-    st.button("Retry now", key="outage_retry_now")  # a click reruns the app
+    st.button(_("Retry now"), key="outage_retry_now")  # a click reruns the app
     _rerun_after(delay)
     st.stop()
     raise AssertionError("st.stop() returned")  # pragma: no cover - st.stop raises
@@ -146,28 +151,44 @@ def require_page(key: str) -> AppUser:
     user = current_user()
     spec = page_spec(key)
     if user is None:
-        st.warning("Please log in first.")
+        st.warning(_("Please log in first."))
         st.stop()
     if not allowed(user.role, spec):
-        st.error(f"**{spec.title}** needs the role {required_roles_text(spec)}; you are logged in as {user.role}.")
+        st.error(
+            _("**{page}** needs the role {roles}; you are logged in as {role}.").format(
+                page=_(spec.title), roles=required_roles_text(spec), role=user.role
+            )
+        )
         st.stop()
     return user
 
 
-def show_error(exc: Exception, *, action: str = "This action") -> None:
-    """A failure as a message with what to do next, never a traceback."""
+def show_error(exc: Exception, *, action: str | None = None) -> None:
+    """A failure as a message with what to do next, never a traceback.
+
+    ``action`` names what failed, already in the reader's language (``_("Saving the script")``); the error's own
+    text (from PostgreSQL or the core) stays as it came.
+    """
+    action = action or _("This action")
     if isinstance(exc, QueryError):
         info = exc.info
-        text = f"{action} failed: {escape_markdown(info.message)}"
         if info.sqlstate:
-            text += f" (SQLSTATE {info.sqlstate})"
+            text = _("{action} failed: {error} (SQLSTATE {sqlstate})").format(
+                action=action, error=escape_markdown(info.message), sqlstate=info.sqlstate
+            )
+        else:
+            text = _("{action} failed: {error}").format(action=action, error=escape_markdown(info.message))
         st.error(text)
         if info.hint:
-            st.caption(f"Hint: {escape_markdown(info.hint)}")
+            st.caption(_("Hint: {hint}").format(hint=escape_markdown(info.hint)))
     elif isinstance(exc, DbaAdminError | ValueError):  # the core raises ValueError for bad input it names
-        st.error(f"{action} failed: {escape_markdown(exc)}")
+        st.error(_("{action} failed: {error}").format(action=action, error=escape_markdown(exc)))
     else:
-        st.error(f"{action} failed unexpectedly ({type(exc).__name__}). Try again; if it persists, tell an admin.")
+        st.error(
+            _("{action} failed unexpectedly ({error}). Try again; if it persists, tell an admin.").format(
+                action=action, error=type(exc).__name__
+            )
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,10 +246,10 @@ def connection_where(services: Services, name: str) -> str:
     labels: dict[str, str] = kept[3] if kept else {}
     if name not in labels:
         try:
-            secrets, _ = services.registry.secrets(name)
+            secrets, _kind = services.registry.secrets(name)
             labels[name] = mask_dsn(secrets.monitor)
         except DbaAdminError:
-            return "address unavailable"
+            return _("address unavailable")
     return labels[name]
 
 
@@ -249,27 +270,36 @@ def connection_switcher(services: Services, user: AppUser) -> None:
         current = chosen_connection(services, user)
         names = visible_connections(services, user)
     except DbaAdminError as exc:
-        st.error(f"Your connections could not be listed: {escape_markdown(exc)}")
+        st.error(_("Your connections could not be listed: {error}").format(error=escape_markdown(exc)))
         return
     refused = st.session_state.pop(_REFUSED_KEY, None)
     if refused:
-        st.warning(
-            f"The link asked for connection {escape_markdown(refused)}, which does not exist or is not open to you"
-            + (f"; showing {escape_markdown(current)}." if current else ".")
-        )
+        if current:
+            refusal = _(
+                "The link asked for connection {name}, which does not exist or is not open to you; showing {current}."
+            ).format(name=escape_markdown(refused), current=escape_markdown(current))
+        else:
+            refusal = _("The link asked for connection {name}, which does not exist or is not open to you.").format(
+                name=escape_markdown(refused)
+            )
+        st.warning(refusal)
     if current is None:
-        st.caption("Connection: none yet")
+        st.caption(_("Connection: none yet"))
         return
     if st.session_state.get(SWITCHER_KEY) != current:
         st.session_state[SWITCHER_KEY] = current
     st.selectbox(
-        "Connection",
+        _("Connection"),
         names,
         key=SWITCHER_KEY,
         on_change=_switched,
-        help="The database every page works on. Admins decide who may use which connection.",
+        help=_("The database every page works on. Admins decide who may use which connection."),
     )
-    st.caption(f"Connection: {escape_markdown(current)} · {escape_markdown(connection_where(services, current))}")
+    st.caption(
+        _("Connection: {name} · {where}").format(
+            name=escape_markdown(current), where=escape_markdown(connection_where(services, current))
+        )
+    )
 
 
 @st.cache_data(ttl=HEALTH_TTL_S, show_spinner=False)
@@ -297,17 +327,21 @@ def current_connection(services: Services, user: AppUser, *, check: bool = True)
     try:
         name = chosen_connection(services, user)
     except DbaAdminError as exc:
-        show_error(exc, action="Listing your connections")
+        show_error(exc, action=_("Listing your connections"))
         st.stop()
         raise AssertionError("st.stop() returned") from exc  # pragma: no cover - st.stop raises
     if name is None:
-        st.info(NO_CONNECTION)
+        st.info(_(NO_CONNECTION))
         st.stop()
         raise AssertionError("st.stop() returned")  # pragma: no cover
     try:
         db = services.connection_for(user.claims, name)
     except DbaAdminError as exc:
-        st.error(f"Connection {escape_markdown(name)} cannot be opened: {escape_markdown(exc)}")
+        st.error(
+            _("Connection {name} cannot be opened: {error}").format(
+                name=escape_markdown(name), error=escape_markdown(exc)
+            )
+        )
         st.stop()
         raise AssertionError("st.stop() returned") from exc  # pragma: no cover
     if check:
@@ -320,20 +354,30 @@ def current_connection(services: Services, user: AppUser, *, check: bool = True)
 def connection_down(services: Services, name: str, reason: str) -> NoReturn:
     """This connection does not answer: say so and stop this page only (the rest of the app keeps working)."""
     where = connection_where(services, name)
-    st.error(f"Connection {escape_markdown(name)} ({escape_markdown(where)}) is not answering.")
+    st.error(
+        _("Connection {name} ({where}) is not answering.").format(
+            name=escape_markdown(name), where=escape_markdown(where)
+        )
+    )
     st.caption(escape_markdown(reason))
     st.info(
-        "Pick another connection in the sidebar, or check that this database runs and is reachable from the app "
-        f"server; the check is repeated at most every {HEALTH_TTL_S} s."
+        _(
+            "Pick another connection in the sidebar, or check that this database runs and is reachable from the app "
+            "server; the check is repeated at most every {seconds} s."
+        ).format(seconds=HEALTH_TTL_S)
     )
-    st.button("Check again", key="connection_check_again", on_click=clear_connection_health)
+    st.button(_("Check again"), key="connection_check_again", on_click=clear_connection_health)
     st.stop()
     raise AssertionError("st.stop() returned")  # pragma: no cover - st.stop raises
 
 
 def show_connection(services: Services, db: DatabaseManager) -> None:
     """The line under a page's title that says which connection the page is on."""
-    st.caption(f"Connection: {escape_markdown(db.name)} · {escape_markdown(connection_where(services, db.name))}")
+    st.caption(
+        _("Connection: {name} · {where}").format(
+            name=escape_markdown(db.name), where=escape_markdown(connection_where(services, db.name))
+        )
+    )
 
 
 def connection_param() -> dict[str, str]:
@@ -345,27 +389,26 @@ def connection_param() -> dict[str, str]:
 def readonly_login_state(db: DatabaseManager, health: Health) -> tuple[str, str | None]:
     """The read-only login as a short label, and what is wrong with it (None when it works)."""
     if health.readonly_ok:
-        return "ok", None
+        return _("ok"), None
     if not db.has_readonly_login:
-        problem = "none is registered"
-        label = "missing"
+        problem = _("none is registered")
+        label = _("missing")
     else:
-        problem, label = health.readonly_message or "it does not work", "not ok"
-    return label, (
-        f"The read-only login of {db.name} is not usable ({problem}): analysts' SQL and previews cannot run on this "
-        f"connection; everything else works. An admin adds it with `dba-admin connection add {db.name} "
-        f"--readonly-dsn ... --replace`, or creates it with `dba-admin connection setup {db.name} --admin-dsn ... "
+        problem, label = health.readonly_message or _("it does not work"), _("not ok")
+    return label, _(
+        "The read-only login of {name} is not usable ({problem}): analysts' SQL and previews cannot run on this "
+        "connection; everything else works. An admin adds it with `dba-admin connection add {name} "
+        "--readonly-dsn ... --replace`, or creates it with `dba-admin connection setup {name} --admin-dsn ... "
         "--apply`."
-    )
+    ).format(name=db.name, problem=problem)
 
 
-def dba_login_notice(
-    db: DatabaseManager, what: str = "Write mode", effect: str = "your SQL runs read-only here"
-) -> str:
+def dba_login_notice(db: DatabaseManager, what: str | None = None, effect: str | None = None) -> str:
     """Why something that writes (write-mode SQL, a signal, a refresh) is unavailable on a connection without a DBA
-    login, and how to add one."""
-    return (
-        f"{what} is unavailable on connection {db.name}: it has no DBA login, so {effect}. "
-        f"An admin adds one with `dba-admin connection add {db.name} --dsn ... --dba-dsn ... --replace`, or creates "
-        f"it with `dba-admin connection setup {db.name} --admin-dsn ... --apply`."
-    )
+    login, and how to add one. ``what`` and ``effect`` come in the reader's language (``_("Resetting the
+    statistics")``); by default, write-mode SQL."""
+    return _(
+        "{what} is unavailable on connection {name}: it has no DBA login, so {effect}. "
+        "An admin adds one with `dba-admin connection add {name} --dsn ... --dba-dsn ... --replace`, or creates "
+        "it with `dba-admin connection setup {name} --admin-dsn ... --apply`."
+    ).format(what=what or _("Write mode"), name=db.name, effect=effect or _("your SQL runs read-only here"))

@@ -22,13 +22,15 @@ import pandas as pd
 import streamlit as st
 
 from dba_admin.charts import CHART_TYPES, ChartError, ChartSpec, build_figure, column_roles, default_spec
-from dba_admin.database import StatementResult, run_summary, statement_numbers
+from dba_admin.database import StatementResult, run_summary
 from dba_admin.editor_support import error_mark
 from dba_admin.errors import SqlErrorInfo
 from dba_admin.export import excel_available, to_csv_bytes, to_excel_bytes, to_json_bytes
+from dba_admin.i18n import N_
 from dba_admin.offline_assets import offline_build
 from dba_admin.projects import RunOutcome
 from dba_admin.sql_text import Kind
+from ui.i18n import _, ngettext, number
 from ui.markdown import escape_markdown
 from ui.session import get_services
 
@@ -87,7 +89,7 @@ LOCAL_MONOSPACE = (
 )
 
 RUN_BUTTON: dict[str, Any] = {
-    "name": "Run",
+    "name": N_("Run"),
     "feather": "Play",
     "primary": True,
     "hasText": True,
@@ -97,7 +99,7 @@ RUN_BUTTON: dict[str, Any] = {
     "style": {"bottom": "0.46rem", "right": "0.4rem"},
 }
 RUN_SELECTION_BUTTON: dict[str, Any] = {
-    "name": "Run selection",
+    "name": N_("Run selection"),
     "feather": "PlayCircle",
     "hasText": True,
     "alwaysOn": True,
@@ -116,11 +118,14 @@ def editor_config(
     key: str,
     annotations: Sequence[dict[str, Any]] = (),
     buttons: Sequence[dict[str, Any]] = (RUN_BUTTON,),
-    placeholder: str = "Type SQL here",
+    placeholder: str | None = None,
     read_only: bool = False,
     height: Sequence[int] = (10, 28),
 ) -> dict[str, Any]:
-    """The arguments the code editor is drawn with, the same on every page (a test reads them: no external font)."""
+    """The arguments the code editor is drawn with, the same on every page (a test reads them: no external font).
+
+    Button names and the placeholder are shown in the reader's language (the buttons' English names are marked
+    where they are defined)."""
     return {
         "code": text,
         "lang": "pgsql",
@@ -128,7 +133,7 @@ def editor_config(
         "key": key,
         "allow_reset": True,  # a new text from the page (load, restore, format) replaces the editor's
         "response_mode": ["blur"],
-        "buttons": [] if read_only else list(buttons),
+        "buttons": [] if read_only else [{**button, "name": _(button["name"])} for button in buttons],
         "options": {
             "showLineNumbers": True,
             "tabSize": 2,
@@ -138,7 +143,7 @@ def editor_config(
         },
         "props": {
             "annotations": list(annotations),
-            "placeholder": placeholder,
+            "placeholder": placeholder if placeholder is not None else _("Type SQL here"),
             "scrollMargin": [4, 4, 0, 0],
             "readOnly": read_only,
         },
@@ -153,7 +158,7 @@ def sql_input(
     area_key: str,
     annotations: Sequence[dict[str, Any]] = (),
     buttons: Sequence[dict[str, Any]] = (RUN_BUTTON,),
-    placeholder: str = "Type SQL here",
+    placeholder: str | None = None,
     read_only: bool = False,
     label: str = "SQL",
 ) -> None:
@@ -227,12 +232,14 @@ def show_sql_error(info: SqlErrorInfo, sql: str, scope: str = "text") -> None:
     st.error(head, icon=":material/error:")
     mark = error_mark(sql, info.position)
     if mark is not None:
-        where = mark.where + (" of the selection" if scope == "selection" else "")
-        st.markdown(f"At **{where}**")
+        if scope == "selection":
+            st.markdown(_("At **{where}** of the selection").format(where=mark.where))
+        else:
+            st.markdown(_("At **{where}**").format(where=mark.where))
         st.code(mark.snippet, language=None)
-    for label, value in (("Detail", info.detail), ("Hint", info.hint), ("Context", info.context)):
+    for label, value in ((_("Detail"), info.detail), (_("Hint"), info.hint), (_("Context"), info.context)):
         if value:
-            st.caption(f"{label}: {escape_markdown(value)}")
+            st.caption(_("{label}: {value}").format(label=label, value=escape_markdown(value)))
 
 
 def downloads(frame: pd.DataFrame, key: str) -> None:
@@ -267,24 +274,33 @@ def downloads(frame: pd.DataFrame, key: str) -> None:
             on_click="ignore",
         )
     else:
-        cols[2].caption("Excel export needs openpyxl")
+        cols[2].caption(_("Excel export needs openpyxl"))
 
 
 def chart_builder(frame: pd.DataFrame, key: str) -> None:
     """A "Chart" toggle, then type, X, Y and colour pickers over the result's columns, and the Plotly chart."""
-    if not st.toggle("Chart", key=f"{key}_chart_on"):
+    if not st.toggle(_("Chart"), key=f"{key}_chart_on"):
         return
     roles = column_roles(frame)
     columns = list(roles)
     numeric = [c for c, r in roles.items() if r == "numeric"]
     start = default_spec(frame) or ChartSpec("bar", columns[0])
     c1, c2, c3, c4 = st.columns(4)
-    kind = c1.selectbox("Chart type", CHART_TYPES, index=CHART_TYPES.index(start.kind), key=f"{key}_kind")
+    kind = c1.selectbox(_("Chart type"), CHART_TYPES, index=CHART_TYPES.index(start.kind), key=f"{key}_kind")
     x = c2.selectbox("X", columns, index=columns.index(start.x), key=f"{key}_x")
-    y_options = ["(count rows)", *numeric]
-    y = c3.selectbox("Y", y_options, index=y_options.index(start.y) if start.y in y_options else 0, key=f"{key}_y")
-    color = c4.selectbox("Color", ["(none)", *columns], key=f"{key}_color")
-    spec = ChartSpec(kind, x, None if y == "(count rows)" else y, None if color == "(none)" else color)
+    # The "no column" choices are None, shown in the reader's language: a column may be named "(none)".
+    y_options: list[str | None] = [None, *numeric]
+    y = c3.selectbox(
+        "Y",
+        y_options,
+        index=y_options.index(start.y) if start.y in y_options else 0,
+        key=f"{key}_y",
+        format_func=lambda c: _("(count rows)") if c is None else c,
+    )
+    color = c4.selectbox(
+        _("Color"), [None, *columns], key=f"{key}_color", format_func=lambda c: _("(none)") if c is None else c
+    )
+    spec = ChartSpec(kind, x, y, color)
     try:
         st.plotly_chart(build_figure(frame, spec), width="stretch", key=f"{key}_fig")
     except ChartError as exc:
@@ -294,30 +310,37 @@ def chart_builder(frame: pd.DataFrame, key: str) -> None:
 def show_statement(res: StatementResult, sql: str, scope: str, key: str) -> None:
     """One statement of a run: rolled back / not run, its error with the caret, or its rows (downloads, chart)."""
     if res.status == "not_run":
-        st.info("Not run: an earlier statement failed, so the run stopped there.")
+        st.info(_("Not run: an earlier statement failed, so the run stopped there."))
         return
     if res.status == "rolled_back":
         st.warning(
-            "Rolled back: this statement ran, but the text ran as one transaction and a later statement failed, "
-            "so nothing it did was kept. Fix the failing statement and run again.",
+            _(
+                "Rolled back: this statement ran, but the text ran as one transaction and a later statement failed, "
+                "so nothing it did was kept. Fix the failing statement and run again."
+            ),
             icon=":material/undo:",
         )
     elif res.rolled_back and res.status == "ok":
         st.warning(
-            "Rolled back with your transaction (BEGIN without a COMMIT that took effect): nothing it did was kept.",
+            _("Rolled back with your transaction (BEGIN without a COMMIT that took effect): nothing it did was kept."),
             icon=":material/undo:",
         )
     if res.status == "error" and res.error is not None:
         show_sql_error(res.error, sql, scope)
     elif res.returns_rows:
-        parts = [f"{res.row_count:,} row{'s' if res.row_count != 1 else ''}", f"{res.duration_ms:,.1f} ms"]
+        parts = [
+            ngettext("{count} row", "{count} rows", res.row_count).format(count=number(res.row_count)),
+            f"{number(res.duration_ms, digits=1)} ms",
+        ]
         if res.affected_rows is not None and res.kind != Kind.READ:
-            parts.append(f"{res.affected_rows:,} rows affected")
+            parts.append(_affected(res.affected_rows))
         st.caption(" · ".join(parts))
         if res.truncated:
             st.warning(
-                f"Row cap reached: showing the first {res.row_count:,} rows; the query returns more. "
-                "Add a LIMIT or aggregate to see the rest.",
+                _(
+                    "Row cap reached: showing the first {count} rows; the query returns more. "
+                    "Add a LIMIT or aggregate to see the rest."
+                ).format(count=number(res.row_count)),
                 icon=":material/content_cut:",
             )
         if res.size_cut_notice:
@@ -326,11 +349,15 @@ def show_statement(res: StatementResult, sql: str, scope: str, key: str) -> None
         downloads(res.rows, key)
         chart_builder(res.rows, key)
     else:
-        affected = f" · {res.affected_rows:,} rows affected" if res.affected_rows is not None else ""
+        affected = f" · {_affected(res.affected_rows)}" if res.affected_rows is not None else ""
         done = escape_markdown(res.command_tag or res.command or "OK")
-        st.success(f"{done}{affected} · {res.duration_ms:,.1f} ms")
+        st.success(f"{done}{affected} · {number(res.duration_ms, digits=1)} ms")
     for notice in res.notices:
         st.caption(escape_markdown(notice))
+
+
+def _affected(count: int) -> str:
+    return ngettext("{count} row affected", "{count} rows affected", count).format(count=number(count))
 
 
 def show_statements(outcome: RunOutcome, sql: str, scope: str, key: str) -> None:
@@ -349,8 +376,8 @@ def show_statements(outcome: RunOutcome, sql: str, scope: str, key: str) -> None
     failed = next((r for r in outcome.results if r.status == "error"), None)
     said = run_summary(outcome.results, read_only=outcome.read_only)
     if failed is not None and said and len(outcome.results) > 1:
-        where = f" The tab of {statement_numbers([failed.index])} is open below."
-        text = escape_markdown(said[0].upper() + said[1:]) + where
+        where = _("The tab of statement {number} is open below.").format(number=failed.index + 1)
+        text = escape_markdown(said[0].upper() + said[1:]) + " " + where
         if failed.rolled_back:
             st.error(text, icon=":material/undo:")
         else:

@@ -20,6 +20,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 
 from dba_admin.database import Health
 from dba_admin.projects import Diff, Execution
+from ui.i18n import _, ngettext, number
 from ui.markdown import escape_markdown
 from ui.session import show_error
 
@@ -47,7 +48,11 @@ def selected_id(session_key: str) -> uuid.UUID | None:
         try:
             chosen = uuid.UUID(str(raw))
         except ValueError:
-            st.warning(f"The link's id {escape_markdown(repr(raw))} is not valid; showing your last selection instead.")
+            st.warning(
+                _("The link's id {id} is not valid; showing your last selection instead.").format(
+                    id=escape_markdown(repr(raw))
+                )
+            )
     if chosen is None:
         remembered = st.session_state.get(session_key)
         if remembered:
@@ -84,8 +89,8 @@ def what_ran(run: Execution) -> str:
     if run.script_name:
         return run.script_name
     if run.script_id is None and run.project_id is None and run.version is None:
-        return "ad-hoc SQL"
-    return "(deleted script)"
+        return _("ad-hoc SQL")
+    return _("(deleted script)")
 
 
 def fmt_time(value: dt.datetime | None) -> str:
@@ -99,8 +104,8 @@ def fmt_ms(value: float | None) -> str:
     if value is None:
         return "—"
     if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    return f"{value:.1f} ms"
+        return f"{number(value / 1000, digits=2)} s"
+    return f"{number(value, digits=1)} ms"
 
 
 def fmt_bytes(n: float | None) -> str:
@@ -110,9 +115,9 @@ def fmt_bytes(n: float | None) -> str:
     value = float(n)
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if abs(value) < 1024 or unit == "TB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+            return f"{number(value, digits=0 if unit == 'B' else 1)} {unit}"
         value /= 1024
-    return f"{value:,.1f} TB"
+    return f"{number(value, digits=1)} TB"
 
 
 def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> pd.DataFrame:
@@ -138,12 +143,34 @@ def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> 
     return pd.DataFrame.from_records(records)
 
 
+def executions_column_config() -> dict[str, Any]:
+    """Headers for :func:`executions_frame` in the reader's language (pass as ``column_config``); the frame's own
+    column names stay English so pages can drop or pick columns by name."""
+    labels = {
+        "run": _("run"),
+        "when": _("when"),
+        "status": _("status"),
+        "rows": _("rows"),
+        "duration ms": _("duration ms"),
+        "by": _("by"),
+        "connection": _("connection"),
+        "project": _("project"),
+        "script": _("script"),
+        "version": _("version"),
+        "SQL": "SQL",
+        "error": _("error"),
+    }
+    return {key: st.column_config.Column(label) for key, label in labels.items()}
+
+
 def reachability_metric(column: Any, health: Health) -> None:
     """ "Database: reachable / down" with the connect time: the same words on Home, the Dashboard and the workspace."""
     column.metric(
-        "Database",
-        "reachable" if health.reachable else "down",
-        f"{health.connect_ms:.1f} ms to connect" if health.connect_ms is not None else None,
+        _("Database"),
+        _("reachable") if health.reachable else _("down"),
+        _("{ms} ms to connect").format(ms=number(health.connect_ms, digits=1))
+        if health.connect_ms is not None
+        else None,
         delta_color="off",
         delta_arrow="off",
     )
@@ -211,9 +238,17 @@ def _diff_side_html(diff: Diff, side: str) -> str:
 def show_diff(diff: Diff, *, key: str) -> None:
     """Two aligned columns (removed lines red on the left, added green on the right) and the unified text."""
     if not diff.changed:
-        st.info(f"{escape_markdown(diff.left_label)} and {escape_markdown(diff.right_label)} have the same text.")
+        st.info(
+            _("{left} and {right} have the same text.").format(
+                left=escape_markdown(diff.left_label), right=escape_markdown(diff.right_label)
+            )
+        )
         return
-    st.caption(f"{diff.added} line(s) added, {diff.removed} line(s) removed")
+    st.caption(
+        ngettext("{count} line added", "{count} lines added", diff.added).format(count=number(diff.added))
+        + ", "
+        + ngettext("{count} line removed", "{count} lines removed", diff.removed).format(count=number(diff.removed))
+    )
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{escape_markdown(diff.left_label)}**")
@@ -221,6 +256,6 @@ def show_diff(diff: Diff, *, key: str) -> None:
     with right:
         st.markdown(f"**{escape_markdown(diff.right_label)}**")
         st.html(_diff_side_html(diff, "right"))
-    with st.expander("Unified diff"):
+    with st.expander(_("Unified diff")):
         st.code(diff.unified, language="diff")
-        st.download_button("Download .diff", diff.unified.encode("utf-8"), "changes.diff", "text/x-diff", key=key)
+        st.download_button(_("Download .diff"), diff.unified.encode("utf-8"), "changes.diff", "text/x-diff", key=key)

@@ -48,6 +48,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("project", N_("Project"), "Projects", ":material/folder_open:", ALL_ROLES, in_sidebar=False),
     PageSpec("script", N_("Script"), "Projects", ":material/description:", ALL_ROLES, in_sidebar=False),
     PageSpec("history", N_("My history"), "Projects", ":material/history:", ALL_ROLES),
+    PageSpec("schedules", N_("Schedules"), "Projects", ":material/schedule:", ALL_ROLES),
     PageSpec("assistant", N_("Assistant"), "Assistant", ":material/smart_toy:", ALL_ROLES),
     PageSpec("activity", N_("Activity"), "Monitor", ":material/bolt:", DBA_ROLES),
     PageSpec("statements", N_("Statements"), "Monitor", ":material/query_stats:", DBA_ROLES),

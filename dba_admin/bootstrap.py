@@ -346,6 +346,9 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         dsn = settings.database_url
     with connect_owner(dsn) as conn:
         schema = prepare_schema(conn)
+        from dba_admin.jobs.schema import install_job_schema  # the scheduled runs' queue (procrastinate)
+
+        install_job_schema(conn)
         readonly_dsn = settings.readonly_database_url
         if server is not None:
             _ensure_readonly_login(conn, server)

@@ -109,7 +109,7 @@ SYSTEM_LIKE_SCHEMAS: frozenset[str] = frozenset(
 # PetCare system). They live in the workspace; when a connection IS the workspace (connection ``default``, the
 # original single-database setup) the explorer's default list, the advisors and the assistant's index leave them out
 # unless a DBA asks for them (``include_app_objects=True``), so the app never advises on, or answers about, itself.
-APP_SCHEMAS: frozenset[str] = frozenset({"dba_admin", "dba_admin_api"})
+APP_SCHEMAS: frozenset[str] = frozenset({"dba_admin", "dba_admin_api", "dba_admin_jobs"})
 APP_TABLES: frozenset[tuple[str, str]] = frozenset(
     {
         ("public", "projetos_analytics"),
@@ -118,6 +118,8 @@ APP_TABLES: frozenset[tuple[str, str]] = frozenset(
         ("public", "execucoes_scripts"),
         ("public", "duvidas_analitics_ia"),
         ("public", "conexoes"),
+        ("public", "agendamentos"),
+        ("public", "agendamentos_ocorrencias"),
     }
 )
 

@@ -943,6 +943,101 @@ def cmd_stop(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """A procrastinate worker for the scheduled runs, until SIGTERM or Ctrl-C (running jobs finish first).
+
+    Prepares the workspace like `dba-admin run` (idempotent), so a worker started before the app servers works too.
+    """
+    import asyncio
+    import logging
+
+    from croniter import croniter
+
+    from dba_admin.jobs.worker import build_app, serve
+    from dba_admin.services import Services
+
+    if not croniter.is_valid(args.tick):
+        print(f"dba-admin: --tick {args.tick!r} is not a cron expression (e.g. '* * * * * */15')", file=sys.stderr)
+        return 2
+    if args.concurrency < 1:
+        print("dba-admin: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    services = Services.build(settings)
+    if services.first_admin:
+        print(
+            f"\n  First admin created (shown only this once): {services.first_admin.username}"
+            f" / {services.first_admin.password}\n",
+            file=sys.stderr,
+        )
+    try:
+        jobs = build_app(services, tick_cron=args.tick, pool_size=args.concurrency + 2)
+        print(
+            f"dba-admin worker {args.name}: {args.concurrency} job(s) at a time, tick {args.tick!r},"
+            f" on {services.database_label}; stop with SIGTERM or Ctrl-C",
+            flush=True,
+        )
+        # A run in progress gets the statement timeout and a margin to finish before the worker gives up on it.
+        grace = settings.statement_timeout_ms / 1000 + 15
+        asyncio.run(serve(jobs, name=args.name, concurrency=args.concurrency, shutdown_graceful_timeout=grace))
+    finally:
+        services.close()
+    print(f"dba-admin worker {args.name} stopped", flush=True)
+    return 0
+
+
+def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
+    """Schedules from a terminal, as the user named by --user (the same rules, RLS and audit rows as the page)."""
+    import uuid
+
+    from dba_admin.auth import UserStore
+    from dba_admin.jobs.schedules import ScheduleManager
+
+    workspace = _workspace(settings, quiet=True)
+    try:
+        with workspace.connection() as conn:
+            user = UserStore.from_settings(conn, settings).session_user(args.user)
+        if user is None:
+            print(f"dba-admin: no active user {args.user!r} (see `dba-admin user list`)", file=sys.stderr)
+            return 2
+        manager = ScheduleManager(workspace)
+        claims = user.claims
+        command = args.schedule_command
+        if command == "list":
+            schedules = manager.list(claims)
+            if args.json:
+                _print_json(schedules, pretty=args.pretty)
+            else:
+                for s in schedules:
+                    nxt = s.next_run.isoformat() if s.next_run else "-"
+                    print(
+                        f"{s.id}\t{s.state}\t{s.cron} ({s.timezone})\t{s.connection}\t{s.script_name}\tnext {nxt}"
+                        f"\tlast {s.last_status or '-'}\t{s.owner}"
+                    )
+            return 0
+        if command == "add":
+            if not settings.connection:
+                print("dba-admin: give the connection the runs go to: --connection NAME", file=sys.stderr)
+                return 2
+            made = manager.create(claims, uuid.UUID(args.script_id), settings.connection, args.cron, args.timezone)
+            print(f"scheduled {made.id}: {made.cron} ({made.timezone}) on {made.connection}; next {made.next_run}")
+            return 0
+        schedule_id = uuid.UUID(args.schedule_id)
+        if command == "pause":
+            manager.pause(claims, schedule_id)
+        elif command == "resume":
+            manager.resume(claims, schedule_id)
+        else:
+            manager.delete(claims, schedule_id)
+        print(f"{ {'pause': 'paused', 'resume': 'resumed', 'delete': 'deleted'}[command] } {schedule_id}")
+        return 0
+    finally:
+        workspace.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dba-admin", description="DBA Admin: a workbench for your Supabase/PostgreSQL."
@@ -1005,6 +1100,30 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--role", choices=("admin", "dba", "analyst", "viewer"), default=None, help="one app role")
     add_json_flags(usage)
     usage.set_defaults(func=cmd_usage)
+
+    worker = sub.add_parser(
+        "worker", help="run a worker for the scheduled runs (any number, beside the app servers, one database)"
+    )
+    worker.add_argument("--name", default=f"{os.uname().nodename}-{os.getpid()}", help="shown in the logs")
+    worker.add_argument("--concurrency", type=int, default=4, help="scheduled runs at once in this worker")
+    worker.add_argument(
+        "--tick", default="* * * * * */15", help="how often to look for due schedules (cron; 6th field = seconds)"
+    )
+    worker.add_argument("--verbose", action="store_true", help="log every job")
+    worker.set_defaults(func=cmd_worker)
+
+    schedule = sub.add_parser("schedule", help="scheduled scripts: list, add, pause, resume, delete (as --user)")
+    schedule.add_argument("--user", required=True, help="the app user to act as (the owner of what is added)")
+    schedule_sub = schedule.add_subparsers(dest="schedule_command", required=True)
+    add_json_flags(schedule_sub.add_parser("list", help="the user's schedules (every one for an admin)"))
+    schedule_add = schedule_sub.add_parser("add", help="schedule a saved script on --connection")
+    schedule_add.add_argument("script_id")
+    schedule_add.add_argument("cron", help="5 fields, e.g. '0 6 * * 1-5'")
+    schedule_add.add_argument("--timezone", default="UTC", help="IANA name, e.g. America/Sao_Paulo (default UTC)")
+    add_connection_option(schedule_add)
+    for verb in ("pause", "resume", "delete"):
+        schedule_sub.add_parser(verb).add_argument("schedule_id")
+    schedule.set_defaults(func=cmd_schedule)
 
     trash = sub.add_parser("trash", help="the trash of deleted projects and scripts: list, purge")
     trash_sub = trash.add_subparsers(dest="trash_command", required=True)

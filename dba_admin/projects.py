@@ -1467,12 +1467,14 @@ class ProjectManager:
         expected_version: int | None = None,
         single_transaction: bool = False,
         target: DatabaseManager | None = None,
+        origin: str = "interactive",
     ) -> RunOutcome:
         """Run the script's current saved text on ``target`` (a connection) and record the run against its project,
         version and connection.
 
         ``expected_version`` is the version the person looked at (and, for a destructive script, confirmed): if
         someone saved since, nothing runs — a confirmation never carries over to text nobody reviewed.
+        ``origin``: 'scheduled' when a worker runs it for a schedule (the history shows where a run came from).
         """
         script = self.get_script(claims, script_id)
         if expected_version is not None and script.version != expected_version:
@@ -1489,6 +1491,7 @@ class ProjectManager:
             max_rows=max_rows,
             single_transaction=single_transaction,
             target=target,
+            origin=origin,
         )
 
     def run_adhoc(
@@ -1541,6 +1544,7 @@ class ProjectManager:
         single_transaction: bool = False,
         target: DatabaseManager | None = None,
         read_only: bool = False,
+        origin: str = "interactive",
     ) -> RunOutcome:
         db = self._target(target)
         # Write mode needs the connection's DBA login; without one a DBA's SQL runs read-only, like an analyst's.
@@ -1565,7 +1569,12 @@ class ProjectManager:
             """Called by execute_query with the borrowed connection, before its first statement."""
             try:
                 started.append(
-                    (self._start_run(claims, sql_text=sql_text, script=script, conn=conn, label=db.name), conn)
+                    (
+                        self._start_run(
+                            claims, sql_text=sql_text, script=script, conn=conn, label=db.name, origin=origin
+                        ),
+                        conn,
+                    )
                 )
             except DbaAdminError as exc:
                 raise _StartNotRecorded(exc) from exc
@@ -1608,6 +1617,7 @@ class ProjectManager:
                 duration_ms=duration_ms,
                 error=error,
                 label=db.name,
+                origin=origin,
             )
         else:
             run_id, conn = started[0]
@@ -1637,7 +1647,14 @@ class ProjectManager:
             raise query_error_from(exc) from exc
 
     def _start_run(
-        self, claims: UserClaims, *, sql_text: str, script: Script | None, conn: psycopg.Connection[Any], label: str
+        self,
+        claims: UserClaims,
+        *,
+        sql_text: str,
+        script: Script | None,
+        conn: psycopg.Connection[Any],
+        label: str,
+        origin: str = "interactive",
     ) -> int:
         """The ``running`` row and its audit row, committed before the user's SQL starts on ``conn``.
 
@@ -1661,9 +1678,9 @@ class ProjectManager:
         with self._trusted() as cur:
             cur.execute(
                 "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
-                " executado_por, user_id, status, started_at, banco, backend_pid, backend_start, app_instance)"
+                " executado_por, user_id, status, started_at, banco, backend_pid, backend_start, app_instance, origem)"
                 " values (%(script)s, %(project)s, %(version)s, %(sql)s, %(email)s, %(uid)s, 'running', now(),"
-                " %(label)s, %(pid)s, %(backend_start)s, %(app)s)"
+                " %(label)s, %(pid)s, %(backend_start)s, %(app)s, %(origin)s)"
                 " returning id",
                 {
                     "script": script.id if script else None,
@@ -1676,6 +1693,7 @@ class ProjectManager:
                     "pid": pid,
                     "backend_start": backend_start,
                     "app": audit.APP_INSTANCE,
+                    "origin": origin,
                 },
             )
             run_id = int(_one(cur)["id"])
@@ -1730,6 +1748,7 @@ class ProjectManager:
         duration_ms: float,
         error: SqlErrorInfo | None,
         label: str | None = None,
+        origin: str = "interactive",
     ) -> Execution:
         """A run refused (or without a connection) before any statement reached the server: one finished row."""
         email = claims.normalized_email
@@ -1739,8 +1758,8 @@ class ProjectManager:
             cur.execute(
                 "/* dba_admin */ insert into public.execucoes_scripts (script_id, projeto_id, versao, sql_executado,"
                 " executado_por, user_id, status, linhas, duracao_ms, erro, sqlstate, started_at, finished_at,"
-                " app_instance, banco)"
-                " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, now(), now(), %s, %s)"
+                " app_instance, banco, origem)"
+                " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, now(), now(), %s, %s, %s)"
                 " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
                 " duracao_ms, erro, sqlstate, started_at, finished_at, banco",
                 (
@@ -1756,6 +1775,7 @@ class ProjectManager:
                     _clean_sqlstate(error),
                     audit.APP_INSTANCE,
                     label,
+                    origin,
                 ),
             )
             execution = _execution(_one(cur))

@@ -404,6 +404,11 @@ if last is not None:
     st.caption(f"{mode} · {last.outcome.status}{recorded}")
     show_statements(last.outcome, last.sql, "text", f"script_result_{sid}_{last.token}")
 
+# --- schedule: "Schedule this script" (ui/schedules.py; its strings are translated there) -----------------------------
+import ui.schedules  # noqa: E402 - kept in this one block, apart from the rest of the page
+
+ui.schedules.schedule_section(services, user, script, archived=read_only_project)
+
 # --- versions and runs ------------------------------------------------------------------------------------------------
 tab_versions, tab_runs = st.tabs([_("Versions"), _("Run history")])
 

@@ -237,6 +237,7 @@ class Execution:
     script_name: str | None = None
     project_name: str | None = None
     connection: str | None = None  # the registered connection it ran on (None: from before connections existed)
+    origin: str = "interactive"  # or "scheduled": a worker ran it for the owner of a schedule
 
 
 @dataclass(frozen=True)
@@ -571,6 +572,7 @@ def _execution(row: dict[str, Any]) -> Execution:
         script_name=row.get("script_name"),
         project_name=row.get("project_name"),
         connection=row.get("banco"),
+        origin=row.get("origem") or "interactive",
     )
 
 
@@ -1723,7 +1725,7 @@ class ProjectManager:
                 " erro = %s, sqlstate = %s, finished_at = now()"
                 " where id = %s and status in ('running', 'interrupted')"
                 " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
-                " duracao_ms, erro, sqlstate, started_at, finished_at, banco",
+                " duracao_ms, erro, sqlstate, started_at, finished_at, banco, origem",
                 (
                     status,
                     rows,
@@ -1761,7 +1763,7 @@ class ProjectManager:
                 " app_instance, banco, origem)"
                 " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, now(), now(), %s, %s, %s)"
                 " returning id, script_id, projeto_id, versao, sql_executado, executado_por, status, linhas,"
-                " duracao_ms, erro, sqlstate, started_at, finished_at, banco",
+                " duracao_ms, erro, sqlstate, started_at, finished_at, banco, origem",
                 (
                     script.id if script else None,
                     script.project_id if script else None,
@@ -1825,7 +1827,7 @@ class ProjectManager:
         with self._as_user(claims) as cur:
             cur.execute(
                 "/* dba_admin */ select e.id, e.script_id, e.projeto_id, e.versao, e.sql_executado, e.executado_por,"
-                " e.status, e.linhas, e.duracao_ms, e.erro, e.sqlstate, e.started_at, e.finished_at, e.banco,"
+                " e.status, e.linhas, e.duracao_ms, e.erro, e.sqlstate, e.started_at, e.finished_at, e.banco, e.origem,"
                 " s.nome as script_name, p.nome as project_name"
                 " from public.execucoes_scripts e"
                 " left join public.scripts_projetos s on s.id = e.script_id"

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from apptest_helpers import extra_connection, logged_in_page, texts
+from apptest_helpers import claims_of, extra_connection, logged_in_page, make_user, texts
 from db_helpers import user, workspace_manager
 
 from dba_admin.cli import main
@@ -317,7 +317,7 @@ def test_a_scheduled_scripts_result_fires_once(engine: AlertEngine, webhook: Web
 
     def run(execution_id: int, rows: int, first: str | None, status: str = "success") -> list[Any]:
         return engine.on_scheduled_run(
-            ScheduledRun(None, script, DEMO_CONNECTION, execution_id, status, rows, first, None)
+            ScheduledRun(uuid.uuid4(), script, DEMO_CONNECTION, execution_id, status, rows, first, None)
         )
 
     assert not any(o.fired for o in run(1, 5, "7"))  # 5 rows, value 7: neither condition holds
@@ -328,7 +328,7 @@ def test_a_scheduled_scripts_result_fires_once(engine: AlertEngine, webhook: Web
     assert len(texts_) == 2
     assert any(f"scheduled run 3 of script {script} on demo returned 50 rows (more than 10)" in t for t in texts_)
     assert any("first value 0.25 is below 1.5" in t for t in texts_)
-    other = ScheduledRun(None, uuid.uuid4(), DEMO_CONNECTION, 4, "success", 99, "9", None)
+    other = ScheduledRun(uuid.uuid4(), uuid.uuid4(), DEMO_CONNECTION, 4, "success", 99, "9", None)
     assert [o.rule_id for o in engine.on_scheduled_run(other)] == [value_rule]  # the script filter holds
 
 
@@ -423,7 +423,7 @@ def test_many_triggers_in_a_window_make_one_message_then_one_summary(
         run = ScheduledRun(uuid.uuid4(), script, DEMO_CONNECTION, 1000 + minute, "success", 3, None, None)
         engine.on_scheduled_run(run, t0 + timedelta(minutes=minute))
     engine.on_scheduled_run(  # the same run reported twice (a retried hook) is counted once
-        ScheduledRun(None, script, DEMO_CONNECTION, 1006, "success", 3, None, None), t0 + timedelta(minutes=7)
+        ScheduledRun(uuid.uuid4(), script, DEMO_CONNECTION, 1006, "success", 3, None, None), t0 + timedelta(minutes=7)
     )
     assert len(webhook.texts()) == 1
     assert engine.get_rule(rule_id).suppressed == 6
@@ -661,3 +661,38 @@ def test_the_command_line_lists_rules_and_sends_a_test(
     assert len(webhook.texts()) == 1
     assert main(["alert", "test", "no such rule"]) == 2
     assert "no alert rule named 'no such rule'" in capsys.readouterr().err
+
+
+# -- through the real worker -----------------------------------------------------------------------------------
+
+
+def test_a_worker_judges_scheduled_results_and_evaluates_rules_on_its_own(
+    engine: AlertEngine, services: Services, webhook: WebhookReceiver, app_db: Any
+) -> None:
+    """The wiring, end to end: a procrastinate worker runs a schedule whose result fires a script_result rule (the
+    Scheduler's hook), and its periodic alerts task fires a run_failure rule on a failed run, each once."""
+    from test_worker import EVERY_SECOND, FastClock, wait_for
+
+    from dba_admin.jobs.schedules import ScheduleManager
+    from dba_admin.jobs.worker import build_app, start_in_thread
+
+    username, _ = make_user(app_db.dsn, "analyst")
+    claims = claims_of(app_db.dsn, username)
+    project = services.projects.create_project(claims, f"alerts-{uuid.uuid4().hex[:8]}")
+    script = services.projects.create_script(claims, project.id, "three rows", "select * from generate_series(1, 3)")
+    rule(engine, "script_result", webhook=webhook, script_id=str(script.id), condition="rows_above", threshold=2)
+    rule(engine, "run_failure", webhook=webhook, connection=DEMO_CONNECTION)
+    ScheduleManager(services.db).create(claims, script.id, DEMO_CONNECTION, "* * * * *")
+    run_id = failed_run(services)
+
+    worker = start_in_thread(
+        build_app(services, tick_cron=EVERY_SECOND, alerts_cron=EVERY_SECOND, clock=FastClock()), name="alerts"
+    )
+    try:
+        assert worker.ready.wait(15) and not worker.errors, worker.errors
+        wait_for(lambda: len(webhook.texts()) >= 2, 30, "both rules to fire")
+    finally:
+        worker.stop()
+    texts_ = webhook.texts()
+    assert sum(f"of script {script.id} on demo returned 3 rows (more than 2)" in t for t in texts_) == 1
+    assert sum(f"run {run_id} on demo" in t for t in texts_) == 1

@@ -127,6 +127,8 @@ def test_two_workers_and_a_schedule_every_minute_give_exactly_one_run_per_minute
     assert len(runs) == sum(len(each) for each in found)  # one run per minute and schedule: none missing, none twice
     assert sorted(o["execucao_id"] for each in found for o in each) == [r["id"] for r in runs]
     assert {(r["status"], r["origem"]) for r in runs} == {("success", "scheduled")}
+    # The owner's history (under RLS, as the pages read it) says a worker ran them.
+    assert {run.origin for run in services.projects.history(claims, script_id=script_id)} == {"scheduled"}
 
 
 def test_a_second_job_for_one_occurrence_runs_nothing(app_db: Any, services: Services) -> None:

@@ -34,6 +34,7 @@ PROJECTS_PAGE = "pages/projects.py"
 APP_ROOT = Path(__file__).resolve().parent.parent
 
 STATUS_ICONS = {"success": "✅", "error": "❌", "timeout": "⏱️", "cancelled": "🚫"}
+ORIGINS = {"interactive": "interactive", "scheduled": "🕒 scheduled"}  # run data, like the status: not translated
 
 
 def selected_id(session_key: str) -> uuid.UUID | None:
@@ -132,6 +133,7 @@ def executions_frame(runs: Sequence[Execution], *, with_script: bool = True) -> 
             "duration ms": None if run.duration_ms is None else round(run.duration_ms, 1),
             "by": run.executed_by,
             "connection": run.connection or "—",  # where it ran (runs from before connections existed: unknown)
+            "origin": ORIGINS.get(run.origin, run.origin),  # a person, or a worker for a schedule
         }
         if with_script:
             record["project"] = run.project_name or "—"
@@ -154,6 +156,7 @@ def executions_column_config() -> dict[str, Any]:
         "duration ms": _("duration ms"),
         "by": _("by"),
         "connection": _("connection"),
+        "origin": _("origin"),
         "project": _("project"),
         "script": _("script"),
         "version": _("version"),

@@ -51,6 +51,7 @@ from dba_admin.jobs.delivery import (
     parse_addresses,
     redact_url,
 )
+from dba_admin.jobs.schedules import ScheduledRun
 from dba_admin.levels import LEVELS
 from dba_admin.redaction import mask_error_values
 
@@ -104,20 +105,6 @@ class AlertSource(Protocol):
 
     @property
     def registry(self) -> Registry: ...
-
-
-@dataclass(frozen=True)
-class ScheduledRun:
-    """One scheduled run as the scheduler saw it end: the input of ``script_result`` rules."""
-
-    schedule_id: uuid.UUID | None
-    script_id: uuid.UUID
-    connection: str
-    execution_id: int
-    status: str
-    rows: int
-    first_value: str | None
-    error: str | None
 
 
 @dataclass(frozen=True)
@@ -840,7 +827,7 @@ def _judge(rule: Rule, run: ScheduledRun) -> str | None:
     condition, threshold = rule.parameters["condition"], float(rule.parameters["threshold"])
     where = f"scheduled run {run.execution_id} of script {run.script_id} on {run.connection}"
     if condition == "rows_above":
-        if run.rows > threshold:
+        if (run.rows or 0) > threshold:
             return f"{where} returned {run.rows} rows (more than {threshold:g})"
         return None
     try:

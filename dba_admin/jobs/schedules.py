@@ -493,8 +493,10 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] | None = None,
         misfire_grace: timedelta = MISFIRE_GRACE,
+        after_run: Sequence[Callable[[ScheduledRun], object]] = (),
     ) -> None:
         self.services = services
+        self.after_run = tuple(after_run)  # this scheduler's own hooks (the worker's alert engine), after the global
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.misfire_grace = misfire_grace
 
@@ -649,7 +651,7 @@ class Scheduler:
             )
             return None
         run = self._run(occurrence, schedule, claims)
-        for hook in list(after_scheduled_run):
+        for hook in (*after_scheduled_run, *self.after_run):
             try:
                 hook(run)
             except Exception:  # a hook (an alert delivery) must never undo or stop the scheduling itself

@@ -4,6 +4,8 @@
   per tick time through (procrastinate_periodic_defers is unique per task and timestamp; the queueing lock keeps at
   most one tick waiting). It asks the Scheduler for the occurrences due since the last look and defers one
   ``run_schedule`` job per new occurrence.
+* ``alerts`` is a periodic task too (once a minute by default): the alert engine evaluates every enabled rule; a
+  scheduled run's result is judged as it ends, by the engine hooked into the Scheduler.
 * ``run_schedule`` runs one occurrence (a sync task: procrastinate runs it in a thread, so ``concurrency`` jobs run
   at once per worker). Its ``lock`` is the owner: one owner's scheduled runs never overlap on any worker (they stay
   within his cap of concurrent runs, and one owner's many schedules cannot take every worker).
@@ -19,13 +21,14 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from procrastinate.worker import Worker
 
-from dba_admin.jobs.schedules import Occurrence, Scheduler
+from dba_admin.jobs.alerts import AlertEngine
+from dba_admin.jobs.schedules import Occurrence, ScheduledRun, Scheduler
 from dba_admin.jobs.schema import job_conninfo
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 QUEUE = "schedules"
 TICK_TASK = "dba_admin.schedules.tick"
 RUN_TASK = "dba_admin.schedules.run"
+ALERTS_TASK = "dba_admin.alerts.evaluate"
+DEFAULT_ALERTS_CRON = "* * * * *"  # rules are judged over windows of minutes: once a minute is soon enough
 # Every 15 seconds (croniter's sixth field is the second): a due run starts within about 15 s of its minute.
 DEFAULT_TICK_CRON = "* * * * * */15"
 DEFAULT_CONCURRENCY = 4
@@ -58,15 +63,22 @@ def build_app(
     services: Services,
     *,
     tick_cron: str = DEFAULT_TICK_CRON,
+    alerts_cron: str = DEFAULT_ALERTS_CRON,
     clock: Callable[[], datetime] | None = None,
     pool_size: int = 4,
 ) -> JobsApp:
-    """The App on the workspace database (owner login, search_path = the jobs schema) with its two tasks."""
+    """The App on the workspace database (owner login, search_path = the jobs schema) with its three tasks."""
     connector = procrastinate.PsycopgConnector(
         conninfo=job_conninfo(services.dsn), min_size=1, max_size=max(2, pool_size)
     )
     app = procrastinate.App(connector=connector, periodic_defaults={"max_delay": 120})
-    scheduler = Scheduler(services, clock=clock)
+    now: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+    engine = AlertEngine(services)
+
+    def judge(run: ScheduledRun) -> None:
+        engine.on_scheduled_run(run, now())
+
+    scheduler = Scheduler(services, clock=clock, after_run=[judge])
 
     @app.task(name=RUN_TASK, queue=QUEUE, pass_context=False)
     def run_schedule(schedule_id: str, due_at: str) -> str:
@@ -91,6 +103,13 @@ def build_app(
         for occurrence in new:
             await defer_run(occurrence)
         return len(new)
+
+    @app.periodic(cron=alerts_cron, periodic_id="alerts")
+    @app.task(name=ALERTS_TASK, queue=QUEUE, queueing_lock=ALERTS_TASK, pass_context=False)
+    async def alerts(timestamp: int) -> int:
+        """Evaluate every enabled alert rule once (one worker per minute); returns how many fired."""
+        outcomes = await asyncio.to_thread(engine.evaluate, now())
+        return sum(1 for outcome in outcomes if outcome.fired)
 
     return JobsApp(app=app, scheduler=scheduler, tick_cron=tick_cron, defer_run=defer_run)
 

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     env = dict(os.environ, DBA_ADMIN_SCREENSHOTS_DIR=str(ROOT / "docs" / "screenshots"))
-    tests = ["tests/test_browser.py", "tests/test_browser_workbench.py"]  # the second: the DBA workbench's pages
+    # The DBA workbench's pages, and the Schedules, Alerts and Usage pages, beside the main journey.
+    tests = ["tests/test_browser.py", "tests/test_browser_workbench.py", "tests/test_browser_automation.py"]
     command = [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider"]
     return subprocess.run(command, cwd=ROOT, env=env).returncode  # noqa: S603 - our own fixed pytest invocation
 

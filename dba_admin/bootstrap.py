@@ -7,6 +7,7 @@ what a ready database is. Every step is idempotent and safe for several app serv
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -365,6 +366,15 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
         from dba_admin.auth import ensure_first_admin  # bcrypt: not on the read commands' start
 
         first_admin = ensure_first_admin(conn)
+        if server is not None and settings.load_demo and settings.demo_history:
+            # Only the embedded default's demo workspace, never a DATABASE_URL one; after the first admin, whose
+            # creation looks for an admin only (the demo people are not admins).
+            from dba_admin.demo_history import seed_demo_history
+
+            try:
+                seed_demo_history(conn, now=dt.datetime.now(dt.UTC))
+            except psycopg.Error as exc:  # made-up demo data never keeps the app from starting (rolled back whole)
+                log.warning("the demo history was not written: %s", one_line(exc))
         # Runs left "running" by a server or app server that died are interrupted: their backend is gone.
         conn.execute("select dba_admin.mark_interrupted_runs() /* dba_admin */")
     return PreparedDatabase(

@@ -74,6 +74,9 @@ class Settings:
     trusted_proxy_hops: int = 0  # reverse proxies in front that append X-Forwarded-For; 0 = trust no header
     trash_retention_days: int = 30  # trashed projects/scripts purged at app start after this many days; 0 = never
     load_demo: bool = True
+    # The embedded demo's made-up month of runs, projects and questions by three deactivated demo people
+    # (dba_admin/demo_history.py), written once on a fresh workspace; DBA_ADMIN_DEMO_HISTORY=0 turns it off.
+    demo_history: bool = True
     # Alert e-mails (dba_admin/jobs/delivery.py): the SMTP server, its login (optional) and the sender. STARTTLS is
     # used when SMTP_STARTTLS is true (the default; turn it off only for a server on loopback or a trusted network).
     smtp_host: str | None = None

@@ -32,6 +32,11 @@ from dba_admin.local_pg import DBA_ROLE, DEMO_DATABASE, MONITOR_ROLE, EmbeddedPo
 # shared fixtures: the module-scoped ``db`` manager, the local GoTrue and Gemini servers, the browser tests' server
 pytest_plugins = ["db_helpers", "advisor_helpers", "gotrue_stub", "gemini_stub", "extra_servers", "browser_fixtures"]
 
+# The embedded demo's made-up month of history (dba_admin/demo_history.py) stays out of the suite: many tests expect a
+# fresh workspace's empty states. Set at import, so every process the suite starts (the browser tests' app server, the
+# CLI) inherits it; tests/test_demo_history.py seeds a workspace of its own.
+os.environ.setdefault("DBA_ADMIN_DEMO_HISTORY", "0")
+
 # Every process the suite starts inherits this variable; at the end, any process still carrying it outlived the
 # suite (a server a test forgot to stop, an orphan of a killed parent) and fails the run.
 SESSION_MARK = "DBA_ADMIN_TEST_SESSION"
@@ -211,7 +216,7 @@ def pg_server(test_root: Path) -> Iterator[TestServer]:
 
 @pytest.fixture(scope="session")
 def app_settings(pg_server: TestServer) -> Settings:
-    return Settings(data_dir=pg_server.data_dir, load_demo=True)
+    return Settings(data_dir=pg_server.data_dir, load_demo=True, demo_history=False)
 
 
 @pytest.fixture(scope="session")

@@ -141,6 +141,9 @@ def main() -> int:
         "2",
         "--dist",
         "loadfile",
+        # Files in collection order (tests/conftest.py puts the long Chromium and AppTest files first), not xdist's
+        # default of most tests first, which left the few long browser tests for the end with one worker idle.
+        "--no-loadscope-reorder",
         "--durations=10",
         "--cov",
         "--cov-report=term-missing",

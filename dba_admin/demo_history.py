@@ -440,7 +440,8 @@ def _remember(conn: psycopg.Connection[Any], now: dt.datetime, value: dict[str, 
 
 
 def _seed(conn: psycopg.Connection[Any], now: dt.datetime) -> SeedReport:
-    rng = random.Random(_SEED)  # noqa: S311 - made-up data, deterministic on purpose; secrets use `secrets`
+    # Made-up data, deterministic on purpose (a fixed seed); the password secrets come from `secrets`.
+    rng = random.Random(_SEED)  # noqa: S311  # nosec B311
     ids: dict[str, uuid.UUID] = {}
     for person in PEOPLE:
         # Deactivated, with the hash of a random secret nobody keeps: the demo people are authors of the made-up

@@ -31,7 +31,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -63,7 +63,7 @@ from dba_admin.errors import (
     query_error_from,
 )
 from dba_admin.redaction import redact_sql
-from dba_admin.rls import UserClaims, user_transaction
+from dba_admin.rls import UserClaims, user_cursor
 from dba_admin.sql_text import Kind, split_statements
 
 __all__ = [
@@ -597,34 +597,14 @@ class ProjectManager:
 
     # -- transactions ------------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _as_user(self, claims: UserClaims, *, unique_message: str | None = None) -> Iterator[psycopg.Cursor[Any]]:
-        """One transaction as the user on a pooled owner connection, rows as dicts, driver errors named.
+    def _as_user(self, claims: UserClaims, *, unique_message: str | None = None) -> AbstractContextManager[Any]:
+        """One transaction as the user (``rls.user_cursor``); a unique violation becomes a ConflictError, with
+        ``unique_message`` when the caller knows which name clashed."""
 
-        RLS refusing a write (42501) becomes PermissionDenied; a unique violation a ConflictError (with
-        ``unique_message`` when the caller knows which name clashed); any other driver error a QueryError.
-        """
-        try:
-            with (
-                self._workspace.user_connection() as conn,
-                user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
-            ):
-                cur.execute(
-                    "/* dba_admin */ select pg_catalog.set_config('lock_timeout', %s, true)",
-                    (str(int(self._settings.lock_timeout_ms)),),
-                )
-                cur.row_factory = dict_row
-                yield cur
-        except pg_errors.InsufficientPrivilege as exc:
-            raise PermissionDenied(
-                f"the database refused this for {claims.normalized_email}: {exc.diag.message_primary or exc}"
-            ) from exc
-        except pg_errors.UniqueViolation as exc:
-            raise ConflictError(
-                unique_message or f"that name is already taken: {exc.diag.message_detail or exc}"
-            ) from exc
-        except psycopg.Error as exc:
-            raise query_error_from(exc) from exc
+        def clash(exc: psycopg.Error) -> DbaAdminError:
+            return ConflictError(unique_message or f"that name is already taken: {exc.diag.message_detail or exc}")
+
+        return user_cursor(self._workspace, claims, refusals={pg_errors.UniqueViolation: clash})
 
     @staticmethod
     def _audit_as_user(

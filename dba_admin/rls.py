@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg import pq, sql
+from psycopg.rows import dict_row
 
-from dba_admin.errors import DbaAdminError
+from dba_admin.errors import DbaAdminError, PermissionDenied, query_error_from
+
+if TYPE_CHECKING:
+    from dba_admin.database import DatabaseManager
 
 APP_ROLES = ("admin", "dba", "analyst", "viewer")
 DB_ROLE = "authenticated"
@@ -108,3 +113,39 @@ def user_transaction(
             (list(names), list(values)),
         )
         yield cur
+
+
+@contextmanager
+def user_cursor(
+    workspace: DatabaseManager,
+    claims: UserClaims,
+    *,
+    refusals: Mapping[type[psycopg.Error], Callable[[psycopg.Error], DbaAdminError]] | None = None,
+) -> Iterator[psycopg.Cursor[Any]]:
+    """One transaction as the user on the workspace's authenticator login, with the app's statement and lock
+    timeouts and rows as dicts: the one way the core reads and writes app data as a person.
+
+    RLS refusing (42501) becomes PermissionDenied; ``refusals`` turns other driver errors the caller expects (a
+    unique violation, a check) into its own named errors; any other driver error becomes a QueryError.
+    """
+    settings = workspace.settings
+    try:
+        with (
+            workspace.user_connection() as conn,
+            user_transaction(conn, claims, statement_timeout_ms=settings.statement_timeout_ms) as cur,
+        ):
+            cur.execute(
+                "/* dba_admin */ select pg_catalog.set_config('lock_timeout', %s, true)",
+                (str(int(settings.lock_timeout_ms)),),
+            )
+            cur.row_factory = dict_row
+            yield cur
+    except pg_errors.InsufficientPrivilege as exc:
+        raise PermissionDenied(
+            f"the database refused this for {claims.normalized_email}: {exc.diag.message_primary or exc}"
+        ) from exc
+    except psycopg.Error as exc:
+        for kind, named in (refusals or {}).items():
+            if isinstance(exc, kind):
+                raise named(exc) from exc
+        raise query_error_from(exc) from exc

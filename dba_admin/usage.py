@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
 from dba_admin.errors import PermissionDenied, query_error_from
-from dba_admin.rls import APP_ROLES, UserClaims, user_transaction
+from dba_admin.rls import APP_ROLES, UserClaims, user_cursor
 
 if TYPE_CHECKING:
     from dba_admin.database import DatabaseManager
@@ -193,19 +192,11 @@ def _report(cur: psycopg.Cursor[Any], query: UsageQuery, schema: str) -> UsageRe
 
 def report(workspace: DatabaseManager, claims: UserClaims, query: UsageQuery) -> UsageReport:
     """The usage report for a signed-in user: the database answers admins only (PermissionDenied otherwise)."""
-    settings = workspace.settings
     try:
-        with (
-            workspace.user_connection() as conn,
-            user_transaction(conn, claims, statement_timeout_ms=settings.statement_timeout_ms) as cur,
-        ):
+        with user_cursor(workspace, claims) as cur:
             return _report(cur, query, "dba_admin_api")
-    except pg_errors.InsufficientPrivilege as exc:
-        raise PermissionDenied(
-            f"the database refused usage metrics to {claims.normalized_email}: {exc.diag.message_primary or exc}"
-        ) from exc
-    except psycopg.Error as exc:
-        raise query_error_from(exc) from exc
+    except PermissionDenied as exc:
+        raise PermissionDenied(f"usage metrics are for admins: {exc}") from exc
 
 
 def report_as_owner(conn: psycopg.Connection[Any], query: UsageQuery) -> UsageReport:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,8 +37,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from dba_admin import audit
-from dba_admin.errors import DbaAdminError, NotFound, PermissionDenied, one_line, query_error_from
-from dba_admin.rls import UserClaims, user_transaction
+from dba_admin.errors import DbaAdminError, NotFound, PermissionDenied, one_line
+from dba_admin.rls import UserClaims, user_cursor
 from dba_admin.sql_text import Kind, split_statements
 
 if TYPE_CHECKING:
@@ -252,27 +252,13 @@ class ScheduleManager:
         self._db = workspace.workspace
         self._settings = workspace.settings
 
-    @contextmanager
-    def _as_user(self, claims: UserClaims) -> Iterator[psycopg.Cursor[Any]]:
-        try:
-            with (
-                self._db.user_connection() as conn,
-                user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
-            ):
-                cur.execute(
-                    "/* dba_admin */ select pg_catalog.set_config('lock_timeout', %s, true)",
-                    (str(int(self._settings.lock_timeout_ms)),),
-                )
-                cur.row_factory = dict_row
-                yield cur
-        except pg_errors.InsufficientPrivilege as exc:
-            raise PermissionDenied(
-                f"the database refused this for {claims.normalized_email}: {exc.diag.message_primary or exc}"
-            ) from exc
-        except pg_errors.InvalidParameterValue as exc:  # the database's own time zone check
-            raise InvalidSchedule(f"{exc.diag.message_primary or exc}: use an IANA name such as UTC") from exc
-        except psycopg.Error as exc:
-            raise query_error_from(exc) from exc
+    def _as_user(self, claims: UserClaims) -> AbstractContextManager[Any]:
+        """One transaction as the user (``rls.user_cursor``); the database's time zone check named."""
+
+        def bad_zone(exc: psycopg.Error) -> DbaAdminError:
+            return InvalidSchedule(f"{exc.diag.message_primary or exc}: use an IANA name such as UTC")
+
+        return user_cursor(self._db, claims, refusals={pg_errors.InvalidParameterValue: bad_zone})
 
     @staticmethod
     def _audit(cur: psycopg.Cursor[Any], action: str, schedule_id: uuid.UUID, details: dict[str, Any]) -> None:

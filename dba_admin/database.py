@@ -976,6 +976,18 @@ class DatabaseManager:
             yield conn
 
     @contextlib.contextmanager
+    def timed_transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        """One transaction on a pooled main connection, rows as dicts, under the app's statement and lock timeouts:
+        the trusted (owner) side of the app's own records, e.g. runs and scheduled occurrences."""
+        with self.connection() as conn, conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            cur.execute(
+                "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
+                " pg_catalog.set_config('lock_timeout', %s, true)",
+                (str(int(self.settings.statement_timeout_ms)), str(int(self.settings.lock_timeout_ms))),
+            )
+            yield cur
+
+    @contextlib.contextmanager
     def dba_connection(self) -> Iterator[psycopg.Connection[Any]]:
         """Borrow a connection of the DBA login (ConfigError when the connection has none): for a DBA's own
         actions on the database (kill a backend, refresh a materialized view), never the monitor login's."""

@@ -1618,12 +1618,7 @@ class ProjectManager:
     def _trusted(self) -> Iterator[psycopg.Cursor[Any]]:
         """One transaction on the owner connection, with the app's timeouts; driver errors named."""
         try:
-            with self._workspace.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(
-                    "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
-                    " pg_catalog.set_config('lock_timeout', %s, true)",
-                    (str(int(self._settings.statement_timeout_ms)), str(int(self._settings.lock_timeout_ms))),
-                )
+            with self._workspace.timed_transaction() as cur:
                 yield cur
         except psycopg.Error as exc:
             raise query_error_from(exc) from exc

@@ -377,6 +377,21 @@ class AlertEngine:
         assert sealed is not None
         return sealed, redact_url(url)
 
+    def _webhook(
+        self, spec: RuleSpec, email_to: Sequence[str], *, before: Rule | None
+    ) -> tuple[str | None, str | None]:
+        """The sealed webhook URL and its shown target: a new URL sealed; else, on an edit, the rule's own kept
+        unless ``spec.clear_webhook``. A rule needs at least one channel."""
+        if spec.webhook_url:
+            secret, target = self._seal(spec.webhook_url)
+        elif before is None or spec.clear_webhook:
+            secret, target = None, None
+        else:
+            secret, target = before.webhook_secret, before.webhook_target
+        if secret is None and not email_to:
+            raise ValueError("a rule needs a channel: a webhook URL, e-mail addresses, or both")
+        return secret, target
+
     @staticmethod
     def _details(rule: Rule) -> dict[str, Any]:
         """What the audit trail keeps of a rule: everything but the webhook's secret parts."""
@@ -394,9 +409,7 @@ class AlertEngine:
     def create_rule(self, spec: RuleSpec, *, actor: str) -> Rule:
         """Store a new rule (checked; the webhook URL sealed) and audit it."""
         name, parameters, connection, minutes, email_to = self._checked(spec)
-        secret, target = self._seal(spec.webhook_url) if spec.webhook_url else (None, None)
-        if secret is None and not email_to:
-            raise ValueError("a rule needs a channel: a webhook URL, e-mail addresses, or both")
+        secret, target = self._webhook(spec, email_to, before=None)
         try:
             with self.db.connection() as conn:
                 row = conn.execute(
@@ -423,14 +436,7 @@ class AlertEngine:
         what changed."""
         name, parameters, connection, minutes, email_to = self._checked(spec)
         before = self.get_rule(rule_id)
-        if spec.webhook_url:
-            secret, target = self._seal(spec.webhook_url)
-        elif spec.clear_webhook:
-            secret, target = None, None
-        else:
-            secret, target = before.webhook_secret, before.webhook_target
-        if secret is None and not email_to:
-            raise ValueError("a rule needs a channel: a webhook URL, e-mail addresses, or both")
+        secret, target = self._webhook(spec, email_to, before=before)
         try:
             with self.db.connection() as conn:
                 done = conn.execute(

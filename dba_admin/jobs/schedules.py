@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import psycopg
 from croniter import croniter
 from psycopg import errors as pg_errors
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from dba_admin import audit
@@ -486,20 +485,9 @@ class Scheduler:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.misfire_grace = misfire_grace
 
-    @contextmanager
-    def _owner(self) -> Iterator[psycopg.Cursor[Any]]:
-        settings = self.services.settings
-        with (
-            self.services.db.connection() as conn,
-            conn.transaction(),
-            conn.cursor(row_factory=dict_row) as cur,
-        ):
-            cur.execute(
-                "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
-                " pg_catalog.set_config('lock_timeout', %s, true)",
-                (str(int(settings.statement_timeout_ms)), str(int(settings.lock_timeout_ms))),
-            )
-            yield cur
+    def _owner(self) -> AbstractContextManager[psycopg.Cursor[Any]]:
+        """One transaction on the workspace's owner login with the app's timeouts (the workers' trusted side)."""
+        return self.services.db.timed_transaction()
 
     # -- the tick --------------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dba_admin.errors import DbaAdminError, PermissionDenied
 from ui import figures
 from ui.i18n import _, number, percent
 from ui.session import get_services, require_page, show_error
+from ui.widgets import fmt_ms
 
 RANGE = 0  # the window choice that opens a date range
 EARLIEST = dt.date(2000, 1, 1)  # the date picker's own default floor is ten years back
@@ -89,10 +90,6 @@ except DbaAdminError as exc:
 t = report.totals
 
 
-def ms(value: float | None) -> str:
-    return "—" if value is None else _("{value} ms").format(value=number(value, digits=1))
-
-
 def rate(value: float | None) -> str:
     return "—" if value is None else percent(value)
 
@@ -108,8 +105,8 @@ m[0].metric(_("Queries run"), number(t.runs))
 m[1].metric(
     _("Error rate"), rate(t.error_rate), help=_("Runs that ended in an error or a timeout, over finished runs.")
 )
-m[2].metric(_("p50 duration"), ms(t.p50_ms), help=_("Median duration of successful runs."))
-m[3].metric(_("p95 duration"), ms(t.p95_ms), help=_("95th percentile of the duration of successful runs."))
+m[2].metric(_("p50 duration"), fmt_ms(t.p50_ms), help=_("Median duration of successful runs."))
+m[3].metric(_("p95 duration"), fmt_ms(t.p95_ms), help=_("95th percentile of the duration of successful runs."))
 m[4].metric(_("Active users"), number(t.active_users), help=_("People who ran SQL or asked the assistant."))
 m = st.columns(5)
 m[0].metric(_("Logins"), number(t.logins), help=NOT_PER_CONNECTION)
@@ -183,8 +180,8 @@ else:
                 _("Runs"): f.runs,
                 _("Errors"): f.errors,
                 _("Error rate"): rate(f.error_rate),
-                _("p50"): ms(f.p50_ms),
-                _("p95"): ms(f.p95_ms),
+                _("p50"): fmt_ms(f.p50_ms),
+                _("p95"): fmt_ms(f.p95_ms),
                 _("Active users"): f.active_users,
                 _("Questions"): f.questions,
                 _("Tokens"): f.tokens,

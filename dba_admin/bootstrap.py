@@ -389,6 +389,17 @@ def prepare_database(settings: Settings) -> PreparedDatabase:
     )
 
 
+def _owner_of_prepared(server: EmbeddedPostgres | None, dsn: str, *, start: bool) -> psycopg.Connection:
+    """The owner connection of a prepared workspace; a stopped embedded server is started (``start``) and
+    connected to again."""
+    try:
+        return connect_owner(dsn)
+    except DatabaseUnreachable:
+        if server is None or not start:
+            raise
+    return connect_owner(server.ensure_running())
+
+
 def open_prepared(settings: Settings, *, start: bool = True, check_schema: bool = True) -> PreparedDatabase:
     """Reach a database that `dba-admin migrate` (or the app) already prepared, and change nothing in it.
 
@@ -404,7 +415,9 @@ def open_prepared(settings: Settings, *, start: bool = True, check_schema: bool 
             raise SchemaMissing(
                 f"there is no embedded database in {settings.data_dir} yet: run `dba-admin migrate` first"
             )
-        dsn = server.ensure_running() if start else server.dsn()
+        # A running server is the common case: the schema check's own connection finds it, and only when that
+        # fails is the server started (one connection per start instead of a separate "does it answer" probe).
+        dsn = server.ensure_running() if start and not check_schema else server.dsn()
     else:
         assert settings.database_url is not None
         dsn = settings.database_url
@@ -417,7 +430,7 @@ def open_prepared(settings: Settings, *, start: bool = True, check_schema: bool 
             authenticator_dsn = server.authenticator_dsn()
     pending: list[str] = []
     if check_schema:
-        with connect_owner(dsn) as conn:
+        with _owner_of_prepared(server, dsn, start=start) as conn:
             if not schema_present(conn):
                 raise SchemaMissing("the database has no DBA Admin schema yet: run `dba-admin migrate` first")
             pending = migration_status(conn).pending

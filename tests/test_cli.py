@@ -191,6 +191,37 @@ def test_console_script_runs(cli_env: Path) -> None:
     assert json.loads(result.stdout)["ok"] is True
 
 
+def test_output_cut_short_by_its_reader_is_not_an_error(cli_env: Path) -> None:
+    """`dba-admin sql ... | head -1`: the reader closes the pipe after one line; the command stops quietly with the
+    shell's SIGPIPE status, not a traceback or a message about a file that cannot be written."""
+    command = [sys.executable, "-m", "dba_admin.cli", "sql", "select generate_series(1, 200000) as n", "--read-only"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        assert reader.stdout.readline().strip() == b"n"
+        reader.stdout.close()
+        err = reader.stderr.read().decode()
+        code = reader.wait(timeout=120)
+    assert code == 141, err
+    assert err == ""
+
+
+def test_one_command_parser_still_knows_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the command being run has its parser built; help and a mistyped name still list all of them."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        main(["--connection", "demo", "sqll", "select 1"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    for command in ("sql", "tables", "health", "ask", "advise", "connection", "user", "schedule"):
+        assert command in listed and f"'{command}'" in err
+    with pytest.raises(SystemExit):
+        main(["--connection", "demo", "ask", "--help"])
+    assert "--offline" in capsys.readouterr().out
+
+
 def test_advise_is_wired_and_fails_on_error(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # The demo deliberately leaves public.campaign_recipients without RLS: an ERROR-level security finding.
     code, out, _ = run_cli(capsys, "advise", "--json", "--category", "SECURITY", "--fail-on", "ERROR")

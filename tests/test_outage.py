@@ -7,6 +7,7 @@ from app.py through AppTest, nothing mocked.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import pytest
 from apptest_helpers import APP, texts
 from streamlit.testing.v1 import AppTest
 
+from dba_admin.cli import main as cli_main
 from dba_admin.config import load_settings
 from dba_admin.local_pg import EmbeddedPostgres
 from ui.session import _services_for
@@ -156,3 +158,18 @@ def test_unusable_data_dir_gets_a_clear_page(tmp_path: Path, monkeypatch: pytest
     assert not at.exception, at.exception
     shown = texts(at)
     assert "The database is not ready" in shown and "cannot be used" in shown, shown
+
+
+def test_a_read_command_starts_a_stopped_embedded_server(
+    own_app_server: EmbeddedPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read commands find a running server with their own first connection and start a stopped one only then."""
+    assert cli_main(["migrate"]) == 0
+    capsys.readouterr()
+    own_app_server.stop()
+    assert own_app_server.status() == "stopped"
+    code = cli_main(["tables", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert isinstance(json.loads(out), list)
+    assert own_app_server.status() == "running"

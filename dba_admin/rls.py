@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import pq, sql
+from psycopg import pq
 from psycopg.rows import dict_row
 
 from dba_admin.errors import DbaAdminError, PermissionDenied, query_error_from
@@ -101,8 +101,10 @@ def user_transaction(
             "(otherwise the role and claims would leak past the block)"
         )
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(sql.SQL("/* dba_admin */ set local role {}").format(sql.Identifier(DB_ROLE)))
-        settings: list[tuple[str, str]] = [(name, "") for name in _LEGACY_CLAIM_SETTINGS]
+        # The role is one more setting (set_config('role', ..., true) is SET LOCAL ROLE, as PostgREST switches
+        # role): the role, the claims and the timeout take one round trip, not two.
+        settings: list[tuple[str, str]] = [("role", DB_ROLE)]
+        settings += [(name, "") for name in _LEGACY_CLAIM_SETTINGS]
         settings.append(("request.jwt.claims", claims.to_json()))
         if statement_timeout_ms is not None:
             settings.append(("statement_timeout", str(int(statement_timeout_ms))))

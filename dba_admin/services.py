@@ -20,6 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 from dba_admin.auth import NewCredentials, UserStore
 from dba_admin.bootstrap import embedded_server, generated_setting, prepare_database
 from dba_admin.config import Settings
+from dba_admin.database import RECENTLY_USED_SECONDS, connection_seems_alive
 from dba_admin.errors import DbaAdminError, one_line
 from dba_admin.local_pg import write_secret_once
 
@@ -92,13 +93,21 @@ class Services:
     def check_database(self) -> str | None:
         """None when the main database answers, else why not (one line), within a few seconds.
 
-        One connection of its own, kept open and reused, so a healthy check is one round trip (the same cost as the
-        pool's own check of a connection it lends). app.py asks this before any page borrows from the pool.
+        One connection of its own, kept open and reused, so a healthy check is one round trip, and none within a few
+        seconds of the last one while its socket shows the server has not ended the session (a page switch after
+        another). app.py asks this before any page borrows from the pool.
         """
         asked_at = time.monotonic()
         with self._probe_lock:
             if self._probe_at >= asked_at:  # another session checked while this one waited: share its answer
                 return self._probe_result
+            if (
+                self._probe_result is None
+                and asked_at - self._probe_at < RECENTLY_USED_SECONDS
+                and self._probe_conn is not None
+                and connection_seems_alive(self._probe_conn)
+            ):  # answered moments ago and the server has not ended the session since: no round trip
+                return None
             self._probe_result = self._probe()
             self._probe_at = time.monotonic()
             return self._probe_result

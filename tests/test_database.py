@@ -6,6 +6,7 @@ import csv
 import decimal
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from dba_admin.config import Settings
-from dba_admin.database import DatabaseManager, StatementResult
+from dba_admin.database import DatabaseManager, StatementResult, connection_seems_alive
 from dba_admin.errors import ConfigError, NotFound, QueryError, QueryRefused
 from dba_admin.sql_text import Kind
 
@@ -646,3 +647,41 @@ def test_a_server_restart_costs_at_most_one_failed_call(pg_server: Any, db: Data
             failures += 1
         assert failures <= 1
     assert db.health().reachable
+
+
+def test_a_connection_the_server_ended_is_seen_without_a_round_trip(app_db: Any) -> None:
+    """connection_seems_alive reads the socket only: an idle session is alive; one the server terminated is not."""
+    with psycopg.connect(app_db.dsn, autocommit=True) as conn, psycopg.connect(app_db.dsn, autocommit=True) as other:
+        assert connection_seems_alive(conn)
+        conn.autocommit = False
+        conn.execute("select 1")
+        assert not connection_seems_alive(conn), "in a transaction: not judged from the socket"
+        conn.rollback()
+        assert connection_seems_alive(conn)
+        other.execute("select pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        deadline = time.monotonic() + 10
+        while connection_seems_alive(conn) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not connection_seems_alive(conn), "the server's termination made the socket readable"
+
+
+def test_a_pooled_connection_ended_by_the_server_is_replaced_before_it_is_lent(app_db: Any) -> None:
+    """Within seconds of its last use a pooled connection is lent without a round trip, but one the server ended
+    in between (a restart, pg_terminate_backend) is still found and replaced: the borrower never sees the error."""
+    db = DatabaseManager(Settings(), app_db.dsn, lazy=True)
+    try:
+        with db.connection() as conn:
+            first = conn.info.backend_pid
+        with db.connection() as conn:
+            assert conn.info.backend_pid == first, "lent again without a new connection"
+        with psycopg.connect(app_db.dsn, autocommit=True) as other:
+            other.execute("select pg_terminate_backend(%s)", (first,))
+            deadline = time.monotonic() + 10
+            while other.execute("select 1 from pg_stat_activity where pid = %s", (first,)).fetchone():
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        with db.connection() as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+            assert conn.info.backend_pid != first
+    finally:
+        db.close()

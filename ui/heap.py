@@ -1,10 +1,11 @@
-"""Keep Streamlit's collection after every script run cheap: freeze the long-lived heap once per server process.
+"""Keep garbage collection cheap in a long-running app server: freeze the long-lived heap once per process.
 
-Streamlit calls ``gc.collect()`` after each run (``runner.postScriptGC``, on by default, there to stop session
-garbage piling up). A full collection walks every tracked object, and with Streamlit, pandas, Plotly and the app
-loaded that is ~140,000 objects: 0.1-0.3 s after each page switch on this 2-CPU machine, the biggest single part
-of a switch (bench/browser_pages_bench.py). ``gc.freeze()`` moves the objects alive after start-up (modules,
+A full collection walks every tracked object, and with Streamlit, pandas, Plotly and the app loaded that is
+~140,000 objects: 0.1-0.3 s on this 2-CPU machine. ``gc.freeze()`` moves the objects alive after start-up (modules,
 classes, caches) to a permanent generation that collections skip; what runs create is still collected as before.
+Streamlit's own forced collection after every run (``runner.postScriptGC``) is turned off in .streamlit/config.toml:
+even on the frozen heap it walked what page modules, Plotly and the sessions added since, 20-35 ms of each page
+switch (bench/browser_pages_bench.py). Python's generational collector still runs by its thresholds.
 """
 
 from __future__ import annotations

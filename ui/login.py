@@ -209,9 +209,24 @@ def login_gate(services: Services) -> tuple[AppUser, Any]:
         raise  # st.stop() raises; this line only tells type checkers so
 
 
+def _signed_in_here() -> bool:
+    """This session holds a password login the component still vouches for: its form and cookie are not read on
+    this run, so the credentials of every user need not be loaded (the account is checked below all the same)."""
+    user: AppUser | None = st.session_state.get(USER_KEY)
+    return (
+        user is not None
+        and user.auth_source == "local"
+        and bool(st.session_state.get("authentication_status"))
+        and st.session_state.get("username") == user.username
+    )
+
+
 def _login_gate(services: Services) -> tuple[AppUser, Any]:
-    with services.users() as store:
-        credentials = store.authenticator_credentials()
+    if _signed_in_here():
+        credentials: dict[str, Any] = {"usernames": {}}  # a query and every user's row less on each run
+    else:
+        with services.users() as store:
+            credentials = store.authenticator_credentials()
     authenticator = Authenticator(services, credentials)
     form_area = st.empty()  # emptied after a successful login, so the app draws without a rerun
     form_box = form_area.container()

@@ -14,6 +14,7 @@ import streamlit as st
 from dba_admin import usage
 from dba_admin.access import ROLES
 from dba_admin.errors import DbaAdminError, PermissionDenied
+from dba_admin.rls import UserClaims
 from ui import figures
 from ui.i18n import _, number, percent
 from ui.session import get_services, require_page, show_error
@@ -22,6 +23,7 @@ from ui.widgets import fmt_ms
 RANGE = 0  # the window choice that opens a date range
 EARLIEST = dt.date(2000, 1, 1)  # the date picker's own default floor is ten years back
 GAP = float("nan")  # a day without a figure: a gap in the line, not a zero
+REPORT_TTL_S = 60
 
 user = require_page("usage")
 services = get_services()
@@ -30,7 +32,8 @@ st.title(_("Usage"))
 st.caption(
     _(
         "Computed by the database from the run history, the assistant's questions, projects, scripts and the audit "
-        "log's logins. Days are UTC days; a person's role is their current role."
+        "log's logins. Days are UTC days; a person's role is their current role. Counted again at most once a "
+        "minute."
     )
 )
 
@@ -77,9 +80,18 @@ except ValueError as exc:
     st.error(_("This window cannot be shown: {reason}").format(reason=exc))
     st.stop()
 
+
+@st.cache_data(ttl=REPORT_TTL_S, show_spinner=False, max_entries=64)
+def usage_report(claims: UserClaims, query: usage.UsageQuery) -> usage.UsageReport:
+    """Keyed by the person's claims: the database decided for exactly these claims (a changed role is a new key and
+    is asked again; a refusal is never cached). A report over days does not change much within a minute, and
+    switching back to this page should not count everything again."""
+    return usage.report(get_services().db, claims, query)
+
+
 try:
     with st.spinner(_("Counting…")):
-        report = usage.report(services.db, user.claims, query)
+        report = usage_report(user.claims, query)
 except PermissionDenied:
     st.error(_("The database refused the usage metrics: they are for admins only. Log in again if your role changed."))
     st.stop()

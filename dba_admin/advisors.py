@@ -1131,10 +1131,25 @@ def take_snapshot(
         return _store(wconn, figures, connection_name=db.name, actor=actor, retention_days=retention_days)
 
 
+_NO_SNAPSHOT_TABLES = "dba_admin.snapshots does not exist: run `dba-admin migrate` first"
+
+
 def _require_snapshot_tables(conn: psycopg.Connection[Any]) -> None:
     row = conn.execute("SELECT to_regclass('dba_admin.snapshots') IS NOT NULL /* dba_admin */").fetchone()
     if not row or not row[0]:
-        raise ConfigError("dba_admin.snapshots does not exist: run `dba-admin migrate` first")
+        raise ConfigError(_NO_SNAPSHOT_TABLES)
+
+
+@contextmanager
+def _snapshot_reads(db: DatabaseManager) -> Iterator[psycopg.Connection[Any]]:
+    """A workspace connection for one read of the snapshots, in pipeline mode: BEGIN and the query travel in one
+    round trip, the COMMIT in one more (the dashboard reads four of these on every run). Snapshot tables that do
+    not exist are the same ConfigError as before, from the query itself instead of a check before it."""
+    try:
+        with db.workspace.connection() as conn, conn.pipeline():
+            yield conn
+    except psycopg.errors.UndefinedTable as exc:
+        raise ConfigError(_NO_SNAPSHOT_TABLES) from exc
 
 
 def _latest(conn: psycopg.Connection[Any], connection_name: str) -> datetime | None:
@@ -1147,8 +1162,7 @@ def _latest(conn: psycopg.Connection[Any], connection_name: str) -> datetime | N
 @_named_errors()
 def latest_snapshot_at(db: DatabaseManager) -> datetime | None:
     """When this connection's newest snapshot was taken (None: never)."""
-    with db.workspace.connection() as conn:
-        _require_snapshot_tables(conn)
+    with _snapshot_reads(db) as conn:
         return _latest(conn, db.name)
 
 
@@ -1184,16 +1198,15 @@ def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] 
 
     with conn.cursor() as cur:
         cur.execute(query, params)
-        columns = [c.name for c in cur.description or []]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        rows = cur.fetchall()  # first: in pipeline mode the description arrives with the rows
+        return pd.DataFrame(rows, columns=[c.name for c in cur.description or []])
 
 
 @_named_errors()
 def database_size_history(db: DatabaseManager, days: int = 30) -> pd.DataFrame:
     """taken_at, database_size_bytes: the database's growth (one point per snapshot)."""
 
-    with db.workspace.connection() as conn:
-        _require_snapshot_tables(conn)
+    with _snapshot_reads(db) as conn:
         return _frame(
             conn,
             sql.SQL(
@@ -1209,8 +1222,7 @@ def table_size_history(db: DatabaseManager, days: int = 30, top: int = 10) -> pd
     """taken_at, schema_name, table_name, table, total_bytes, estimated_rows for the ``top`` biggest tables
     of the newest snapshot, at every snapshot of the last ``days``."""
 
-    with db.workspace.connection() as conn:
-        _require_snapshot_tables(conn)
+    with _snapshot_reads(db) as conn:
         return _frame(
             conn,
             sql.SQL(
@@ -1242,8 +1254,7 @@ def statement_time_by_day(db: DatabaseManager, days: int = 30, top: int = 10) ->
     the oldest snapshot itself is only the baseline.
     """
 
-    with db.workspace.connection() as conn:
-        _require_snapshot_tables(conn)
+    with _snapshot_reads(db) as conn:
         return _frame(
             conn,
             sql.SQL(

@@ -10,11 +10,12 @@ one headless Chromium clicking every sidebar link in rounds after an untimed war
 module on its PYTHONPATH (written to a temp dir by this script, never part of the app) that
 
 * times every script run (wall clock and the run thread's CPU) and notes its page, and
-* turns on libpq's protocol trace for every connection the server opens, into one file per server.
+* turns on libpq's protocol trace for every connection the server opens, one file per connection.
 
-A round trip is a message that makes the client wait for the server: a simple-protocol ``Query`` or an
-extended-protocol ``Sync`` (a pipeline sends several statements before one Sync: one round trip). Round trips are
-given to the run during which they were sent (by the trace's timestamps), including the ones of pool threads.
+A round trip is a wait: in a connection's trace, messages the client sent followed by the server's answer (a change
+from "F" lines to "B" lines). That counts what the network latency is paid for, whatever the protocol (a simple
+query, an extended-protocol Sync, a pipeline's Flush). Round trips are given to the run during which the answer
+came (by the trace's timestamps), including the ones of pool threads working for that run.
 
 ``--before REV`` serves app.py of that revision too, on the same workspace, and clicks it in the same rounds.
 
@@ -53,13 +54,16 @@ if os.environ.get("PAGE_RUNS_DIR"):
     from streamlit.runtime.scriptrunner import script_runner
 
     OUT = os.environ["PAGE_RUNS_DIR"]
-    TRACE = open(os.path.join(OUT, "libpq.trace"), "w", buffering=1)
     LOCK = threading.Lock()
+    TRACES = []  # kept open for libpq, which writes to their descriptors
     original_connect = psycopg.Connection.connect.__func__
 
     def connect(cls, *args, **kwargs):
         conn = original_connect(cls, *args, **kwargs)
-        conn.pgconn.trace(TRACE.fileno())
+        with LOCK:
+            trace = open(os.path.join(OUT, f"trace-{len(TRACES):05}.log"), "w", buffering=1)
+            TRACES.append(trace)
+        conn.pgconn.trace(trace.fileno())
         return conn
 
     psycopg.Connection.connect = classmethod(connect)
@@ -82,21 +86,25 @@ if os.environ.get("PAGE_RUNS_DIR"):
     script_runner.ScriptRunner._run_script = run_script
 '''
 
-# libpq's trace line: "<timestamp>\tF\t<length>\tQuery..." (F: sent by the frontend)
-_ROUND_TRIP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\tF\t\d+\t(?:Query|Sync)\b", re.MULTILINE)
+# libpq's trace line: "<timestamp>\t<F or B>\t<length>\t<message>..." (F: sent by the client, B: by the server)
+_TRACE_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\t([FB])\t", re.MULTILINE)
 
 
-def _round_trip_times(trace: Path) -> list[float]:
-    times = [
-        dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
-        for m in _ROUND_TRIP.finditer(trace.read_text(errors="replace"))
-    ]
+def _round_trip_times(folder: Path) -> list[float]:
+    """When each wait of every traced connection ended: a "B" line right after an "F" line of the same trace."""
+    times: list[float] = []
+    for trace in folder.glob("trace-*.log"):
+        previous = ""
+        for match in _TRACE_LINE.finditer(trace.read_text(errors="replace")):
+            if previous == "F" and match.group(2) == "B":
+                times.append(dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp())
+            previous = match.group(2)
     return sorted(times)
 
 
 def _runs(folder: Path, since: float) -> list[dict[str, Any]]:
     runs = [json.loads(line) for line in (folder / "runs.jsonl").read_text().splitlines()]
-    trips = _round_trip_times(folder / "libpq.trace")
+    trips = _round_trip_times(folder)
     for run in runs:
         run["trips"] = bisect.bisect_right(trips, run["end"]) - bisect.bisect_left(trips, run["start"])
     return [r for r in runs if r["start"] >= since]

@@ -175,7 +175,7 @@ class UserStore:
         """A transaction with the app's lock and statement timeouts; running out of either is UserStoreBusy."""
         try:
             with self.conn.transaction():
-                self.conn.execute(  # one statement (a pipeline takes no multi-statement string)
+                self.conn.execute(
                     "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
                     " pg_catalog.set_config('lock_timeout', %s, true)",
                     (str(self.statement_timeout_ms), str(self.lock_timeout_ms)),
@@ -184,24 +184,16 @@ class UserStore:
         except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
             raise UserStoreBusy() from exc
 
-    @contextmanager
-    def _read(self) -> Iterator[None]:
-        """``_tx`` for one read, in pipeline mode: BEGIN, the timeouts and the query travel together and the COMMIT
-        after them, two round trips instead of four. Every page run reads the signed-in user, and to a remote
-        workspace each round trip is network latency."""
-        with self.conn.pipeline(), self._tx():
-            yield
-
     # ---- reading ---------------------------------------------------------------------------------------
     def list_users(self) -> list[AppUser]:
-        with self._read(), self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS)
             )
             return [_user(row) for row in cur.fetchall()]
 
     def get(self, username: str) -> AppUser:
-        with self._read(), self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 sql.SQL("select {} from dba_admin.users where username = %s /* dba_admin */").format(_USER_COLUMNS),
                 (username.strip().lower(),),
@@ -212,7 +204,7 @@ class UserStore:
         return _user(row)
 
     def get_by_email(self, email: str) -> AppUser | None:
-        with self._read(), self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 sql.SQL("select {} from dba_admin.users where email = %s /* dba_admin */").format(_USER_COLUMNS),
                 (email.strip().lower(),),
@@ -240,7 +232,7 @@ class UserStore:
         Deactivated and Supabase-auth users are left out, so even a valid cookie cannot log them in; each entry
         carries the user's ``session_version``, which a re-login cookie must match.
         """
-        with self._read(), self.conn.cursor(row_factory=dict_row) as cur:
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "select username, email, name, role, password_hash, session_version"
                 " from dba_admin.users where is_active and auth_source = 'local' /* dba_admin */"

@@ -351,13 +351,9 @@ class Registry:
     # -- user side: what the database lets this user see ------------------------------------------------------
 
     def visible_names(self, claims: UserClaims) -> builtins.list[str]:
-        """The connections this user may use, as RLS on public.conexoes decides.
-
-        Asked on every page run (the sidebar and the page's access check), so in pipeline mode: BEGIN, the role and
-        claims, and the query travel in one round trip, the COMMIT in one more."""
+        """The connections this user may use, as RLS on public.conexoes decides."""
         with (
             self._workspace.user_connection() as conn,
-            conn.pipeline(),
             user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
         ):
             cur.execute("/* dba_admin */ select nome from public.conexoes order by nome")

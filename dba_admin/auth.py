@@ -176,9 +176,9 @@ class UserStore:
         try:
             with self.conn.transaction():
                 self.conn.execute(
-                    "/* dba_admin */ select pg_catalog.set_config('statement_timeout', %s, true),"
-                    " pg_catalog.set_config('lock_timeout', %s, true)",
-                    (str(self.statement_timeout_ms), str(self.lock_timeout_ms)),
+                    sql.SQL("SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {} /* dba_admin */").format(
+                        sql.Literal(str(self.statement_timeout_ms)), sql.Literal(str(self.lock_timeout_ms))
+                    )
                 )
                 yield
         except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:

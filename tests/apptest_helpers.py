@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,24 @@ from dba_admin.errors import DbaAdminError
 from dba_admin.rls import UserClaims
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _do_startup_work_once() -> None:
+    """What a Streamlit server does once per start, AppTest does per instance or per run: each instance scans every
+    installed distribution's metadata for v2 components (0.25 s of CPU), and each run compiles app.py and the page
+    again (magic rewrite and compile, through a new ScriptCache). The suite makes hundreds of instances and thousands
+    of runs in a process where neither the installed packages nor the scripts change, so both are done once per
+    process here, as the server does them once per start: the result of each is the same, only not recomputed."""
+    from streamlit.components.v2 import manifest_scanner
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test
+
+    manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
+    shared = ScriptCache()
+    app_test.ScriptCache = lambda: shared  # type: ignore[assignment,misc]
+
+
+_do_startup_work_once()
 
 
 def make_user(dsn: str, role: str, password: str = "test-password-1") -> tuple[str, str]:  # noqa: S107 - test login

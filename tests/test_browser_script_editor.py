@@ -12,8 +12,11 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
 from apptest_helpers import make_user
 from test_browser import log_in, open_page, settle, title_of
+
+pytestmark = pytest.mark.browser
 
 
 def test_script_editor_works_offline(app_db: Any, browser_page: Any, app_url: str) -> None:

@@ -10,6 +10,7 @@ the tests at the lowest CPU priority (their output follows the tests'); the othe
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import subprocess
@@ -70,6 +71,16 @@ def ensure_hypopg() -> str | None:
 def ensure_pg_cron() -> str | None:
     """pg_cron: the Cron page's tests need it preloaded in the test cluster (local_pg does that when installed)."""
     return ensure_pg_extension("cron", "pg_cron")
+
+
+def compile_sources() -> None:
+    """Byte-code for the app's own packages, written once before the tests (into the git-ignored __pycache__).
+
+    Where PYTHONDONTWRITEBYTECODE is set (as in many containers and CI images), Python never writes .pyc: every
+    process the tests start (the browser tests' Streamlit servers, `dba-admin` and worker subprocesses) compiled
+    dba_admin/, ui/ and pages/ from source again. compileall writes it all the same, and those processes read it."""
+    for package in ("dba_admin", "ui", "pages"):
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 class BackgroundGate:
@@ -163,6 +174,7 @@ def main() -> int:
         if problem:
             print(f"browser tests cannot run: {problem}", file=sys.stderr)
             results["chromium"] = False
+    compile_sources()
     results["pytest"] = gate("tests + coverage", pytest_cmd + args.pytest_args)
     for key, background in beside.items():
         results[key] = background.collect()

@@ -4,8 +4,9 @@ The app runs as `streamlit run app.py` on a free port, on the suite's database (
 as a user starts it: one server per test process, shared by the browser modules (tests/browser_fixtures.py). The test
 logs in through streamlit-authenticator's form, opens a table in the explorer (when that page exists), runs a query in
 the SQL editor with Ctrl+Enter in the Ace editor, downloads the CSV, and logs out. Screenshots of every page are taken
-on the way: into a temporary folder during a test run (a test run changes no tracked file), into docs/screenshots/ for
-the README when `tools/screenshots.py` runs it (it sets DBA_ADMIN_SCREENSHOTS_DIR).
+on the way into docs/screenshots/ for the README when `tools/screenshots.py` runs it (it sets
+DBA_ADMIN_SCREENSHOTS_DIR); a plain test run only waits for the charts where a shot would be (it changes no tracked
+file).
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`; Playwright's own browser download is not available).
 """
@@ -78,9 +79,15 @@ def _charts_drawn(page: Any) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its main section, so the viewport grows to fit it first."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    """The whole page: Streamlit scrolls inside its main section, so the viewport grows to fit it first.
+
+    Taken only for tools/screenshots.py (DBA_ADMIN_SCREENSHOTS_DIR set): a plain test run threw its shots away, and
+    the resizing, the pauses and the full-page PNGs cost about 2 s each, 22 times. The charts are still waited for,
+    so the steps after a shot see the same page either way."""
     _charts_drawn(page)
+    if not os.environ.get("DBA_ADMIN_SCREENSHOTS_DIR"):
+        return
+    SHOTS.mkdir(parents=True, exist_ok=True)
     height = page.evaluate(
         "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 0 }"
     )

@@ -84,6 +84,7 @@ def user_transaction(
     claims: UserClaims,
     *,
     statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
 ) -> Iterator[psycopg.Cursor[Any]]:
     """A transaction running as ``authenticated`` with ``claims``; commits on success, rolls back on error.
 
@@ -108,6 +109,8 @@ def user_transaction(
         settings.append(("request.jwt.claims", claims.to_json()))
         if statement_timeout_ms is not None:
             settings.append(("statement_timeout", str(int(statement_timeout_ms))))
+        if lock_timeout_ms is not None:
+            settings.append(("lock_timeout", str(int(lock_timeout_ms))))
         names, values = zip(*settings, strict=True)
         cur.execute(
             "/* dba_admin */ select pg_catalog.set_config(name, value, true)"
@@ -134,12 +137,13 @@ def user_cursor(
     try:
         with (
             workspace.user_connection() as conn,
-            user_transaction(conn, claims, statement_timeout_ms=settings.statement_timeout_ms) as cur,
+            user_transaction(
+                conn,
+                claims,
+                statement_timeout_ms=settings.statement_timeout_ms,
+                lock_timeout_ms=settings.lock_timeout_ms,
+            ) as cur,
         ):
-            cur.execute(
-                "/* dba_admin */ select pg_catalog.set_config('lock_timeout', %s, true)",
-                (str(int(settings.lock_timeout_ms)),),
-            )
             cur.row_factory = dict_row
             yield cur
     except pg_errors.InsufficientPrivilege as exc:

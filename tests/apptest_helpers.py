@@ -20,6 +20,7 @@ from dba_admin.auth import UserStore
 from dba_admin.connections import ALL_ROLES, ConnectionSecrets, Registry, SecretBox
 from dba_admin.errors import DbaAdminError
 from dba_admin.rls import UserClaims
+from ui.session import SWITCHER_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -171,12 +172,19 @@ def extra_connection(
 def _switcher(at: AppTest) -> Any:
     """The sidebar's connection switcher. AppTest runs app.py (which draws the sidebar) only when no page is asked
     for: after ``switch_page`` it runs the page alone, so the app is run again from its default page first."""
-    try:
-        return at.selectbox(key="sidebar_connection")
-    except KeyError:
+    shown = _shown_switcher(at)
+    if shown is None:
         at._page_hash = ""
         rerun_app(at)
-        return at.selectbox(key="sidebar_connection")
+        shown = _shown_switcher(at)
+    assert shown is not None, "the sidebar has no connection switcher"
+    return shown
+
+
+def _shown_switcher(at: AppTest) -> Any:
+    """The switcher's selectbox; its key names the connection it shows (``ui.session.widget_key_for``)."""
+    prefix = SWITCHER_KEY + ":"
+    return next((box for box in at.selectbox if (box.key or "").startswith(prefix)), None)
 
 
 def switch_connection(at: AppTest, name: str, page: str | None = None) -> AppTest:

@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import UserStore
 from dba_admin.errors import AuthError
-
-PICKER = "ui_locale_picker"
+from ui.login import LOCALE_PICKER_KEY
+from ui.session import widget_key_for
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def test_english_by_default(app_db: Any) -> None:
     assert not at.exception, at.exception
     assert "Log out" in _buttons(at)
     assert "Where to go" in texts(at)
-    assert at.selectbox(key=PICKER).value == "en"
+    assert at.selectbox(key=widget_key_for(LOCALE_PICKER_KEY, "en")).value == "en"
     assert _saved_locale(app_db.dsn, username) is None
 
 
@@ -74,7 +74,7 @@ def test_the_sidebar_picker_switches_and_saves_for_the_user(app_db: Any) -> None
     username, password = make_user(app_db.dsn, "viewer")
     at = _session()
     login(at, username, password)
-    at.selectbox(key=PICKER).set_value("pt_BR").run()
+    at.selectbox(key=widget_key_for(LOCALE_PICKER_KEY, "en")).set_value("pt_BR").run()
     rerun_app(at)
     assert not at.exception, at.exception
     assert "Sair" in _buttons(at)
@@ -84,7 +84,7 @@ def test_the_sidebar_picker_switches_and_saves_for_the_user(app_db: Any) -> None
     login(fresh, username, password)
     assert "Sair" in _buttons(fresh)
 
-    at.selectbox(key=PICKER).set_value("en").run()
+    at.selectbox(key=widget_key_for(LOCALE_PICKER_KEY, "pt_BR")).set_value("en").run()
     rerun_app(at)
     assert "Log out" in _buttons(at)
     assert _saved_locale(app_db.dsn, username) == "en"

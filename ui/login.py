@@ -30,7 +30,7 @@ from dba_admin.session_token import SessionToken, issue_token, read_token
 from dba_admin.supabase_auth import login_with_supabase
 from ui.i18n import _, current_locale, use_locale
 from ui.markdown import escape_markdown
-from ui.session import USER_KEY
+from ui.session import USER_KEY, widget_key_for
 
 AUTHENTICATOR_KEY = "dba_authenticator"
 BUSY_MESSAGE = N_("The user store is busy (another session holds a lock on it). Try again in a moment.")
@@ -304,9 +304,9 @@ def _login_fields() -> dict[str, str]:
     }
 
 
-def _picked_language(services: Services, user: AppUser | None) -> None:
+def _picked_language(services: Services, user: AppUser | None, key: str) -> None:
     """The picker's callback: the session speaks the new language at once; a logged-in user's choice is saved."""
-    locale = st.session_state.get(LOCALE_PICKER_KEY)
+    locale = st.session_state.get(key)
     if locale not in LOCALES:
         return
     use_locale(locale)
@@ -322,15 +322,16 @@ def _picked_language(services: Services, user: AppUser | None) -> None:
 def language_picker(services: Services, user: AppUser | None) -> None:
     """The interface language (each in its own name): saved for a logged-in user, for this session on the login page."""
     current = current_locale()
-    if st.session_state.get(LOCALE_PICKER_KEY) != current:
-        st.session_state[LOCALE_PICKER_KEY] = current
+    key = widget_key_for(LOCALE_PICKER_KEY, current)
+    choices = list(LOCALES)
     st.selectbox(
         _("Language"),
-        list(LOCALES),
-        key=LOCALE_PICKER_KEY,
+        choices,
+        index=choices.index(current),
+        key=key,
         format_func=LOCALES.__getitem__,
         on_change=_picked_language,
-        args=(services, user),
+        args=(services, user, key),
         help=_("Saved for your account: every login, on any computer, opens in this language.")
         if user is not None
         else _("The language of this page; after login your saved choice, if any, applies."),

@@ -31,7 +31,7 @@ MAX_RETRY_S = 30
 # The chosen connection: kept in the session, mirrored in the URL (``?connection=name``) so a link keeps it.
 CONNECTION_KEY = "dba_connection"
 CONNECTION_PARAM = "connection"
-SWITCHER_KEY = "sidebar_connection"  # the sidebar's selectbox (its own key: Streamlit drops a widget's state off-page)
+SWITCHER_KEY = "sidebar_connection"  # the sidebar's selectbox, with the connection shown (widget_key_for)
 _VISIBLE_KEY = "dba_connections_visible"  # (user, asked at, names, labels): what RLS showed this session lately
 _REFUSED_KEY = "dba_connection_refused"  # a connection asked for by URL that this user may not use (said once)
 VISIBLE_TTL_S = 30  # how long a session trusts its list of connections before RLS is asked again
@@ -253,9 +253,19 @@ def connection_where(services: Services, name: str) -> str:
     return labels[name]
 
 
-def _switched() -> None:
+def widget_key_for(base: str, value: str) -> str:
+    """The key of a picker that shows a value the server decides (the connection, the language): one per value.
+
+    When the value changes, the picker is then a new widget, which the browser draws from the server's value. With
+    one key the browser could keep the value it showed last while the server had moved on: after a reload the
+    language picker said English under Portuguese labels (seen in CI), and a stale value sent back with the next
+    click would have been taken as the person's pick."""
+    return f"{base}:{value}"
+
+
+def _switched(key: str) -> None:
     """The sidebar's choice: the page's own selection (a table, a conversation) belonged to the old connection."""
-    name = st.session_state.get(SWITCHER_KEY)
+    name = st.session_state.get(key)
     if name is not None and name == st.session_state.get(CONNECTION_KEY):
         # Not a switch: the browser reporting the value the page already has (seen once after a login on a shared
         # link, during the rerun sequence) must not drop the link's own parameters (?schema=&table=).
@@ -286,13 +296,14 @@ def connection_switcher(services: Services, user: AppUser) -> None:
     if current is None:
         st.caption(_("Connection: none yet"))
         return
-    if st.session_state.get(SWITCHER_KEY) != current:
-        st.session_state[SWITCHER_KEY] = current
+    key = widget_key_for(SWITCHER_KEY, current)
     st.selectbox(
         _("Connection"),
         names,
-        key=SWITCHER_KEY,
+        index=names.index(current) if current in names else None,
+        key=key,
         on_change=_switched,
+        args=(key,),
         help=_("The database every page works on. Admins decide who may use which connection."),
     )
     st.caption(

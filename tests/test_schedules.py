@@ -276,11 +276,22 @@ def test_a_bad_time_zone_or_expression_changes_nothing(
 # --- one occurrence, as the owner ---------------------------------------------------------------------------------
 
 
-def due_now(scheduler: Scheduler, clock: Clock, schedule_id: uuid.UUID) -> Occurrence:
-    """Move the clock past the next minute and tick: the schedule's one new occurrence."""
-    clock.now += timedelta(minutes=1)
+def next_minute_after_checkpoint(app_db: Any, schedule_id: uuid.UUID) -> datetime:
+    """The first whole minute after the time the schedule was last checked up to (its creation or resume)."""
+    with psycopg.connect(app_db.dsn) as conn:
+        row = conn.execute("select verificado_ate from public.agendamentos where id = %s", (schedule_id,)).fetchone()
+    assert row is not None
+    return row[0].replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def due_now(app_db: Any, scheduler: Scheduler, clock: Clock, schedule_id: uuid.UUID) -> Occurrence:
+    """Move the clock one second past the first minute after the schedule's checkpoint and tick: the schedule's one
+    new occurrence. (Clock + 1 min from "now" spanned two minutes when a minute began between the checkpoint and
+    the clock's start.)"""
+    first = next_minute_after_checkpoint(app_db, schedule_id)
+    clock.now = first + timedelta(seconds=1)
     found = [o for o in scheduler.tick() if o.schedule_id == schedule_id]
-    assert len(found) == 1, found
+    assert [o.due_at for o in found] == [first], found
     return found[0]
 
 
@@ -299,7 +310,7 @@ def test_an_occurrence_runs_once_as_its_owner_and_says_scheduled(
 
     sched.after_scheduled_run.extend([broken, seen.append])
     try:
-        occurrence = due_now(scheduler, clock, made.id)
+        occurrence = due_now(app_db, scheduler, clock, made.id)
         assert [o for o in scheduler.tick() if o.schedule_id == made.id] == []  # the same time again: nothing new
         run = scheduler.run_occurrence(occurrence)
         again = scheduler.run_occurrence(occurrence)  # a second job for the same occurrence: nothing to claim
@@ -329,7 +340,7 @@ def test_an_analysts_scheduled_run_is_read_only(app_db: Any, services: Services,
         made = manager.create(analyst, script_id, DEMO, "* * * * *")
         clock = Clock()
         scheduler = Scheduler(services, clock=clock)
-        run = scheduler.run_occurrence(due_now(scheduler, clock, made.id))
+        run = scheduler.run_occurrence(due_now(app_db, scheduler, clock, made.id))
         assert run is not None and run.status == "error" and run.error is not None
         assert [(r["status"], r["sqlstate"], r["origem"]) for r in scheduled_runs(app_db, script_id)] == [
             ("error", "25006", "scheduled")  # read_only_sql_transaction
@@ -350,7 +361,7 @@ def test_a_deactivated_owner_stops_the_schedule_and_nothing_runs(
     made = manager.create(owner, script_id, DEMO, "* * * * *")
     clock = Clock()
     scheduler = Scheduler(services, clock=clock)
-    occurrence = due_now(scheduler, clock, made.id)
+    occurrence = due_now(app_db, scheduler, clock, made.id)
     with psycopg.connect(app_db.dsn, autocommit=True) as conn:
         UserStore(conn).set_active(actor="tests", username=username, active=False)
     assert scheduler.run_occurrence(occurrence) is None
@@ -373,7 +384,7 @@ def test_a_script_made_destructive_after_scheduling_is_never_run_unattended(
     services.projects.save_script(dba, script_id, "drop table if exists public.never_there", base_version=1)
     clock = Clock()
     scheduler = Scheduler(services, clock=clock)
-    run = scheduler.run_occurrence(due_now(scheduler, clock, made.id))
+    run = scheduler.run_occurrence(due_now(app_db, scheduler, clock, made.id))
     assert run is not None and run.status == "refused" and run.execution_id is None
     assert run.error is not None and "confirmation" in run.error
     assert scheduled_runs(app_db, script_id) == []
@@ -394,11 +405,11 @@ def test_a_resumed_schedule_does_not_run_what_it_missed_while_paused(
     clock.now += timedelta(minutes=3)
     assert [o for o in scheduler.tick() if o.schedule_id == made.id] == []
     manager.resume(owner, made.id)  # from the database's now: the three missed minutes are not run
-    with psycopg.connect(app_db.dsn) as conn:
-        row = conn.execute("select verificado_ate from public.agendamentos where id = %s", (made.id,)).fetchone()
-    assert row is not None
-    clock.now = row[0] + timedelta(seconds=61)
-    assert len([o for o in scheduler.tick() if o.schedule_id == made.id]) == 1
+    # One second past the first whole minute after the resume: that minute, and only it, is due. (Resume + 61 s
+    # spanned two minutes when the resume fell in a minute's last second, about one run in 60.)
+    first = next_minute_after_checkpoint(app_db, made.id)
+    clock.now = first + timedelta(seconds=1)
+    assert [o.due_at for o in scheduler.tick() if o.schedule_id == made.id] == [first]
 
 
 # --- the pages -----------------------------------------------------------------------------------------------------

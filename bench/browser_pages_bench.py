@@ -27,6 +27,10 @@ Streamlit's status widget (``stStatusWidget``) is not used as the signal: it app
 add 200 ms to long ones. Nothing is waited for with a fixed pause while timing; the end is found by polling on
 animation frames. Charts that Plotly draws after the run are not included: the run is what this app controls.
 
+The same switches are also printed as Playwright sees them (from the click call until it has seen the end), a
+secondary view that includes the harness's fixed cost, as the issue's first figures did; the targets are judged on
+the in-page figure.
+
 Order: the links are clicked in sidebar order (each switch goes from the page above), ending on Home; the app and
 the bare app take turns at each step (which one goes first alternates by round), so both see the same noise. A
 warm-up round is run first and not timed, so a page module's first import and the first fill of the data caches
@@ -54,6 +58,7 @@ import statistics
 import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -138,6 +143,9 @@ class Tab:
     keys: list[str]
     titles: dict[str, str] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=dict)
+    # The same switches as Playwright sees them: from the click call until it has seen the end (its actionability
+    # checks and round trips to the browser included), the way the issue's first figures were taken.
+    outside: dict[str, list[float]] = field(default_factory=dict)
     missed_running: int = 0  # switches whose 'running' state was never rendered (kept as a diagnostic)
     current: str = "home"
 
@@ -189,10 +197,12 @@ def _switch(tab: Tab, spec: PageSpec, *, timed: bool) -> None:
     # Not the link's href: the default page's link has an empty one (the current URL, whatever page that is).
     target = "/" if spec.default else f"/{spec.url_path}"
     page.evaluate(ARM_JS, [target, tab.titles.get(spec.key, "")])
+    clicked = time.perf_counter()
     link.click()
     if spec.key in tab.titles:
         try:
             page.wait_for_function("() => window.__bench.done", polling="raf", timeout=SWITCH_TIMEOUT_MS)
+            seen_done = time.perf_counter() - clicked
         except PlaywrightTimeout:
             seen = page.evaluate(DIAGNOSE_JS)
             raise RuntimeError(
@@ -201,6 +211,7 @@ def _switch(tab: Tab, spec: PageSpec, *, timed: bool) -> None:
         result = page.evaluate("() => ({ms: window.__bench.t1 - window.__bench.t0, sawRun: window.__bench.sawRun})")
         if timed:
             tab.times.setdefault(spec.key, []).append(result["ms"] / 1000)
+            tab.outside.setdefault(spec.key, []).append(seen_done)
             tab.missed_running += not result["sawRun"]
     else:  # warm-up, first visit: fixed pauses are fine here; read the page's title for the timed rounds
         for attempt in range(3):  # a click during a rerun (after the login: the cookie's) can be lost
@@ -367,6 +378,7 @@ def report(specs: list[PageSpec], tabs: list[Tab], rounds: int) -> dict[str, Any
     print(f"median of the per-page ratios: {median_of_ratios:.2f}x")
     over = [r["page"] for r in rows if r["ratio"] > PAGE_RATIO_TARGET]
     print(f"pages over {PAGE_RATIO_TARGET:g}x: {', '.join(over) if over else 'none'}")
+    outside = _outside_view(rows, app, bare, old)
     if any(t.missed_running for t in tabs):
         missed = ", ".join(f"{t.name} {t.missed_running}" for t in tabs)
         print(f"(switches whose 'running' state was never rendered: {missed})")
@@ -378,8 +390,30 @@ def report(specs: list[PageSpec], tabs: list[Tab], rounds: int) -> dict[str, Any
         "median_ratio": a / b,
         "median_of_page_ratios": median_of_ratios,
         "over": over,
+        "playwright_view": outside,
         "load_average": os.getloadavg(),
     }
+
+
+def _outside_view(rows: list[dict[str, Any]], app: Tab, bare: Tab, old: Tab | None) -> dict[str, Any]:
+    """The same switches timed from outside the page (Playwright's click call to its seeing the end): a fixed cost
+    of the harness is in both apps' figures, so the ratios are lower than the in-page ones. Printed beside them, not
+    instead: the in-page figure is the one that measures the app."""
+    per_page = {
+        r["page"]: statistics.median(app.outside[r["page"]]) / statistics.median(bare.outside[r["page"]]) for r in rows
+    }
+    a = statistics.median([t for ts in app.outside.values() for t in ts])
+    b = statistics.median([t for ts in bare.outside.values() for t in ts])
+    over = [page for page, ratio in per_page.items() if ratio > PAGE_RATIO_TARGET]
+    then = ""
+    if old is not None:
+        o = statistics.median([t for ts in old.outside.values() for t in ts])
+        then = f"; before {o:.3f} s ({o / b:.2f}x)"
+    print(
+        f"as Playwright sees them (click call to seeing the end, its round trips included): median app {a:.3f} s, "
+        f"bare {b:.3f} s, {a / b:.2f}x{then}; pages over {PAGE_RATIO_TARGET:g}x: {', '.join(over) if over else 'none'}"
+    )
+    return {"median_app_s": a, "median_bare_s": b, "median_ratio": a / b, "page_ratios": per_page, "over": over}
 
 
 def _terminate(signum: int, frame: object) -> None:

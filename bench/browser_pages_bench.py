@@ -28,8 +28,8 @@ add 200 ms to long ones. Nothing is waited for with a fixed pause while timing; 
 animation frames. Charts that Plotly draws after the run are not included: the run is what this app controls.
 
 The same switches are also printed as Playwright sees them (from the click call until it has seen the end), a
-secondary view that includes the harness's fixed cost, as the issue's first figures did; the targets are judged on
-the in-page figure.
+secondary view that includes the harness's fixed cost, as the issue's first figures (taken from outside the page)
+did; the targets are judged on the in-page figure.
 
 Order: the links are clicked in sidebar order (each switch goes from the page above), ending on Home; the app and
 the bare app take turns at each step (which one goes first alternates by round), so both see the same noise. A
@@ -144,7 +144,7 @@ class Tab:
     titles: dict[str, str] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=dict)
     # The same switches as Playwright sees them: from the click call until it has seen the end (its actionability
-    # checks and round trips to the browser included), the way the issue's first figures were taken.
+    # checks and round trips to the browser included), closer to how the issue's first figures were taken.
     outside: dict[str, list[float]] = field(default_factory=dict)
     missed_running: int = 0  # switches whose 'running' state was never rendered (kept as a diagnostic)
     current: str = "home"
@@ -344,6 +344,11 @@ def measure(rounds: int, wanted: list[str] | None, before: str | None = None) ->
         return specs, tabs
 
 
+def _median_of_all(times: dict[str, list[float]]) -> float:
+    """The median over every timed switch of a tab, all pages together."""
+    return statistics.median(t for ts in times.values() for t in ts)
+
+
 def report(specs: list[PageSpec], tabs: list[Tab], rounds: int) -> dict[str, Any]:
     app, bare = tabs[0], tabs[1]
     old = tabs[2] if len(tabs) > 2 else None
@@ -365,14 +370,12 @@ def report(specs: list[PageSpec], tabs: list[Tab], rounds: int) -> dict[str, Any
             then = f" {o:8.3f} {o / b:5.2f}x"
         flag = "OVER" if ratio > PAGE_RATIO_TARGET else "ok"
         print(f"{spec.key:<18} {a:7.3f} {b:7.3f} {ratio:5.2f}x{then}  {flag}")
-    all_app = [t for ts in app.times.values() for t in ts]
-    all_bare = [t for ts in bare.times.values() for t in ts]
-    a, b = statistics.median(all_app), statistics.median(all_bare)
+    a, b = _median_of_all(app.times), _median_of_all(bare.times)
     median_of_ratios = statistics.median(r["ratio"] for r in rows)
     flag = "OVER" if a / b > MEDIAN_RATIO_TARGET else "ok"
     then = ""
     if old:
-        o = statistics.median([t for ts in old.times.values() for t in ts])
+        o = _median_of_all(old.times)
         then = f" {o:8.3f} {o / b:5.2f}x"
     print(f"{'all switches':<18} {a:7.3f} {b:7.3f} {a / b:5.2f}x{then}  {flag} (target <= {MEDIAN_RATIO_TARGET:g}x)")
     print(f"median of the per-page ratios: {median_of_ratios:.2f}x")
@@ -402,12 +405,11 @@ def _outside_view(rows: list[dict[str, Any]], app: Tab, bare: Tab, old: Tab | No
     per_page = {
         r["page"]: statistics.median(app.outside[r["page"]]) / statistics.median(bare.outside[r["page"]]) for r in rows
     }
-    a = statistics.median([t for ts in app.outside.values() for t in ts])
-    b = statistics.median([t for ts in bare.outside.values() for t in ts])
+    a, b = _median_of_all(app.outside), _median_of_all(bare.outside)
     over = [page for page, ratio in per_page.items() if ratio > PAGE_RATIO_TARGET]
     then = ""
     if old is not None:
-        o = statistics.median([t for ts in old.outside.values() for t in ts])
+        o = _median_of_all(old.outside)
         then = f"; before {o:.3f} s ({o / b:.2f}x)"
     print(
         f"as Playwright sees them (click call to seeing the end, its round trips included): median app {a:.3f} s, "

@@ -1198,8 +1198,8 @@ def _frame(conn: psycopg.Connection[Any], query: sql.SQL, params: Sequence[Any] 
 
     with conn.cursor() as cur:
         cur.execute(query, params)
-        rows = cur.fetchall()
-        return pd.DataFrame(rows, columns=[c.name for c in cur.description or []])
+        columns = [c.name for c in cur.description or []]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
 
 
 @_named_errors()

@@ -196,6 +196,7 @@ def cache_hit(metrics: Metrics) -> None:
     if ratio is None:
         st.info(_("No block reads yet since the last statistics reset."))
         return
+    # A gauge draws its tick labels outside its arc: the margins leave them room (10 px clipped "0" and "100").
     fig = go.Figure(
         go.Indicator(
             mode="gauge+number",
@@ -208,10 +209,9 @@ def cache_hit(metrics: Metrics) -> None:
                 "steps": [{"range": [0, 90], "color": "#fde2e1"}, {"range": [90, 99], "color": "#fff4ce"}],
                 "threshold": {"line": {"color": "green", "width": 3}, "value": 99},
             },
-        )
+        ),
+        layout={"height": 260, "margin": GAUGE_MARGIN},
     )
-    # A gauge draws its tick labels outside its arc: the margins leave them room (10 px clipped "0" and "100").
-    fig.update_layout(height=260, margin=GAUGE_MARGIN)
     st.plotly_chart(fig, key="dashboard_cache_hit")
     if ratio < 0.99:
         st.caption(_("Below 99 %: the working set may not fit in shared_buffers, or large scans evict it."))

@@ -209,27 +209,27 @@ chart_left, chart_right = st.columns(2)
 with chart_left:
     st.subheader(_("Connections used vs max"), anchor=False)
     usage = [r for r in reachable if r.connections_used is not None]
-    figure = go.Figure()
-    figure.add_bar(
-        y=[r.name for r in usage],
-        x=[r.max_connections for r in usage],
-        name="max_connections",
-        orientation="h",
-        marker_color="#d3d3d3",
-    )
-    figure.add_bar(
-        y=[r.name for r in usage],
-        x=[r.connections_used for r in usage],
-        name=_("used"),
-        orientation="h",
-        marker_color="#1f77b4",
-    )
-    figure.update_layout(
-        barmode="overlay",
-        height=max(220, 40 * len(usage) + 120),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"orientation": "h"},
-        xaxis_title=_("client connections"),
+    names = [r.name for r in usage]
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=names,
+                x=[r.max_connections for r in usage],
+                name="max_connections",
+                orientation="h",
+                marker_color="#d3d3d3",
+            ),
+            go.Bar(
+                y=names, x=[r.connections_used for r in usage], name=_("used"), orientation="h", marker_color="#1f77b4"
+            ),
+        ],
+        layout={  # in the constructor: update_layout afterwards walks Plotly's property paths (ui/figures.py)
+            "barmode": "overlay",
+            "height": max(220, 40 * len(usage) + 120),
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "legend": {"orientation": "h"},
+            "xaxis": {"title": _("client connections")},
+        },
     )
     st.plotly_chart(figure, key="fleet_connections_chart")
 with chart_right:
@@ -247,8 +247,8 @@ with chart_right:
             value_title=_("findings"),
             colors=LEVEL_COLOURS,
             height=max(220, 40 * len(counted) + 120),
+            legend={"orientation": "h"},
         )
-        bars.update_layout(legend={"orientation": "h"})
         st.plotly_chart(bars, key="fleet_findings_chart")
 
 sized = [r for r in reachable if r.size_bytes is not None]

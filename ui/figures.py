@@ -4,6 +4,10 @@ Plotly Express costs 70-90 ms per chart on this 2-CPU machine (it reshapes a Dat
 property one by one), against about 1 ms for the same chart built as graph objects: the dashboard drew six Express
 charts and took three times as long as a bare page to open. These builders keep the charts the pages had (bars,
 stacked bars, lines, a donut) at the price of graph objects. Streamlit applies its theme to all of them.
+
+Each figure gets its whole layout in its constructor: ``update_layout``/``update_xaxes`` afterwards walk Plotly's
+property paths one by one, 7.3 ms for the largest-tables chart against 1.5 ms built in one go (both validated), and a
+page draws up to eight of them on every run.
 """
 
 from __future__ import annotations
@@ -16,14 +20,24 @@ import plotly.graph_objects as go
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
-def _layout(figure: go.Figure, *, height: int, title: str | None, **layout: Any) -> go.Figure:
-    figure.update_layout(
-        height=height,
-        margin=MARGIN if title else {**MARGIN, "t": 10},
-        title=title,
-        **layout,
-    )
-    return figure
+def _figure(
+    traces: list[Any],
+    *,
+    height: int,
+    title: str | None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    y_order: str | None = None,
+    **layout: Any,
+) -> go.Figure:
+    """The traces and their whole layout in one constructor (see the module's docstring for why)."""
+    axes: dict[str, Any] = {}
+    if x_title is not None:
+        axes["xaxis"] = {"title": x_title}
+    if y_title is not None or y_order is not None:
+        axes["yaxis"] = {"title": y_title, "categoryorder": y_order}
+    margin = MARGIN if title else {**MARGIN, "t": 10}
+    return go.Figure(traces, layout={"height": height, "margin": margin, "title": title, **axes, **layout})
 
 
 def _custom(extra: Mapping[str, Iterable[Any]] | None) -> tuple[list[list[Any]] | None, str]:
@@ -45,18 +59,14 @@ def hbar(
 ) -> go.Figure:
     """One horizontal bar per label, the biggest at the top (top statements, biggest tables)."""
     customdata, lines = _custom(hover)
-    figure = go.Figure(
-        go.Bar(
-            x=list(values),
-            y=list(labels),
-            orientation="h",
-            customdata=customdata,
-            hovertemplate=f"%{{y}}<br>{value_title}: %{{x}}{lines}<extra></extra>",
-        )
+    bar = go.Bar(
+        x=list(values),
+        y=list(labels),
+        orientation="h",
+        customdata=customdata,
+        hovertemplate=f"%{{y}}<br>{value_title}: %{{x}}{lines}<extra></extra>",
     )
-    figure.update_yaxes(categoryorder="total ascending", title=None)
-    figure.update_xaxes(title=value_title)
-    return _layout(figure, height=height, title=title)
+    return _figure([bar], height=height, title=title, x_title=value_title, y_order="total ascending")
 
 
 def stacked_hbar(
@@ -68,11 +78,13 @@ def stacked_hbar(
     colors: Mapping[str, str] | None = None,
     title: str | None = None,
     height: int = 340,
+    legend: Mapping[str, Any] | None = None,
 ) -> go.Figure:
     """Horizontal bars split into named parts (a table's heap, indexes and TOAST; findings per level); ``text`` is
-    shown on hover instead of the raw value, ``colors`` fixes a part's colour (ERROR red)."""
+    shown on hover instead of the raw value, ``colors`` fixes a part's colour (ERROR red), ``legend`` places the
+    legend (across the top for the fleet's narrow column)."""
     labels = list(labels)
-    figure = go.Figure(
+    return _figure(
         [
             go.Bar(
                 name=part,
@@ -84,11 +96,14 @@ def stacked_hbar(
                 hovertemplate=f"%{{y}}<br>{part}: %{{customdata}}<extra></extra>",
             )
             for part, values in parts.items()
-        ]
+        ],
+        height=height,
+        title=title,
+        x_title=value_title,
+        y_order="total ascending",
+        barmode="relative",
+        legend={"title": {"text": None}, **(legend or {})},
     )
-    figure.update_yaxes(categoryorder="total ascending", title=None)
-    figure.update_xaxes(title=value_title)
-    return _layout(figure, height=height, title=title, barmode="relative", legend_title_text=None)
 
 
 def bars(
@@ -101,10 +116,8 @@ def bars(
     height: int = 300,
 ) -> go.Figure:
     """Vertical bars, one per category (totals, counts, sizes per connection)."""
-    figure = go.Figure(go.Bar(x=list(x), y=list(y), marker_color=list(colors) if colors else None))
-    figure.update_yaxes(title=value_title)
-    figure.update_xaxes(title=None)
-    return _layout(figure, height=height, title=title)
+    bar = go.Bar(x=list(x), y=list(y), marker_color=list(colors) if colors else None)
+    return _figure([bar], height=height, title=title, y_title=value_title)
 
 
 def stacked_bars(
@@ -129,10 +142,9 @@ def stacked_bars(
                 hovertemplate=f"{name}<br>%{{x}}: %{{y:,.2f}} {value_title}{lines}<extra></extra>",
             )
         )
-    figure = go.Figure(traces)
-    figure.update_yaxes(title=value_title)
-    figure.update_xaxes(title=None)
-    return _layout(figure, height=height, title=title, barmode="relative", legend={"font": {"size": 10}})
+    return _figure(
+        traces, height=height, title=title, y_title=value_title, barmode="relative", legend={"font": {"size": 10}}
+    )
 
 
 def lines(
@@ -146,7 +158,7 @@ def lines(
     show_legend: bool = True,
 ) -> go.Figure:
     """One line per series over time (rates while the page is open, sizes per snapshot)."""
-    figure = go.Figure(
+    return _figure(
         [
             go.Scatter(
                 name=name,
@@ -155,17 +167,17 @@ def lines(
                 mode="lines+markers" if markers else "lines",
             )
             for name, xs in x_by_series.items()
-        ]
+        ],
+        height=height,
+        title=title,
+        y_title=value_title,
+        showlegend=show_legend and len(x_by_series) > 1,
     )
-    figure.update_yaxes(title=value_title)
-    figure.update_xaxes(title=None)
-    return _layout(figure, height=height, title=title, showlegend=show_legend and len(x_by_series) > 1)
 
 
 def donut(names: Iterable[str], values: Iterable[float], *, title: str | None = None, height: int = 300) -> go.Figure:
     """Shares of a whole (client connections by state)."""
-    figure = go.Figure(go.Pie(labels=list(names), values=list(values), hole=0.5))
-    return _layout(figure, height=height, title=title)
+    return _figure([go.Pie(labels=list(names), values=list(values), hole=0.5)], height=height, title=title)
 
 
 def points(
@@ -193,7 +205,4 @@ def points(
                 hovertemplate=f"{name}<br>%{{x}}<br>{value_title}: %{{y:,.3f}}{lines}<extra></extra>",
             )
         )
-    figure = go.Figure(traces)
-    figure.update_yaxes(title=value_title)
-    figure.update_xaxes(title=None)
-    return _layout(figure, height=height, title=title, legend_title_text=None)
+    return _figure(traces, height=height, title=title, y_title=value_title, legend={"title": {"text": None}})

@@ -13,14 +13,13 @@ import re
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dba_admin.database import Health, Metrics
 from dba_admin.i18n import N_
 from ui import figures
 from ui.assistant import get_assistant
-from ui.growth_charts import render_growth_charts
+from ui.growth_charts import render_growth_charts, snapshot_if_due
 from ui.i18n import _, number, percent
 from ui.markdown import escape_markdown
 from ui.session import (
@@ -65,7 +64,7 @@ def short_sql(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-GAUGE_MARGIN = {"l": 36, "r": 36, "t": 36, "b": 12}
+CACHE_HIT_TARGET = 0.99
 
 
 def remember(metrics: Metrics) -> list[dict[str, Any]]:
@@ -191,29 +190,22 @@ def connections(metrics: Metrics) -> None:
 
 
 def cache_hit(metrics: Metrics) -> None:
+    """A figure against its target, as PgHero shows it: a gauge said no more than the number and cost a Plotly chart
+    (about 50 ms of the page's opening in Chromium)."""
     st.subheader(_("Cache hit ratio"))
     ratio = metrics.cache_hit_ratio
     if ratio is None:
         st.info(_("No block reads yet since the last statistics reset."))
         return
-    # A gauge draws its tick labels outside its arc: the margins leave them room (10 px clipped "0" and "100").
-    fig = go.Figure(
-        go.Indicator(
-            mode="gauge+number",
-            value=round(ratio * 100, 2),
-            number={"suffix": " %", "font": {"size": 34}},
-            domain={"x": [0.0, 1.0], "y": [0.0, 0.92]},
-            gauge={
-                "axis": {"range": [0, 100], "tickfont": {"size": 11}, "tickwidth": 1},
-                "bar": {"color": "#3d6fb6"},
-                "steps": [{"range": [0, 90], "color": "#fde2e1"}, {"range": [90, 99], "color": "#fff4ce"}],
-                "threshold": {"line": {"color": "green", "width": 3}, "value": 99},
-            },
-        ),
-        layout={"height": 260, "margin": GAUGE_MARGIN},
+    points = (ratio - CACHE_HIT_TARGET) * 100
+    st.metric(
+        _("Blocks found in shared buffers"),
+        percent(ratio, digits=2),
+        _("{points} points").format(points=f"{points:+.2f}"),
+        delta_description=_("against the 99 % target"),
     )
-    st.plotly_chart(fig, key="dashboard_cache_hit")
-    if ratio < 0.99:
+    st.progress(min(max(ratio, 0.0), 1.0))
+    if ratio < CACHE_HIT_TARGET:
         st.caption(_("Below 99 %: the working set may not fit in shared_buffers, or large scans evict it."))
 
 
@@ -325,12 +317,28 @@ if controls[1].button(_("Refresh now"), key="dashboard_refresh", icon=":material
     clear_connection_health()
 
 
+# Lazy tabs: only the open tab runs and is drawn. The figures of the moment open first; the statements and the
+# growth charts (three more Plotly charts and a grid, each tens of ms of the page's opening in Chromium) wait to be
+# asked for. Tab names stay English (the widget keeps them); the labels are translated where drawn.
+TABS = {"Now": N_("Now"), "Statements": N_("Top statements"), "Growth": N_("Growth over time")}
+tabs = dict(
+    zip(TABS, st.tabs([_(label) for label in TABS.values()], key="dashboard_tab", on_change="rerun"), strict=True)
+)
+
+
+def is_open(name: str) -> bool:
+    """None = no state tracking (then every tab runs)."""
+    return tabs[name].open is not False
+
+
 @st.fragment(run_every=INTERVALS[interval_label])
-def live() -> None:
+def live(part: str) -> None:
+    """The part of the open tab ("Now" or "Statements"), rerun alone at the chosen interval."""
     with st.spinner(_("Checking the database…")):
         health = connection_health(services, conn.name)
-    with page_part(_("Showing the health checks")):
-        health_strip(health)
+    if part == "Now":
+        with page_part(_("Showing the health checks")):
+            health_strip(health)
     if not health.reachable:
         st.error(
             _(
@@ -354,6 +362,10 @@ def live() -> None:
     if INTERVALS[interval_label]:
         line += " · " + _("refreshing every {interval}").format(interval=interval_label)
     st.caption(line)
+    if part == "Statements":
+        with page_part(_("Showing the top statements")):
+            top_statements(metrics)
+        return
     # Each part fails alone (a message in its place); the others still render.
     left, right = st.columns(2)
     with left, page_part(_("Showing the sizes")):
@@ -367,16 +379,19 @@ def live() -> None:
         transactions(metrics, samples)
     with right, page_part(_("Showing deadlocks and temp files")):
         trouble(metrics)
-    with page_part(_("Showing the top statements")):
-        top_statements(metrics)
 
 
 # The live part draws a varying number of elements (spinners, an error, or every figure). In one container of its
-# own it takes one place on the page, so the growth block below keeps its place between reruns and a stale copy of
-# its heading cannot stay on screen next to the new one ("Growth over time" shown twice).
-with st.container(key="dashboard_live"):
-    live()
+# own it takes one place in its tab, so nothing after it shifts between reruns and a stale copy of a heading cannot
+# stay on screen next to the new one.
+for part in ("Now", "Statements"):
+    with tabs[part]:
+        if is_open(part):
+            with st.container(key=f"dashboard_live_{part.lower()}"):
+                live(part)
 
-st.divider()
-with st.container(key="dashboard_growth_block"), page_part(_("Drawing the growth charts")):
-    render_growth_charts(conn, actor=user.username)
+with tabs["Growth"], st.container(key="dashboard_growth_block"), page_part(_("Drawing the growth charts")):
+    if is_open("Growth"):
+        render_growth_charts(conn, actor=user.username)
+    else:  # a snapshot is still taken when due on every open, so the charts fill up without cron
+        snapshot_if_due(conn, actor=user.username)

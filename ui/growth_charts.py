@@ -28,27 +28,35 @@ PERIODS = (7, 30, 90)  # days; shown as "7 days" in the reader's language
 MB = 1024 * 1024
 
 
+def snapshot_if_due(db: DatabaseManager, *, actor: str | None = None) -> bool:
+    """Take a snapshot of ``db`` when the newest is over an hour old, and say so. The dashboard calls it on every
+    open, also while its growth tab is closed, so the charts fill up without cron. False when the snapshot tables
+    are missing (said as such: the charts cannot draw either)."""
+    try:
+        taken = take_snapshot_if_due(db, actor=actor)
+    except ConfigError as exc:
+        st.info(_("Growth charts need the snapshot tables: {error}").format(error=escape_markdown(exc)))
+        return False
+    except DbaAdminError as exc:  # e.g. a lost connection (a QueryError); the charts still draw
+        show_error(exc, action=_("Taking a snapshot"))
+        return True
+    if taken is not None:
+        st.caption(
+            _("Snapshot taken now ({tables} tables, {statements} statements recorded).").format(
+                tables=number(taken.tables), statements=number(taken.statements)
+            )
+        )
+    return True
+
+
 def render_growth_charts(db: DatabaseManager, *, actor: str | None = None, take_snapshot: bool = True) -> None:
     """Take a snapshot of the connection ``db`` when one is due, then draw its three growth charts (or say why one
     is empty). The snapshots are kept in the workspace, per connection. ``take_snapshot=False`` draws what is stored
     without adding a point.
     """
     st.subheader(_("Growth over time"))
-    if take_snapshot:
-        try:
-            taken = take_snapshot_if_due(db, actor=actor)
-        except ConfigError as exc:
-            st.info(_("Growth charts need the snapshot tables: {error}").format(error=escape_markdown(exc)))
-            return
-        except DbaAdminError as exc:  # e.g. a lost connection (a QueryError); the charts still draw
-            show_error(exc, action=_("Taking a snapshot"))
-            taken = None
-        if taken is not None:
-            st.caption(
-                _("Snapshot taken now ({tables} tables, {statements} statements recorded).").format(
-                    tables=number(taken.tables), statements=number(taken.statements)
-                )
-            )
+    if take_snapshot and not snapshot_if_due(db, actor=actor):
+        return
     period = st.segmented_control(
         _("Period"),
         list(PERIODS),

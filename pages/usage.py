@@ -14,6 +14,7 @@ import streamlit as st
 from dba_admin import usage
 from dba_admin.access import ROLES
 from dba_admin.errors import DbaAdminError, PermissionDenied
+from dba_admin.i18n import N_
 from dba_admin.rls import UserClaims
 from ui import figures
 from ui.i18n import _, number, percent
@@ -131,15 +132,51 @@ m[4].metric(
     help=_("{tokens_in} in, {tokens_out} out").format(tokens_in=number(t.tokens_in), tokens_out=number(t.tokens_out)),
 )
 
-if not report.has_runs:
-    st.info(
-        _(
-            "No runs in this window yet. Runs appear here once someone runs SQL or a script; pick a longer window or "
-            "another connection or role."
-        )
-    )
-else:
-    day_axis = [d.day for d in report.daily]
+# Lazy tabs: only the open tab runs and is drawn (the page drew eight Plotly charts and two grids at once, each
+# chart tens of ms of its opening in Chromium). Tab names stay English (the widget keeps them); labels translated.
+TABS = {
+    "Runs": N_("Runs per day"),
+    "Errors": N_("Errors and durations"),
+    "Groups": N_("Per connection and role"),
+    "Assistant": N_("Assistant"),
+}
+tabs = dict(zip(TABS, st.tabs([_(label) for label in TABS.values()], key="usage_tab", on_change="rerun"), strict=True))
+
+
+def is_open(name: str) -> bool:
+    """None = no state tracking (then every tab runs)."""
+    return tabs[name].open is not False
+
+
+NO_RUNS = _(
+    "No runs in this window yet. Runs appear here once someone runs SQL or a script; pick a longer window or "
+    "another connection or role."
+)
+day_axis = [d.day for d in report.daily]
+
+
+def table(rows: list[usage.UsageFigures], first: str) -> list[dict[str, Any]]:
+    return [
+        {
+            first: group_name(f.group),
+            _("Runs"): f.runs,
+            _("Errors"): f.errors,
+            _("Error rate"): rate(f.error_rate),
+            _("p50"): fmt_ms(f.p50_ms),
+            _("p95"): fmt_ms(f.p95_ms),
+            _("Active users"): f.active_users,
+            _("Questions"): f.questions,
+            _("Tokens"): f.tokens,
+        }
+        for f in rows
+    ]
+
+
+def runs_tab() -> None:
+    """Runs per day by connection, and active users."""
+    if not report.has_runs:
+        st.info(NO_RUNS)
+        return
     series: dict[str, list[Any]] = {}
     counts: dict[str, list[float]] = {}
     for d in report.daily_by_connection:
@@ -150,6 +187,22 @@ else:
         figures.stacked_bars(series, counts, value_title=_("runs"), title=_("Queries run per day, by connection")),
         key="usage_runs_chart",
     )
+    st.plotly_chart(
+        figures.bars(
+            day_axis,
+            [d.active_users for d in report.daily],
+            value_title=_("people"),
+            title=_("Active users per day"),
+        ),
+        key="usage_users_chart",
+    )
+
+
+def errors_tab() -> None:
+    """Error rate and p50/p95 durations per day."""
+    if not report.has_runs:
+        st.info(NO_RUNS)
+        return
     left, right = st.columns(2)
     error_label, p50_label, p95_label = _("Error rate"), _("p50"), _("p95")
     left.plotly_chart(
@@ -175,32 +228,13 @@ else:
         ),
         key="usage_duration_chart",
     )
-    st.plotly_chart(
-        figures.bars(
-            day_axis,
-            [d.active_users for d in report.daily],
-            value_title=_("people"),
-            title=_("Active users per day"),
-        ),
-        key="usage_users_chart",
-    )
 
-    def table(rows: list[usage.UsageFigures], first: str) -> list[dict[str, Any]]:
-        return [
-            {
-                first: group_name(f.group),
-                _("Runs"): f.runs,
-                _("Errors"): f.errors,
-                _("Error rate"): rate(f.error_rate),
-                _("p50"): fmt_ms(f.p50_ms),
-                _("p95"): fmt_ms(f.p95_ms),
-                _("Active users"): f.active_users,
-                _("Questions"): f.questions,
-                _("Tokens"): f.tokens,
-            }
-            for f in rows
-        ]
 
+def groups_tab() -> None:
+    """Runs per connection and per role, charted and as tables."""
+    if not report.has_runs:
+        st.info(NO_RUNS)
+        return
     st.subheader(_("Per connection"))
     left, right = st.columns([2, 3])
     left.plotly_chart(
@@ -227,17 +261,26 @@ else:
         row[_("Scripts created")] = f.scripts_created
     right.dataframe(role_rows, hide_index=True)
 
-if t.questions:
-    st.subheader(_("Assistant"))
+
+def assistant_tab() -> None:
+    """Questions and tokens per day."""
+    if not t.questions:
+        st.info(_("No questions to the assistant in this window."))
+        return
     left, right = st.columns(2)
-    asked_days = [d.day for d in report.daily]
     left.plotly_chart(
         figures.bars(
-            asked_days, [d.questions for d in report.daily], value_title=_("questions"), title=_("Questions per day")
+            day_axis, [d.questions for d in report.daily], value_title=_("questions"), title=_("Questions per day")
         ),
         key="usage_questions_chart",
     )
     right.plotly_chart(
-        figures.bars(asked_days, [d.tokens for d in report.daily], value_title=_("tokens"), title=_("Tokens per day")),
+        figures.bars(day_axis, [d.tokens for d in report.daily], value_title=_("tokens"), title=_("Tokens per day")),
         key="usage_tokens_chart",
     )
+
+
+for name, draw in (("Runs", runs_tab), ("Errors", errors_tab), ("Groups", groups_tab), ("Assistant", assistant_tab)):
+    with tabs[name]:
+        if is_open(name):
+            draw()

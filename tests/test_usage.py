@@ -421,7 +421,19 @@ def test_the_page_shows_figures_and_charts_for_an_admin(app_env: None, app_db: A
     labels = {m.label: m.value for m in at.metric}
     assert {"Queries run", "Error rate", "p50 duration", "p95 duration", "Active users"} <= set(labels)
     assert int(labels["Queries run"].replace(",", "")) >= 8
-    assert len(at.get("plotly_chart")) >= 3
+    tabs = ["Runs per day", "Errors and durations", "Per connection and role", "Assistant"]
+    assert [t.label for t in at.tabs] == tabs
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles == ["Queries run per day, by connection", "Active users per day"], "the open tab's charts only"
+    assert not at.dataframe, "the grids wait for their tab"
+    for tab, drawn in (("Errors and durations", 2), ("Per connection and role", 2)):
+        at.session_state["usage_tab"] = tab
+        at.run()
+        assert not at.exception, at.exception
+        assert len(at.get("plotly_chart")) == drawn, tab  # only the open tab's charts
+    assert len(at.dataframe) == 2, "per connection and per role"
+    at.session_state["usage_tab"] = "Runs per day"
+    at.run()
     # the filters rerun the page without an exception
     at.selectbox(key="usage_role").select("analyst").run()
     assert not at.exception, at.exception

@@ -156,6 +156,7 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
     settle(page, 1000)
     expect(page.get_by_test_id("stDataFrame").filter(visible=True).first).to_be_visible(timeout=30_000)
     shot(page, "statements")
+    page.get_by_role("tab", name="Statement detail").click()  # a lazy tab: drawn when opened
     advice = page.get_by_role("button", name="Index advice")
     expect(advice.first).to_be_visible(timeout=30_000)
     representative = page.get_by_role("textbox", name="Representative query")

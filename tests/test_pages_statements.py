@@ -67,6 +67,14 @@ def filtered(at: AppTest, text: str) -> AppTest:
     return at
 
 
+def opened(at: AppTest, tab: str) -> AppTest:
+    """Open one of the page's lazy tabs (only the open one is drawn)."""
+    at.session_state["statements_tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_lists_the_statements_and_explains_a_representative_query(app_db: Any, table: str) -> None:
     at = filtered(page(app_db), ours(table))
     frame = at.dataframe[0].value
@@ -75,8 +83,12 @@ def test_lists_the_statements_and_explains_a_representative_query(app_db: Any, t
     at.selectbox(key="statements_sort").set_value("calls").run()
     frame = at.dataframe[0].value
     assert frame["calls"].tolist()[0] == 5, "sorted by calls"
-    assert len(at.get("plotly_chart")) >= 1, "the top statements as a chart"
+    assert [t.label for t in at.tabs] == ["Statements", "Top statements", "Statement detail"]
+    assert not at.get("plotly_chart") and "Calls" not in [m.label for m in at.metric], "the other tabs wait"
+    opened(at, "Top statements")
+    assert len(at.get("plotly_chart")) == 1 and not at.dataframe, "the top statements as a chart, alone"
     # the detail pane: the first statement (5 calls), its numbers, and a representative query to plan
+    opened(at, "Statement detail")
     assert "Calls" in [m.label for m in at.metric]
     assert any("kind = $1" in c.value for c in at.code)
     area = next(a for a in at.text_area if (a.key or "").startswith("statements_repr_"))
@@ -84,7 +96,7 @@ def test_lists_the_statements_and_explains_a_representative_query(app_db: Any, t
     area.input(f"select count(*) from public.{table} where kind = 'k1'").run()
     at.button(key="statements_explain").click().run()
     assert not at.exception, at.exception
-    plan = at.dataframe[1].value
+    plan = at.dataframe[0].value  # the list is in a closed tab
     assert {"node", "total cost"} <= set(plan.columns)
     at.button(key="statements_index_advice").click().run()
     assert not at.exception, at.exception
@@ -95,6 +107,7 @@ def test_the_statement_picker_follows_the_list_when_the_filter_changes(app_db: A
     """A kept picker once showed the label of a statement no longer listed above another one's detail."""
     at = filtered(page(app_db), ours(table))
     at.selectbox(key="statements_sort").set_value("calls").run()
+    opened(at, "Statement detail")
     (picker,) = [s for s in at.selectbox if s.label == "Statement"]
     assert len(picker.options) == 2 and "kind = $1" in picker.options[0]
     picker.select_index(1).run()

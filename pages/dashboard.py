@@ -185,8 +185,15 @@ def connections(metrics: Metrics) -> None:
     if not states:
         st.info(_("No client connections besides this one."))
         return
-    fig = figures.donut(list(states), list(states.values()), title=_("By state"))
-    st.plotly_chart(fig, key="dashboard_connections")
+    # A line of counts, most first: a handful of states read at a glance, and the donut drawn before cost a Plotly
+    # chart (about 50 ms of the page's opening in Chromium). "idle in transaction" holds locks: shown in bold.
+    counts = [
+        f"**{escape_markdown(state)} {number(count)}**"
+        if state.startswith("idle in transaction")
+        else f"{escape_markdown(state)} {number(count)}"
+        for state, count in sorted(states.items(), key=lambda item: -item[1])
+    ]
+    st.markdown(_("By state: {counts}").format(counts=" · ".join(counts)))
 
 
 def cache_hit(metrics: Metrics) -> None:

@@ -260,7 +260,7 @@ def trouble(metrics: Metrics) -> None:
     )
     st.caption(_("Since the statistics reset."))
     if metrics.temp_files:
-        st.caption(_("Temp files mean sorts or hashes spilled to disk: check work_mem and the statements below."))
+        st.caption(_("Temp files mean sorts or hashes spilled to disk: check work_mem and the Top statements tab."))
 
 
 def top_statements(metrics: Metrics) -> None:

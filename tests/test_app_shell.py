@@ -29,6 +29,19 @@ def test_login_form_then_home(app_db: Any) -> None:
     assert any(m.label == "Database" for m in at.metric)
 
 
+def test_home_links_every_page_with_its_blurb_and_opens_the_workspace_details_on_demand(app_db: Any) -> None:
+    at, _ = logged_in_app(app_db.dsn, "admin")
+    assert not at.exception
+    links = {link.proto.label: link.proto.help for link in at.main.get("page_link")}
+    assert "Where to go" in texts(at)
+    assert links["Dashboard"].startswith("Sizes, connections") and links["Audit log"].startswith("Who did what")
+    assert not at.json, "the details wait until their expander is opened"
+    at.session_state["home_workspace_details"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert "migrations_applied" in at.json[0].value
+
+
 def test_the_long_lived_heap_is_frozen_once_so_the_collection_after_each_run_skips_it(app_db: Any) -> None:
     """Streamlit collects garbage after every run; the heap alive after start-up is frozen, and what runs make is
     still collected (a cycle made afterwards is freed)."""

@@ -153,20 +153,42 @@ def size_and_tables(metrics: Metrics) -> None:
                 ),
                 icon=":material/lock:",
             )
-    labels = [
-        _("{table} (estimated, locked)").format(table=f"{t.schema}.{t.name}")
-        if t.size_is_estimate
-        else f"{t.schema}.{t.name}"
+    # A grid with a bar for each table's share, as PgHero lists space: the names and sizes read, and the bars
+    # compare. The stacked Plotly chart drawn before was the first view's only chart, and a page's first Plotly
+    # chart cost about 170 ms of Chromium's main thread (bench/browser_pages_bench.py).
+    database_bytes = metrics.database_size_bytes or 0
+    rows = [
+        {
+            "table": _("{table} (estimated, locked)").format(table=f"{t.schema}.{t.name}")
+            if t.size_is_estimate
+            else f"{t.schema}.{t.name}",
+            "total": t.total_bytes,
+            "share": t.total_bytes / database_bytes if database_bytes else None,
+            "heap": t.table_bytes,
+            "indexes": t.index_bytes,
+            "toast": max(0, t.total_bytes - t.table_bytes - t.index_bytes),
+            "rows": t.estimated_rows,
+        }
         for t in metrics.largest_tables
     ]
-    parts = {
-        _("table"): [t.table_bytes for t in metrics.largest_tables],
-        _("indexes"): [t.index_bytes for t in metrics.largest_tables],
-        _("toast / other"): [max(0, t.total_bytes - t.table_bytes - t.index_bytes) for t in metrics.largest_tables],
-    }
-    sizes = {part: [fmt_bytes(v) for v in values] for part, values in parts.items()}
-    fig = figures.stacked_hbar(labels, parts, value_title=_("bytes"), text=sizes, title=_("Largest tables"))
-    st.plotly_chart(fig, key="dashboard_largest")
+    size = st.column_config.NumberColumn
+    st.caption(_("Largest tables"))
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "table": st.column_config.TextColumn(_("table"), width="medium"),
+            "total": size(_("total"), format="bytes"),
+            "share": st.column_config.ProgressColumn(
+                _("of the database"), min_value=0.0, max_value=1.0, format="percent"
+            ),
+            "heap": size(_("heap"), format="bytes"),
+            "indexes": size(_("indexes"), format="bytes"),
+            "toast": size(_("toast / other"), format="bytes"),
+            "rows": size(_("rows (est.)"), format="localized"),
+        },
+        key="dashboard_largest",
+    )
 
 
 def connections(metrics: Metrics) -> None:

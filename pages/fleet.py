@@ -148,113 +148,136 @@ def _note(row: FleetRow) -> str:
     return row.reason or row.advisors_note or ""
 
 
-table = pd.DataFrame(
-    [
-        {
-            "": STATUS_ICONS.get(r.status, ""),
-            "connection": r.name,
-            "status": r.status,
-            "host": r.host or "—",
-            "version": r.server_version or "—",
-            "size": fmt_bytes(r.size_bytes),
-            "connections": (f"{r.connections_used} / {r.max_connections}" if r.connections_used is not None else "—"),
-            "used %": r.connections_pct,
-            "cache hit %": None if r.cache_hit_ratio is None else round(100 * r.cache_hit_ratio, 2),
-            "longest query": _longest(r),
-            "ERROR": r.findings_at("ERROR"),
-            "WARN": r.findings_at("WARN"),
-            "INFO": r.findings_at("INFO"),
-            "last snapshot": fmt_time(r.last_snapshot_at) if r.last_snapshot_at else _("never"),
-            "note": _note(r),
-        }
-        for r in rows
-    ]
-)
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    key="fleet_table",
-    column_config={
-        "": st.column_config.TextColumn("", width="small"),
-        "connection": st.column_config.Column(_("connection")),
-        "status": st.column_config.Column(_("status")),
-        "host": st.column_config.Column(_("host")),
-        "version": st.column_config.Column(_("version")),
-        "size": st.column_config.Column(_("size")),
-        "connections": st.column_config.Column(_("connections")),
-        "used %": st.column_config.ProgressColumn(_("used %"), min_value=0, max_value=100, format="%.0f%%"),
-        "cache hit %": st.column_config.NumberColumn(_("cache hit %"), format="%.2f%%"),
-        "longest query": st.column_config.Column(_("longest query")),
-        "ERROR": st.column_config.NumberColumn("ERROR", help=_("unmuted advisor findings at ERROR")),
-        "WARN": st.column_config.NumberColumn("WARN"),
-        "INFO": st.column_config.NumberColumn("INFO"),
-        "last snapshot": st.column_config.Column(_("last snapshot")),
-        "note": st.column_config.Column(_("note")),
-    },
-)
-partial = [r for r in reachable if r.advisors_note]
-if partial:
-    st.caption(
-        _("Advisor counts:")
-        + " "
-        + "; ".join(f"{escape_markdown(r.name)}: {escape_markdown(r.advisors_note)}" for r in partial)
-    )
-
-if not reachable:
-    st.info(_("No connection answered, so there is nothing to chart. The reasons are listed above."))
-    st.stop()
-
-chart_left, chart_right = st.columns(2)
-with chart_left:
-    st.subheader(_("Connections used vs max"), anchor=False)
-    usage = [r for r in reachable if r.connections_used is not None]
-    names = [r.name for r in usage]
-    figure = go.Figure(
+def table_and_notes() -> None:
+    """One row per connection, the reasons of the ones that did not answer in its note column."""
+    table = pd.DataFrame(
         [
-            go.Bar(
-                y=names,
-                x=[r.max_connections for r in usage],
-                name="max_connections",
-                orientation="h",
-                marker_color="#d3d3d3",
-            ),
-            go.Bar(
-                y=names, x=[r.connections_used for r in usage], name=_("used"), orientation="h", marker_color="#1f77b4"
-            ),
-        ],
-        layout={  # in the constructor: update_layout afterwards walks Plotly's property paths (ui/figures.py)
-            "barmode": "overlay",
-            "height": max(220, 40 * len(usage) + 120),
-            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-            "legend": {"orientation": "h"},
-            "xaxis": {"title": _("client connections")},
+            {
+                "": STATUS_ICONS.get(r.status, ""),
+                "connection": r.name,
+                "status": r.status,
+                "host": r.host or "—",
+                "version": r.server_version or "—",
+                "size": fmt_bytes(r.size_bytes),
+                "connections": (
+                    f"{r.connections_used} / {r.max_connections}" if r.connections_used is not None else "—"
+                ),
+                "used %": r.connections_pct,
+                "cache hit %": None if r.cache_hit_ratio is None else round(100 * r.cache_hit_ratio, 2),
+                "longest query": _longest(r),
+                "ERROR": r.findings_at("ERROR"),
+                "WARN": r.findings_at("WARN"),
+                "INFO": r.findings_at("INFO"),
+                "last snapshot": fmt_time(r.last_snapshot_at) if r.last_snapshot_at else _("never"),
+                "note": _note(r),
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="fleet_table",
+        column_config={
+            "": st.column_config.TextColumn("", width="small"),
+            "connection": st.column_config.Column(_("connection")),
+            "status": st.column_config.Column(_("status")),
+            "host": st.column_config.Column(_("host")),
+            "version": st.column_config.Column(_("version")),
+            "size": st.column_config.Column(_("size")),
+            "connections": st.column_config.Column(_("connections")),
+            "used %": st.column_config.ProgressColumn(_("used %"), min_value=0, max_value=100, format="%.0f%%"),
+            "cache hit %": st.column_config.NumberColumn(_("cache hit %"), format="%.2f%%"),
+            "longest query": st.column_config.Column(_("longest query")),
+            "ERROR": st.column_config.NumberColumn("ERROR", help=_("unmuted advisor findings at ERROR")),
+            "WARN": st.column_config.NumberColumn("WARN"),
+            "INFO": st.column_config.NumberColumn("INFO"),
+            "last snapshot": st.column_config.Column(_("last snapshot")),
+            "note": st.column_config.Column(_("note")),
         },
     )
-    st.plotly_chart(figure, key="fleet_connections_chart")
-with chart_right:
-    st.subheader(_("Advisor findings by level"), anchor=False)
-    counted = [r for r in reachable if r.findings is not None]
-    if not advisors:
-        st.info(_("Advisor counts are off (the toggle above)."))
-    elif not counted or not any(sum((r.findings or {}).values()) for r in counted):
-        st.success(_("No unmuted finding on the connections that answered."))
-    else:
-        levels = ("ERROR", "WARN", "INFO")
-        bars = figures.stacked_hbar(
-            [r.name for r in counted],
-            {level: [(r.findings or {}).get(level, 0) for r in counted] for level in levels},
-            value_title=_("findings"),
-            colors=LEVEL_COLOURS,
-            height=max(220, 40 * len(counted) + 120),
-            legend={"orientation": "h"},
+    partial = [r for r in reachable if r.advisors_note]
+    if partial:
+        st.caption(
+            _("Advisor counts:")
+            + " "
+            + "; ".join(f"{escape_markdown(r.name)}: {escape_markdown(r.advisors_note)}" for r in partial)
         )
-        st.plotly_chart(bars, key="fleet_findings_chart")
 
-sized = [r for r in reachable if r.size_bytes is not None]
-if len(sized) > 1:
-    st.subheader(_("Database size"), anchor=False)
-    size_chart = figures.bars(
-        [r.name for r in sized], [(r.size_bytes or 0) / 2**20 for r in sized], value_title="MB", height=280
-    )
-    st.plotly_chart(size_chart, key="fleet_size_chart")
+
+def charts() -> None:
+    """Connections used against max, findings by level and sizes, per connection: the table's columns as bars."""
+    if not reachable:
+        st.info(_("No connection answered, so there is nothing to chart. The reasons are listed above."))
+        return
+
+    chart_left, chart_right = st.columns(2)
+    with chart_left:
+        st.subheader(_("Connections used vs max"), anchor=False)
+        usage = [r for r in reachable if r.connections_used is not None]
+        names = [r.name for r in usage]
+        figure = go.Figure(
+            [
+                go.Bar(
+                    y=names,
+                    x=[r.max_connections for r in usage],
+                    name="max_connections",
+                    orientation="h",
+                    marker_color="#d3d3d3",
+                ),
+                go.Bar(
+                    y=names,
+                    x=[r.connections_used for r in usage],
+                    name=_("used"),
+                    orientation="h",
+                    marker_color="#1f77b4",
+                ),
+            ],
+            layout={  # in the constructor: update_layout afterwards walks Plotly's property paths (ui/figures.py)
+                "barmode": "overlay",
+                "height": max(220, 40 * len(usage) + 120),
+                "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+                "legend": {"orientation": "h"},
+                "xaxis": {"title": _("client connections")},
+            },
+        )
+        st.plotly_chart(figure, key="fleet_connections_chart")
+    with chart_right:
+        st.subheader(_("Advisor findings by level"), anchor=False)
+        counted = [r for r in reachable if r.findings is not None]
+        if not advisors:
+            st.info(_("Advisor counts are off (the toggle above)."))
+        elif not counted or not any(sum((r.findings or {}).values()) for r in counted):
+            st.success(_("No unmuted finding on the connections that answered."))
+        else:
+            levels = ("ERROR", "WARN", "INFO")
+            bars = figures.stacked_hbar(
+                [r.name for r in counted],
+                {level: [(r.findings or {}).get(level, 0) for r in counted] for level in levels},
+                value_title=_("findings"),
+                colors=LEVEL_COLOURS,
+                height=max(220, 40 * len(counted) + 120),
+                legend={"orientation": "h"},
+            )
+            st.plotly_chart(bars, key="fleet_findings_chart")
+
+    sized = [r for r in reachable if r.size_bytes is not None]
+    if len(sized) > 1:
+        st.subheader(_("Database size"), anchor=False)
+        size_chart = figures.bars(
+            [r.name for r in sized], [(r.size_bytes or 0) / 2**20 for r in sized], value_title="MB", height=280
+        )
+        st.plotly_chart(size_chart, key="fleet_size_chart")
+
+
+# Lazy tabs: only the open one runs and is drawn. The table opens first; its charts (three Plotly charts, whose first
+# on a page cost about 120 ms of Chromium's main thread) wait to be asked for. Names English, labels translated.
+TABS = {"Table": N_("Table"), "Charts": N_("Charts")}
+tabs = dict(zip(TABS, st.tabs([_(label) for label in TABS.values()], key="fleet_tab", on_change="rerun"), strict=True))
+with tabs["Table"]:
+    if tabs["Table"].open is not False:  # None = no state tracking (then every tab runs)
+        table_and_notes()
+with tabs["Charts"]:
+    if tabs["Charts"].open is not False:
+        charts()

@@ -352,6 +352,8 @@ def test_switch_connections_then_the_fleet(app_db: Any, app_url: str, browser_pa
         expect(page.get_by_role("heading", name="Fleet")).to_be_visible(timeout=60_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         expect(sidebar.get_by_text(f"Connection: {second}")).to_be_visible()  # the choice survives a page change
+        expect(page.get_by_test_id("stDataFrame").filter(visible=True).first).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Charts").click()  # a lazy tab: its charts are drawn when it is opened
         charts = page.locator('[data-testid="stPlotlyChart"] .main-svg')
         expect(charts.first).to_be_visible(timeout=30_000)  # the charts drew (Plotly renders after the table)
         settle(page, 1500)

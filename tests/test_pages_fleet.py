@@ -90,6 +90,11 @@ def test_fleet_shows_the_demo_and_a_dead_connection_as_such(app_db: Any, dead_co
     assert "Not every connection answered" in shown and dead_connection in shown
     assert int(metric(at, "Down or slow")) >= 1 and int(metric(at, "Reachable")) >= 1
     assert SECRET not in shown and SECRET not in fleet_table(at).to_string()
+    assert [t.label for t in at.tabs] == ["Table", "Charts"] and not at.get("plotly_chart"), "the charts wait"
+    at.session_state["fleet_tab"] = "Charts"
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.dataframe, "only the open tab is drawn"
     assert len(at.get("plotly_chart")) >= 2, "connections and findings charts"
     findings_chart = json.loads(at.get("plotly_chart")[1].proto.spec)
     assert [(t["name"], t["marker"]["color"]) for t in findings_chart["data"]] == [
@@ -99,6 +104,7 @@ def test_fleet_shows_the_demo_and_a_dead_connection_as_such(app_db: Any, dead_co
     ], "one bar part per level, ERROR red"
     assert DEMO_CONNECTION in findings_chart["data"][0]["y"]
 
+    at.session_state["fleet_tab"] = "Table"
     at.button(key="fleet_refresh").click().run()
     assert not at.exception, at.exception
     assert dead_connection in set(fleet_table(at)["connection"])
@@ -108,6 +114,8 @@ def test_fleet_shows_the_demo_and_a_dead_connection_as_such(app_db: Any, dead_co
     assert fleet_table(at).set_index("connection").loc[DEMO_CONNECTION, "ERROR"] is None or pd.isna(
         fleet_table(at).set_index("connection").loc[DEMO_CONNECTION, "ERROR"]
     )
+    at.session_state["fleet_tab"] = "Charts"
+    at.run()
     assert "Advisor counts are off" in texts(at)
 
 

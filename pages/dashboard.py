@@ -3,6 +3,8 @@
 All figures come from one DatabaseManager.get_metrics() call on the connection's monitor login (one transaction
 under the statement timeout) and one health() check, cached for a few seconds per connection name so several
 people watching the same database cost one read. The live part is a fragment: the chosen interval reruns only it.
+The page is in lazy tabs: "Now" opens first and draws no Plotly chart; "Top statements" and "Growth over time" run
+and draw only when opened (bench/browser_pages_bench.py, bench/page_elements_bench.py).
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def health_strip(health: Health) -> None:
         st.warning(escape_markdown(readonly_problem))
 
 
-def size_and_tables(metrics: Metrics) -> None:
+def size(metrics: Metrics) -> None:
     st.subheader(_("Size"))
     st.metric(
         _("Database size"),
@@ -134,6 +136,11 @@ def size_and_tables(metrics: Metrics) -> None:
         delta_color="off",
         delta_arrow="off",
     )
+
+
+def largest_tables(metrics: Metrics) -> None:
+    """The ten largest tables as a grid, the page's whole width (its seven columns do not fit half of it)."""
+    st.subheader(_("Largest tables"))
     if metrics.largest_tables_error:
         st.error(
             _(
@@ -172,7 +179,6 @@ def size_and_tables(metrics: Metrics) -> None:
         for t in metrics.largest_tables
     ]
     size = st.column_config.NumberColumn
-    st.caption(_("Largest tables"))
     st.dataframe(
         rows,
         hide_index=True,
@@ -398,9 +404,11 @@ def live(part: str) -> None:
     # Each part fails alone (a message in its place); the others still render.
     left, right = st.columns(2)
     with left, page_part(_("Showing the sizes")):
-        size_and_tables(metrics)
+        size(metrics)
     with right, page_part(_("Showing the connections")):
         connections(metrics)
+    with page_part(_("Showing the largest tables")):
+        largest_tables(metrics)
     left, mid, right = st.columns(3)
     with left, page_part(_("Showing the cache hit ratio")):
         cache_hit(metrics)

@@ -3,6 +3,7 @@
 The figures come from dba_admin.fleet (one short-lived monitor connection per database, all in parallel, each
 within FLEET_TIMEOUT_S), so one dead or slow database shows as such without slowing the rest. A collection is
 kept for 15 s per set of visible connections (people opening the page together share it); "Refresh" asks again.
+The table opens first; its charts are in a lazy tab, drawn when opened.
 """
 
 from __future__ import annotations

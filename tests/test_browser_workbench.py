@@ -110,8 +110,6 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
     settle(page, 1000)
     grid = page.get_by_test_id("stDataFrame").filter(visible=True).first
     expect(grid).to_be_visible(timeout=30_000)
-    box = grid.bounding_box()
-    assert box is not None
     # The grid is a canvas: the first data row is under the 35 px header; its first cell (the locked id) is selected
     # by a click right of the row markers, then the arrow key moves to `note` and Enter opens the cell's editor. A key
     # pressed before the grid has the focus is lost (seen once in four runs: Enter then opened the id cell's read-only
@@ -119,6 +117,10 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
     cell_editor = page.locator("textarea.gdg-input")
     for _attempt in range(3):
         page.keyboard.press("Escape")  # close a cell view left open by a lost key
+        # Clicks go to viewport coordinates: the grid must be in view (CI once had it below the fold, every click lost).
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        assert box is not None
         page.mouse.click(box["x"] + 70, box["y"] + 35 + 17)
         page.wait_for_timeout(300)
         page.keyboard.press("ArrowRight")
@@ -175,6 +177,7 @@ def _journey(app_db: Any, page: Any, app_url: str, table: str) -> None:
         expect(no_exception).to_have_count(0)
         listing = page.get_by_test_id("stDataFrame").filter(visible=True).first
         expect(listing).to_be_visible(timeout=30_000)
+        listing.scroll_into_view_if_needed()  # the click below goes to viewport coordinates
         box = listing.bounding_box()
         assert box is not None
         page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection box (a canvas grid)

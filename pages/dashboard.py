@@ -34,7 +34,7 @@ from ui.session import (
     show_connection,
     show_error,
 )
-from ui.widgets import fmt_bytes, page_part, reachability_metric
+from ui.widgets import fmt_bytes, lazy_tabs, page_part, reachability_metric, tab_open
 
 METRICS_TTL_S = 5
 MAX_SAMPLES = 360
@@ -178,20 +178,20 @@ def largest_tables(metrics: Metrics) -> None:
         }
         for t in metrics.largest_tables
     ]
-    size = st.column_config.NumberColumn
+    bytes_column = st.column_config.NumberColumn
     st.dataframe(
         rows,
         hide_index=True,
         column_config={
             "table": st.column_config.TextColumn(_("table"), width="medium"),
-            "total": size(_("total"), format="bytes"),
+            "total": bytes_column(_("total"), format="bytes"),
             "share": st.column_config.ProgressColumn(
                 _("of the database"), min_value=0.0, max_value=1.0, format="percent"
             ),
-            "heap": size(_("heap"), format="bytes"),
-            "indexes": size(_("indexes"), format="bytes"),
-            "toast": size(_("toast / other"), format="bytes"),
-            "rows": size(_("rows (est.)"), format="localized"),
+            "heap": bytes_column(_("heap"), format="bytes"),
+            "indexes": bytes_column(_("indexes"), format="bytes"),
+            "toast": bytes_column(_("toast / other"), format="bytes"),
+            "rows": st.column_config.NumberColumn(_("rows (est.)"), format="localized"),
         },
         key="dashboard_largest",
     )
@@ -355,15 +355,9 @@ if controls[1].button(_("Refresh now"), key="dashboard_refresh", icon=":material
 # Lazy tabs: only the open tab runs and is drawn. The figures of the moment open first; the statements and the
 # growth charts (three more Plotly charts and a grid, each tens of ms of the page's opening in Chromium) wait to be
 # asked for. Tab names stay English (the widget keeps them); the labels are translated where drawn.
-TABS = {"Now": N_("Now"), "Statements": N_("Top statements"), "Growth": N_("Growth over time")}
-tabs = dict(
-    zip(TABS, st.tabs([_(label) for label in TABS.values()], key="dashboard_tab", on_change="rerun"), strict=True)
+tabs = lazy_tabs(
+    {"Now": N_("Now"), "Statements": N_("Top statements"), "Growth": N_("Growth over time")}, key="dashboard_tab"
 )
-
-
-def is_open(name: str) -> bool:
-    """None = no state tracking (then every tab runs)."""
-    return tabs[name].open is not False
 
 
 @st.fragment(run_every=INTERVALS[interval_label])
@@ -423,12 +417,12 @@ def live(part: str) -> None:
 # stay on screen next to the new one.
 for part in ("Now", "Statements"):
     with tabs[part]:
-        if is_open(part):
+        if tab_open(tabs[part]):
             with st.container(key=f"dashboard_live_{part.lower()}"):
                 live(part)
 
 with tabs["Growth"], st.container(key="dashboard_growth_block"), page_part(_("Drawing the growth charts")):
-    if is_open("Growth"):
+    if tab_open(tabs["Growth"]):
         render_growth_charts(conn, actor=user.username)
     else:  # a snapshot is still taken when due on every open, so the charts fill up without cron
         snapshot_if_due(conn, actor=user.username)

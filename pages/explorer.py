@@ -42,7 +42,7 @@ from ui.session import (
     show_error,
 )
 from ui.sql_workbench import show_sql_error
-from ui.widgets import fmt_bytes, page_part
+from ui.widgets import fmt_bytes, lazy_tabs, page_part, tab_open
 
 CATALOG_TTL_S = 30
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -1172,54 +1172,48 @@ tab_names = [
 ]
 if user.is_dba:
     tab_names.append("Maintenance")
-tab_labels = [_(TAB_LABELS[n]) for n in tab_names]
-tabs = dict(zip(tab_names, st.tabs(tab_labels, key="explorer_tab", on_change="rerun"), strict=True))
-
-
-def is_open(name: str) -> bool:
-    """Lazy tabs: only the open tab runs (None = no state tracking, then everything runs)."""
-    return tabs[name].open is not False
+tabs = lazy_tabs({n: TAB_LABELS[n] for n in tab_names}, key="explorer_tab")
 
 
 # Each tab fails alone (its message in its place); the header, the list and the other tabs still work.
 with tabs["Data"]:
-    if is_open("Data"):
+    if tab_open(tabs["Data"]):
         with page_part(_("Showing the rows")):
             data_tab(detail)
 with tabs["Columns"]:
-    if is_open("Columns"):
+    if tab_open(tabs["Columns"]):
         with page_part(_("Showing the columns")):
             columns_tab(detail)
 with tabs["Keys"]:
-    if is_open("Keys"):
+    if tab_open(tabs["Keys"]):
         with page_part(_("Showing the keys")):
             keys_tab(detail, keys)
 with tabs["Indexes"]:
-    if is_open("Indexes"):
+    if tab_open(tabs["Indexes"]):
         with page_part(_("Showing the indexes")):
             indexes_tab(detail)
 with tabs["Constraints & triggers"]:
-    if is_open("Constraints & triggers"):
+    if tab_open(tabs["Constraints & triggers"]):
         with page_part(_("Showing the constraints and triggers")):
             constraints_tab(detail)
 with tabs["Policies & grants"]:
-    if is_open("Policies & grants"):
+    if tab_open(tabs["Policies & grants"]):
         with page_part(_("Showing the policies and grants")):
             policies_tab(detail)
 with tabs["DDL"]:
-    if is_open("DDL"):
+    if tab_open(tabs["DDL"]):
         st.code(detail.ddl or "-- " + _("no DDL available"), language="sql", line_numbers=True)
 with tabs["Diagram"]:
-    if is_open("Diagram"):
+    if tab_open(tabs["Diagram"]):
         with page_part(_("Drawing the diagram")):
             diagram_tab(detail)
 with tabs["Stats"]:
-    if is_open("Stats"):
+    if tab_open(tabs["Stats"]):
         with page_part(_("Showing the statistics")):
             stats_tab(detail)
 if "Maintenance" in tabs:
     with tabs["Maintenance"]:
-        if is_open("Maintenance"):
+        if tab_open(tabs["Maintenance"]):
             with page_part(_("Showing maintenance")):
                 maintenance_tab(detail)
 draw_dialogs(detail)

@@ -22,7 +22,7 @@ from ui import figures
 from ui.i18n import _, ngettext, number
 from ui.markdown import escape_markdown
 from ui.session import get_services, require_page, show_error
-from ui.widgets import fmt_bytes, fmt_time
+from ui.widgets import fmt_bytes, fmt_time, lazy_tabs, tab_open
 
 CACHE_TTL_S = 15
 NONCE = "fleet_refresh_nonce"  # bumped by "Refresh": a new cache entry for this session's next collection
@@ -274,11 +274,10 @@ def charts() -> None:
 
 # Lazy tabs: only the open one runs and is drawn. The table opens first; its charts (three Plotly charts, whose first
 # on a page cost about 120 ms of Chromium's main thread) wait to be asked for. Names English, labels translated.
-TABS = {"Table": N_("Table"), "Charts": N_("Charts")}
-tabs = dict(zip(TABS, st.tabs([_(label) for label in TABS.values()], key="fleet_tab", on_change="rerun"), strict=True))
+tabs = lazy_tabs({"Table": N_("Table"), "Charts": N_("Charts")}, key="fleet_tab")
 with tabs["Table"]:
-    if tabs["Table"].open is not False:  # None = no state tracking (then every tab runs)
+    if tab_open(tabs["Table"]):
         table_and_notes()
 with tabs["Charts"]:
-    if tabs["Charts"].open is not False:
+    if tab_open(tabs["Charts"]):
         charts()

@@ -43,7 +43,7 @@ from ui.session import (
     show_error,
 )
 from ui.sql_workbench import show_sql_error
-from ui.widgets import fmt_ms
+from ui.widgets import fmt_ms, lazy_tabs, tab_open
 
 CACHE_TTL_S = 5
 DETAIL_CHOICES = 200  # statements offered in the detail picker: the first ones by the chosen sort
@@ -58,7 +58,6 @@ NONCE = "statements_refresh_nonce"
 FOR = "statements_for"  # the connection the filters were chosen on
 TEXT, DATABASE, ROLE, SORT = "statements_text", "statements_database", "statements_role", "statements_sort"
 APP, PGSS, DETAIL = "statements_show_app", "statements_show_pgss", "statements_detail"
-TAB = "statements_tab"
 TABS = {"List": N_("Statements"), "Chart": N_("Top statements"), "Detail": N_("Statement detail")}
 RESULT = "statements_result"  # the last Explain / Index advice, for one statement
 PENDING = "statements_reset_pending"
@@ -421,15 +420,15 @@ else:
     )
     # Lazy tabs: only the open tab runs and is drawn; the grid, the chart and the detail (ten figures, the query, a
     # text area) together took 3.5 times a bare page's opening in Chromium. Names stay English; labels translated.
-    tabs = dict(zip(TABS, st.tabs([_(label) for label in TABS.values()], key=TAB, on_change="rerun"), strict=True))
+    tabs = lazy_tabs(TABS, key="statements_tab")
     with tabs["List"]:
-        if tabs["List"].open is not False:  # None = no state tracking (then every tab runs)
+        if tab_open(tabs["List"]):
             statement_table(report.statements)
     with tabs["Chart"]:
-        if tabs["Chart"].open is not False:
+        if tab_open(tabs["Chart"]):
             top_chart(report.statements, report.filters.sort)
     with tabs["Detail"]:
-        if tabs["Detail"].open is not False:
+        if tab_open(tabs["Detail"]):
             detail(report.statements)
 
 if st.session_state.pop(TO_EDITOR, False):

@@ -19,7 +19,7 @@ from dba_admin.rls import UserClaims
 from ui import figures
 from ui.i18n import _, number, percent
 from ui.session import get_services, require_page, show_error
-from ui.widgets import fmt_ms
+from ui.widgets import fmt_ms, lazy_tabs, tab_open
 
 RANGE = 0  # the window choice that opens a date range
 EARLIEST = dt.date(2000, 1, 1)  # the date picker's own default floor is ten years back
@@ -134,19 +134,15 @@ m[4].metric(
 
 # Lazy tabs: only the open tab runs and is drawn (the page drew eight Plotly charts and two grids at once, each
 # chart tens of ms of its opening in Chromium). Tab names stay English (the widget keeps them); labels translated.
-TABS = {
-    "Runs": N_("Runs per day"),
-    "Errors": N_("Errors and durations"),
-    "Groups": N_("Per connection and role"),
-    "Assistant": N_("Assistant"),
-}
-tabs = dict(zip(TABS, st.tabs([_(label) for label in TABS.values()], key="usage_tab", on_change="rerun"), strict=True))
-
-
-def is_open(name: str) -> bool:
-    """None = no state tracking (then every tab runs)."""
-    return tabs[name].open is not False
-
+tabs = lazy_tabs(
+    {
+        "Runs": N_("Runs per day"),
+        "Errors": N_("Errors and durations"),
+        "Groups": N_("Per connection and role"),
+        "Assistant": N_("Assistant"),
+    },
+    key="usage_tab",
+)
 
 NO_RUNS = _(
     "No runs in this window yet. Runs appear here once someone runs SQL or a script; pick a longer window or "
@@ -282,5 +278,5 @@ def assistant_tab() -> None:
 
 for name, draw in (("Runs", runs_tab), ("Errors", errors_tab), ("Groups", groups_tab), ("Assistant", assistant_tab)):
     with tabs[name]:
-        if is_open(name):
+        if tab_open(tabs[name]):
             draw()

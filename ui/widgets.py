@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,18 @@ def reachability_metric(column: Any, health: Health) -> None:
 def first_line(text: str, width: int = 100) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def lazy_tabs(labels: Mapping[str, str], *, key: str) -> dict[str, Any]:
+    """``st.tabs`` of which only the open tab is run and sent (``on_change="rerun"``, streamlit 1.67): a page opens
+    at the cost of one tab, not of all. Returns each tab by its name in the code; ``labels`` maps a name to its
+    msgid, translated here. Draw in a tab only when ``tab_open`` says so."""
+    return dict(zip(labels, st.tabs([_(label) for label in labels.values()], key=key, on_change="rerun"), strict=True))
+
+
+def tab_open(tab: Any) -> bool:
+    """Whether a tab of ``lazy_tabs`` is the open one (None: no state tracking, so every tab runs)."""
+    return tab.open is not False
 
 
 @contextmanager

@@ -74,15 +74,13 @@ def stacked_hbar(
     parts: Mapping[str, Iterable[float]],
     *,
     value_title: str,
-    text: Mapping[str, Iterable[str]] | None = None,
     colors: Mapping[str, str] | None = None,
     title: str | None = None,
     height: int = 340,
     legend: Mapping[str, Any] | None = None,
 ) -> go.Figure:
-    """Horizontal bars split into named parts (a table's heap, indexes and TOAST; findings per level); ``text`` is
-    shown on hover instead of the raw value, ``colors`` fixes a part's colour (ERROR red), ``legend`` places the
-    legend (across the top for the fleet's narrow column)."""
+    """Horizontal bars split into named parts (advisor findings per level on each connection); ``colors`` fixes a
+    part's colour (ERROR red), ``legend`` places the legend (across the top for the fleet's narrow column)."""
     labels = list(labels)
     return _figure(
         [
@@ -92,8 +90,7 @@ def stacked_hbar(
                 y=labels,
                 orientation="h",
                 marker_color=(colors or {}).get(part),
-                customdata=list((text or {}).get(part, values)),
-                hovertemplate=f"%{{y}}<br>{part}: %{{customdata}}<extra></extra>",
+                hovertemplate=f"%{{y}}<br>{part}: %{{x}}<extra></extra>",
             )
             for part, values in parts.items()
         ],
@@ -176,7 +173,7 @@ def lines(
 
 
 def donut(names: Iterable[str], values: Iterable[float], *, title: str | None = None, height: int = 300) -> go.Figure:
-    """Shares of a whole (client connections by state)."""
+    """Shares of a whole (runs by role)."""
     return _figure([go.Pie(labels=list(names), values=list(values), hole=0.5)], height=height, title=title)
 
 

@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 from dba_admin import audit, i18n, login_throttle
 from dba_admin.access import DBA_ROLES, ROLES
 from dba_admin.config import Settings
+from dba_admin.database import read_in_one_round_trip
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
 from dba_admin.login_throttle import ThrottlePolicy, ThrottleState
 from dba_admin.rls import UserClaims
@@ -184,33 +185,44 @@ class UserStore:
         except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
             raise UserStoreBusy() from exc
 
+    def _read(self, query: sql.SQL | sql.Composed, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """A read under the same timeouts: one round trip on an idle connection (every page run checks the signed-in
+        account), inside the caller's transaction otherwise."""
+        if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            limits = [
+                ("statement_timeout", str(self.statement_timeout_ms)),
+                ("lock_timeout", str(self.lock_timeout_ms)),
+            ]
+            try:
+                return read_in_one_round_trip(self.conn, limits, query, params)
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+                raise UserStoreBusy() from exc
+        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
     # ---- reading ---------------------------------------------------------------------------------------
     def list_users(self) -> list[AppUser]:
-        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS)
-            )
-            return [_user(row) for row in cur.fetchall()]
+        rows = self._read(
+            sql.SQL("select {} from dba_admin.users order by username /* dba_admin */").format(_USER_COLUMNS)
+        )
+        return [_user(row) for row in rows]
 
     def get(self, username: str) -> AppUser:
-        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                sql.SQL("select {} from dba_admin.users where username = %s /* dba_admin */").format(_USER_COLUMNS),
-                (username.strip().lower(),),
-            )
-            row = cur.fetchone()
-        if row is None:
+        rows = self._read(
+            sql.SQL("select {} from dba_admin.users where username = %s /* dba_admin */").format(_USER_COLUMNS),
+            (username.strip().lower(),),
+        )
+        if not rows:
             raise NotFound(f"no user {username!r}")
-        return _user(row)
+        return _user(rows[0])
 
     def get_by_email(self, email: str) -> AppUser | None:
-        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                sql.SQL("select {} from dba_admin.users where email = %s /* dba_admin */").format(_USER_COLUMNS),
-                (email.strip().lower(),),
-            )
-            row = cur.fetchone()
-        return _user(row) if row else None
+        rows = self._read(
+            sql.SQL("select {} from dba_admin.users where email = %s /* dba_admin */").format(_USER_COLUMNS),
+            (email.strip().lower(),),
+        )
+        return _user(rows[0]) if rows else None
 
     def session_user(self, username: str, *, new_session: bool = False) -> AppUser | None:
         """The user behind a session, or None when they were deactivated or removed since.
@@ -232,12 +244,12 @@ class UserStore:
         Deactivated and Supabase-auth users are left out, so even a valid cookie cannot log them in; each entry
         carries the user's ``session_version``, which a re-login cookie must match.
         """
-        with self._tx(), self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
+        rows = self._read(
+            sql.SQL(
                 "select username, email, name, role, password_hash, session_version"
                 " from dba_admin.users where is_active and auth_source = 'local' /* dba_admin */"
             )
-            rows = cur.fetchall()
+        )
         return {
             "usernames": {
                 row["username"]: {

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from cryptography.fernet import Fernet, InvalidToken
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin import audit
@@ -34,7 +35,7 @@ from dba_admin.access import ROLES as ALL_ROLES  # a connection is open to every
 from dba_admin.config import Settings
 from dba_admin.errors import ConfigError, DbaAdminError, NotFound, PermissionDenied
 from dba_admin.local_pg import write_secret_once
-from dba_admin.rls import UserClaims, user_transaction
+from dba_admin.rls import UserClaims, user_read
 
 if TYPE_CHECKING:
     from dba_admin.database import DatabaseManager
@@ -352,12 +353,14 @@ class Registry:
 
     def visible_names(self, claims: UserClaims) -> builtins.list[str]:
         """The connections this user may use, as RLS on public.conexoes decides."""
-        with (
-            self._workspace.user_connection() as conn,
-            user_transaction(conn, claims, statement_timeout_ms=self._settings.statement_timeout_ms) as cur,
-        ):
-            cur.execute("/* dba_admin */ select nome from public.conexoes order by nome")
-            return [str(r[0]) for r in cur.fetchall()]
+        with self._workspace.user_connection() as conn:
+            rows = user_read(
+                conn,
+                claims,
+                sql.SQL("/* dba_admin */ select nome from public.conexoes order by nome"),
+                statement_timeout_ms=self._settings.statement_timeout_ms,
+            )
+        return [str(row["nome"]) for row in rows]
 
     def visible(self, claims: UserClaims) -> builtins.list[ConnectionInfo]:
         names = set(self.visible_names(claims))

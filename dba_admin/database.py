@@ -49,6 +49,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from dba_admin.config import Settings
 from dba_admin.errors import (
     ConfigError,
+    DbaAdminError,
     NotFound,
     QueryError,
     QueryRefused,
@@ -786,6 +787,40 @@ def connection_seems_alive(conn: psycopg.Connection[Any]) -> bool:
         return not poller.poll(0)
     except (OSError, ValueError, psycopg.Error):
         return False
+
+
+def read_in_one_round_trip(
+    conn: psycopg.Connection[Any],
+    settings: Sequence[tuple[str, str]],
+    query: sql.SQL | sql.Composed,
+    params: Sequence[Any] = (),
+) -> list[dict[str, Any]]:
+    """Transaction-local settings (a role, claims, timeouts) and one read, sent to the server as one message.
+
+    PostgreSQL runs a message of several statements as one implicit transaction: the settings, made first, apply to
+    the read (its locks and its timeout start after them) and end with it, as ``SET LOCAL`` does. The checks every
+    page run makes (the signed-in account, the access to the chosen connection) then take one network round trip
+    instead of four (BEGIN, the settings, the read, COMMIT). Several statements with parameters need psycopg's
+    client-side binding (``ClientCursor``), which quotes each value for this connection. The connection must be
+    idle; it is put back in its autocommit mode afterwards.
+    """
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise DbaAdminError("read_in_one_round_trip needs a connection with no open transaction")
+    names = [name for name, _value in settings]
+    values = [value for _name, value in settings]
+    message = sql.SQL(
+        "/* dba_admin */ select pg_catalog.set_config(name, value, true)"
+        " from unnest(%s::text[], %s::text[]) as s(name, value); {}"
+    ).format(query)
+    autocommit = conn.autocommit
+    conn.autocommit = True  # no BEGIN of psycopg's own: the message is the transaction
+    try:
+        with psycopg.ClientCursor(conn, row_factory=psycopg.rows.dict_row) as cur:
+            cur.execute(message, [names, values, *params])
+            cur.nextset()  # past the settings' result, to the read's
+            return cur.fetchall()
+    finally:
+        conn.autocommit = autocommit
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import pq
+from psycopg import pq, sql
 from psycopg.rows import dict_row
 
 from dba_admin.errors import DbaAdminError, PermissionDenied, query_error_from
@@ -78,6 +78,51 @@ class UserClaims:
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
 
 
+def _user_settings(
+    conn: psycopg.Connection[Any], claims: UserClaims, statement_timeout_ms: int | None, lock_timeout_ms: int | None
+) -> list[tuple[str, str]]:
+    """The transaction-local settings that make a connection act as the user, after checking it may.
+
+    The role is one more setting (``set_config('role', ..., true)`` is ``SET LOCAL ROLE``, as PostgREST switches
+    role), so the role, the claims and the timeouts take one statement.
+    """
+    if conn.info.parameter_status("is_superuser") == "on":
+        raise DbaAdminError(
+            "user_transaction refuses a superuser connection: a RESET ROLE in code the query reaches would run as "
+            "the superuser. Use DatabaseManager.user_connection() (the unprivileged authenticator login)."
+        )
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise DbaAdminError(
+            "user_transaction needs a connection with no open transaction "
+            "(otherwise the role and claims would leak past the block)"
+        )
+    settings: list[tuple[str, str]] = [("role", DB_ROLE)]
+    settings += [(name, "") for name in _LEGACY_CLAIM_SETTINGS]
+    settings.append(("request.jwt.claims", claims.to_json()))
+    if statement_timeout_ms is not None:
+        settings.append(("statement_timeout", str(int(statement_timeout_ms))))
+    if lock_timeout_ms is not None:
+        settings.append(("lock_timeout", str(int(lock_timeout_ms))))
+    return settings
+
+
+def user_read(
+    conn: psycopg.Connection[Any],
+    claims: UserClaims,
+    query: sql.SQL | sql.Composed,
+    params: tuple[Any, ...] = (),
+    *,
+    statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
+) -> list[dict[str, Any]]:
+    """One read as the user in one round trip, under the same checks and settings as ``user_transaction``: for what
+    every page run asks (may this user open the chosen connection?), which a remote workspace pays in latency."""
+    from dba_admin.database import read_in_one_round_trip
+
+    settings = _user_settings(conn, claims, statement_timeout_ms, lock_timeout_ms)
+    return read_in_one_round_trip(conn, settings, query, params)
+
+
 @contextmanager
 def user_transaction(
     conn: psycopg.Connection[Any],
@@ -91,26 +136,8 @@ def user_transaction(
     The connection must have no transaction open: ``SET LOCAL`` inside a savepoint would outlive the block
     and leave the role and claims on the caller's outer transaction.
     """
-    if conn.info.parameter_status("is_superuser") == "on":
-        raise DbaAdminError(
-            "user_transaction refuses a superuser connection: a RESET ROLE in code the query reaches would run as "
-            "the superuser. Use DatabaseManager.user_connection() (the unprivileged authenticator login)."
-        )
-    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        raise DbaAdminError(
-            "user_transaction needs a connection with no open transaction "
-            "(otherwise the role and claims would leak past the block)"
-        )
+    settings = _user_settings(conn, claims, statement_timeout_ms, lock_timeout_ms)
     with conn.transaction(), conn.cursor() as cur:
-        # The role is one more setting (set_config('role', ..., true) is SET LOCAL ROLE, as PostgREST switches
-        # role): the role, the claims and the timeout take one round trip, not two.
-        settings: list[tuple[str, str]] = [("role", DB_ROLE)]
-        settings += [(name, "") for name in _LEGACY_CLAIM_SETTINGS]
-        settings.append(("request.jwt.claims", claims.to_json()))
-        if statement_timeout_ms is not None:
-            settings.append(("statement_timeout", str(int(statement_timeout_ms))))
-        if lock_timeout_ms is not None:
-            settings.append(("lock_timeout", str(int(lock_timeout_ms))))
         names, values = zip(*settings, strict=True)
         cur.execute(
             "/* dba_admin */ select pg_catalog.set_config(name, value, true)"

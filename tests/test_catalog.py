@@ -6,13 +6,12 @@ Databases come from conftest: ``app_db`` (the workspace, ``app_db.dsn``, and the
 
 from __future__ import annotations
 
-import re
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from db_helpers import protocol_requests
 from psycopg import sql
 
 from dba_admin import catalog
@@ -180,18 +179,6 @@ def _counting_connection(dsn: str, counter: _Counter) -> psycopg.Connection[Any]
     return psycopg.connect(dsn, autocommit=True, cursor_factory=CountingCursor)
 
 
-def _protocol_requests(conn: psycopg.Connection[Any], fn: Any) -> int:
-    """Client requests as libpq sees them (simple Query or extended-protocol Sync), BEGIN/ROLLBACK included."""
-    with tempfile.TemporaryFile("w+") as fh:
-        conn.pgconn.trace(fh.fileno())
-        try:
-            fn(conn)
-        finally:
-            conn.pgconn.untrace()
-        fh.seek(0)
-        return len(re.findall(r"\tF\t\d+\t(?:Query|Sync)\b", fh.read()))
-
-
 def _create_tables(conn: psycopg.Connection[Any], start: int, stop: int) -> None:
     with conn.transaction():
         for i in range(start, stop):
@@ -209,13 +196,13 @@ def test_list_tables_round_trips_do_not_grow_with_table_count(empty_db_dsn: str)
         counter.executes = 0
         small = catalog.list_tables(conn)
         executes_small = counter.executes
-        requests_small = _protocol_requests(conn, catalog.list_tables)
+        requests_small = protocol_requests(conn, catalog.list_tables)
 
         _create_tables(conn, 10, 200)
         counter.executes = 0
         large = catalog.list_tables(conn)
         executes_large = counter.executes
-        requests_large = _protocol_requests(conn, catalog.list_tables)
+        requests_large = protocol_requests(conn, catalog.list_tables)
 
     assert len(small) == 10 and len(large) == 200
     assert all(len(t.columns) == 6 for t in large)

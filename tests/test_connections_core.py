@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
-from db_helpers import user, workspace_manager
+from db_helpers import protocol_requests, user, workspace_manager
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
@@ -38,7 +38,7 @@ from dba_admin.database import DatabaseManager
 from dba_admin.errors import ConfigError, DbaAdminError, NotFound, PermissionDenied
 from dba_admin.local_pg import DBA_ROLE
 from dba_admin.projects import ProjectManager
-from dba_admin.rls import UserClaims
+from dba_admin.rls import UserClaims, user_read
 
 # A database nobody answers for: a non-routable address (connecting would wait for the timeout, never fail fast).
 BLACKHOLE_DSN = "host=10.255.255.1 port=5432 dbname=nothing user=nobody password=never-used connect_timeout=30"
@@ -197,6 +197,31 @@ def test_rls_on_conexoes_decides_who_sees_a_connection(registry: Registry, names
     registry.set_access(for_nobody, actor="tests", roles=("analyst",))
     assert seen(user("stranger", "analyst")) == {for_nobody}
     assert [c.name for c in registry.visible(user("stranger", "analyst")) if c.name in mine] == [for_nobody]
+
+
+def test_the_access_check_every_page_run_makes_is_one_round_trip_as_the_user(
+    app_db: Any, registry: Registry, names: list[str]
+) -> None:
+    """user_read: the role, the claims and the timeout go with the read in one request (a remote workspace pays each
+    round trip on every page switch); RLS still decides, and none of it stays on the connection."""
+    granted = user("one-trip", "analyst")
+    name = new_name(names, "one-trip")
+    registry.add(name, ConnectionSecrets("host=db.example.com user=m"), actor="tests", roles=(), users=(granted.email,))
+    query = sql.SQL("select nome, current_user as who from public.conexoes where nome = %s")
+    with psycopg.connect(app_db.authenticator_dsn) as conn:  # not autocommit, as the pool lends them
+        seen: list[list[dict[str, Any]]] = []
+        for claims in (granted, user("other", "analyst")):
+
+            def check(c: psycopg.Connection[Any], claims: UserClaims = claims) -> None:
+                seen.append(user_read(c, claims, query, (name,)))
+
+            assert protocol_requests(conn, check) == 1
+        assert seen == [[{"nome": name, "who": "authenticated"}], []]
+        after = conn.execute("select current_user, current_setting('request.jwt.claims', true)").fetchone()
+        assert after is not None and after[0] != "authenticated" and not after[1], "nothing outlives the read"
+        conn.rollback()
+    with psycopg.connect(app_db.dsn) as owner, pytest.raises(DbaAdminError, match="refuses a superuser"):
+        user_read(owner, granted, query, (name,))
 
 
 def test_targets_open_a_connection_for_a_user_only_after_rls_allowed_it(

@@ -15,13 +15,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from db_helpers import demo_manager, scratch_connection, workspace_manager
+from db_helpers import demo_manager, protocol_requests, scratch_connection, workspace_manager
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from dba_admin.config import Settings
-from dba_admin.database import DatabaseManager, StatementResult, connection_seems_alive
-from dba_admin.errors import ConfigError, NotFound, QueryError, QueryRefused
+from dba_admin.database import DatabaseManager, StatementResult, connection_seems_alive, read_in_one_round_trip
+from dba_admin.errors import ConfigError, DbaAdminError, NotFound, QueryError, QueryRefused
 from dba_admin.sql_text import Kind
 
 READONLY_ROLE = "dba_admin_readonly"
@@ -663,6 +663,33 @@ def test_a_connection_the_server_ended_is_seen_without_a_round_trip(app_db: Any)
         while connection_seems_alive(conn) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert not connection_seems_alive(conn), "the server's termination made the socket readable"
+
+
+def test_settings_and_a_read_in_one_round_trip_apply_to_the_read_and_end_with_it(app_db: Any) -> None:
+    """read_in_one_round_trip: one request to the server; the settings hold for the read (its timeout too), not
+    after it; values and parameters with quotes arrive whole; the connection keeps its autocommit mode."""
+    tricky = "it's'; select pg_sleep(5); --"
+    probe = sql.SQL(
+        "select current_setting('dba_admin.probe') as probe, current_setting('statement_timeout') as timeout,"
+        " %s::text as echoed"
+    )
+    with psycopg.connect(app_db.dsn) as conn:  # not autocommit, as the pool lends them
+        settings = [("dba_admin.probe", tricky), ("statement_timeout", "1234")]
+        rows: list[dict[str, Any]] = []
+        requests = protocol_requests(conn, lambda c: rows.extend(read_in_one_round_trip(c, settings, probe, (tricky,))))
+        assert requests == 1
+        assert rows == [{"probe": tricky, "timeout": "1234ms", "echoed": tricky}]
+        assert conn.autocommit is False and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        after = conn.execute("select current_setting('dba_admin.probe', true), current_setting('statement_timeout')")
+        assert after.fetchone() == ("", "0"), "transaction-local: gone with the read"
+        conn.rollback()
+
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            read_in_one_round_trip(conn, [("statement_timeout", "50")], sql.SQL("select pg_sleep(2)"))
+        assert conn.execute("select 1").fetchone() == (1,), "the connection is usable after a failed read"
+        with pytest.raises(DbaAdminError, match="no open transaction"):
+            read_in_one_round_trip(conn, [], sql.SQL("select 1"))  # the select above left a transaction open
+        conn.rollback()
 
 
 def test_a_pooled_connection_ended_by_the_server_is_replaced_before_it_is_lent(app_db: Any) -> None:

@@ -18,6 +18,7 @@ import jwt
 import psycopg
 import pytest
 from apptest_helpers import APP, logged_in_app, login, make_user, rerun_app, texts
+from db_helpers import protocol_requests
 from streamlit.testing.v1 import AppTest
 
 from dba_admin.auth import LoginThrottled, UserStore, UserStoreBusy
@@ -231,6 +232,17 @@ def test_login_reads_give_up_within_the_lock_timeout(app_db: Any, users_table_lo
         for call in (lambda: store.authenticate("admin", "x"), lambda: store.session_user("admin")):
             with pytest.raises(UserStoreBusy, match="busy"):
                 call()
+
+
+def test_the_account_check_every_page_run_makes_is_one_round_trip(app_db: Any) -> None:
+    """session_user on an idle connection: the timeouts and the read in one request, not BEGIN, SET, read, COMMIT."""
+    with psycopg.connect(app_db.dsn) as conn:  # not autocommit, as the pool lends them
+        store = UserStore(conn, throttle=POLICY)
+        found: list[Any] = []
+        assert protocol_requests(conn, lambda _c: found.append(store.session_user("admin"))) == 1
+        assert found[0] is not None and found[0].username == "admin"
+        assert protocol_requests(conn, lambda _c: found.append(store.session_user("nobody-at-all"))) == 1
+        assert found[1] is None
 
 
 def test_admin_lock_refuses_logins_but_keeps_open_sessions(store: UserStore) -> None:

@@ -789,6 +789,22 @@ def connection_seems_alive(conn: psycopg.Connection[Any]) -> bool:
         return False
 
 
+# Transaction-local settings from two text arrays (names, values): one statement however many there are.
+_SET_LOCALLY = (
+    "/* dba_admin */ select pg_catalog.set_config(name, value, true)"
+    " from unnest(%s::text[], %s::text[]) as s(name, value)"
+)
+
+
+def _settings_params(settings: Sequence[tuple[str, str]]) -> list[list[str]]:
+    return [[name for name, _value in settings], [value for _name, value in settings]]
+
+
+def _require_idle(conn: psycopg.Connection[Any], what: str) -> None:
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise DbaAdminError(f"{what} needs a connection with no open transaction")
+
+
 def read_in_one_round_trip(
     conn: psycopg.Connection[Any],
     settings: Sequence[tuple[str, str]],
@@ -804,23 +820,44 @@ def read_in_one_round_trip(
     client-side binding (``ClientCursor``), which quotes each value for this connection. The connection must be
     idle; it is put back in its autocommit mode afterwards.
     """
-    if conn.info.transaction_status != TransactionStatus.IDLE:
-        raise DbaAdminError("read_in_one_round_trip needs a connection with no open transaction")
-    names = [name for name, _value in settings]
-    values = [value for _name, value in settings]
-    message = sql.SQL(
-        "/* dba_admin */ select pg_catalog.set_config(name, value, true)"
-        " from unnest(%s::text[], %s::text[]) as s(name, value); {}"
-    ).format(query)
+    _require_idle(conn, "read_in_one_round_trip")
+    message = sql.SQL(_SET_LOCALLY + "; {}").format(query)
     autocommit = conn.autocommit
     conn.autocommit = True  # no BEGIN of psycopg's own: the message is the transaction
     try:
         with psycopg.ClientCursor(conn, row_factory=psycopg.rows.dict_row) as cur:
-            cur.execute(message, [names, values, *params])
+            cur.execute(message, [*_settings_params(settings), *params])
             cur.nextset()  # past the settings' result, to the read's
             return cur.fetchall()
     finally:
         conn.autocommit = autocommit
+
+
+@contextlib.contextmanager
+def transaction_with_settings(
+    conn: psycopg.Connection[Any], settings: Sequence[tuple[str, str]]
+) -> Iterator[psycopg.Cursor[Any]]:
+    """A transaction whose BEGIN and transaction-local settings go in one round trip, not two; the caller's
+    statements follow on the cursor. COMMIT at the end, ROLLBACK on any error. A statement inside that opens
+    ``conn.transaction()`` gets a savepoint, as in any transaction. The connection must be idle; it is put back in
+    its autocommit mode afterwards."""
+    _require_idle(conn, "transaction_with_settings")
+    autocommit = conn.autocommit
+    conn.autocommit = True  # the transaction is this block's own: BEGIN travels with the settings
+    try:
+        try:
+            with psycopg.ClientCursor(conn) as begin:
+                begin.execute("BEGIN; " + _SET_LOCALLY, _settings_params(settings))
+            with conn.cursor() as cur:
+                yield cur
+        except BaseException:
+            if not conn.closed:
+                conn.rollback()
+            raise
+        conn.commit()
+    finally:
+        if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+            conn.autocommit = autocommit
 
 
 # ---------------------------------------------------------------------------------------------------

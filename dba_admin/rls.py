@@ -136,14 +136,10 @@ def user_transaction(
     The connection must have no transaction open: ``SET LOCAL`` inside a savepoint would outlive the block
     and leave the role and claims on the caller's outer transaction.
     """
+    from dba_admin.database import transaction_with_settings
+
     settings = _user_settings(conn, claims, statement_timeout_ms, lock_timeout_ms)
-    with conn.transaction(), conn.cursor() as cur:
-        names, values = zip(*settings, strict=True)
-        cur.execute(
-            "/* dba_admin */ select pg_catalog.set_config(name, value, true)"
-            " from unnest(%s::text[], %s::text[]) as s(name, value)",
-            (list(names), list(values)),
-        )
+    with transaction_with_settings(conn, settings) as cur:
         yield cur
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from db_helpers import demo_manager
+from db_helpers import demo_manager, protocol_requests
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -191,6 +191,29 @@ def test_user_transaction_refuses_a_superuser_base(app_db: Any) -> None:
         user_transaction(conn, claims("viewer")),
     ):
         pass
+
+
+def test_a_user_transaction_begins_with_its_role_and_claims_in_one_round_trip(db: DatabaseManager) -> None:
+    """BEGIN travels with the role, the claims and the timeouts: a read as the user is three requests (that, the
+    read, COMMIT), not four. An error rolls it back; either way nothing stays on the pooled connection."""
+    user = claims("viewer")
+    with db.workspace.user_connection() as conn:
+        autocommit = conn.autocommit
+        seen: list[Any] = []
+
+        def read(c: psycopg.Connection[Any]) -> None:
+            with user_transaction(c, user, statement_timeout_ms=1234) as cur:
+                cur.execute("select current_user, current_setting('statement_timeout'), auth.email()")
+                seen.append(cur.fetchone())
+
+        assert protocol_requests(conn, read) == 3
+        assert seen == [("authenticated", "1234ms", user.normalized_email)]
+        with pytest.raises(psycopg.errors.DivisionByZero), user_transaction(conn, user) as cur:
+            cur.execute("select 1 / 0")
+        assert conn.autocommit == autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with conn.transaction():
+            row = conn.execute("select current_user, current_setting('request.jwt.claims', true)").fetchone()
+        assert row is not None and row[0] == AUTHENTICATOR_ROLE and not row[1]
 
 
 def test_a_users_change_is_audited_with_the_actor_from_the_claims(app_db: Any, db: DatabaseManager) -> None:

@@ -847,7 +847,7 @@ def transaction_with_settings(
     try:
         try:
             with psycopg.ClientCursor(conn) as begin:
-                begin.execute("BEGIN; " + _SET_LOCALLY, _settings_params(settings))
+                begin.execute(sql.SQL("BEGIN; {}").format(sql.SQL(_SET_LOCALLY)), _settings_params(settings))
             with conn.cursor() as cur:
                 yield cur
         except BaseException:

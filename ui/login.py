@@ -198,7 +198,7 @@ def _end_component_session(authenticator: Authenticator) -> None:
         authenticator.logout(location="unrendered")
 
 
-def login_gate(services: Services) -> tuple[AppUser, Any]:
+def login_gate(services: Services) -> tuple[AppUser, Authenticator | None]:
     """Return the logged-in user (and the authenticator, for logout), or render the login form and stop."""
     try:
         return _login_gate(services)
@@ -221,7 +221,28 @@ def _signed_in_here() -> bool:
     )
 
 
-def _login_gate(services: Services) -> tuple[AppUser, Any]:
+def _still_signed_in(services: Services) -> AppUser | None:
+    """The account of a session signed in here, when it is still active with the same password, else None.
+
+    Such a run reads no form and no cookie, so streamlit-authenticator's component (a cookie-manager iframe drawn on
+    every page) is not built: the account check is all the run pays. None sends the run through the whole gate,
+    which says why the session ended.
+    """
+    if not _signed_in_here():
+        return None
+    user: AppUser = st.session_state[USER_KEY]
+    with services.users() as store:
+        fresh = store.session_user(user.username)
+    if fresh is None or fresh.password_changed_at != user.password_changed_at:
+        return None
+    st.session_state[USER_KEY] = fresh  # role and name as they are now
+    return fresh
+
+
+def _login_gate(services: Services) -> tuple[AppUser, Authenticator | None]:
+    fresh = _still_signed_in(services)
+    if fresh is not None:
+        return fresh, None  # the component is built if this session logs out (logout)
     if _signed_in_here():
         credentials: dict[str, Any] = {"usernames": {}}  # a query and every user's row less on each run
     else:
@@ -368,7 +389,7 @@ def take_requested_page() -> tuple[str, dict[str, str]] | None:
     return requested[0], dict(requested[1])
 
 
-def logout(services: Services, authenticator: Any, user: AppUser) -> None:
+def logout(services: Services, authenticator: Authenticator | None, user: AppUser) -> None:
     """Audit the logout, revoke the user's re-login cookies (session version), clear the cookie and the session."""
     try:
         with services.users() as store:
@@ -377,7 +398,7 @@ def logout(services: Services, authenticator: Any, user: AppUser) -> None:
         st.warning(
             _("Logged out here, but the user store was busy: other saved logins may stay valid until they expire.")
         )
-    _end_component_session(authenticator)
+    _end_component_session(authenticator or Authenticator(services, {"usernames": {}}))
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(LOCALE_APPLIED_KEY, None)  # the next login applies its user's saved language again
     st.success(_("You are logged out."))

@@ -291,14 +291,11 @@ class Registry:
 
     def list(self) -> list[ConnectionInfo]:
         """Every registered connection (owner side: the CLI, the admin page)."""
-        with self._workspace.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(_INFO_SQL + " order by c.name")
-            return [self._info(r) for r in cur.fetchall()]
+        return [self._info(r) for r in self._workspace.read(sql.SQL(_INFO_SQL + " order by c.name"))]
 
     def get(self, name: str) -> ConnectionInfo:
-        with self._workspace.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(_INFO_SQL + " where c.name = %s", (name,))
-            row = cur.fetchone()
+        rows = self._workspace.read(sql.SQL(_INFO_SQL + " where c.name = %s"), (name,))
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"no connection named {name}: `dba-admin connection list` shows what is registered")
         return self._info(row)
@@ -320,15 +317,16 @@ class Registry:
 
         Connection `default` (``is_workspace``) has its DSNs from the settings.
         """
-        with self._workspace.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
+        rows = self._workspace.read(
+            sql.SQL(
                 "/* dba_admin */ select monitor_secret, readonly_secret, dba_secret, is_workspace, same_cluster"
-                " from dba_admin.connections where name = %s",
-                (name,),
-            )
-            row = cur.fetchone()
-        if row is None:
+                " from dba_admin.connections where name = %s"
+            ),
+            (name,),
+        )
+        if not rows:
             raise NotFound(f"no connection named {name}")
+        row = rows[0]
         if row["is_workspace"]:
             settings = self._settings
             assert settings.database_url, "connection default exists only on a remote workspace"

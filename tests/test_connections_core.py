@@ -11,6 +11,7 @@ the wall between a connection's DBA login and the app's own data. Real PostgreSQ
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ from dba_admin.connections import (
     check_name,
 )
 from dba_admin.database import DatabaseManager
-from dba_admin.errors import ConfigError, DbaAdminError, NotFound, PermissionDenied
+from dba_admin.errors import ConfigError, DbaAdminError, NotFound, PermissionDenied, QueryError
 from dba_admin.local_pg import DBA_ROLE
 from dba_admin.projects import ProjectManager
 from dba_admin.rls import UserClaims, user_read
@@ -222,6 +223,26 @@ def test_the_access_check_every_page_run_makes_is_one_round_trip_as_the_user(
         conn.rollback()
     with psycopg.connect(app_db.dsn) as owner, pytest.raises(DbaAdminError, match="refuses a superuser"):
         user_read(owner, granted, query, (name,))
+
+
+def test_a_registry_someone_holds_locked_fails_within_the_lock_timeout(app_db: Any, registry: Registry) -> None:
+    """The registry's reads (every page lists or opens connections) carry the app's lock timeout: a DBA's open
+    ``LOCK TABLE`` gives a QueryError that names the lock within it, not a page that hangs."""
+    settings = dataclasses.replace(app_db.settings, lock_timeout_ms=200)
+    workspace = workspace_manager(app_db, settings)
+    locked = Registry(workspace, registry.box)
+    holder = psycopg.connect(app_db.dsn)
+    try:
+        holder.execute("lock table dba_admin.connections in access exclusive mode")
+        started = time.monotonic()
+        with pytest.raises(QueryError, match="lock timeout"):
+            locked.list()
+        assert time.monotonic() - started < 10
+    finally:
+        holder.rollback()
+        holder.close()
+        workspace.close()
+    assert DEMO_CONNECTION in {c.name for c in registry.list()}, "read as before once the lock is gone"
 
 
 def test_targets_open_a_connection_for_a_user_only_after_rls_allowed_it(

@@ -29,9 +29,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, LiteralString, Protocol
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -314,11 +315,9 @@ class AlertEngine:
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    def _rules(self, where: str = "", params: Sequence[Any] = ()) -> list[Rule]:
+    def _rules(self, where: LiteralString = "", params: Sequence[Any] = ()) -> list[Rule]:
         try:
-            with self.db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(_RULE_SQL + where + " order by r.name", params)
-                return [_rule(row) for row in cur.fetchall()]
+            return [_rule(row) for row in self.db.read(sql.SQL(_RULE_SQL + where + " order by r.name"), params)]
         except psycopg.Error as exc:
             raise query_error_from(exc) from exc
 

@@ -1138,19 +1138,29 @@ class DatabaseManager:
 
     @contextlib.contextmanager
     def _admin_tx(self, *, lock_timeout_ms: int | None = None) -> Iterator[psycopg.Connection[Any]]:
-        """A rolled-back transaction with the app's timeouts, for the app's own reads."""
+        """A rolled-back transaction with the app's timeouts, for the app's own reads. Its BEGIN travels with the
+        timeouts (one round trip, not two); ``conn.transaction()`` inside makes a savepoint, as in any transaction."""
         with self._borrow(self._pool) as conn:
+            autocommit = conn.autocommit
+            conn.autocommit = True  # the transaction is this block's own: BEGIN goes with the SET LOCALs
             try:
-                with conn.transaction(force_rollback=True):
+                try:
                     self._set_limits(
                         conn,
                         self._settings.statement_timeout_ms,
                         lock_timeout_ms if lock_timeout_ms is not None else self._settings.lock_timeout_ms,
                         local=True,
+                        begin="BEGIN",
                     )
                     yield conn
+                finally:
+                    if not conn.closed:
+                        conn.rollback()
             except psycopg.Error as exc:
                 raise _query_error(exc) from exc
+            finally:
+                if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+                    conn.autocommit = autocommit
 
     @staticmethod
     def _set_limits(

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -297,6 +298,8 @@ def _login_gate(services: Services) -> tuple[AppUser, Authenticator | None]:
         with form_box:
             user = _supabase_form(services)
     if user is None:
+        if st.session_state.get(COOKIE_DELETE_KEY):
+            _delete_browser_cookie(authenticator)
         remember_requested_page()
         st.caption(_("DBA Admin · log in to continue"))
         language_picker(services, None)
@@ -311,6 +314,7 @@ def _login_gate(services: Services) -> tuple[AppUser, Authenticator | None]:
     if cookie_due:
         write_cookie()
     st.session_state[USER_KEY] = user
+    st.session_state.pop(COOKIE_DELETE_KEY, None)  # a new login writes its own cookie; nothing to delete
     return user, authenticator
 
 
@@ -389,6 +393,18 @@ def take_requested_page() -> tuple[str, dict[str, str]] | None:
     return requested[0], dict(requested[1])
 
 
+COOKIE_DELETE_KEY = "dba_cookie_to_delete"  # this session logged out: its browser's re-login cookie goes
+
+
+def _delete_browser_cookie(authenticator: Authenticator) -> None:
+    """Draw the component that deletes this browser's re-login cookie, on every run of the login page after a logout
+    in this session, not only on the logout's run: the component deletes once its frame has loaded, and a click on
+    "Log in again" right away removed it before that (seen in CI). The cookie was revoked at the logout already (its
+    session version); this takes it out of the browser too."""
+    with contextlib.suppress(KeyError):  # the component's list of the browser's cookies is not in yet: nothing lost
+        authenticator.cookie.cookie_manager.delete(authenticator.cookie.cookie_name)
+
+
 def logout(services: Services, authenticator: Authenticator | None, user: AppUser) -> None:
     """Audit the logout, revoke the user's re-login cookies (session version), clear the cookie and the session."""
     try:
@@ -399,6 +415,7 @@ def logout(services: Services, authenticator: Authenticator | None, user: AppUse
             _("Logged out here, but the user store was busy: other saved logins may stay valid until they expire.")
         )
     _end_component_session(authenticator or Authenticator(services, {"usernames": {}}))
+    st.session_state[COOKIE_DELETE_KEY] = True
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(LOCALE_APPLIED_KEY, None)  # the next login applies its user's saved language again
     st.success(_("You are logged out."))

@@ -19,7 +19,11 @@ came (by the trace's timestamps), including the ones of pool threads working for
 
 ``--before REV`` serves app.py of that revision too, on the same workspace, and clicks it in the same rounds.
 
-Usage: .venv/bin/python bench/page_runs_bench.py [--rounds 3] [--before REV]
+``--latency-ms N`` adds N ms to every wait for the database's answer in both served apps (a ``psycopg.Connection.wait``
+per request sent, in the same hook), as if the workspace and the connections were that far away: the run times then
+show what the round trips cost a person on a remote Supabase.
+
+Usage: .venv/bin/python bench/page_runs_bench.py [--rounds 3] [--before REV] [--latency-ms 10]
 """
 
 from __future__ import annotations
@@ -67,6 +71,21 @@ if os.environ.get("PAGE_RUNS_DIR"):
         return conn
 
     psycopg.Connection.connect = classmethod(connect)
+
+    LATENCY_S = float(os.environ.get("PAGE_RUNS_LATENCY_MS") or 0) / 1000
+    if LATENCY_S:
+        # A database that far away: every wait for the server's answer (one Connection.wait per request sent,
+        # whatever the statements in it) takes that much longer. New connections are not slowed (pools keep theirs).
+        original_wait = psycopg.Connection.wait
+
+        def wait(self, *args, **kwargs):
+            try:
+                return original_wait(self, *args, **kwargs)
+            finally:
+                time.sleep(LATENCY_S)
+
+        psycopg.Connection.wait = wait
+
     original_run = script_runner.ScriptRunner._run_script
 
     def run_script(self, rerun_data):
@@ -110,7 +129,7 @@ def _runs(folder: Path, since: float) -> list[dict[str, Any]]:
     return [r for r in runs if r["start"] >= since]
 
 
-def measure(rounds: int, before: str | None) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def measure(rounds: int, before: str | None, latency_ms: float = 0) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Per served app ("app", "before"), per page key: the runs of the timed rounds."""
     with ExitStack() as stack:
         scratch = Path(tempfile.mkdtemp(prefix="dba-admin-bench-runs-"))
@@ -130,6 +149,7 @@ def measure(rounds: int, before: str | None) -> dict[str, dict[str, list[dict[st
             outs[name] = scratch / name
             outs[name].mkdir()
             served_env = {**env, "PYTHONPATH": f"{scratch / 'hook'}:{tree}", "PAGE_RUNS_DIR": str(outs[name])}
+            served_env["PAGE_RUNS_LATENCY_MS"] = str(latency_ms)
             urls[name] = stack.enter_context(
                 pages.serve(tree / "app.py", cwd=tree, env=served_env, log=scratch / f"{name}.log")
             )
@@ -194,9 +214,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", help="also serve app.py of this git revision (e.g. main~5) in the same rounds")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="add this much to every wait for the database's answer, in both apps: a workspace and connections that "
+        "far away (Supabase across a network); the run times then show what the round trips cost a person",
+    )
     args = parser.parse_args(argv)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    report(measure(args.rounds, args.before))
+    if args.latency_ms:
+        print(f"simulated database latency: {args.latency_ms:g} ms per round trip")
+    report(measure(args.rounds, args.before, args.latency_ms))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -19,9 +19,11 @@ came (by the trace's timestamps), including the ones of pool threads working for
 
 ``--before REV`` serves app.py of that revision too, on the same workspace, and clicks it in the same rounds.
 
-``--latency-ms N`` adds N ms to every wait for the database's answer in both served apps (a ``psycopg.Connection.wait``
-per request sent, in the same hook), as if the workspace and the connections were that far away: the run times then
-show what the round trips cost a person on a remote Supabase.
+``--latency-ms N`` makes every answer of the database come N ms later in both served apps (in the same hook: N ms
+per request sent, paid before the answer is read), as if the workspace and the connections were that far away: the
+run times then show what the round trips cost a person on a remote Supabase. The requests are counted on psycopg's
+Python implementation of libpq (``PSYCOPG_IMPL=python``, set for both apps; it needs the system's libpq), so the CPU
+column is not comparable with a run without the option.
 
 Usage: .venv/bin/python bench/page_runs_bench.py [--rounds 3] [--before REV] [--latency-ms 10]
 """
@@ -74,15 +76,49 @@ if os.environ.get("PAGE_RUNS_DIR"):
 
     LATENCY_S = float(os.environ.get("PAGE_RUNS_LATENCY_MS") or 0) / 1000
     if LATENCY_S:
-        # A database that far away: every wait for the server's answer (one Connection.wait per request sent,
-        # whatever the statements in it) takes that much longer. New connections are not slowed (pools keep theirs).
+        # A database that far away: every request a connection sends (a simple query, an extended-protocol
+        # Parse/Bind/Execute/Sync) is answered that much later, paid before the connection reads the answer. The
+        # sends are counted on psycopg's Python implementation of libpq (PSYCOPG_IMPL=python, which --latency-ms sets
+        # for both apps): a wait that sends nothing (the autocommit switch, a rollback with no transaction open) is
+        # not slowed. New connections are not slowed either: the pools keep theirs.
+        from psycopg.pq import pq_ctypes
+        from psycopg.waiting import Wait
+
+        PENDING = {}  # id(pgconn) -> requests sent whose latency is not paid yet
+
+        def counting(name):
+            original = getattr(pq_ctypes.PGconn, name)
+
+            def send(self, *args, **kwargs):
+                PENDING[id(self)] = PENDING.get(id(self), 0) + 1
+                return original(self, *args, **kwargs)
+
+            setattr(pq_ctypes.PGconn, name, send)
+
+        for name in dir(pq_ctypes.PGconn):
+            if name.startswith("send_") and name != "send_flush_request" or name == "pipeline_sync":
+                counting(name)
+
+        def pay(pgconn):
+            owed = PENDING.pop(id(pgconn), 0)
+            if owed:
+                time.sleep(owed * LATENCY_S)
+
+        def delayed(gen, pgconn):
+            try:
+                state = next(gen)
+                while True:
+                    if state != Wait.W:
+                        pay(pgconn)
+                    state = gen.send((yield state))
+            except StopIteration as stop:
+                pay(pgconn)  # an answer read without waiting on the socket still took its trip
+                return stop.value
+
         original_wait = psycopg.Connection.wait
 
-        def wait(self, *args, **kwargs):
-            try:
-                return original_wait(self, *args, **kwargs)
-            finally:
-                time.sleep(LATENCY_S)
+        def wait(self, gen, *args, **kwargs):
+            return original_wait(self, delayed(gen, self.pgconn), *args, **kwargs)
 
         psycopg.Connection.wait = wait
 
@@ -149,7 +185,8 @@ def measure(rounds: int, before: str | None, latency_ms: float = 0) -> dict[str,
             outs[name] = scratch / name
             outs[name].mkdir()
             served_env = {**env, "PYTHONPATH": f"{scratch / 'hook'}:{tree}", "PAGE_RUNS_DIR": str(outs[name])}
-            served_env["PAGE_RUNS_LATENCY_MS"] = str(latency_ms)
+            if latency_ms:
+                served_env.update(PAGE_RUNS_LATENCY_MS=str(latency_ms), PSYCOPG_IMPL="python")
             urls[name] = stack.enter_context(
                 pages.serve(tree / "app.py", cwd=tree, env=served_env, log=scratch / f"{name}.log")
             )

@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from dba_admin import audit, i18n, login_throttle
 from dba_admin.access import DBA_ROLES, ROLES
 from dba_admin.config import Settings
-from dba_admin.database import read_in_one_round_trip
+from dba_admin.database import read_in_one_round_trip, timeout_settings
 from dba_admin.errors import AccountLocked, AuthError, LastAdminError, NotFound
 from dba_admin.login_throttle import ThrottlePolicy, ThrottleState
 from dba_admin.rls import UserClaims
@@ -189,10 +189,7 @@ class UserStore:
         """A read under the same timeouts: one round trip on an idle connection (every page run checks the signed-in
         account), inside the caller's transaction otherwise."""
         if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            limits = [
-                ("statement_timeout", str(self.statement_timeout_ms)),
-                ("lock_timeout", str(self.lock_timeout_ms)),
-            ]
+            limits = timeout_settings(self.statement_timeout_ms, self.lock_timeout_ms)
             try:
                 return read_in_one_round_trip(self.conn, limits, query, params)
             except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:

@@ -295,10 +295,9 @@ class Registry:
 
     def get(self, name: str) -> ConnectionInfo:
         rows = self._workspace.read(sql.SQL(_INFO_SQL + " where c.name = %s"), (name,))
-        row = rows[0] if rows else None
-        if row is None:
+        if not rows:
             raise NotFound(f"no connection named {name}: `dba-admin connection list` shows what is registered")
-        return self._info(row)
+        return self._info(rows[0])
 
     def _info(self, row: dict[str, Any]) -> ConnectionInfo:
         return _info(

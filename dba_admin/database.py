@@ -800,9 +800,33 @@ def _settings_params(settings: Sequence[tuple[str, str]]) -> list[list[str]]:
     return [[name for name, _value in settings], [value for _name, value in settings]]
 
 
-def _require_idle(conn: psycopg.Connection[Any], what: str) -> None:
+def timeout_settings(statement_timeout_ms: int | None, lock_timeout_ms: int | None) -> list[tuple[str, str]]:
+    """The statement and lock timeouts (those given) as settings for ``read_in_one_round_trip`` and
+    ``transaction_with_settings``."""
+    settings: list[tuple[str, str]] = []
+    if statement_timeout_ms is not None:
+        settings.append(("statement_timeout", str(int(statement_timeout_ms))))
+    if lock_timeout_ms is not None:
+        settings.append(("lock_timeout", str(int(lock_timeout_ms))))
+    return settings
+
+
+@contextlib.contextmanager
+def _own_transaction(conn: psycopg.Connection[Any], what: str) -> Iterator[None]:
+    """The connection in autocommit for a transaction this code opens itself, whose BEGIN (or implicit transaction)
+    travels with its settings in one message. It must be idle, or the settings would outlive the block on the
+    caller's transaction; it gets its own autocommit mode back."""
     if conn.info.transaction_status != TransactionStatus.IDLE:
-        raise DbaAdminError(f"{what} needs a connection with no open transaction")
+        raise DbaAdminError(
+            f"{what} needs a connection with no open transaction (its settings would outlive it on the caller's)"
+        )
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        yield
+    finally:
+        if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+            conn.autocommit = autocommit
 
 
 def read_in_one_round_trip(
@@ -820,31 +844,24 @@ def read_in_one_round_trip(
     client-side binding (``ClientCursor``), which quotes each value for this connection. The connection must be
     idle; it is put back in its autocommit mode afterwards.
     """
-    _require_idle(conn, "read_in_one_round_trip")
-    message = sql.SQL(_SET_LOCALLY + "; {}").format(query)
-    autocommit = conn.autocommit
-    conn.autocommit = True  # no BEGIN of psycopg's own: the message is the transaction
-    try:
-        with psycopg.ClientCursor(conn, row_factory=psycopg.rows.dict_row) as cur:
-            cur.execute(message, [*_settings_params(settings), *params])
-            cur.nextset()  # past the settings' result, to the read's
-            return cur.fetchall()
-    finally:
-        conn.autocommit = autocommit
+    with (
+        _own_transaction(conn, "read_in_one_round_trip"),
+        psycopg.ClientCursor(conn, row_factory=psycopg.rows.dict_row) as cur,
+    ):
+        cur.execute(sql.SQL(_SET_LOCALLY + "; {}").format(query), [*_settings_params(settings), *params])
+        cur.nextset()  # past the settings' result, to the read's
+        return cur.fetchall()
 
 
 @contextlib.contextmanager
 def transaction_with_settings(
-    conn: psycopg.Connection[Any], settings: Sequence[tuple[str, str]]
+    conn: psycopg.Connection[Any], settings: Sequence[tuple[str, str]], *, force_rollback: bool = False
 ) -> Iterator[psycopg.Cursor[Any]]:
     """A transaction whose BEGIN and transaction-local settings go in one round trip, not two; the caller's
-    statements follow on the cursor. COMMIT at the end, ROLLBACK on any error. A statement inside that opens
-    ``conn.transaction()`` gets a savepoint, as in any transaction. The connection must be idle; it is put back in
-    its autocommit mode afterwards."""
-    _require_idle(conn, "transaction_with_settings")
-    autocommit = conn.autocommit
-    conn.autocommit = True  # the transaction is this block's own: BEGIN travels with the settings
-    try:
+    statements follow on the cursor. COMMIT at the end (ROLLBACK with ``force_rollback``, for reads), ROLLBACK on
+    any error. A statement inside that opens ``conn.transaction()`` gets a savepoint, as in any transaction. The
+    connection must be idle; it is put back in its autocommit mode afterwards."""
+    with _own_transaction(conn, "transaction_with_settings"):
         try:
             with psycopg.ClientCursor(conn) as begin:
                 begin.execute(sql.SQL("BEGIN; {}").format(sql.SQL(_SET_LOCALLY)), _settings_params(settings))
@@ -854,10 +871,10 @@ def transaction_with_settings(
             if not conn.closed:
                 conn.rollback()
             raise
-        conn.commit()
-    finally:
-        if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
-            conn.autocommit = autocommit
+        if force_rollback:
+            conn.rollback()
+        else:
+            conn.commit()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1086,13 +1103,6 @@ class DatabaseManager:
         with self._borrow(self._pool) as conn:
             yield conn
 
-    def _limits(self) -> list[tuple[str, str]]:
-        """The app's statement and lock timeouts as transaction-local settings."""
-        return [
-            ("statement_timeout", str(int(self.settings.statement_timeout_ms))),
-            ("lock_timeout", str(int(self.settings.lock_timeout_ms))),
-        ]
-
     def read(self, query: sql.SQL | sql.Composed, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """A one-statement read of the app's own data on a pooled main connection, rows as dicts, under the app's
         timeouts, in one round trip (``read_in_one_round_trip``): what pages read on every run (the registry, the
@@ -1101,7 +1111,12 @@ class DatabaseManager:
         says so, as every driver error here)."""
         with self.connection() as conn:
             try:
-                return read_in_one_round_trip(conn, self._limits(), query, params)
+                return read_in_one_round_trip(
+                    conn,
+                    timeout_settings(self.settings.statement_timeout_ms, self.settings.lock_timeout_ms),
+                    query,
+                    params,
+                )
             except psycopg.Error as exc:
                 raise _query_error(exc) from exc
 
@@ -1109,7 +1124,8 @@ class DatabaseManager:
     def timed_transaction(self) -> Iterator[psycopg.Cursor[Any]]:
         """One transaction on a pooled main connection, rows as dicts, under the app's statement and lock timeouts:
         the trusted (owner) side of the app's own records, e.g. runs and scheduled occurrences."""
-        with self.connection() as conn, transaction_with_settings(conn, self._limits()) as cur:
+        limits = timeout_settings(self.settings.statement_timeout_ms, self.settings.lock_timeout_ms)
+        with self.connection() as conn, transaction_with_settings(conn, limits) as cur:
             cur.row_factory = psycopg.rows.dict_row
             yield cur
 
@@ -1139,28 +1155,19 @@ class DatabaseManager:
     @contextlib.contextmanager
     def _admin_tx(self, *, lock_timeout_ms: int | None = None) -> Iterator[psycopg.Connection[Any]]:
         """A rolled-back transaction with the app's timeouts, for the app's own reads. Its BEGIN travels with the
-        timeouts (one round trip, not two); ``conn.transaction()`` inside makes a savepoint, as in any transaction."""
+        timeouts (transaction_with_settings); ``conn.transaction()`` inside makes a savepoint. bytea_output=hex:
+        the loaders show bytea as PostgreSQL's text."""
+        settings = timeout_settings(
+            self._settings.statement_timeout_ms,
+            lock_timeout_ms if lock_timeout_ms is not None else self._settings.lock_timeout_ms,
+        )
+        settings.append(("bytea_output", "hex"))
         with self._borrow(self._pool) as conn:
-            autocommit = conn.autocommit
-            conn.autocommit = True  # the transaction is this block's own: BEGIN goes with the SET LOCALs
             try:
-                try:
-                    self._set_limits(
-                        conn,
-                        self._settings.statement_timeout_ms,
-                        lock_timeout_ms if lock_timeout_ms is not None else self._settings.lock_timeout_ms,
-                        local=True,
-                        begin="BEGIN",
-                    )
+                with transaction_with_settings(conn, settings, force_rollback=True):
                     yield conn
-                finally:
-                    if not conn.closed:
-                        conn.rollback()
             except psycopg.Error as exc:
                 raise _query_error(exc) from exc
-            finally:
-                if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
-                    conn.autocommit = autocommit
 
     @staticmethod
     def _set_limits(

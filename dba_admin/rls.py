@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import pq, sql
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from dba_admin.errors import DbaAdminError, PermissionDenied, query_error_from
@@ -84,26 +84,21 @@ def _user_settings(
     """The transaction-local settings that make a connection act as the user, after checking it may.
 
     The role is one more setting (``set_config('role', ..., true)`` is ``SET LOCAL ROLE``, as PostgREST switches
-    role), so the role, the claims and the timeouts take one statement.
+    role), so the role, the claims and the timeouts take one statement. The connection must also be idle, which
+    ``read_in_one_round_trip`` and ``transaction_with_settings`` check: otherwise the role and claims would leak past
+    the block onto the caller's transaction.
     """
+    from dba_admin.database import timeout_settings
+
     if conn.info.parameter_status("is_superuser") == "on":
         raise DbaAdminError(
             "user_transaction refuses a superuser connection: a RESET ROLE in code the query reaches would run as "
             "the superuser. Use DatabaseManager.user_connection() (the unprivileged authenticator login)."
         )
-    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        raise DbaAdminError(
-            "user_transaction needs a connection with no open transaction "
-            "(otherwise the role and claims would leak past the block)"
-        )
     settings: list[tuple[str, str]] = [("role", DB_ROLE)]
     settings += [(name, "") for name in _LEGACY_CLAIM_SETTINGS]
     settings.append(("request.jwt.claims", claims.to_json()))
-    if statement_timeout_ms is not None:
-        settings.append(("statement_timeout", str(int(statement_timeout_ms))))
-    if lock_timeout_ms is not None:
-        settings.append(("lock_timeout", str(int(lock_timeout_ms))))
-    return settings
+    return settings + timeout_settings(statement_timeout_ms, lock_timeout_ms)
 
 
 def user_read(

@@ -222,29 +222,29 @@ def _signed_in_here() -> bool:
     )
 
 
-def _still_signed_in(services: Services) -> AppUser | None:
-    """The account of a session signed in here, when it is still active with the same password, else None.
-
-    Such a run reads no form and no cookie, so streamlit-authenticator's component (a cookie-manager iframe drawn on
-    every page) is not built: the account check is all the run pays. None sends the run through the whole gate,
-    which says why the session ended.
-    """
-    if not _signed_in_here():
-        return None
-    user: AppUser = st.session_state[USER_KEY]
+def _account_now(services: Services, user: AppUser) -> AppUser | None:
+    """The signed-in account as it is now (role and name may have changed), None when deactivated or removed since.
+    An admin lock does not end an open session."""
     with services.users() as store:
-        fresh = store.session_user(user.username)
-    if fresh is None or fresh.password_changed_at != user.password_changed_at:
-        return None
-    st.session_state[USER_KEY] = fresh  # role and name as they are now
-    return fresh
+        return store.session_user(user.username)
+
+
+def _password_changed(user: AppUser, fresh: AppUser) -> bool:
+    return fresh.password_changed_at != getattr(user, "password_changed_at", None)
 
 
 def _login_gate(services: Services) -> tuple[AppUser, Authenticator | None]:
-    fresh = _still_signed_in(services)
-    if fresh is not None:
-        return fresh, None  # the component is built if this session logs out (logout)
-    if _signed_in_here():
+    checked = _signed_in_here()
+    known: AppUser | None = None
+    if checked:
+        # A session signed in here, still active with the same password: the run reads no form and no cookie, so
+        # streamlit-authenticator's component (a cookie-manager iframe drawn on every page) is not built; it is built
+        # if this session logs out. Otherwise the whole gate below says why the session ends, from this same read.
+        known = _account_now(services, st.session_state[USER_KEY])
+        if known is not None and not _password_changed(st.session_state[USER_KEY], known):
+            st.session_state[USER_KEY] = known
+            return known, None
+    if checked:
         credentials: dict[str, Any] = {"usernames": {}}  # a query and every user's row less on each run
     else:
         with services.users() as store:
@@ -283,12 +283,11 @@ def _login_gate(services: Services) -> tuple[AppUser, Authenticator | None]:
             _end_component_session(authenticator)
             st.error(_("Your account is deactivated or locked. Ask an admin."))
     elif user is not None:
-        with services.users() as store:
-            fresh = store.session_user(user.username)  # deactivated since: the session ends now
+        fresh = known if checked else _account_now(services, user)  # deactivated since: the session ends now
         if fresh is None:
             _end_component_session(authenticator)
             st.error(_("Your account is deactivated. Ask an admin."))
-        elif fresh.password_changed_at != getattr(user, "password_changed_at", None):
+        elif _password_changed(user, fresh):
             _end_component_session(authenticator)
             st.warning(_("Your password was changed. Log in again with the new one."))
             fresh = None

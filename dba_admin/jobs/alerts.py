@@ -316,10 +316,8 @@ class AlertEngine:
     # -- reading -------------------------------------------------------------------------------------------
 
     def _rules(self, where: LiteralString = "", params: Sequence[Any] = ()) -> list[Rule]:
-        try:
-            return [_rule(row) for row in self.db.read(sql.SQL(_RULE_SQL + where + " order by r.name"), params)]
-        except psycopg.Error as exc:
-            raise query_error_from(exc) from exc
+        """Rules with their state; a driver error comes as the QueryError ``DatabaseManager.read`` names."""
+        return [_rule(row) for row in self.db.read(sql.SQL(_RULE_SQL + where + " order by r.name"), params)]
 
     def list_rules(self, *, enabled_only: bool = False) -> list[Rule]:
         """Every rule with its state, by name."""

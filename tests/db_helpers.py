@@ -7,12 +7,10 @@ a backend's state, and the audit rows of a signalled backend (the activity core 
 
 from __future__ import annotations
 
-import re
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -38,19 +36,6 @@ def user_conn(app_db: Any) -> Iterator[psycopg.Connection[Any]]:
     """The authenticator login: the base of every per-user (RLS) transaction, as any Supabase client's request."""
     with psycopg.connect(app_db.authenticator_dsn, autocommit=True) as conn:
         yield conn
-
-
-def protocol_requests(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[Any]], object]) -> int:
-    """Client requests as libpq sees them (simple Query or extended-protocol Sync), BEGIN/COMMIT/ROLLBACK included:
-    the round trips ``fn(conn)`` makes, which a remote database pays in latency."""
-    with tempfile.TemporaryFile("w+") as fh:
-        conn.pgconn.trace(fh.fileno())
-        try:
-            fn(conn)
-        finally:
-            conn.pgconn.untrace()
-        fh.seek(0)
-        return len(re.findall(r"\tF\t\d+\t(?:Query|Sync)\b", fh.read()))
 
 
 def user(label: str = "user", role: str = "analyst") -> UserClaims:

@@ -15,10 +15,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from db_helpers import demo_manager, protocol_requests
+from db_helpers import demo_manager
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from bench.benchlib import count_round_trips
 from dba_admin import browse
 from dba_admin.database import DatabaseManager
 from dba_admin.errors import DbaAdminError, QueryError
@@ -206,7 +207,7 @@ def test_a_user_transaction_begins_with_its_role_and_claims_in_one_round_trip(db
                 cur.execute("select current_user, current_setting('statement_timeout'), auth.email()")
                 seen.append(cur.fetchone())
 
-        assert protocol_requests(conn, read) == 3
+        assert count_round_trips(conn, read) == 3
         assert seen == [("authenticated", "1234ms", user.normalized_email)]
         with pytest.raises(psycopg.errors.DivisionByZero), user_transaction(conn, user) as cur:
             cur.execute("select 1 / 0")

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from db_helpers import protocol_requests
 from psycopg import sql
 
+from bench.benchlib import count_round_trips
 from dba_admin import catalog
 from dba_admin.catalog import Filter, TableDetail
 from dba_admin.errors import NotFound, QueryError
@@ -196,13 +196,13 @@ def test_list_tables_round_trips_do_not_grow_with_table_count(empty_db_dsn: str)
         counter.executes = 0
         small = catalog.list_tables(conn)
         executes_small = counter.executes
-        requests_small = protocol_requests(conn, catalog.list_tables)
+        requests_small = count_round_trips(conn, catalog.list_tables)
 
         _create_tables(conn, 10, 200)
         counter.executes = 0
         large = catalog.list_tables(conn)
         executes_large = counter.executes
-        requests_large = protocol_requests(conn, catalog.list_tables)
+        requests_large = count_round_trips(conn, catalog.list_tables)
 
     assert len(small) == 10 and len(large) == 200
     assert all(len(t.columns) == 6 for t in large)

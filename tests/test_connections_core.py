@@ -20,11 +20,12 @@ from typing import Any
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
-from db_helpers import protocol_requests, user, workspace_manager
+from db_helpers import user, workspace_manager
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
+from bench.benchlib import count_round_trips
 from dba_admin.auth import UserStore
 from dba_admin.config import Settings
 from dba_admin.connections import (
@@ -216,7 +217,7 @@ def test_the_access_check_every_page_run_makes_is_one_round_trip_as_the_user(
             def check(c: psycopg.Connection[Any], claims: UserClaims = claims) -> None:
                 seen.append(user_read(c, claims, query, (name,)))
 
-            assert protocol_requests(conn, check) == 1
+            assert count_round_trips(conn, check) == 1
         assert seen == [[{"nome": name, "who": "authenticated"}], []]
         after = conn.execute("select current_user, current_setting('request.jwt.claims', true)").fetchone()
         assert after is not None and after[0] != "authenticated" and not after[1], "nothing outlives the read"

@@ -15,10 +15,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from db_helpers import demo_manager, protocol_requests, scratch_connection, workspace_manager
+from db_helpers import demo_manager, scratch_connection, workspace_manager
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from bench.benchlib import count_round_trips
 from dba_admin.config import Settings
 from dba_admin.database import DatabaseManager, StatementResult, connection_seems_alive, read_in_one_round_trip
 from dba_admin.errors import ConfigError, DbaAdminError, NotFound, QueryError, QueryRefused
@@ -676,7 +677,7 @@ def test_settings_and_a_read_in_one_round_trip_apply_to_the_read_and_end_with_it
     with psycopg.connect(app_db.dsn) as conn:  # not autocommit, as the pool lends them
         settings = [("dba_admin.probe", tricky), ("statement_timeout", "1234")]
         rows: list[dict[str, Any]] = []
-        requests = protocol_requests(conn, lambda c: rows.extend(read_in_one_round_trip(c, settings, probe, (tricky,))))
+        requests = count_round_trips(conn, lambda c: rows.extend(read_in_one_round_trip(c, settings, probe, (tricky,))))
         assert requests == 1
         assert rows == [{"probe": tricky, "timeout": "1234ms", "echoed": tricky}]
         assert conn.autocommit is False and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

@@ -18,9 +18,9 @@ import jwt
 import psycopg
 import pytest
 from apptest_helpers import APP, logged_in_app, login, make_user, rerun_app, texts
-from db_helpers import protocol_requests
 from streamlit.testing.v1 import AppTest
 
+from bench.benchlib import count_round_trips
 from dba_admin.auth import LoginThrottled, UserStore, UserStoreBusy
 from dba_admin.errors import AccountLocked, AuthError
 from dba_admin.login_throttle import ThrottlePolicy
@@ -239,9 +239,9 @@ def test_the_account_check_every_page_run_makes_is_one_round_trip(app_db: Any) -
     with psycopg.connect(app_db.dsn) as conn:  # not autocommit, as the pool lends them
         store = UserStore(conn, throttle=POLICY)
         found: list[Any] = []
-        assert protocol_requests(conn, lambda _c: found.append(store.session_user("admin"))) == 1
+        assert count_round_trips(conn, lambda _c: found.append(store.session_user("admin"))) == 1
         assert found[0] is not None and found[0].username == "admin"
-        assert protocol_requests(conn, lambda _c: found.append(store.session_user("nobody-at-all"))) == 1
+        assert count_round_trips(conn, lambda _c: found.append(store.session_user("nobody-at-all"))) == 1
         assert found[1] is None
 
 

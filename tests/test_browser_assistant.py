@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from apptest_helpers import make_user
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_browser import log_in, open_page, settle, title_of
 
 pytestmark = pytest.mark.browser
@@ -84,8 +85,19 @@ def _journey(app_db: Any, page: Any, app_url: str) -> None:
     script = f"Pets {uuid.uuid4().hex[:6]}"
     main.get_by_text("Save to project", exact=True).click()
     settle(page)
-    main.get_by_test_id("stSelectbox").filter(has_text="Project").click()
-    page.get_by_role("option", name="➕ New project…").click()
+    # A click that lands while the expander's rerun redraws the picker can close its list again (seen once in CI):
+    # open it again, at most twice more, until the option shows.
+    new_project = page.get_by_role("option", name="➕ New project…")
+    for attempt in range(3):
+        main.get_by_test_id("stSelectbox").filter(has_text="Project").click()
+        try:
+            new_project.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            settle(page)
+    new_project.click()
     settle(page)
     main.get_by_label("New project name").fill(project)
     main.get_by_label("New project name").press("Enter")
